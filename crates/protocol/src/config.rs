@@ -1,0 +1,154 @@
+//! The runtime configuration the server hands the app at `GET /api/config`.
+//!
+//! The app trusts nothing in it until it has been parsed: an endpoint that is not
+//! `https://` or `wss://` makes the whole configuration unusable, and the app says which
+//! endpoint and why instead of connecting anywhere.
+
+use serde::{Deserialize, Serialize};
+
+use crate::url::{HttpsUrl, UrlError, WssUrl};
+
+/// Shortest and longest idle time before automatic logoff that an organisation may set.
+pub const IDLE_TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u32> = 60..=86_400;
+/// The longest brand name we render.
+pub const MAX_BRAND_NAME_CHARS: usize = 80;
+
+/// How the organisation presents itself. More fields (logo, colours, languages) come with
+/// white labelling; the app ignores fields it does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    pub name: String,
+}
+
+/// The configuration exactly as it arrives on the wire: nothing in it is trusted yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawRuntimeConfig {
+    pub api_origin: String,
+    pub ws_url: String,
+    pub brand: Brand,
+    pub idle_timeout_secs: u32,
+}
+
+/// A configuration whose every endpoint is secure and whose every value is in range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub api_origin: HttpsUrl,
+    pub ws_url: WssUrl,
+    pub brand: Brand,
+    pub idle_timeout_secs: u32,
+}
+
+/// Why a configuration was refused. `field` names the offending setting so the error
+/// screen can say exactly what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the setting `{field}` is not acceptable: {source}")]
+    Endpoint {
+        field: &'static str,
+        #[source]
+        source: UrlError,
+    },
+    #[error("the brand name must be 1 to {MAX_BRAND_NAME_CHARS} characters without control characters")]
+    BrandName,
+    #[error("the idle timeout must be between {} and {} seconds", IDLE_TIMEOUT_RANGE_SECS.start(), IDLE_TIMEOUT_RANGE_SECS.end())]
+    IdleTimeout,
+}
+
+/// Checks a brand name the way both sides want it: short, printable, not blank.
+pub fn valid_brand_name(name: &str) -> bool {
+    let count = name.chars().count();
+    (1..=MAX_BRAND_NAME_CHARS).contains(&count)
+        && !name.trim().is_empty()
+        && !name.chars().any(char::is_control)
+}
+
+impl TryFrom<RawRuntimeConfig> for RuntimeConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawRuntimeConfig) -> Result<Self, Self::Error> {
+        let api_origin = HttpsUrl::parse(&raw.api_origin).map_err(|source| ConfigError::Endpoint {
+            field: "api_origin",
+            source,
+        })?;
+        let ws_url = WssUrl::parse(&raw.ws_url).map_err(|source| ConfigError::Endpoint {
+            field: "ws_url",
+            source,
+        })?;
+        if !valid_brand_name(&raw.brand.name) {
+            return Err(ConfigError::BrandName);
+        }
+        if !IDLE_TIMEOUT_RANGE_SECS.contains(&raw.idle_timeout_secs) {
+            return Err(ConfigError::IdleTimeout);
+        }
+        Ok(Self {
+            api_origin,
+            ws_url,
+            brand: raw.brand,
+            idle_timeout_secs: raw.idle_timeout_secs,
+        })
+    }
+}
+
+impl From<RuntimeConfig> for RawRuntimeConfig {
+    fn from(config: RuntimeConfig) -> Self {
+        Self {
+            api_origin: config.api_origin.into(),
+            ws_url: config.ws_url.into(),
+            brand: config.brand,
+            idle_timeout_secs: config.idle_timeout_secs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawRuntimeConfig {
+        RawRuntimeConfig {
+            api_origin: "https://haven.example".into(),
+            ws_url: "wss://haven.example/ws".into(),
+            brand: Brand { name: "Haven".into() },
+            idle_timeout_secs: 900,
+        }
+    }
+
+    #[test]
+    fn accepts_a_secure_configuration_and_round_trips() {
+        let config = RuntimeConfig::try_from(raw()).unwrap();
+        assert_eq!(config.ws_url.as_str(), "wss://haven.example/ws");
+        let back = RawRuntimeConfig::from(config);
+        assert_eq!(back.api_origin, "https://haven.example/");
+    }
+
+    #[test]
+    fn names_the_insecure_endpoint() {
+        let mut bad = raw();
+        bad.ws_url = "ws://haven.example/ws".into();
+        let err = RuntimeConfig::try_from(bad).unwrap_err();
+        assert!(matches!(err, ConfigError::Endpoint { field: "ws_url", .. }));
+        assert!(err.to_string().contains("ws_url"));
+        assert!(err.to_string().contains("wss://"));
+
+        let mut bad = raw();
+        bad.api_origin = "http://haven.example".into();
+        assert!(matches!(
+            RuntimeConfig::try_from(bad),
+            Err(ConfigError::Endpoint { field: "api_origin", .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_out_of_range_values() {
+        for name in ["", "   ", "a\u{0}b", &"x".repeat(MAX_BRAND_NAME_CHARS + 1)] {
+            let mut bad = raw();
+            bad.brand.name = name.into();
+            assert_eq!(RuntimeConfig::try_from(bad), Err(ConfigError::BrandName), "{name:?}");
+        }
+        for secs in [0, 59, 86_401, u32::MAX] {
+            let mut bad = raw();
+            bad.idle_timeout_secs = secs;
+            assert_eq!(RuntimeConfig::try_from(bad), Err(ConfigError::IdleTimeout));
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The one shape of every error the API returns: a stable machine-readable code and a
+//! human message. The message is written for a person and never carries internals
+//! (paths, SQL, stack traces) or anything the client sent.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. Clients match on these, so a variant is never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MalformedJson,
+    InvalidBody,
+    InvalidHost,
+    ForbiddenOrigin,
+    WebsocketRequired,
+    UnknownFrame,
+    FrameTooLarge,
+    TooManyRequests,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidHost => "invalid_host",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::WebsocketRequired => "websocket_required",
+            Self::UnknownFrame => "unknown_frame",
+            Self::FrameTooLarge => "frame_too_large",
+            Self::TooManyRequests => "too_many_requests",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// `{"error": {"code": "...", "message": "..."}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorBody {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// `GET /api/health`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_codes_match_as_str() {
+        for code in [ErrorCode::NotFound, ErrorCode::MalformedJson, ErrorCode::UnknownFrame] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+        let body = serde_json::to_value(ApiError::new(ErrorCode::NotFound, "No such page.")).unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+}

@@ -1,0 +1,52 @@
+//! Frames on the `/ws` WebSocket. Text frames carry one JSON object with a `type` tag;
+//! anything else is answered with an `error` frame and the connection stays usable.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+/// The largest frame either side accepts. Later issues raise it for MLS messages.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// What the app sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Application-level keepalive: browsers answer WebSocket pings on their own but do not
+    /// tell the page, so the app pings to learn that the link is dead.
+    Ping { seq: u64 },
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame on every connection.
+    Hello { heartbeat_secs: u32 },
+    Pong { seq: u64 },
+    /// The server's own keepalive, also sent as a WebSocket ping.
+    Heartbeat,
+    Error { code: ErrorCode, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_refuse_unknowns() {
+        let ping: ClientFrame = serde_json::from_str(r#"{"type":"ping","seq":7}"#).unwrap();
+        assert_eq!(ping, ClientFrame::Ping { seq: 7 });
+        for bad in [
+            r#"{"type":"pong","seq":7}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"ping","seq":-1}"#,
+            r#"{"type":"ping","seq":1,"extra":true}"#,
+            r#"[]"#,
+        ] {
+            assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+        }
+        let hello = serde_json::to_string(&ServerFrame::Hello { heartbeat_secs: 15 }).unwrap();
+        assert_eq!(hello, r#"{"type":"hello","heartbeat_secs":15}"#);
+    }
+}

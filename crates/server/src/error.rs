@@ -1,0 +1,77 @@
+//! The server's error type. Each variant maps to one stable [`ErrorCode`] and one
+//! human message; internal causes are logged (without secrets) and never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use haven_protocol::{ApiError, ErrorCode};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The client asked for something that does not exist.
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The peer sent something bad; the message is safe to show and names no input.
+    #[error("{message}")]
+    BadRequest {
+        code: ErrorCode,
+        status: StatusCode,
+        message: &'static str,
+    },
+    /// Something failed on our side. The cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn bad(code: ErrorCode, status: StatusCode, message: &'static str) -> Self {
+        Self::BadRequest {
+            code,
+            status,
+            message,
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, ErrorCode, &str) {
+        match self {
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "There is nothing at this address.",
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "This address does not accept that method.",
+            ),
+            Self::BadRequest {
+                code,
+                status,
+                message,
+            } => (*status, *code, message),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Something went wrong on the server. Please try again.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let (status, code, message) = self.parts();
+        (status, Json(ApiError::new(code, message))).into_response()
+    }
+}

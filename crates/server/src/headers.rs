@@ -1,0 +1,112 @@
+//! Security headers on every response, and the one place that decides which origin a
+//! request belongs to.
+//!
+//! The Content-Security-Policy allows scripts only from our own origin, plus the exact
+//! hashes of the inline loader that trunk writes into `index.html` (no `'unsafe-inline'`),
+//! and `'wasm-unsafe-eval'` so WebAssembly can be compiled. `connect-src` names our own
+//! `wss://` endpoint; `frame-ancestors 'none'` until embedding exists.
+
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use haven_protocol::{ErrorCode, HttpsUrl};
+
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// Two years, with subdomains: browsers then refuse plain HTTP to this host outright.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), display-capture=(self), \
+     geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()";
+
+/// The origin this request is served under: the configured public origin, or else the
+/// request's own `Host`, parsed as strictly as any other input.
+pub fn request_origin(state: &AppState, headers: &HeaderMap) -> Result<HttpsUrl> {
+    if let Some(origin) = state.public_origin() {
+        return Ok(origin.clone());
+    }
+    let invalid = || {
+        Error::bad(
+            ErrorCode::InvalidHost,
+            StatusCode::BAD_REQUEST,
+            "The Host header is missing or is not a valid host name.",
+        )
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(invalid)?;
+    HttpsUrl::from_authority(host).map_err(|_| invalid())
+}
+
+/// The Content-Security-Policy for a page served under `origin`.
+pub fn content_security_policy(script_hashes: &[String], origin: Option<&HttpsUrl>) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in script_hashes {
+        script_src.push_str(" '");
+        script_src.push_str(hash);
+        script_src.push('\'');
+    }
+    let mut connect_src = String::from("'self'");
+    if let Some(ws) = origin.and_then(|o| o.websocket("").ok()) {
+        // Older WebKit does not let 'self' cover wss:, so name it.
+        connect_src.push(' ');
+        connect_src.push_str(ws.origin().as_str());
+    }
+    format!(
+        "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self'; \
+         font-src 'self'; connect-src {connect_src}; manifest-src 'self'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'; report-uri /api/csp-report"
+    )
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/ws"
+}
+
+/// Middleware: adds the security headers to whatever the inner service answered,
+/// errors included.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = is_api(req.uri().path());
+    let origin = request_origin(&state, req.headers()).ok();
+    let mut response = next.run(req).await;
+    let csp = content_security_policy(state.assets().script_hashes(), origin.as_ref());
+    let headers = response.headers_mut();
+    let fixed: [(HeaderName, &'static str); 7] = [
+        (header::STRICT_TRANSPORT_SECURITY, HSTS),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_has_no_unsafe_inline_and_names_the_wss_origin() {
+        let origin = HttpsUrl::parse("https://haven.example:8443").unwrap();
+        let csp = content_security_policy(&["sha256-abc=".into()], Some(&origin));
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(!csp.contains("'unsafe-eval'"));
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-abc='"));
+        assert!(csp.contains("connect-src 'self' wss://haven.example:8443;"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
+}

@@ -1,0 +1,53 @@
+//! The Haven server as a library: [`app`] builds the whole HTTP surface from an
+//! [`AppState`], and [`serve::start`] puts it behind TLS. `main.rs` only parses the
+//! command line.
+//!
+//! Trust: the server authenticates and routes; it never needs to read message content.
+//! Everything that arrives from the network is parsed into a typed value or refused with
+//! an [`error::Error`], which renders as a stable code and a human message and never
+//! leaks internals.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod headers;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod tls;
+pub mod ws;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use config::ServerConfig;
+pub use state::AppState;
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every route of the server, with the security headers on every response.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(api::health))
+        .route("/config", get(api::config))
+        .route(
+            "/csp-report",
+            post(api::csp_report).layer(DefaultBodyLimit::max(api::MAX_CSP_REPORT_BYTES)),
+        )
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed);
+
+    Router::new()
+        .nest("/api", api)
+        .route("/ws", get(ws::upgrade))
+        .fallback(assets::serve)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        .with_state(state)
+}

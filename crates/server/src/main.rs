@@ -1,0 +1,153 @@
+//! `haven-server`: the command line over the library. It parses arguments into a
+//! [`ServerConfig`], starts the server and prints where to find it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use haven_protocol::HttpsUrl;
+use haven_server::config::TlsSource;
+use haven_server::ServerConfig;
+use tracing::level_filters::LevelFilter;
+
+#[derive(Parser)]
+#[command(name = "haven-server", version, about = "The Haven telehealth server (HTTPS and WSS only)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app and the API over TLS.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (TLS only).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Directory for the database and the development certificate.
+    #[arg(long, default_value = ".haven")]
+    data: PathBuf,
+    /// PEM certificate chain; without it a development certificate is created.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The https:// origin users reach Haven at; defaults to each request's own host.
+    #[arg(long, value_parser = parse_https)]
+    public_origin: Option<HttpsUrl>,
+    /// The built app (trunk's dist directory).
+    #[arg(long)]
+    static_dir: Option<PathBuf>,
+    /// The organisation's name shown in the app.
+    #[arg(long, default_value = "Haven")]
+    brand_name: String,
+    /// Idle time before automatic logoff, in seconds.
+    #[arg(long, default_value_t = 900)]
+    idle_timeout_secs: u64,
+    /// WebSocket heartbeat interval, in seconds.
+    #[arg(long, default_value_t = 15)]
+    heartbeat_secs: u64,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info")]
+    log_level: LevelFilter,
+}
+
+fn parse_https(value: &str) -> Result<HttpsUrl, String> {
+    HttpsUrl::parse(value).map_err(|e| e.to_string())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_max_level(args.log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+        _ => TlsSource::Development,
+    };
+    let mut config = ServerConfig::new(args.data);
+    config.listen = args.listen;
+    config.tls = tls;
+    config.public_origin = args.public_origin;
+    config.static_dir = args.static_dir;
+    config.brand_name = args.brand_name;
+    config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
+    config.heartbeat = Duration::from_secs(args.heartbeat_secs);
+    let public = config.public_origin.clone();
+    let running = haven_server::serve::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let shown = match public {
+        Some(origin) => origin.to_string(),
+        None if running.addr.ip().is_loopback() => {
+            format!("https://localhost:{}/", running.addr.port())
+        }
+        None => format!("https://{}/", running.addr),
+    };
+    println!("Haven is running at {shown}");
+    println!("TLS certificate SHA-256: {}", running.cert_sha256);
+    if let Some(spki) = &running.spki_sha256 {
+        println!("Development certificate SPKI SHA-256 (base64): {spki}");
+    }
+    tracing::info!(addr = %running.addr, "listening");
+    let handle = running.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+    running.wait().await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("haven-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("haven-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

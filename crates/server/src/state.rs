@@ -1,0 +1,64 @@
+//! Shared, read-mostly state handed to every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use haven_protocol::{Brand, HttpsUrl};
+use sqlx::SqlitePool;
+
+use crate::assets::Assets;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: SqlitePool,
+    assets: Assets,
+    public_origin: Option<HttpsUrl>,
+    brand: Brand,
+    idle_timeout: Duration,
+    heartbeat: Duration,
+}
+
+impl AppState {
+    pub fn new(
+        db: SqlitePool,
+        assets: Assets,
+        public_origin: Option<HttpsUrl>,
+        brand: Brand,
+        idle_timeout: Duration,
+        heartbeat: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                assets,
+                public_origin,
+                brand,
+                idle_timeout,
+                heartbeat,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &SqlitePool {
+        &self.inner.db
+    }
+    pub fn assets(&self) -> &Assets {
+        &self.inner.assets
+    }
+    pub fn public_origin(&self) -> Option<&HttpsUrl> {
+        self.inner.public_origin.as_ref()
+    }
+    pub fn brand(&self) -> &Brand {
+        &self.inner.brand
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        self.inner.idle_timeout
+    }
+    pub fn heartbeat(&self) -> Duration {
+        self.inner.heartbeat
+    }
+}

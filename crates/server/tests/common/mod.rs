@@ -1,0 +1,166 @@
+//! Test support: a real server on a real TLS listener (port 0), and clients that trust
+//! exactly its certificate.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use haven_server::ServerConfig;
+use haven_server::serve::Running;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+pub struct TestServer {
+    pub running: Running,
+    pub data: tempfile::TempDir,
+}
+
+pub const INLINE_LOADER: &str = "import init from '/app.js'; await init();";
+
+/// A stand-in for trunk's output: an index.html with an inline module script, a wasm
+/// file and a precompressed sibling.
+pub fn fake_dist() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let index = format!(
+        "<!doctype html><html><head><link rel=\"modulepreload\" href=\"/app.js\">\
+         <script type=\"module\">{INLINE_LOADER}</script></head><body></body></html>"
+    );
+    std::fs::write(dir.path().join("index.html"), index).unwrap();
+    std::fs::write(dir.path().join("app.js"), "export default async function init() {}").unwrap();
+    std::fs::write(dir.path().join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.path().join("app_bg.wasm.br"), b"BROTLI").unwrap();
+    dir
+}
+
+pub fn config(data: &Path, static_dir: Option<PathBuf>) -> ServerConfig {
+    let mut config = ServerConfig::new(data.to_path_buf());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.static_dir = static_dir;
+    config
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = config(data.path(), None);
+        tweak(&mut config);
+        let running = haven_server::serve::start(config).await.unwrap();
+        Self { running, data }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.running.addr.port()
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.running.addr, self.running.leaf.clone(), None)
+    }
+}
+
+pub fn client_config(
+    leaf: CertificateDer<'static>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(leaf).unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+pub struct Client {
+    addr: std::net::SocketAddr,
+    tls: TlsConnector,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    }
+}
+
+impl Client {
+    pub fn new(
+        addr: std::net::SocketAddr,
+        leaf: CertificateDer<'static>,
+        versions: Option<&[&'static rustls::SupportedProtocolVersion]>,
+    ) -> Self {
+        let both: [&'static rustls::SupportedProtocolVersion; 2] =
+            [&rustls::version::TLS13, &rustls::version::TLS12];
+        let config = client_config(leaf, versions.unwrap_or(&both));
+        Self {
+            addr,
+            tls: TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    pub async fn connect(&self) -> TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        self.tls.connect(name, tcp).await.unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let stream = self.connect().await;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut builder = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            builder = builder.header("host", format!("localhost:{}", self.addr.port()));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(Full::new(Bytes::from(body))).unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+            .await
+            .expect("no answer within 30 s")
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], Vec::new()).await
+    }
+}

@@ -1,0 +1,226 @@
+//! The HTTP surface through the real TLS listener: security headers on every response,
+//! the configuration endpoint, the app's files, and a clear error for every bad input.
+
+mod common;
+
+use common::{TestServer, fake_dist};
+use haven_protocol::{RawRuntimeConfig, RuntimeConfig};
+use hyper::{Method, StatusCode};
+
+fn assert_security_headers(what: &str, reply: &common::Reply) {
+    let hsts = reply.header("strict-transport-security");
+    let max_age: u64 = hsts
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("max-age="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: HSTS without max-age: {hsts}"));
+    assert!(max_age >= 31_536_000, "{what}: HSTS max-age {max_age} under a year");
+    let csp = reply.header("content-security-policy");
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or_else(|| panic!("{what}: CSP without script-src: {csp}"));
+    assert!(!script_src.contains("unsafe-inline"), "{what}: {script_src}");
+    assert!(!script_src.contains("'unsafe-eval'"), "{what}: {script_src}");
+    assert!(script_src.contains("'wasm-unsafe-eval'"), "{what}: {script_src}");
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(reply.header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(reply.header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(reply.header("cross-origin-opener-policy"), "same-origin", "{what}");
+    let permissions = reply.header("permissions-policy");
+    for feature in ["camera=(self)", "microphone=(self)", "display-capture=(self)"] {
+        assert!(permissions.contains(feature), "{what}: {permissions}");
+    }
+}
+
+async fn start_with_app() -> (TestServer, tempfile::TempDir) {
+    let dist = fake_dist();
+    let dir = dist.path().to_path_buf();
+    let server = TestServer::start_with(|c| c.static_dir = Some(dir)).await;
+    (server, dist)
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (server, _dist) = start_with_app().await;
+    let client = server.client();
+    let json = [("content-type", "application/json")];
+    let cases: &[(Method, &str, &[(&str, &str)], &[u8])] = &[
+        (Method::GET, "/", &[], b""),
+        (Method::GET, "/index.html", &[], b""),
+        (Method::GET, "/patient/visits", &[], b""),
+        (Method::GET, "/app_bg.wasm", &[("accept-encoding", "br")], b""),
+        (Method::GET, "/missing.js", &[], b""),
+        (Method::GET, "/api/health", &[], b""),
+        (Method::GET, "/api/config", &[], b""),
+        (Method::GET, "/api/unknown", &[], b""),
+        (Method::POST, "/api/health", &[], b""),
+        (Method::POST, "/api/csp-report", &json, b"{"),
+        (Method::GET, "/ws", &[], b""),
+        (Method::HEAD, "/", &[], b""),
+    ];
+    for (method, path, headers, body) in cases {
+        let reply = client.send(method.clone(), path, headers, body.to_vec()).await;
+        let what = format!("{method} {path} -> {}", reply.status);
+        assert_security_headers(&what, &reply);
+        if path.starts_with("/api/") || *path == "/ws" {
+            assert_eq!(reply.header("cache-control"), "no-store", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_csp_allows_exactly_the_inline_loader() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (server, _dist) = start_with_app().await;
+    let reply = server.client().get("/").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let want = base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(common::INLINE_LOADER.as_bytes()));
+    let csp = reply.header("content-security-policy");
+    assert!(csp.contains(&format!("'sha256-{want}'")), "{csp}");
+    assert!(csp.contains(&format!("connect-src 'self' wss://localhost:{}", server.port())), "{csp}");
+}
+
+#[tokio::test]
+async fn serves_the_app_its_routes_and_compressed_files() {
+    let (server, _dist) = start_with_app().await;
+    let client = server.client();
+    let route = client.get("/clinician/waiting-room").await;
+    assert_eq!(route.status, StatusCode::OK);
+    assert!(route.header("content-type").starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&route.body).contains("<script type=\"module\">"));
+
+    let br = client
+        .send(Method::GET, "/app_bg.wasm", &[("accept-encoding", "gzip, br")], vec![])
+        .await;
+    assert_eq!(br.header("content-encoding"), "br");
+    assert_eq!(br.header("content-type"), "application/wasm");
+    assert_eq!(&br.body[..], b"BROTLI");
+    let plain = client
+        .send(Method::GET, "/app_bg.wasm", &[("accept-encoding", "br;q=0")], vec![])
+        .await;
+    assert!(plain.headers.get("content-encoding").is_none());
+    assert_eq!(&plain.body[..], b"\0asm\x01\0\0\0");
+}
+
+#[tokio::test]
+async fn config_names_secure_endpoints_for_the_host_it_was_asked_on() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let reply = client
+        .send(Method::GET, "/api/config", &[("host", "Clinic.Example:9443")], vec![])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let raw: RawRuntimeConfig = serde_json::from_slice(&reply.body).unwrap();
+    let config = RuntimeConfig::try_from(raw).unwrap();
+    assert_eq!(config.api_origin.as_str(), "https://clinic.example:9443/");
+    assert_eq!(config.ws_url.as_str(), "wss://clinic.example:9443/ws");
+    assert_eq!(config.brand.name, "Haven");
+    assert_eq!(config.idle_timeout_secs, 900);
+
+    let fixed = TestServer::start_with(|c| {
+        c.public_origin = Some("https://portal.clinic.example".parse().unwrap());
+        c.brand_name = "Northside Clinic".into();
+    })
+    .await;
+    let raw: RawRuntimeConfig =
+        serde_json::from_slice(&fixed.client().get("/api/config").await.body).unwrap();
+    assert_eq!(raw.api_origin, "https://portal.clinic.example/");
+    assert_eq!(raw.ws_url, "wss://portal.clinic.example/ws");
+    assert_eq!(raw.brand.name, "Northside Clinic");
+}
+
+#[tokio::test]
+async fn health_reports_ok() {
+    let server = TestServer::start().await;
+    let reply = server.client().get("/api/health").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["status"], "ok");
+}
+
+/// Every bad input gets its own stable code and a human message, leaks nothing, and
+/// leaves the server serving.
+#[tokio::test]
+async fn bad_input_gets_a_clear_error() {
+    let (server, _dist) = start_with_app().await;
+    let client = server.client();
+    let csp = ("content-type", "application/csp-report");
+    let big = vec![b' '; 20 * 1024];
+    let huge = vec![b' '; 200 * 1024];
+    let ws_upgrade: &[(&str, &str)] = &[
+        ("connection", "upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("origin", "https://evil.example"),
+    ];
+    let cases: Vec<(Method, &str, Vec<(&str, &str)>, Vec<u8>, StatusCode, &str)> = vec![
+        (Method::GET, "/api/nope", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/api", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/api/health/../config", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/nothing-here.wasm", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/../../etc/passwd", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
+        (Method::DELETE, "/api/config", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        (Method::POST, "/api/health", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        (Method::GET, "/api/csp-report", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        (Method::PUT, "/", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        (Method::POST, "/api/csp-report", vec![("content-type", "text/plain")], b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (Method::POST, "/api/csp-report", vec![], b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        (Method::POST, "/api/csp-report", vec![csp], b"{".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+        (Method::POST, "/api/csp-report", vec![csp], b"not json".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+        (Method::POST, "/api/csp-report", vec![csp], vec![0xff, 0xfe], StatusCode::BAD_REQUEST, "malformed_json"),
+        (Method::POST, "/api/csp-report", vec![csp], b"".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+        (Method::POST, "/api/csp-report", vec![csp], br#"{"x":1}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (Method::POST, "/api/csp-report", vec![csp], br#"{"csp-report":{"effective-directive":7}}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (Method::POST, "/api/csp-report", vec![csp], big, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        (Method::POST, "/api/csp-report", vec![csp], huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        (Method::GET, "/api/config", vec![("host", "evil host")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
+        (Method::GET, "/api/config", vec![("host", "user@evil.example")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
+        (Method::GET, "/api/config", vec![("host", "<script>")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
+        (Method::GET, "/ws", vec![], vec![], StatusCode::BAD_REQUEST, "websocket_required"),
+        (Method::GET, "/ws", ws_upgrade.to_vec(), vec![], StatusCode::FORBIDDEN, "forbidden_origin"),
+    ];
+    for (method, path, headers, body, status, code) in cases {
+        let what = format!("{method} {path} {headers:?}");
+        let reply = client.send(method, path, &headers, body).await;
+        assert_eq!(reply.status, status, "{what}");
+        assert!(reply.header("content-type").starts_with("application/json"), "{what}");
+        let json = reply.json();
+        assert_eq!(json["error"]["code"], code, "{what}");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.len() > 10 && message.ends_with('.'), "{what}: {message}");
+        for leak in ["sqlx", "sqlite", "/tmp", "panicked", "evil", "<script>", "Error("] {
+            assert!(!message.contains(leak), "{what}: {message}");
+        }
+    }
+    // A well-formed report is taken, and the server is still healthy.
+    let ok = client
+        .send(
+            Method::POST,
+            "/api/csp-report",
+            &[csp],
+            br#"{"csp-report":{"effective-directive":"script-src-elem","blocked-uri":"inline"}}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT);
+    assert_eq!(client.get("/api/health").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_plain_client_is_trusted_only_with_the_certificate() {
+    let server = TestServer::start().await;
+    let other = tempfile::tempdir().unwrap();
+    let stranger = TestServer::start_with(|c| c.data_dir = other.path().to_path_buf()).await;
+    // A client that trusts another server's certificate cannot talk to this one.
+    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(common::client_config(
+        stranger.running.leaf.clone(),
+        &[&rustls::version::TLS13],
+    )));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    assert!(connector.connect(name, tcp).await.is_err());
+}

@@ -1,0 +1,158 @@
+//! `/ws` through the real TLS listener: hello, ping/pong, heartbeats, and bad frames that
+//! get an error frame while the connection keeps working.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::TestServer;
+use futures_util::{SinkExt, StreamExt};
+use haven_protocol::ErrorCode;
+use haven_protocol::ws::ServerFrame;
+use rustls::pki_types::ServerName;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+async fn open(server: &TestServer, origin: Option<&str>) -> Socket {
+    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut request = format!("wss://localhost:{}/ws", server.port())
+        .into_client_request()
+        .unwrap();
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    let (socket, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
+    socket
+}
+
+/// The next text frame, skipping control frames.
+async fn next_frame(socket: &mut Socket) -> ServerFrame {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("no frame within 10 s")
+            .expect("connection closed")
+            .expect("read failed");
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn ping(socket: &mut Socket, seq: u64) {
+    socket
+        .send(Message::text(format!(r#"{{"type":"ping","seq":{seq}}}"#)))
+        .await
+        .unwrap();
+    assert_eq!(next_frame(socket).await, ServerFrame::Pong { seq });
+}
+
+#[tokio::test]
+async fn hello_then_pong() {
+    let server = TestServer::start().await;
+    let origin = format!("https://localhost:{}", server.port());
+    let mut socket = open(&server, Some(&origin)).await;
+    assert_eq!(next_frame(&mut socket).await, ServerFrame::Hello { heartbeat_secs: 15 });
+    ping(&mut socket, 1).await;
+    ping(&mut socket, u64::MAX).await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_the_connection_keeps_working() {
+    let server = TestServer::start().await;
+    let mut socket = open(&server, None).await;
+    next_frame(&mut socket).await;
+    let big = format!(r#"{{"type":"ping","seq":1,"pad":"{}"}}"#, "x".repeat(100 * 1024));
+    let cases: Vec<(Message, ErrorCode)> = vec![
+        (Message::text("hello"), ErrorCode::UnknownFrame),
+        (Message::text("{"), ErrorCode::UnknownFrame),
+        (Message::text(r#"{"type":"launch_missiles"}"#), ErrorCode::UnknownFrame),
+        (Message::text(r#"{"type":"ping","seq":"one"}"#), ErrorCode::UnknownFrame),
+        (Message::text(r#"{"type":"ping","seq":1,"admin":true}"#), ErrorCode::UnknownFrame),
+        (Message::text("\u{202e}\u{0}"), ErrorCode::UnknownFrame),
+        (Message::binary(vec![0u8, 1, 2, 255]), ErrorCode::UnknownFrame),
+        (Message::text(big), ErrorCode::FrameTooLarge),
+    ];
+    for (i, (message, want)) in cases.into_iter().enumerate() {
+        socket.send(message).await.unwrap();
+        match next_frame(&mut socket).await {
+            ServerFrame::Error { code, message } => {
+                assert_eq!(code, want, "case {i}");
+                assert!(message.ends_with('.'), "case {i}: {message}");
+            }
+            other => panic!("case {i}: expected an error, got {other:?}"),
+        }
+        ping(&mut socket, i as u64).await;
+    }
+}
+
+#[tokio::test]
+async fn a_frame_past_the_transport_limit_closes_only_that_connection() {
+    let server = TestServer::start().await;
+    let mut bystander = open(&server, None).await;
+    next_frame(&mut bystander).await;
+    let mut socket = open(&server, None).await;
+    next_frame(&mut socket).await;
+    let _ = socket.send(Message::text("x".repeat(2 * 1024 * 1024))).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) => return None,
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .expect("the connection stayed open");
+    if let Some(code) = closed {
+        assert_eq!(code, 1009);
+    }
+    ping(&mut bystander, 7).await;
+    let mut again = open(&server, None).await;
+    next_frame(&mut again).await;
+    ping(&mut again, 8).await;
+}
+
+#[tokio::test]
+async fn the_server_sends_heartbeats() {
+    let server = TestServer::start_with(|c| c.heartbeat = Duration::from_secs(1)).await;
+    let mut socket = open(&server, None).await;
+    assert_eq!(next_frame(&mut socket).await, ServerFrame::Hello { heartbeat_secs: 1 });
+    let got_ping = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(Message::Ping(_))) = socket.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(got_ping.is_ok(), "no WebSocket ping within 10 s");
+}
+
+#[tokio::test]
+async fn another_origin_cannot_open_the_socket() {
+    let server = TestServer::start().await;
+    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut request = format!("wss://localhost:{}/ws", server.port())
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::client_async(request, tls).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+}
