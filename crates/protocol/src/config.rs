@@ -48,7 +48,9 @@ pub enum ConfigError {
         #[source]
         source: UrlError,
     },
-    #[error("the brand name must be 1 to {MAX_BRAND_NAME_CHARS} characters without control characters")]
+    #[error(
+        "the brand name must be 1 to {MAX_BRAND_NAME_CHARS} characters without control characters"
+    )]
     BrandName,
     #[error("the idle timeout must be between {} and {} seconds", IDLE_TIMEOUT_RANGE_SECS.start(), IDLE_TIMEOUT_RANGE_SECS.end())]
     IdleTimeout,
@@ -66,10 +68,11 @@ impl TryFrom<RawRuntimeConfig> for RuntimeConfig {
     type Error = ConfigError;
 
     fn try_from(raw: RawRuntimeConfig) -> Result<Self, Self::Error> {
-        let api_origin = HttpsUrl::parse(&raw.api_origin).map_err(|source| ConfigError::Endpoint {
-            field: "api_origin",
-            source,
-        })?;
+        let api_origin =
+            HttpsUrl::parse(&raw.api_origin).map_err(|source| ConfigError::Endpoint {
+                field: "api_origin",
+                source,
+            })?;
         let ws_url = WssUrl::parse(&raw.ws_url).map_err(|source| ConfigError::Endpoint {
             field: "ws_url",
             source,
@@ -108,7 +111,9 @@ mod tests {
         RawRuntimeConfig {
             api_origin: "https://haven.example".into(),
             ws_url: "wss://haven.example/ws".into(),
-            brand: Brand { name: "Haven".into() },
+            brand: Brand {
+                name: "Haven".into(),
+            },
             idle_timeout_secs: 900,
         }
     }
@@ -126,7 +131,13 @@ mod tests {
         let mut bad = raw();
         bad.ws_url = "ws://haven.example/ws".into();
         let err = RuntimeConfig::try_from(bad).unwrap_err();
-        assert!(matches!(err, ConfigError::Endpoint { field: "ws_url", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Endpoint {
+                field: "ws_url",
+                ..
+            }
+        ));
         assert!(err.to_string().contains("ws_url"));
         assert!(err.to_string().contains("wss://"));
 
@@ -134,7 +145,10 @@ mod tests {
         bad.api_origin = "http://haven.example".into();
         assert!(matches!(
             RuntimeConfig::try_from(bad),
-            Err(ConfigError::Endpoint { field: "api_origin", .. })
+            Err(ConfigError::Endpoint {
+                field: "api_origin",
+                ..
+            })
         ));
     }
 
@@ -143,7 +157,11 @@ mod tests {
         for name in ["", "   ", "a\u{0}b", &"x".repeat(MAX_BRAND_NAME_CHARS + 1)] {
             let mut bad = raw();
             bad.brand.name = name.into();
-            assert_eq!(RuntimeConfig::try_from(bad), Err(ConfigError::BrandName), "{name:?}");
+            assert_eq!(
+                RuntimeConfig::try_from(bad),
+                Err(ConfigError::BrandName),
+                "{name:?}"
+            );
         }
         for secs in [0, 59, 86_401, u32::MAX] {
             let mut bad = raw();

@@ -80,11 +80,16 @@ mod tests {
 
     #[test]
     fn wire_codes_match_as_str() {
-        for code in [ErrorCode::NotFound, ErrorCode::MalformedJson, ErrorCode::UnknownFrame] {
+        for code in [
+            ErrorCode::NotFound,
+            ErrorCode::MalformedJson,
+            ErrorCode::UnknownFrame,
+        ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
-        let body = serde_json::to_value(ApiError::new(ErrorCode::NotFound, "No such page.")).unwrap();
+        let body =
+            serde_json::to_value(ApiError::new(ErrorCode::NotFound, "No such page.")).unwrap();
         assert_eq!(body["error"]["code"], "not_found");
     }
 }

@@ -270,8 +270,16 @@ macro_rules! secure_url {
     };
 }
 
-secure_url!(HttpsUrl, "https", "An absolute `https://` URL; no other scheme can be held.");
-secure_url!(WssUrl, "wss", "An absolute `wss://` URL; no other scheme can be held.");
+secure_url!(
+    HttpsUrl,
+    "https",
+    "An absolute `https://` URL; no other scheme can be held."
+);
+secure_url!(
+    WssUrl,
+    "wss",
+    "An absolute `wss://` URL; no other scheme can be held."
+);
 
 impl HttpsUrl {
     /// The origin `https://{authority}`, where `authority` is `host[:port]` as found in a
@@ -297,14 +305,21 @@ mod tests {
     fn accepts_and_normalises_secure_urls() {
         let cases = [
             ("https://example.org", "https://example.org/"),
-            ("HTTPS://Example.ORG/Path?q=1", "https://example.org/Path?q=1"),
+            (
+                "HTTPS://Example.ORG/Path?q=1",
+                "https://example.org/Path?q=1",
+            ),
             ("https://localhost:8443/", "https://localhost:8443/"),
             ("https://127.0.0.1:443/api", "https://127.0.0.1/api"),
             ("https://[::1]:8443", "https://[::1]:8443/"),
             ("https://a-b.c?x", "https://a-b.c/?x"),
         ];
         for (input, want) in cases {
-            assert_eq!(HttpsUrl::parse(input).map(String::from), Ok(want.to_owned()), "{input}");
+            assert_eq!(
+                HttpsUrl::parse(input).map(String::from),
+                Ok(want.to_owned()),
+                "{input}"
+            );
         }
         assert_eq!(
             WssUrl::parse("wss://h.example:9/ws").map(String::from),
@@ -317,12 +332,48 @@ mod tests {
         use UrlError::*;
         let https_cases: &[(&str, UrlError)] = &[
             ("", Empty),
-            ("http://example.org", InsecureScheme { expected: "https", found: "http".into() }),
-            ("HTTP://example.org", InsecureScheme { expected: "https", found: "http".into() }),
-            ("ws://example.org", InsecureScheme { expected: "https", found: "ws".into() }),
-            ("wss://example.org", InsecureScheme { expected: "https", found: "wss".into() }),
-            ("javascript:alert(1)", InsecureScheme { expected: "https", found: "javascript".into() }),
-            ("data:text/html,hi", InsecureScheme { expected: "https", found: "data".into() }),
+            (
+                "http://example.org",
+                InsecureScheme {
+                    expected: "https",
+                    found: "http".into(),
+                },
+            ),
+            (
+                "HTTP://example.org",
+                InsecureScheme {
+                    expected: "https",
+                    found: "http".into(),
+                },
+            ),
+            (
+                "ws://example.org",
+                InsecureScheme {
+                    expected: "https",
+                    found: "ws".into(),
+                },
+            ),
+            (
+                "wss://example.org",
+                InsecureScheme {
+                    expected: "https",
+                    found: "wss".into(),
+                },
+            ),
+            (
+                "javascript:alert(1)",
+                InsecureScheme {
+                    expected: "https",
+                    found: "javascript".into(),
+                },
+            ),
+            (
+                "data:text/html,hi",
+                InsecureScheme {
+                    expected: "https",
+                    found: "data".into(),
+                },
+            ),
             ("//example.org", NotAbsolute { expected: "https" }),
             ("/api/config", NotAbsolute { expected: "https" }),
             ("https:example.org", NotAbsolute { expected: "https" }),
@@ -369,9 +420,23 @@ mod tests {
         let origin = HttpsUrl::from_authority("Haven.Example:8443").unwrap();
         assert_eq!(origin.as_str(), "https://haven.example:8443/");
         assert_eq!(origin.origin(), "https://haven.example:8443");
-        assert_eq!(origin.websocket("/ws").unwrap().as_str(), "wss://haven.example:8443/ws");
-        assert_eq!(origin.with_path("/api/x").unwrap().as_str(), "https://haven.example:8443/api/x");
-        for evil in ["evil.org/x", "a@b", "x?y", "x#y", "", "bad host", "evil.org:99999"] {
+        assert_eq!(
+            origin.websocket("/ws").unwrap().as_str(),
+            "wss://haven.example:8443/ws"
+        );
+        assert_eq!(
+            origin.with_path("/api/x").unwrap().as_str(),
+            "https://haven.example:8443/api/x"
+        );
+        for evil in [
+            "evil.org/x",
+            "a@b",
+            "x?y",
+            "x#y",
+            "",
+            "bad host",
+            "evil.org:99999",
+        ] {
             assert!(HttpsUrl::from_authority(evil).is_err(), "{evil:?}");
         }
     }

@@ -22,11 +22,18 @@ pub enum ClientFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// First frame on every connection.
-    Hello { heartbeat_secs: u32 },
-    Pong { seq: u64 },
+    Hello {
+        heartbeat_secs: u32,
+    },
+    Pong {
+        seq: u64,
+    },
     /// The server's own keepalive, also sent as a WebSocket ping.
     Heartbeat,
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 #[cfg(test)]

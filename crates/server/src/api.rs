@@ -5,8 +5,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use haven_protocol::{ErrorCode, Health, RawRuntimeConfig};
 use serde::Deserialize;
@@ -20,7 +20,9 @@ pub const MAX_CSP_REPORT_BYTES: usize = 16 * 1024;
 
 /// `GET /api/health`: up only when the store answers.
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
-    crate::store::ping(state.db()).await.map_err(Error::internal)?;
+    crate::store::ping(state.db())
+        .await
+        .map_err(Error::internal)?;
     Ok(Json(Health {
         status: "ok".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -52,7 +54,9 @@ pub async fn method_not_allowed() -> Error {
 
 /// Reads a JSON body whose size the route's limit already bounds, keeping apart a body
 /// that is too big, one that is not JSON, and JSON of the wrong shape.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::bad(
@@ -142,14 +146,25 @@ fn blocked_origin(blocked: &str) -> String {
         [keyword, ..] => (*keyword).to_owned(),
         [] => String::new(),
     };
-    origin.chars().filter(|c| !c.is_control()).take(100).collect()
+    origin
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }
 
 /// `POST /api/csp-report`: a browser tells us a policy violation happened.
-pub async fn csp_report(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response> {
+pub async fn csp_report(
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     require_content_type(
         &headers,
-        &["application/csp-report", "application/json", "application/reports+json"],
+        &[
+            "application/csp-report",
+            "application/json",
+            "application/reports+json",
+        ],
     )?;
     let report: CspReport = parse_json(body)?;
     let violations: Vec<(String, String)> = match report {
@@ -161,7 +176,11 @@ pub async fn csp_report(headers: HeaderMap, body: Result<Bytes, BytesRejection>)
             .collect(),
     };
     for (directive, blocked) in violations {
-        let directive: String = directive.chars().filter(|c| !c.is_control()).take(60).collect();
+        let directive: String = directive
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(60)
+            .collect();
         tracing::warn!(%directive, blocked = %blocked_origin(&blocked), "content security policy violation");
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -173,7 +192,10 @@ mod tests {
 
     #[test]
     fn logs_only_the_origin_of_a_blocked_url() {
-        assert_eq!(blocked_origin("https://evil.example/p?patient=123"), "https://evil.example");
+        assert_eq!(
+            blocked_origin("https://evil.example/p?patient=123"),
+            "https://evil.example"
+        );
         assert_eq!(blocked_origin("inline"), "inline");
         assert_eq!(blocked_origin(""), "");
     }

@@ -66,10 +66,14 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let tag = &after[..tag_end];
         let body_and_more = &after[tag_end + 1..];
-        let Some(close) = body_and_more.find("</script>") else { break };
+        let Some(close) = body_and_more.find("</script>") else {
+            break;
+        };
         if !tag.contains(" src=") && !tag.contains(" src =") {
             let digest = Sha256::digest(body_and_more[..close].as_bytes());
             hashes.push(format!(
@@ -103,7 +107,9 @@ impl Assets {
                     pending.push(path);
                     continue;
                 }
-                let Ok(rel) = path.strip_prefix(dir) else { continue };
+                let Ok(rel) = path.strip_prefix(dir) else {
+                    continue;
+                };
                 let Some(rel) = rel.to_str() else { continue };
                 let bytes = std::fs::read(&path).map_err(|source| AssetsError::Read {
                     path: path.clone(),
@@ -149,12 +155,17 @@ impl Assets {
 
 /// Which encodings the client accepts (`q=0` means refused).
 fn accepts(headers: &HeaderMap, encoding: &str) -> bool {
-    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     value.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
-        let name_matches = parts.next().is_some_and(|n| n.eq_ignore_ascii_case(encoding));
+        let name_matches = parts
+            .next()
+            .is_some_and(|n| n.eq_ignore_ascii_case(encoding));
         let refused = parts.any(|p| {
             p.strip_prefix("q=")
                 .and_then(|q| q.parse::<f32>().ok())
@@ -181,7 +192,10 @@ pub async fn serve(
     }
     // Names are looked up exactly, so nothing can escape the app's files; a dot segment
     // is still refused outright rather than quietly answered with the app.
-    if path.split('/').any(|segment| segment == ".." || segment == ".") {
+    if path
+        .split('/')
+        .any(|segment| segment == ".." || segment == ".")
+    {
         return Error::NotFound.into_response();
     }
     let assets = state.assets();
@@ -214,7 +228,10 @@ pub async fn serve(
     };
     *response.status_mut() = StatusCode::OK;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Some(encoding) = encoding {
@@ -229,7 +246,8 @@ mod tests {
 
     #[test]
     fn hashes_only_inline_scripts() {
-        let html = r#"<html><script src="/a.js"></script><script type="module">boot()</script></html>"#;
+        let html =
+            r#"<html><script src="/a.js"></script><script type="module">boot()</script></html>"#;
         let hashes = inline_script_hashes(html);
         let want = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"boot()"));
         assert_eq!(hashes, vec![format!("sha256-{want}")]);
@@ -238,7 +256,10 @@ mod tests {
     #[test]
     fn accept_encoding_honours_q_zero() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br;q=0"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br;q=0"),
+        );
         assert!(accepts(&h, "gzip"));
         assert!(!accepts(&h, "br"));
         assert!(!accepts(&h, "deflate"));

@@ -7,8 +7,8 @@
 //! `wss://` endpoint; `frame-ancestors 'none'` until embedding exists.
 
 use axum::extract::{Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use haven_protocol::{ErrorCode, HttpsUrl};
@@ -78,9 +78,18 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         (header::STRICT_TRANSPORT_SECURITY, HSTS),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
     for (name, value) in fixed {

@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use haven_protocol::HttpsUrl;
-use haven_server::config::TlsSource;
 use haven_server::ServerConfig;
+use haven_server::config::TlsSource;
 use tracing::level_filters::LevelFilter;
 
 #[derive(Parser)]
-#[command(name = "haven-server", version, about = "The Haven telehealth server (HTTPS and WSS only)")]
+#[command(
+    name = "haven-server",
+    version,
+    about = "The Haven telehealth server (HTTPS and WSS only)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,7 +135,10 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("haven-server: cannot start the runtime: {e}");

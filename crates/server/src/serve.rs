@@ -68,14 +68,20 @@ impl Running {
 
 pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     if !valid_brand_name(&config.brand_name) {
-        return Err(StartError::Setting("the brand name must be 1 to 80 printable characters"));
+        return Err(StartError::Setting(
+            "the brand name must be 1 to 80 printable characters",
+        ));
     }
     let idle_secs = u32::try_from(config.idle_timeout.as_secs()).unwrap_or(u32::MAX);
     if !IDLE_TIMEOUT_RANGE_SECS.contains(&idle_secs) {
-        return Err(StartError::Setting("the idle timeout must be between 1 minute and 24 hours"));
+        return Err(StartError::Setting(
+            "the idle timeout must be between 1 minute and 24 hours",
+        ));
     }
     if config.heartbeat.is_zero() {
-        return Err(StartError::Setting("the heartbeat interval must be positive"));
+        return Err(StartError::Setting(
+            "the heartbeat interval must be positive",
+        ));
     }
     let db = crate::store::open(&config.data_dir).await?;
     let assets = match &config.static_dir {
@@ -93,10 +99,11 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         config.idle_timeout,
         config.heartbeat,
     );
-    let listener = std::net::TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: config.listen,
         source,

@@ -113,7 +113,9 @@ fn ensure_dev_cert(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
         path: dir.to_path_buf(),
         source,
     })?;
-    let names = ["localhost", "127.0.0.1", "::1"].map(str::to_owned).to_vec();
+    let names = ["localhost", "127.0.0.1", "::1"]
+        .map(str::to_owned)
+        .to_vec();
     let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(names)?;
     write_private(&key_path, &signing_key.serialize_pem())?;
     std::fs::write(&cert_path, cert.pem()).map_err(|source| TlsError::Write {
@@ -151,13 +153,20 @@ pub fn load(source: &TlsSource, data_dir: &Path) -> Result<TlsMaterial, TlsError
         })?;
     // The key's path, never its contents, may appear in an error.
     let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|_| {
-        read_err(&key_path, "no usable private key (PEM: PKCS#8, PKCS#1 or SEC1)")
+        read_err(
+            &key_path,
+            "no usable private key (PEM: PKCS#8, PKCS#1 or SEC1)",
+        )
     })?;
     let config = server_config(certs, key)?;
     Ok(TlsMaterial {
         config: Arc::new(config),
         cert_sha256: fingerprint(&leaf),
-        spki_sha256: if development { spki_of_key(&key_path) } else { None },
+        spki_sha256: if development {
+            spki_of_key(&key_path)
+        } else {
+            None
+        },
         leaf,
     })
 }

@@ -11,11 +11,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap};
 use axum::response::Response;
-use haven_protocol::ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use haven_protocol::ErrorCode;
+use haven_protocol::ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::error::{Error, Result};
@@ -156,17 +156,29 @@ mod tests {
 
     #[test]
     fn answers_every_frame_with_something_typed() {
-        assert_eq!(respond(r#"{"type":"ping","seq":3}"#), ServerFrame::Pong { seq: 3 });
+        assert_eq!(
+            respond(r#"{"type":"ping","seq":3}"#),
+            ServerFrame::Pong { seq: 3 }
+        );
         for bad in ["", "null", "{", r#"{"type":"nope"}"#, "\u{0}"] {
             assert!(matches!(
                 respond(bad),
-                ServerFrame::Error { code: ErrorCode::UnknownFrame, .. }
+                ServerFrame::Error {
+                    code: ErrorCode::UnknownFrame,
+                    ..
+                }
             ));
         }
-        let big = format!(r#"{{"type":"ping","seq":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        let big = format!(
+            r#"{{"type":"ping","seq":1,"pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
         assert!(matches!(
             respond(&big),
-            ServerFrame::Error { code: ErrorCode::FrameTooLarge, .. }
+            ServerFrame::Error {
+                code: ErrorCode::FrameTooLarge,
+                ..
+            }
         ));
     }
 }

@@ -1,6 +1,8 @@
 //! The HTTP surface through the real TLS listener: security headers on every response,
 //! the configuration endpoint, the app's files, and a clear error for every bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 mod common;
 
 use common::{TestServer, fake_dist};
@@ -14,23 +16,43 @@ fn assert_security_headers(what: &str, reply: &common::Reply) {
         .find_map(|p| p.trim().strip_prefix("max-age="))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{what}: HSTS without max-age: {hsts}"));
-    assert!(max_age >= 31_536_000, "{what}: HSTS max-age {max_age} under a year");
+    assert!(
+        max_age >= 31_536_000,
+        "{what}: HSTS max-age {max_age} under a year"
+    );
     let csp = reply.header("content-security-policy");
     let script_src = csp
         .split(';')
         .map(str::trim)
         .find(|d| d.starts_with("script-src"))
         .unwrap_or_else(|| panic!("{what}: CSP without script-src: {csp}"));
-    assert!(!script_src.contains("unsafe-inline"), "{what}: {script_src}");
-    assert!(!script_src.contains("'unsafe-eval'"), "{what}: {script_src}");
-    assert!(script_src.contains("'wasm-unsafe-eval'"), "{what}: {script_src}");
+    assert!(
+        !script_src.contains("unsafe-inline"),
+        "{what}: {script_src}"
+    );
+    assert!(
+        !script_src.contains("'unsafe-eval'"),
+        "{what}: {script_src}"
+    );
+    assert!(
+        script_src.contains("'wasm-unsafe-eval'"),
+        "{what}: {script_src}"
+    );
     assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
     assert_eq!(reply.header("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(reply.header("referrer-policy"), "no-referrer", "{what}");
-    assert_eq!(reply.header("cross-origin-opener-policy"), "same-origin", "{what}");
+    assert_eq!(
+        reply.header("cross-origin-opener-policy"),
+        "same-origin",
+        "{what}"
+    );
     let permissions = reply.header("permissions-policy");
-    for feature in ["camera=(self)", "microphone=(self)", "display-capture=(self)"] {
+    for feature in [
+        "camera=(self)",
+        "microphone=(self)",
+        "display-capture=(self)",
+    ] {
         assert!(permissions.contains(feature), "{what}: {permissions}");
     }
 }
@@ -51,7 +73,12 @@ async fn every_response_carries_the_security_headers() {
         (Method::GET, "/", &[], b""),
         (Method::GET, "/index.html", &[], b""),
         (Method::GET, "/patient/visits", &[], b""),
-        (Method::GET, "/app_bg.wasm", &[("accept-encoding", "br")], b""),
+        (
+            Method::GET,
+            "/app_bg.wasm",
+            &[("accept-encoding", "br")],
+            b"",
+        ),
         (Method::GET, "/missing.js", &[], b""),
         (Method::GET, "/api/health", &[], b""),
         (Method::GET, "/api/config", &[], b""),
@@ -62,7 +89,9 @@ async fn every_response_carries_the_security_headers() {
         (Method::HEAD, "/", &[], b""),
     ];
     for (method, path, headers, body) in cases {
-        let reply = client.send(method.clone(), path, headers, body.to_vec()).await;
+        let reply = client
+            .send(method.clone(), path, headers, body.to_vec())
+            .await;
         let what = format!("{method} {path} -> {}", reply.status);
         assert_security_headers(&what, &reply);
         if path.starts_with("/api/") || *path == "/ws" {
@@ -82,7 +111,13 @@ async fn the_csp_allows_exactly_the_inline_loader() {
         .encode(sha2::Sha256::digest(common::INLINE_LOADER.as_bytes()));
     let csp = reply.header("content-security-policy");
     assert!(csp.contains(&format!("'sha256-{want}'")), "{csp}");
-    assert!(csp.contains(&format!("connect-src 'self' wss://localhost:{}", server.port())), "{csp}");
+    assert!(
+        csp.contains(&format!(
+            "connect-src 'self' wss://localhost:{}",
+            server.port()
+        )),
+        "{csp}"
+    );
 }
 
 #[tokio::test]
@@ -95,13 +130,23 @@ async fn serves_the_app_its_routes_and_compressed_files() {
     assert!(String::from_utf8_lossy(&route.body).contains("<script type=\"module\">"));
 
     let br = client
-        .send(Method::GET, "/app_bg.wasm", &[("accept-encoding", "gzip, br")], vec![])
+        .send(
+            Method::GET,
+            "/app_bg.wasm",
+            &[("accept-encoding", "gzip, br")],
+            vec![],
+        )
         .await;
     assert_eq!(br.header("content-encoding"), "br");
     assert_eq!(br.header("content-type"), "application/wasm");
     assert_eq!(&br.body[..], b"BROTLI");
     let plain = client
-        .send(Method::GET, "/app_bg.wasm", &[("accept-encoding", "br;q=0")], vec![])
+        .send(
+            Method::GET,
+            "/app_bg.wasm",
+            &[("accept-encoding", "br;q=0")],
+            vec![],
+        )
         .await;
     assert!(plain.headers.get("content-encoding").is_none());
     assert_eq!(&plain.body[..], b"\0asm\x01\0\0\0");
@@ -112,7 +157,12 @@ async fn config_names_secure_endpoints_for_the_host_it_was_asked_on() {
     let server = TestServer::start().await;
     let client = server.client();
     let reply = client
-        .send(Method::GET, "/api/config", &[("host", "Clinic.Example:9443")], vec![])
+        .send(
+            Method::GET,
+            "/api/config",
+            &[("host", "Clinic.Example:9443")],
+            vec![],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let raw: RawRuntimeConfig = serde_json::from_slice(&reply.body).unwrap();
@@ -159,41 +209,217 @@ async fn bad_input_gets_a_clear_error() {
         ("origin", "https://evil.example"),
     ];
     let cases: Vec<(Method, &str, Vec<(&str, &str)>, Vec<u8>, StatusCode, &str)> = vec![
-        (Method::GET, "/api/nope", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
-        (Method::GET, "/api", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
-        (Method::GET, "/api/health/../config", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
-        (Method::GET, "/nothing-here.wasm", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
-        (Method::GET, "/../../etc/passwd", vec![], vec![], StatusCode::NOT_FOUND, "not_found"),
-        (Method::DELETE, "/api/config", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (Method::POST, "/api/health", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (Method::GET, "/api/csp-report", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (Method::PUT, "/", vec![], vec![], StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (Method::POST, "/api/csp-report", vec![("content-type", "text/plain")], b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (Method::POST, "/api/csp-report", vec![], b"{}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (Method::POST, "/api/csp-report", vec![csp], b"{".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
-        (Method::POST, "/api/csp-report", vec![csp], b"not json".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
-        (Method::POST, "/api/csp-report", vec![csp], vec![0xff, 0xfe], StatusCode::BAD_REQUEST, "malformed_json"),
-        (Method::POST, "/api/csp-report", vec![csp], b"".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
-        (Method::POST, "/api/csp-report", vec![csp], br#"{"x":1}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (Method::POST, "/api/csp-report", vec![csp], br#"{"csp-report":{"effective-directive":7}}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (Method::POST, "/api/csp-report", vec![csp], big, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (Method::POST, "/api/csp-report", vec![csp], huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (Method::GET, "/api/config", vec![("host", "evil host")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
-        (Method::GET, "/api/config", vec![("host", "user@evil.example")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
-        (Method::GET, "/api/config", vec![("host", "<script>")], vec![], StatusCode::BAD_REQUEST, "invalid_host"),
-        (Method::GET, "/ws", vec![], vec![], StatusCode::BAD_REQUEST, "websocket_required"),
-        (Method::GET, "/ws", ws_upgrade.to_vec(), vec![], StatusCode::FORBIDDEN, "forbidden_origin"),
+        (
+            Method::GET,
+            "/api/nope",
+            vec![],
+            vec![],
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/api",
+            vec![],
+            vec![],
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/api/health/../config",
+            vec![],
+            vec![],
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/nothing-here.wasm",
+            vec![],
+            vec![],
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/../../etc/passwd",
+            vec![],
+            vec![],
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/config",
+            vec![],
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::POST,
+            "/api/health",
+            vec![],
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::GET,
+            "/api/csp-report",
+            vec![],
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::PUT,
+            "/",
+            vec![],
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![("content-type", "text/plain")],
+            b"{}".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![],
+            b"{}".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            b"{".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            b"not json".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            vec![0xff, 0xfe],
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            b"".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            br#"{"x":1}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            br#"{"csp-report":{"effective-directive":7}}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            "/api/csp-report",
+            vec![csp],
+            huge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            Method::GET,
+            "/api/config",
+            vec![("host", "evil host")],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "invalid_host",
+        ),
+        (
+            Method::GET,
+            "/api/config",
+            vec![("host", "user@evil.example")],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "invalid_host",
+        ),
+        (
+            Method::GET,
+            "/api/config",
+            vec![("host", "<script>")],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "invalid_host",
+        ),
+        (
+            Method::GET,
+            "/ws",
+            vec![],
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "websocket_required",
+        ),
+        (
+            Method::GET,
+            "/ws",
+            ws_upgrade.to_vec(),
+            vec![],
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+        ),
     ];
     for (method, path, headers, body, status, code) in cases {
         let what = format!("{method} {path} {headers:?}");
         let reply = client.send(method, path, &headers, body).await;
         assert_eq!(reply.status, status, "{what}");
-        assert!(reply.header("content-type").starts_with("application/json"), "{what}");
+        assert!(
+            reply.header("content-type").starts_with("application/json"),
+            "{what}"
+        );
         let json = reply.json();
         assert_eq!(json["error"]["code"], code, "{what}");
         let message = json["error"]["message"].as_str().unwrap();
-        assert!(message.len() > 10 && message.ends_with('.'), "{what}: {message}");
-        for leak in ["sqlx", "sqlite", "/tmp", "panicked", "evil", "<script>", "Error("] {
+        assert!(
+            message.len() > 10 && message.ends_with('.'),
+            "{what}: {message}"
+        );
+        for leak in [
+            "sqlx", "sqlite", "/tmp", "panicked", "evil", "<script>", "Error(",
+        ] {
             assert!(!message.contains(leak), "{what}: {message}");
         }
     }
@@ -203,7 +429,8 @@ async fn bad_input_gets_a_clear_error() {
             Method::POST,
             "/api/csp-report",
             &[csp],
-            br#"{"csp-report":{"effective-directive":"script-src-elem","blocked-uri":"inline"}}"#.to_vec(),
+            br#"{"csp-report":{"effective-directive":"script-src-elem","blocked-uri":"inline"}}"#
+                .to_vec(),
         )
         .await;
     assert_eq!(ok.status, StatusCode::NO_CONTENT);
@@ -216,7 +443,9 @@ async fn a_plain_client_is_trusted_only_with_the_certificate() {
     let other = tempfile::tempdir().unwrap();
     let stranger = TestServer::start_with(|c| c.data_dir = other.path().to_path_buf()).await;
     // A client that trusts another server's certificate cannot talk to this one.
-    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(server.running.addr)
+        .await
+        .unwrap();
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(common::client_config(
         stranger.running.leaf.clone(),
         &[&rustls::version::TLS13],

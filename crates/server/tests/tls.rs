@@ -1,6 +1,8 @@
 //! Transmission security as an attacker sees it: there is no plaintext service on the
 //! port, nothing older than TLS 1.2 is spoken, and the development certificate is stable.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 mod common;
 
 use std::time::Duration;
@@ -38,12 +40,21 @@ async fn plaintext_http_gets_no_content() {
         let answer = read_all(&mut tcp).await;
         let text = String::from_utf8_lossy(&answer);
         assert!(!text.contains("HTTP/"), "plaintext answer: {text:?}");
-        assert!(!text.contains("<html") && !text.contains("status"), "content leaked: {text:?}");
+        assert!(
+            !text.contains("<html") && !text.contains("status"),
+            "content leaked: {text:?}"
+        );
         // At most a TLS alert record.
-        assert!(answer.is_empty() || answer[0] == 0x15, "unexpected bytes: {answer:?}");
+        assert!(
+            answer.is_empty() || answer[0] == 0x15,
+            "unexpected bytes: {answer:?}"
+        );
     }
     // And the server still serves TLS clients.
-    assert_eq!(server.client().get("/api/health").await.status, StatusCode::OK);
+    assert_eq!(
+        server.client().get("/api/health").await.status,
+        StatusCode::OK
+    );
 }
 
 /// A ClientHello that offers at most TLS 1.`minor - 1`, as an old client would send it.
@@ -69,7 +80,9 @@ fn legacy_client_hello(minor: u8) -> Vec<u8> {
     body.extend_from_slice(&[0x42; 32]);
     body.push(0);
     // Suites the server does support under TLS 1.2, so that only the version is at fault.
-    let suites = [0xc0u8, 0x2b, 0xc0, 0x2f, 0xc0, 0x13, 0xc0, 0x14, 0x00, 0x2f, 0x00, 0x35];
+    let suites = [
+        0xc0u8, 0x2b, 0xc0, 0x2f, 0xc0, 0x13, 0xc0, 0x14, 0x00, 0x2f, 0x00, 0x35,
+    ];
     body.extend_from_slice(&(suites.len() as u16).to_be_bytes());
     body.extend_from_slice(&suites);
     body.extend_from_slice(&[0x01, 0x00]);
@@ -92,9 +105,15 @@ async fn tls_1_0_and_1_1_handshakes_are_refused() {
         tcp.write_all(&legacy_client_hello(minor)).await.unwrap();
         let answer = read_all(&mut tcp).await;
         assert!(!answer.is_empty(), "{name}: expected an alert");
-        assert_eq!(answer[0], 0x15, "{name}: expected an alert record, got {answer:?}");
+        assert_eq!(
+            answer[0], 0x15,
+            "{name}: expected an alert record, got {answer:?}"
+        );
         // Never a ServerHello (handshake record carrying message type 2).
-        assert!(!(answer[0] == 0x16 && answer.get(5) == Some(&0x02)), "{name}: ServerHello sent");
+        assert!(
+            !(answer[0] == 0x16 && answer.get(5) == Some(&0x02)),
+            "{name}: ServerHello sent"
+        );
         // Alert level fatal, description protocol_version (70).
         assert_eq!(&answer[5..7], &[0x02, 70], "{name}: {answer:?}");
     }
@@ -104,30 +123,57 @@ async fn tls_1_0_and_1_1_handshakes_are_refused() {
 async fn tls_1_2_and_1_3_are_both_served() {
     let server = TestServer::start().await;
     for (name, version, want) in [
-        ("1.2", &rustls::version::TLS12, rustls::ProtocolVersion::TLSv1_2),
-        ("1.3", &rustls::version::TLS13, rustls::ProtocolVersion::TLSv1_3),
+        (
+            "1.2",
+            &rustls::version::TLS12,
+            rustls::ProtocolVersion::TLSv1_2,
+        ),
+        (
+            "1.3",
+            &rustls::version::TLS13,
+            rustls::ProtocolVersion::TLSv1_3,
+        ),
     ] {
-        let client = Client::new(server.running.addr, server.running.leaf.clone(), Some(&[version]));
+        let client = Client::new(
+            server.running.addr,
+            server.running.leaf.clone(),
+            Some(&[version]),
+        );
         let stream = client.connect().await;
-        assert_eq!(stream.get_ref().1.protocol_version(), Some(want), "TLS {name}");
-        assert_eq!(client.get("/api/health").await.status, StatusCode::OK, "TLS {name}");
+        assert_eq!(
+            stream.get_ref().1.protocol_version(),
+            Some(want),
+            "TLS {name}"
+        );
+        assert_eq!(
+            client.get("/api/health").await.status,
+            StatusCode::OK,
+            "TLS {name}"
+        );
     }
 }
 
 #[tokio::test]
 async fn the_development_certificate_survives_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let first = haven_server::serve::start(common::config(data.path(), None)).await.unwrap();
+    let first = haven_server::serve::start(common::config(data.path(), None))
+        .await
+        .unwrap();
     let fingerprint = first.cert_sha256.clone();
     assert_eq!(fingerprint.len(), 32 * 3 - 1);
     assert!(first.spki_sha256.is_some());
     first.shutdown(Duration::from_secs(1)).await;
-    let second = haven_server::serve::start(common::config(data.path(), None)).await.unwrap();
+    let second = haven_server::serve::start(common::config(data.path(), None))
+        .await
+        .unwrap();
     assert_eq!(second.cert_sha256, fingerprint);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let key = data.path().join("tls").join(haven_server::tls::DEV_KEY_FILE);
+        let key = data
+            .path()
+            .join("tls")
+            .join(haven_server::tls::DEV_KEY_FILE);
         let mode = std::fs::metadata(key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the private key is readable by others");
     }

@@ -1,6 +1,8 @@
 //! `/ws` through the real TLS listener: hello, ping/pong, heartbeats, and bad frames that
 //! get an error frame while the connection keeps working.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 mod common;
 
 use std::sync::Arc;
@@ -14,10 +16,13 @@ use rustls::pki_types::ServerName;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
 async fn open(server: &TestServer, origin: Option<&str>) -> Socket {
-    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(server.running.addr)
+        .await
+        .unwrap();
     let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -27,7 +32,9 @@ async fn open(server: &TestServer, origin: Option<&str>) -> Socket {
         .into_client_request()
         .unwrap();
     if let Some(origin) = origin {
-        request.headers_mut().insert("origin", origin.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
     }
     let (socket, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
     socket
@@ -62,7 +69,10 @@ async fn hello_then_pong() {
     let server = TestServer::start().await;
     let origin = format!("https://localhost:{}", server.port());
     let mut socket = open(&server, Some(&origin)).await;
-    assert_eq!(next_frame(&mut socket).await, ServerFrame::Hello { heartbeat_secs: 15 });
+    assert_eq!(
+        next_frame(&mut socket).await,
+        ServerFrame::Hello { heartbeat_secs: 15 }
+    );
     ping(&mut socket, 1).await;
     ping(&mut socket, u64::MAX).await;
 }
@@ -72,15 +82,30 @@ async fn bad_frames_get_an_error_and_the_connection_keeps_working() {
     let server = TestServer::start().await;
     let mut socket = open(&server, None).await;
     next_frame(&mut socket).await;
-    let big = format!(r#"{{"type":"ping","seq":1,"pad":"{}"}}"#, "x".repeat(100 * 1024));
+    let big = format!(
+        r#"{{"type":"ping","seq":1,"pad":"{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
     let cases: Vec<(Message, ErrorCode)> = vec![
         (Message::text("hello"), ErrorCode::UnknownFrame),
         (Message::text("{"), ErrorCode::UnknownFrame),
-        (Message::text(r#"{"type":"launch_missiles"}"#), ErrorCode::UnknownFrame),
-        (Message::text(r#"{"type":"ping","seq":"one"}"#), ErrorCode::UnknownFrame),
-        (Message::text(r#"{"type":"ping","seq":1,"admin":true}"#), ErrorCode::UnknownFrame),
+        (
+            Message::text(r#"{"type":"launch_missiles"}"#),
+            ErrorCode::UnknownFrame,
+        ),
+        (
+            Message::text(r#"{"type":"ping","seq":"one"}"#),
+            ErrorCode::UnknownFrame,
+        ),
+        (
+            Message::text(r#"{"type":"ping","seq":1,"admin":true}"#),
+            ErrorCode::UnknownFrame,
+        ),
         (Message::text("\u{202e}\u{0}"), ErrorCode::UnknownFrame),
-        (Message::binary(vec![0u8, 1, 2, 255]), ErrorCode::UnknownFrame),
+        (
+            Message::binary(vec![0u8, 1, 2, 255]),
+            ErrorCode::UnknownFrame,
+        ),
         (Message::text(big), ErrorCode::FrameTooLarge),
     ];
     for (i, (message, want)) in cases.into_iter().enumerate() {
@@ -103,7 +128,9 @@ async fn a_frame_past_the_transport_limit_closes_only_that_connection() {
     next_frame(&mut bystander).await;
     let mut socket = open(&server, None).await;
     next_frame(&mut socket).await;
-    let _ = socket.send(Message::text("x".repeat(2 * 1024 * 1024))).await;
+    let _ = socket
+        .send(Message::text("x".repeat(2 * 1024 * 1024)))
+        .await;
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match socket.next().await {
@@ -128,7 +155,10 @@ async fn a_frame_past_the_transport_limit_closes_only_that_connection() {
 async fn the_server_sends_heartbeats() {
     let server = TestServer::start_with(|c| c.heartbeat = Duration::from_secs(1)).await;
     let mut socket = open(&server, None).await;
-    assert_eq!(next_frame(&mut socket).await, ServerFrame::Hello { heartbeat_secs: 1 });
+    assert_eq!(
+        next_frame(&mut socket).await,
+        ServerFrame::Hello { heartbeat_secs: 1 }
+    );
     let got_ping = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             if let Some(Ok(Message::Ping(_))) = socket.next().await {
@@ -143,7 +173,9 @@ async fn the_server_sends_heartbeats() {
 #[tokio::test]
 async fn another_origin_cannot_open_the_socket() {
     let server = TestServer::start().await;
-    let tcp = tokio::net::TcpStream::connect(server.running.addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(server.running.addr)
+        .await
+        .unwrap();
     let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -152,7 +184,11 @@ async fn another_origin_cannot_open_the_socket() {
     let mut request = format!("wss://localhost:{}/ws", server.port())
         .into_client_request()
         .unwrap();
-    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
-    let err = tokio_tungstenite::client_async(request, tls).await.unwrap_err();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::client_async(request, tls)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
 }

@@ -33,7 +33,11 @@ pub fn fake_dist() -> tempfile::TempDir {
          <script type=\"module\">{INLINE_LOADER}</script></head><body></body></html>"
     );
     std::fs::write(dir.path().join("index.html"), index).unwrap();
-    std::fs::write(dir.path().join("app.js"), "export default async function init() {}").unwrap();
+    std::fs::write(
+        dir.path().join("app.js"),
+        "export default async function init() {}",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.path().join("app_bg.wasm.br"), b"BROTLI").unwrap();
     dir

@@ -1,0 +1,18 @@
+//! Haven's browser app: Leptos, client-side rendered, compiled to WebAssembly.
+//!
+//! Trust: the app runs only from a secure page and talks only to the `https://` and
+//! `wss://` endpoints its configuration names, after parsing them into types that cannot
+//! hold anything else (`crates/protocol`). All network code lives in `transport/`.
+
+pub mod app;
+pub mod boot;
+pub mod capabilities;
+pub mod diagnostics;
+pub mod error;
+pub mod pages;
+pub mod transport;
+
+/// Mounts the app on the page's `<body>`.
+pub fn start() {
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,242 @@
+//! The app's one WebSocket, kept alive: it reconnects with backoff and jitter after a
+//! drop, pings on the server's heartbeat and treats a missed pong as a dead link.
+//!
+//! [`Link`] owns the socket, its listeners and its timers; dropping the link closes the
+//! socket and releases all of them. Callbacks hold only a weak reference, so there is
+//! no cycle to leak.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_events::EventListener;
+use gloo_timers::callback::{Interval, Timeout};
+use haven_protocol::WssUrl;
+use haven_protocol::ws::{ClientFrame, ServerFrame};
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, WebSocket};
+
+use super::backoff::Backoff;
+
+/// How the link looks to the person using the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Open,
+    Reconnecting { attempt: u32 },
+}
+
+impl LinkState {
+    /// Stable name, used as a `data-` attribute.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Open => "open",
+            Self::Reconnecting { .. } => "reconnecting",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting securely…",
+            Self::Open => "Connected securely",
+            Self::Reconnecting { .. } => "Connection lost. Reconnecting…",
+        }
+    }
+}
+
+/// Ping this often when the server has not said otherwise.
+const DEFAULT_HEARTBEAT_MS: u32 = 15_000;
+
+struct Inner {
+    url: WssUrl,
+    on_state: Box<dyn Fn(LinkState)>,
+    socket: Option<WebSocket>,
+    listeners: Vec<EventListener>,
+    /// Listeners of a socket that closed while one of them was running; released at the
+    /// next connect rather than from inside their own callback.
+    stale: Vec<EventListener>,
+    retry: Option<Timeout>,
+    keepalive: Option<Interval>,
+    backoff: Backoff,
+    next_seq: u64,
+    awaiting_pong: Option<u64>,
+}
+
+/// A self-healing WebSocket to `url`.
+pub struct Link {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl Link {
+    /// Starts connecting at once; `on_state` hears every change of [`LinkState`].
+    pub fn open(url: WssUrl, on_state: impl Fn(LinkState) + 'static) -> Self {
+        let inner = Rc::new(RefCell::new(Inner {
+            url,
+            on_state: Box::new(on_state),
+            socket: None,
+            listeners: Vec::new(),
+            stale: Vec::new(),
+            retry: None,
+            keepalive: None,
+            backoff: Backoff::default(),
+            next_seq: 0,
+            awaiting_pong: None,
+        }));
+        connect(&inner);
+        Self { inner }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.retry = None;
+            inner.keepalive = None;
+            inner.listeners.clear();
+            if let Some(socket) = inner.socket.take() {
+                let _ = socket.close();
+            }
+        }
+    }
+}
+
+fn notify(inner: &Rc<RefCell<Inner>>, state: LinkState) {
+    // Borrow only to reach the callback; it must not re-enter the link.
+    let inner = inner.borrow();
+    (inner.on_state)(state);
+}
+
+fn connect(rc: &Rc<RefCell<Inner>>) {
+    let weak = Rc::downgrade(rc);
+    let opened = {
+        let mut inner = rc.borrow_mut();
+        inner.stale.clear();
+        inner.retry = None;
+        inner.keepalive = None;
+        inner.awaiting_pong = None;
+        match WebSocket::new(inner.url.as_str()) {
+            Ok(socket) => {
+                let listeners = vec![
+                    EventListener::new(&socket, "open", with(&weak, |rc, _| on_open(rc))),
+                    EventListener::new(&socket, "message", with(&weak, on_message)),
+                    EventListener::new(&socket, "close", with(&weak, |rc, _| on_closed(rc))),
+                ];
+                inner.socket = Some(socket);
+                inner.listeners = listeners;
+                true
+            }
+            Err(_) => false,
+        }
+    };
+    if !opened {
+        on_closed(rc);
+    }
+}
+
+/// Wraps a handler so it runs only while the link is alive.
+fn with(
+    weak: &Weak<RefCell<Inner>>,
+    handler: impl Fn(&Rc<RefCell<Inner>>, &web_sys::Event) + 'static,
+) -> impl FnMut(&web_sys::Event) + 'static {
+    let weak = weak.clone();
+    move |event| {
+        if let Some(rc) = weak.upgrade() {
+            handler(&rc, event);
+        }
+    }
+}
+
+fn on_open(rc: &Rc<RefCell<Inner>>) {
+    rc.borrow_mut().backoff.reset();
+    notify(rc, LinkState::Open);
+}
+
+fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
+    let Some(text) = event
+        .dyn_ref::<MessageEvent>()
+        .and_then(|m| m.data().as_string())
+    else {
+        return;
+    };
+    // Anything we cannot parse is ignored: the server never sends it, and a bad frame
+    // must not take the app down.
+    let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+        return;
+    };
+    match frame {
+        ServerFrame::Hello { heartbeat_secs } => {
+            let period = heartbeat_secs
+                .checked_mul(1000)
+                .filter(|ms| *ms > 0)
+                .unwrap_or(DEFAULT_HEARTBEAT_MS);
+            start_keepalive(rc, period);
+        }
+        ServerFrame::Pong { seq } => {
+            let mut inner = rc.borrow_mut();
+            if inner.awaiting_pong == Some(seq) {
+                inner.awaiting_pong = None;
+            }
+        }
+        ServerFrame::Heartbeat | ServerFrame::Error { .. } => {}
+    }
+}
+
+fn start_keepalive(rc: &Rc<RefCell<Inner>>, period_ms: u32) {
+    let weak = Rc::downgrade(rc);
+    let interval = Interval::new(period_ms, move || {
+        if let Some(rc) = weak.upgrade() {
+            keepalive_tick(&rc);
+        }
+    });
+    rc.borrow_mut().keepalive = Some(interval);
+}
+
+fn keepalive_tick(rc: &Rc<RefCell<Inner>>) {
+    let dead = {
+        let mut inner = rc.borrow_mut();
+        if inner.awaiting_pong.is_some() {
+            true
+        } else {
+            let seq = inner.next_seq;
+            inner.next_seq = seq.wrapping_add(1);
+            inner.awaiting_pong = Some(seq);
+            let sent = serde_json::to_string(&ClientFrame::Ping { seq })
+                .ok()
+                .zip(inner.socket.as_ref())
+                .is_some_and(|(text, socket)| socket.send_with_str(&text).is_ok());
+            !sent
+        }
+    };
+    if dead {
+        // No pong for a whole period: the link is gone even if the socket has not noticed.
+        if let Some(socket) = rc.borrow().socket.as_ref() {
+            let _ = socket.close();
+        }
+        on_closed(rc);
+    }
+}
+
+fn on_closed(rc: &Rc<RefCell<Inner>>) {
+    let attempt = {
+        let mut inner = rc.borrow_mut();
+        if inner.retry.is_some() {
+            return; // already scheduled
+        }
+        inner.keepalive = None;
+        inner.socket = None;
+        let listeners = std::mem::take(&mut inner.listeners);
+        inner.stale.extend(listeners);
+        let attempt = inner.backoff.attempt() + 1;
+        // Jitter only spreads reconnects; it need not be unpredictable.
+        let delay = inner.backoff.next_delay_ms(js_sys::Math::random());
+        let weak = Rc::downgrade(rc);
+        inner.retry = Some(Timeout::new(delay, move || {
+            if let Some(rc) = weak.upgrade() {
+                notify(&rc, LinkState::Connecting);
+                connect(&rc);
+            }
+        }));
+        attempt
+    };
+    notify(rc, LinkState::Reconnecting { attempt });
+}

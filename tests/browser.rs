@@ -1,0 +1,112 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): the pieces of the app that
+//! touch browser APIs, run against the real ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use haven_app::boot;
+use haven_app::capabilities::Capability;
+use haven_app::diagnostics::Diagnostics;
+use haven_app::error::AppError;
+use haven_app::transport::https::{self, HttpError};
+use haven_app::transport::wss::{Link, LinkState};
+use haven_protocol::{HttpsUrl, WssUrl};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn root_attribute(name: &str) -> Option<String> {
+    web_sys::window()?
+        .document()?
+        .document_element()?
+        .get_attribute(name)
+}
+
+/// The test runner serves this page over plain http://127.0.0.1: a secure context for the
+/// browser, but not TLS, so the app must refuse to start and fetch nothing.
+#[wasm_bindgen_test]
+async fn refuses_to_boot_from_a_page_not_served_over_https() {
+    match boot::load_config().await {
+        Err(AppError::InsecurePage { scheme }) => assert_eq!(scheme, "http"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_server_is_a_typed_error() {
+    let url = HttpsUrl::parse("https://127.0.0.1:9/api/config").unwrap();
+    let result: Result<serde_json::Value, _> = https::get_json(&url).await;
+    assert_eq!(result, Err(HttpError::Unreachable));
+}
+
+#[wasm_bindgen_test]
+fn detects_what_chromium_offers() {
+    for capability in Capability::ALL {
+        assert!(capability.supported(), "{}", capability.id());
+    }
+}
+
+#[wasm_bindgen_test]
+fn counts_csp_violations_and_stops_when_dropped() {
+    let diagnostics = Diagnostics::install().unwrap();
+    let before: u32 = root_attribute("data-csp-violations")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let init = web_sys::SecurityPolicyViolationEventInit::new();
+    init.set_violated_directive("script-src");
+    init.set_effective_directive("script-src");
+    init.set_original_policy("script-src 'self'");
+    let event = web_sys::SecurityPolicyViolationEvent::new_with_event_init_dict(
+        "securitypolicyviolation",
+        &init,
+    )
+    .unwrap();
+    let document = web_sys::window().unwrap().document().unwrap();
+    document.dispatch_event(&event).unwrap();
+    assert_eq!(
+        root_attribute("data-csp-violations"),
+        Some((before + 1).to_string())
+    );
+    drop(diagnostics);
+    document.dispatch_event(&event).unwrap();
+    assert_eq!(
+        root_attribute("data-csp-violations"),
+        Some((before + 1).to_string())
+    );
+}
+
+/// A link to a server that is not there goes from connecting to reconnecting, and keeps
+/// trying with growing attempts.
+#[wasm_bindgen_test]
+async fn a_dead_server_puts_the_link_into_reconnecting() {
+    let seen: Rc<RefCell<Vec<LinkState>>> = Rc::default();
+    let log = seen.clone();
+    let url = WssUrl::parse("wss://127.0.0.1:9/ws").unwrap();
+    let link = Link::open(url, move |state| log.borrow_mut().push(state));
+    for _ in 0..200 {
+        if seen
+            .borrow()
+            .iter()
+            .any(|s| matches!(s, LinkState::Reconnecting { attempt: 2 }))
+        {
+            break;
+        }
+        gloo_timers::future::sleep(Duration::from_millis(50)).await;
+    }
+    drop(link);
+    let seen = seen.borrow();
+    assert!(
+        seen.contains(&LinkState::Reconnecting { attempt: 1 }),
+        "{seen:?}"
+    );
+    assert!(seen.contains(&LinkState::Connecting), "{seen:?}");
+    assert!(
+        seen.contains(&LinkState::Reconnecting { attempt: 2 }),
+        "{seen:?}"
+    );
+    assert!(!seen.contains(&LinkState::Open), "{seen:?}");
+}
