@@ -1,1 +1,390 @@
-//! End-to-end test support.
+//! End-to-end support: real browsers driven over W3C WebDriver (Chromium through
+//! chromedriver, Firefox ESR through geckodriver, WebKit through WebKitWebDriver under
+//! Xvfb), and the real `haven-server` binary serving the release build of the app.
+//!
+//! Every wait here is on a condition the page or a process exposes, never a sleep.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// How long any one condition may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+    WebKit,
+}
+
+const WEBKIT_BROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// A child process killed when dropped.
+struct Owned(Child);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An X server for WebKit, on the first free display number.
+fn start_xvfb() -> Result<(Owned, String)> {
+    for n in 90..190 {
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
+        if socket.exists() || lock.exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x1024x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start Xvfb: {e}"))?;
+        let mut child = Owned(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if socket.exists() {
+                return Ok((child, format!(":{n}")));
+            }
+            if let Ok(Some(_)) = child.0.try_wait() {
+                break; // lost a race for this display; try the next one
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Err("no display for Xvfb".into())
+}
+
+/// One browser session with its driver (and X server), all released on drop.
+pub struct Session {
+    pub client: Client,
+    pub browser: Browser,
+    _profile: tempfile::TempDir,
+    _driver: Owned,
+    _xvfb: Option<Owned>,
+}
+
+impl Browser {
+    pub const ALL: [Browser; 3] = [Browser::Chromium, Browser::Firefox, Browser::WebKit];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Chromium => "Chromium",
+            Self::Firefox => "Firefox",
+            Self::WebKit => "WebKit",
+        }
+    }
+
+    fn capabilities(self, profile: &Path) -> Capabilities {
+        let caps = match self {
+            Self::Chromium => json!({
+                "browserName": "chrome",
+                "acceptInsecureCerts": true,
+                "goog:loggingPrefs": { "browser": "ALL" },
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+            }),
+            Self::Firefox => json!({
+                "browserName": "firefox",
+                "acceptInsecureCerts": true,
+                "moz:firefoxOptions": {
+                    "binary": "/usr/bin/firefox-esr",
+                    "args": ["-headless"],
+                    "prefs": {
+                        "network.http.http3.enable": false,
+                        "network.captive-portal-service.enabled": false,
+                        "network.connectivity-service.enabled": false,
+                        "app.update.enabled": false,
+                        "datareporting.policy.dataSubmissionEnabled": false,
+                        "browser.safebrowsing.malware.enabled": false,
+                        "browser.safebrowsing.phishing.enabled": false,
+                    },
+                },
+            }),
+            Self::WebKit => json!({
+                "browserName": "MiniBrowser",
+                "acceptInsecureCerts": true,
+                "webkitgtk:browserOptions": {
+                    "binary": WEBKIT_BROWSER,
+                    "args": ["--automation"],
+                },
+            }),
+        };
+        match caps {
+            Value::Object(map) => map,
+            _ => Capabilities::new(),
+        }
+    }
+
+    fn driver(self, port: u16, display: Option<&str>) -> Result<Owned> {
+        let port_arg = format!("--port={port}");
+        let mut cmd = match self {
+            Self::Chromium => {
+                let mut c = Command::new("/usr/bin/chromedriver");
+                c.arg(&port_arg);
+                c
+            }
+            Self::Firefox => {
+                let gecko = std::env::var_os("GECKODRIVER").unwrap_or_else(|| "geckodriver".into());
+                let mut c = Command::new(gecko);
+                c.args(["--port", &port.to_string(), "--host", "127.0.0.1"]);
+                c
+            }
+            Self::WebKit => {
+                let mut c = Command::new("/usr/bin/WebKitWebDriver");
+                c.arg(&port_arg);
+                c
+            }
+        };
+        if let Some(display) = display {
+            cmd.env("DISPLAY", display);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.spawn()
+            .map(Owned)
+            .map_err(|e| format!("cannot start the {} driver: {e}", self.name()))
+    }
+}
+
+impl Session {
+    pub async fn start(browser: Browser) -> Result<Self> {
+        let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let xvfb = match browser {
+            Browser::WebKit => Some(start_xvfb()?),
+            _ => None,
+        };
+        let display = xvfb.as_ref().map(|(_, d)| d.as_str());
+        let port = free_port()?;
+        let driver = browser.driver(port, display)?;
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(browser.capabilities(profile.path()));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        // The driver is ready when it accepts a session.
+        let client = loop {
+            match builder.connect(&url).await {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("{}: no session: {e}", browser.name()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Ok(Self {
+            client,
+            browser,
+            _profile: profile,
+            _driver: driver,
+            _xvfb: xvfb.map(|(x, _)| x),
+        })
+    }
+
+    pub async fn goto(&self, url: &str) -> Result {
+        self.client
+            .goto(url)
+            .await
+            .map_err(|e| format!("goto {url}: {e}"))
+    }
+
+    /// Waits until `css` matches an element.
+    pub async fn wait_for(&self, css: &str) -> Result {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}: waiting for {css}: {e}", self.browser.name()))
+    }
+
+    pub async fn eval(&self, script: &str) -> Result<Value> {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .map_err(|e| format!("{}: {script}: {e}", self.browser.name()))
+    }
+
+    pub async fn text(&self, css: &str) -> Result<String> {
+        let script = format!("return document.querySelector({css:?})?.textContent ?? null;");
+        match self.eval(&script).await? {
+            Value::String(s) => Ok(s),
+            other => Err(format!("{css}: no text ({other})")),
+        }
+    }
+
+    /// Console entries at level SEVERE. Only chromedriver exposes the console; the other
+    /// browsers are checked through the page's own counters (`diagnostics.rs`).
+    pub async fn console_errors(&self) -> Result<Vec<String>> {
+        if self.browser != Browser::Chromium {
+            return Ok(Vec::new());
+        }
+        let logs = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .map_err(|e| format!("browser log: {e}"))?;
+        Ok(logs
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn close(self) -> Result {
+        let Self { client, .. } = self;
+        client.close().await.map_err(|e| e.to_string())
+    }
+}
+
+/// chromedriver's `POST /session/{id}/se/log`.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> std::result::Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// Where `cargo xtask` put the built pieces.
+pub fn env_path(name: &str) -> Result<PathBuf> {
+    std::env::var_os(name).map(PathBuf::from).ok_or_else(|| {
+        format!("{name} is not set: run the end-to-end tests through `cargo xtask test`")
+    })
+}
+
+/// The real `haven-server` binary, as a person would run it.
+pub struct ServerProcess {
+    child: Option<Owned>,
+    pub port: u16,
+    pub data: PathBuf,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts on `port` (0: any free port) and waits until it says where it listens.
+    pub fn start(data: &Path, port: u16, extra: &[&str]) -> Result<Self> {
+        let bin = env_path("HAVEN_SERVER_BIN")?;
+        let dist = env_path("HAVEN_DIST")?;
+        std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
+        // Appended to across restarts, so a test can read everything the server said.
+        let log = data.join("server.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| e.to_string())?;
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data")
+            .arg(data)
+            .arg("--static-dir")
+            .arg(dist)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("cannot start haven-server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let child = Owned(child);
+        let mut lines = BufReader::new(stdout).lines();
+        let port = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("Haven is running at ") {
+                        let port = url
+                            .trim_end_matches('/')
+                            .rsplit(':')
+                            .next()
+                            .and_then(|p| p.parse::<u16>().ok())
+                            .ok_or_else(|| format!("unexpected start line: {line}"))?;
+                        break port;
+                    }
+                }
+                _ => {
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    return Err(format!("haven-server exited before listening:\n{log}"));
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self {
+            child: Some(child),
+            port,
+            data: data.to_path_buf(),
+            log,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGKILL: no graceful shutdown, as in a crash.
+    pub fn kill(&mut self) {
+        self.child = None;
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}

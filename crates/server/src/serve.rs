@@ -67,6 +67,15 @@ impl Running {
 }
 
 pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
+    start_with(config, |router| router).await
+}
+
+/// [`start`], with `wrap` applied to the finished router: the seam where a test puts a
+/// layer in front of the real routes (a fault to inject, a configuration to falsify).
+pub async fn start_with(
+    config: ServerConfig,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> Result<Running, StartError> {
     if !valid_brand_name(&config.brand_name) {
         return Err(StartError::Setting(
             "the brand name must be 1 to 80 printable characters",
@@ -114,7 +123,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
             source,
         })?;
     let handle = Handle::new();
-    let service = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let service = wrap(crate::app(state)).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(server.handle(handle.clone()).serve(service));
     Ok(Running {
         addr,

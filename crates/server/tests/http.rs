@@ -9,6 +9,21 @@ use common::{TestServer, fake_dist};
 use haven_protocol::{RawRuntimeConfig, RuntimeConfig};
 use hyper::{Method, StatusCode};
 
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+/// method, path, headers, body
+type Case<'a> = (Method, &'a str, Headers<'a>, Vec<u8>);
+
+fn case<'a>(
+    method: Method,
+    path: &'a str,
+    headers: Headers<'a>,
+    body: Vec<u8>,
+    status: StatusCode,
+    code: &'a str,
+) -> (Case<'a>, StatusCode, &'a str) {
+    ((method, path, headers, body), status, code)
+}
+
 fn assert_security_headers(what: &str, reply: &common::Reply) {
     let hsts = reply.header("strict-transport-security");
     let max_age: u64 = hsts
@@ -69,32 +84,35 @@ async fn every_response_carries_the_security_headers() {
     let (server, _dist) = start_with_app().await;
     let client = server.client();
     let json = [("content-type", "application/json")];
-    let cases: &[(Method, &str, &[(&str, &str)], &[u8])] = &[
-        (Method::GET, "/", &[], b""),
-        (Method::GET, "/index.html", &[], b""),
-        (Method::GET, "/patient/visits", &[], b""),
+    let cases: Vec<Case> = vec![
+        (Method::GET, "/", vec![], vec![]),
+        (Method::GET, "/index.html", vec![], vec![]),
+        (Method::GET, "/patient/visits", vec![], vec![]),
         (
             Method::GET,
             "/app_bg.wasm",
-            &[("accept-encoding", "br")],
-            b"",
+            vec![("accept-encoding", "br")],
+            vec![],
         ),
-        (Method::GET, "/missing.js", &[], b""),
-        (Method::GET, "/api/health", &[], b""),
-        (Method::GET, "/api/config", &[], b""),
-        (Method::GET, "/api/unknown", &[], b""),
-        (Method::POST, "/api/health", &[], b""),
-        (Method::POST, "/api/csp-report", &json, b"{"),
-        (Method::GET, "/ws", &[], b""),
-        (Method::HEAD, "/", &[], b""),
+        (Method::GET, "/missing.js", vec![], vec![]),
+        (Method::GET, "/api/health", vec![], vec![]),
+        (Method::GET, "/api/config", vec![], vec![]),
+        (Method::GET, "/api/unknown", vec![], vec![]),
+        (Method::POST, "/api/health", vec![], vec![]),
+        (
+            Method::POST,
+            "/api/csp-report",
+            json.to_vec(),
+            b"{".to_vec(),
+        ),
+        (Method::GET, "/ws", vec![], vec![]),
+        (Method::HEAD, "/", vec![], vec![]),
     ];
     for (method, path, headers, body) in cases {
-        let reply = client
-            .send(method.clone(), path, headers, body.to_vec())
-            .await;
+        let reply = client.send(method.clone(), path, &headers, body).await;
         let what = format!("{method} {path} -> {}", reply.status);
         assert_security_headers(&what, &reply);
-        if path.starts_with("/api/") || *path == "/ws" {
+        if path.starts_with("/api/") || path == "/ws" {
             assert_eq!(reply.header("cache-control"), "no-store", "{what}");
         }
     }
@@ -208,8 +226,8 @@ async fn bad_input_gets_a_clear_error() {
         ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ("origin", "https://evil.example"),
     ];
-    let cases: Vec<(Method, &str, Vec<(&str, &str)>, Vec<u8>, StatusCode, &str)> = vec![
-        (
+    let cases: Vec<(Case, StatusCode, &str)> = vec![
+        case(
             Method::GET,
             "/api/nope",
             vec![],
@@ -217,7 +235,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
+        case(
             Method::GET,
             "/api",
             vec![],
@@ -225,7 +243,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
+        case(
             Method::GET,
             "/api/health/../config",
             vec![],
@@ -233,7 +251,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
+        case(
             Method::GET,
             "/nothing-here.wasm",
             vec![],
@@ -241,7 +259,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
+        case(
             Method::GET,
             "/../../etc/passwd",
             vec![],
@@ -249,7 +267,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
+        case(
             Method::DELETE,
             "/api/config",
             vec![],
@@ -257,7 +275,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
-        (
+        case(
             Method::POST,
             "/api/health",
             vec![],
@@ -265,7 +283,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
-        (
+        case(
             Method::GET,
             "/api/csp-report",
             vec![],
@@ -273,7 +291,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
-        (
+        case(
             Method::PUT,
             "/",
             vec![],
@@ -281,7 +299,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![("content-type", "text/plain")],
@@ -289,7 +307,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![],
@@ -297,7 +315,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -305,7 +323,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -313,7 +331,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -321,7 +339,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -329,7 +347,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "malformed_json",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -337,7 +355,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -345,7 +363,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -353,7 +371,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
-        (
+        case(
             Method::POST,
             "/api/csp-report",
             vec![csp],
@@ -361,7 +379,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
-        (
+        case(
             Method::GET,
             "/api/config",
             vec![("host", "evil host")],
@@ -369,7 +387,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "invalid_host",
         ),
-        (
+        case(
             Method::GET,
             "/api/config",
             vec![("host", "user@evil.example")],
@@ -377,7 +395,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "invalid_host",
         ),
-        (
+        case(
             Method::GET,
             "/api/config",
             vec![("host", "<script>")],
@@ -385,7 +403,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "invalid_host",
         ),
-        (
+        case(
             Method::GET,
             "/ws",
             vec![],
@@ -393,7 +411,7 @@ async fn bad_input_gets_a_clear_error() {
             StatusCode::BAD_REQUEST,
             "websocket_required",
         ),
-        (
+        case(
             Method::GET,
             "/ws",
             ws_upgrade.to_vec(),
@@ -402,7 +420,7 @@ async fn bad_input_gets_a_clear_error() {
             "forbidden_origin",
         ),
     ];
-    for (method, path, headers, body, status, code) in cases {
+    for ((method, path, headers, body), status, code) in cases {
         let what = format!("{method} {path} {headers:?}");
         let reply = client.send(method, path, &headers, body).await;
         assert_eq!(reply.status, status, "{what}");

@@ -1,1 +1,221 @@
-fn main() {}
+//! `cargo xtask run | test | bench`: the one entry point, the same on a newcomer's
+//! machine and in CI. Each command installs what it needs when it is missing (and only
+//! then), so a fresh machine of this project's kind needs nothing but Rust.
+
+mod bundle;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  run [SERVER OPTIONS]   build the app and the server, then serve Haven over HTTPS
+                         (options go to `haven-server serve`: --listen ADDR, --data DIR,
+                         --tls-cert FILE --tls-key FILE, --public-origin URL,
+                         --brand-name NAME, --idle-timeout-secs N)
+  test                   everything CI checks: fmt, clippy (native and wasm32), tests,
+                         browser tests, the bundle size budget, end-to-end tests
+  bench                  measure bundle size and start-up time; update BENCHMARKS.md";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_deref() {
+        Some("run") => run(&rest),
+        Some("test") => test(&rest),
+        Some("bench") => bench(&rest),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives in `crates/xtask`).
+pub fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+}
+
+pub fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// Runs `cmd`, failing with a message that names it.
+pub fn run_cmd(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root())
+        .env("PATH", tools::path_with_tools());
+    cmd
+}
+
+fn run(args: &[String]) -> Result {
+    tools::ensure_build_tools()?;
+    let dist = bundle::build_app()?;
+    step("building the server (release)");
+    run_cmd(cargo().args(["build", "--release", "-p", "haven-server"]))?;
+    let server = root().join("target/release/haven-server");
+    step("starting Haven (Ctrl-C to stop)");
+    let mut cmd = Command::new(server);
+    cmd.current_dir(root())
+        .arg("serve")
+        .arg("--static-dir")
+        .arg(&dist)
+        .args(args);
+    run_cmd(&mut cmd)
+}
+
+fn test(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("`test` takes no options (got {extra})"));
+    }
+    tools::ensure_build_tools()?;
+    tools::ensure_browsers()?;
+
+    step("format");
+    run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("clippy, native");
+    run_cmd(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "haven-app",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("clippy, wasm32");
+    run_cmd(cargo().args([
+        "clippy",
+        "-p",
+        "haven-app",
+        "-p",
+        "haven-protocol",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("native tests");
+    run_cmd(cargo().args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "haven-app",
+        "--exclude",
+        "haven-e2e",
+    ]))?;
+
+    step("browser tests (wasm-bindgen-test, headless Chromium)");
+    run_cmd(
+        cargo()
+            .args([
+                "test",
+                "-p",
+                "haven-app",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+
+    let dist = bundle::build_app()?;
+    step("bundle size budget");
+    let sizes = bundle::measure(&dist)?;
+    println!("{}", sizes.table());
+    if sizes.brotli > bundle::BROTLI_BUDGET_BYTES {
+        return Err(format!(
+            "the app's files are {} bytes brotli-compressed, over the budget of {}",
+            sizes.brotli,
+            bundle::BROTLI_BUDGET_BYTES
+        ));
+    }
+    println!(
+        "within budget: {} of {} bytes brotli",
+        sizes.brotli,
+        bundle::BROTLI_BUDGET_BYTES
+    );
+
+    step("end-to-end tests (real server, release app, Chromium, Firefox, WebKit)");
+    run_cmd(cargo().args(["build", "-p", "haven-server"]))?;
+    run_cmd(
+        cargo()
+            .args(["test", "-p", "haven-e2e", "--", "--test-threads=1"])
+            .env("HAVEN_SERVER_BIN", root().join("target/debug/haven-server"))
+            .env("HAVEN_DIST", &dist)
+            .env("GECKODRIVER", tools::geckodriver()),
+    )?;
+    println!("\nall checks passed");
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("`bench` takes no options (got {extra})"));
+    }
+    tools::ensure_build_tools()?;
+    tools::ensure_browsers()?;
+    let dist = bundle::build_app()?;
+    let sizes = bundle::measure(&dist)?;
+    println!("{}", sizes.table());
+    step("building the server (release)");
+    run_cmd(cargo().args(["build", "--release", "-p", "haven-server"]))?;
+    step("start-up time in headless Chromium");
+    run_cmd(
+        cargo()
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "haven-e2e",
+                "--bin",
+                "haven-bench",
+                "--",
+            ])
+            .arg("--sizes")
+            .arg(sizes.markdown_rows())
+            .env(
+                "HAVEN_SERVER_BIN",
+                root().join("target/release/haven-server"),
+            )
+            .env("HAVEN_DIST", &dist)
+            .env("GECKODRIVER", tools::geckodriver())
+            .env("HAVEN_BENCHMARKS", root().join("BENCHMARKS.md")),
+    )
+}

@@ -1,0 +1,325 @@
+//! Issue 2's "Must show", in Chromium, Firefox and WebKit, against the real server
+//! binary and the release build of the app.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use haven_e2e::{Browser, ServerProcess, Session, env_path};
+use haven_server::ServerConfig;
+
+/// Generates one `#[tokio::test]` per browser for a scenario `async fn(Browser)`.
+macro_rules! in_every_browser {
+    ($scenario:ident) => {
+        mod $scenario {
+            use super::*;
+            #[tokio::test]
+            async fn chromium() {
+                super::$scenario(Browser::Chromium).await;
+            }
+            #[tokio::test]
+            async fn firefox() {
+                super::$scenario(Browser::Firefox).await;
+            }
+            #[tokio::test]
+            async fn webkit() {
+                super::$scenario(Browser::WebKit).await;
+            }
+        }
+    };
+}
+
+async fn counter(session: &Session, attribute: &str) -> String {
+    let script = format!("return document.documentElement.getAttribute('{attribute}');");
+    session
+        .eval(&script)
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or("missing")
+        .to_owned()
+}
+
+/// The page loads over https://, the WSS link comes up, and nothing went wrong on the
+/// way: no console errors, no CSP violations (seen by the page and reported to the server).
+async fn loads_over_https_with_the_link_up(browser: Browser) {
+    let data = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start(data.path(), 0, &["--brand-name", "Northside Clinic"]).unwrap();
+    let session = Session::start(browser).await.unwrap();
+    session.goto(&server.url("/")).await.unwrap();
+    session
+        .wait_for("#haven[data-state='ready']")
+        .await
+        .unwrap();
+    session
+        .wait_for("#link-status[data-link='open']")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        session.text("#link-status").await.unwrap(),
+        "Connected securely"
+    );
+    assert!(
+        session
+            .text(".welcome h1")
+            .await
+            .unwrap()
+            .contains("Northside Clinic")
+    );
+    assert_eq!(session.client.title().await.unwrap(), "Northside Clinic");
+    assert_eq!(
+        counter(&session, "data-csp-violations").await,
+        "0",
+        "{}",
+        browser.name()
+    );
+    assert_eq!(
+        counter(&session, "data-errors").await,
+        "0",
+        "{}",
+        browser.name()
+    );
+    let console = session.console_errors().await.unwrap();
+    assert!(
+        console.is_empty(),
+        "{}: console errors: {console:?}",
+        browser.name()
+    );
+
+    // Where a browser lacks what a feature needs, the page says so plainly.
+    let video = "li[data-capability='video-visits']";
+    let supported = browser != Browser::WebKit; // Debian's WebKitGTK has no RTCPeerConnection
+    session
+        .wait_for(&format!("{video}[data-supported='{supported}']"))
+        .await
+        .unwrap();
+    let text = session.text(video).await.unwrap();
+    if supported {
+        assert!(text.contains("Available"), "{text}");
+    } else {
+        assert!(
+            text.contains("Video visits are not available in this browser"),
+            "{text}"
+        );
+    }
+    session
+        .wait_for("li[data-capability='secure-storage'][data-supported='true']")
+        .await
+        .unwrap();
+
+    session.close().await.unwrap();
+    let logs = server.logs();
+    assert!(
+        !logs.contains("content security policy violation"),
+        "{logs}"
+    );
+}
+in_every_browser!(loads_over_https_with_the_link_up);
+
+/// Serves the real app over TLS, but with `/api/config` replaced by `config`; counts
+/// every connection made to `trap`, the insecure endpoint the configuration names.
+async fn serve_with_config(
+    config: serde_json::Value,
+) -> (haven_server::serve::Running, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let mut server_config = ServerConfig::new(data.path().to_path_buf());
+    server_config.listen = "127.0.0.1:0".parse().unwrap();
+    server_config.static_dir = Some(env_path("HAVEN_DIST").unwrap());
+    let body = Arc::new(config.to_string());
+    let running = haven_server::serve::start_with(server_config, move |router| {
+        router.layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let body = body.clone();
+                async move {
+                    if request.uri().path() == "/api/config" {
+                        let mut response = Response::new(Body::from(body.as_str().to_owned()));
+                        response
+                            .headers_mut()
+                            .insert("content-type", "application/json".parse().unwrap());
+                        response
+                    } else {
+                        next.run(request).await
+                    }
+                }
+            },
+        ))
+    })
+    .await
+    .unwrap();
+    (running, data)
+}
+
+/// A listener that counts the connections made to it, and never answers.
+fn trap() -> (u16, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, hits)
+}
+
+/// An `http://` or `ws://` endpoint in the configuration: the error screen, naming the
+/// setting, and not one connection to the insecure address.
+async fn an_insecure_endpoint_is_refused(browser: Browser) {
+    let (trap_port, hits) = trap();
+    let session = Session::start(browser).await.unwrap();
+    for (field, api, ws) in [
+        (
+            "ws_url",
+            "https://127.0.0.1/".to_owned(),
+            format!("ws://127.0.0.1:{trap_port}/ws"),
+        ),
+        (
+            "api_origin",
+            format!("http://127.0.0.1:{trap_port}/"),
+            "wss://127.0.0.1/ws".to_owned(),
+        ),
+    ] {
+        let config = serde_json::json!({
+            "api_origin": api,
+            "ws_url": ws,
+            "brand": { "name": "Haven" },
+            "idle_timeout_secs": 900,
+        });
+        let (running, _data) = serve_with_config(config).await;
+        session
+            .goto(&format!("https://127.0.0.1:{}/", running.addr.port()))
+            .await
+            .unwrap();
+        session
+            .wait_for("#haven[data-state='refused']")
+            .await
+            .unwrap();
+        session
+            .wait_for("#refused[data-reason='insecure-config']")
+            .await
+            .unwrap();
+        let reason = session.text("#refused .reason").await.unwrap();
+        assert!(reason.contains(field), "{}: {reason}", browser.name());
+        assert!(
+            session
+                .eval("return document.querySelector('#link-status');")
+                .await
+                .unwrap()
+                .is_null()
+        );
+        running.shutdown(std::time::Duration::from_secs(1)).await;
+    }
+    // The page settled on the refusal without ever touching the insecure address.
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "{}: connected to the insecure endpoint",
+        browser.name()
+    );
+    session.close().await.unwrap();
+}
+in_every_browser!(an_insecure_endpoint_is_refused);
+
+/// The app served over plain http://127.0.0.1 (a "secure context" to browsers, but not
+/// TLS) refuses to start and never asks for its configuration.
+async fn a_page_not_served_over_https_is_refused(browser: Browser) {
+    let data = tempfile::tempdir().unwrap();
+    let db = haven_server::store::open(data.path()).await.unwrap();
+    let assets = haven_server::assets::Assets::load(&env_path("HAVEN_DIST").unwrap()).unwrap();
+    let state = haven_server::AppState::new(
+        db,
+        assets,
+        None,
+        haven_protocol::Brand {
+            name: "Haven".into(),
+        },
+        std::time::Duration::from_secs(900),
+        std::time::Duration::from_secs(15),
+    );
+    let config_requests = Arc::new(AtomicUsize::new(0));
+    let counted = config_requests.clone();
+    let router = haven_server::app(state).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let counted = counted.clone();
+            async move {
+                if request.uri().path().starts_with("/api/") {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                next.run(request).await.into_response()
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let plain = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let session = Session::start(browser).await.unwrap();
+    session
+        .goto(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    session
+        .wait_for("#refused[data-reason='insecure-page']")
+        .await
+        .unwrap();
+    let reason = session.text("#refused .reason").await.unwrap();
+    assert!(reason.contains("https://"), "{reason}");
+    assert_eq!(
+        config_requests.load(Ordering::SeqCst),
+        0,
+        "{}",
+        browser.name()
+    );
+    session.close().await.unwrap();
+    plain.abort();
+}
+in_every_browser!(a_page_not_served_over_https_is_refused);
+
+/// Kill the server (SIGKILL, as in a crash), start it again on the same port: the page
+/// notices, says so, and reconnects by itself.
+async fn reconnects_after_a_server_restart(browser: Browser) {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(data.path(), 0, &[]).unwrap();
+    let port = server.port;
+    let session = Session::start(browser).await.unwrap();
+    session.goto(&server.url("/")).await.unwrap();
+    session
+        .wait_for("#link-status[data-link='open']")
+        .await
+        .unwrap();
+
+    server.kill();
+    session
+        .wait_for("#link-status[data-link='reconnecting']")
+        .await
+        .unwrap();
+    assert!(
+        session
+            .text("#link-status")
+            .await
+            .unwrap()
+            .contains("Reconnecting")
+    );
+
+    let server = ServerProcess::start(data.path(), port, &[]).unwrap();
+    assert_eq!(server.port, port);
+    session
+        .wait_for("#link-status[data-link='open']")
+        .await
+        .unwrap();
+    session
+        .wait_for("#haven[data-state='ready']")
+        .await
+        .unwrap();
+    session.close().await.unwrap();
+}
+in_every_browser!(reconnects_after_a_server_restart);

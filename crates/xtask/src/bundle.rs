@@ -1,0 +1,148 @@
+//! Building the app with trunk, precompressing its files for the server, and measuring
+//! what a browser downloads.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::{Result, root, run_cmd, step, tools};
+
+/// What every page load may cost, brotli-compressed (issue 2: 450 KB, to tighten later).
+pub const BROTLI_BUDGET_BYTES: u64 = 450 * 1000;
+
+/// Builds the release bundle into `dist/` and writes `.br` / `.gz` beside each file.
+pub fn build_app() -> Result<PathBuf> {
+    step("building the app (trunk, release, wasm-opt)");
+    let dist = root().join("dist");
+    run_cmd(
+        std::process::Command::new(tools::trunk())
+            .current_dir(root())
+            .env("PATH", tools::path_with_tools())
+            .args(["build", "--release", "--offline"]),
+    )?;
+    compress_dir(&dist)?;
+    Ok(dist)
+}
+
+fn app_files(dist: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let compressed = matches!(path.extension().and_then(|e| e.to_str()), Some("br" | "gz"));
+        if path.is_file() && !compressed {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn brotli(data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(data).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+fn gzip(data: &[u8]) -> Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).map_err(|e| e.to_string())?;
+    encoder.finish().map_err(|e| e.to_string())
+}
+
+fn compress_dir(dist: &Path) -> Result {
+    for file in app_files(dist)? {
+        let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for (ext, bytes) in [("br", brotli(&data)?), ("gz", gzip(&data)?)] {
+            let mut name = file.clone().into_os_string();
+            name.push(".");
+            name.push(ext);
+            std::fs::write(&name, bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub struct Sizes {
+    pub files: Vec<(String, u64, u64, u64)>,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+}
+
+/// Sizes of everything the page loads: raw, and as the server sends it compressed.
+pub fn measure(dist: &Path) -> Result<Sizes> {
+    let mut sizes = Sizes {
+        files: Vec::new(),
+        raw: 0,
+        gzip: 0,
+        brotli: 0,
+    };
+    for file in app_files(dist)? {
+        let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let (raw, gz, br) = (
+            data.len() as u64,
+            gzip(&data)?.len() as u64,
+            brotli(&data)?.len() as u64,
+        );
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        sizes.files.push((name, raw, gz, br));
+        sizes.raw += raw;
+        sizes.gzip += gz;
+        sizes.brotli += br;
+    }
+    Ok(sizes)
+}
+
+impl Sizes {
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:<40} {:>10} {:>10} {:>10}\n",
+            "file", "raw", "gzip", "brotli"
+        );
+        for (name, raw, gz, br) in &self.files {
+            out.push_str(&format!("{name:<40} {raw:>10} {gz:>10} {br:>10}\n"));
+        }
+        out.push_str(&format!(
+            "{:<40} {:>10} {:>10} {:>10}",
+            "total", self.raw, self.gzip, self.brotli
+        ));
+        out
+    }
+
+    /// Rows for BENCHMARKS.md: kind of file, raw, gzip, brotli (in KB).
+    pub fn markdown_rows(&self) -> String {
+        let kb = |b: u64| format!("{:.1}", b as f64 / 1000.0);
+        let mut rows = String::new();
+        let kind = |name: &str| match name.rsplit('.').next() {
+            Some("wasm") => "wasm",
+            Some("js") => "JS glue",
+            Some("html") => "index.html",
+            Some("css") => "CSS",
+            _ => "other",
+        };
+        for (name, raw, gz, br) in &self.files {
+            rows.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                kind(name),
+                kb(*raw),
+                kb(*gz),
+                kb(*br)
+            ));
+        }
+        rows.push_str(&format!(
+            "| **total** | **{}** | **{}** | **{}** |",
+            kb(self.raw),
+            kb(self.gzip),
+            kb(self.brotli)
+        ));
+        rows
+    }
+}
