@@ -126,6 +126,7 @@ impl Sizes {
             Some("js") => "JS glue",
             Some("html") => "index.html",
             Some("css") => "CSS",
+            Some("svg") => "icon (SVG)",
             _ => "other",
         };
         for (name, raw, gz, br) in &self.files {
