@@ -140,7 +140,10 @@ async fn main() -> std::process::ExitCode {
          `haven-interactive` mark: configuration fetched and parsed, start page rendered, \
          WSS link open.\n{END}",
         row("reference: plain JSON response, fresh browser", &plain),
-        row("app interactive, fresh browser (cold cache, new TLS session)", &cold),
+        row(
+            "app interactive, fresh browser (cold cache, new TLS session)",
+            &cold
+        ),
         row("app interactive, reload (warm cache)", &warm),
         machine = machine(),
     );
