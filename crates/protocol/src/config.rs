@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::url::{HttpsUrl, UrlError, WssUrl};
 
 /// Shortest and longest idle time before automatic logoff that an organisation may set.
-pub const IDLE_TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u32> = 60..=86_400;
+pub const IDLE_TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u32> = 10..=86_400;
 /// The longest brand name we render.
 pub const MAX_BRAND_NAME_CHARS: usize = 80;
 
@@ -163,7 +163,7 @@ mod tests {
                 "{name:?}"
             );
         }
-        for secs in [0, 59, 86_401, u32::MAX] {
+        for secs in [0, 9, 86_401, u32::MAX] {
             let mut bad = raw();
             bad.idle_timeout_secs = secs;
             assert_eq!(RuntimeConfig::try_from(bad), Err(ConfigError::IdleTimeout));

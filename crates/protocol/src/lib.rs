@@ -6,11 +6,14 @@
 //! network is parsed into one of these types or refused. The crate builds natively and
 //! for wasm32, so the browser and the server run the very same checks.
 
+pub mod access;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod url;
 pub mod ws;
 
+pub use access::{Action, Role, View};
 pub use config::{Brand, ConfigError, RawRuntimeConfig, RuntimeConfig};
 pub use error::{ApiError, ErrorBody, ErrorCode, Health};
 pub use url::{HttpsUrl, UrlError, WssUrl};

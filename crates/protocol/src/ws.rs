@@ -9,12 +9,26 @@ use crate::error::ErrorCode;
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// What the app sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// Application-level keepalive: browsers answer WebSocket pings on their own but do not
     /// tell the page, so the app pings to learn that the link is dead.
     Ping { seq: u64 },
+    /// Binds this connection to a signed-in session (tokens never travel in URLs).
+    Auth { token: String },
+    /// The person is active in the app: keeps the server's idle timer from expiring.
+    Activity,
+}
+
+impl std::fmt::Debug for ClientFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ping { seq } => write!(f, "Ping {{ seq: {seq} }}"),
+            Self::Auth { .. } => f.write_str("Auth { token: <redacted> }"),
+            Self::Activity => f.write_str("Activity"),
+        }
+    }
 }
 
 /// What the server sends.
@@ -33,6 +47,13 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+    },
+    /// The connection now belongs to a session.
+    Authenticated,
+    /// The session ended (signed out elsewhere, expired, account deactivated); the app
+    /// must wipe its state and return to sign-in.
+    SessionEnded {
+        reason: String,
     },
 }
 

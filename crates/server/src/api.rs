@@ -36,11 +36,12 @@ pub async fn config(
 ) -> Result<Json<RawRuntimeConfig>> {
     let origin = request_origin(&state, &headers)?;
     let ws = origin.websocket("/ws").map_err(Error::internal)?;
+    let org = crate::org::for_request(&state, &headers).await?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),
         ws_url: ws.into(),
-        brand: state.brand().clone(),
-        idle_timeout_secs: u32::try_from(state.idle_timeout().as_secs()).unwrap_or(u32::MAX),
+        brand: haven_protocol::Brand { name: org.name },
+        idle_timeout_secs: org.idle_timeout_secs,
     }))
 }
 
@@ -73,11 +74,24 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         }
     })?;
     serde_json::from_slice(&bytes).map_err(|err| match err.classify() {
-        serde_json::error::Category::Data => Error::bad(
-            ErrorCode::InvalidBody,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The request body is JSON but not of the expected shape.",
-        ),
+        // Our own field checks carry a message worth showing; serde's own messages can
+        // quote the input, so they are not passed on.
+        serde_json::error::Category::Data => {
+            let text = err.to_string();
+            haven_protocol::identity::FieldError::ALL
+                .into_iter()
+                .find(|f| text.starts_with(&f.to_string()))
+                .map_or_else(
+                    || {
+                        Error::bad(
+                            ErrorCode::InvalidBody,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "The request body is JSON but not of the expected shape.",
+                        )
+                    },
+                    Error::field,
+                )
+        }
         _ => Error::bad(
             ErrorCode::MalformedJson,
             StatusCode::BAD_REQUEST,

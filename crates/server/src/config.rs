@@ -32,6 +32,8 @@ pub struct ServerConfig {
     /// How often the server pings each WebSocket; a connection silent for two periods
     /// is closed.
     pub heartbeat: Duration,
+    /// Seed a demo organisation with one user of each role (`--demo`).
+    pub demo: bool,
 }
 
 impl ServerConfig {
@@ -46,6 +48,7 @@ impl ServerConfig {
             brand_name: "Haven".to_owned(),
             idle_timeout: Duration::from_secs(15 * 60),
             heartbeat: Duration::from_secs(15),
+            demo: false,
         }
     }
 }

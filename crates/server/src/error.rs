@@ -36,6 +36,42 @@ impl Error {
         }
     }
 
+    pub fn unauthenticated() -> Self {
+        Self::bad(
+            ErrorCode::Unauthenticated,
+            StatusCode::UNAUTHORIZED,
+            "Sign in to continue.",
+        )
+    }
+
+    pub fn session_expired() -> Self {
+        Self::bad(
+            ErrorCode::SessionExpired,
+            StatusCode::UNAUTHORIZED,
+            "Your session has ended. Please sign in again.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::bad(
+            ErrorCode::Forbidden,
+            StatusCode::FORBIDDEN,
+            "Your role does not permit this.",
+        )
+    }
+
+    pub fn conflict(code: ErrorCode, message: &'static str) -> Self {
+        Self::bad(code, StatusCode::CONFLICT, message)
+    }
+
+    pub fn field(error: haven_protocol::identity::FieldError) -> Self {
+        Self::bad(
+            ErrorCode::InvalidField,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.message(),
+        )
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
     }

@@ -7,12 +7,22 @@
 //! an [`error::Error`], which renders as a stable code and a human message and never
 //! leaks internals.
 
+pub mod accounts;
 pub mod api;
 pub mod assets;
+pub mod clinical;
+pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod headers;
+pub mod live;
+pub mod org;
+pub mod ratelimit;
+pub mod routes;
+pub mod secrets;
 pub mod serve;
+pub mod session;
 pub mod state;
 pub mod store;
 pub mod tls;
@@ -20,7 +30,7 @@ pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 pub use config::ServerConfig;
 pub use state::AppState;
@@ -30,13 +40,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every route of the server, with the security headers on every response.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/config", get(api::config))
-        .route(
-            "/csp-report",
-            post(api::csp_report).layer(DefaultBodyLimit::max(api::MAX_CSP_REPORT_BYTES)),
-        )
+    let mut api = Router::new();
+    for (spec, handler) in routes::table() {
+        let guard =
+            axum::middleware::from_fn_with_state((state.clone(), spec.access), session::guard);
+        api = api.route(spec.path, handler.route_layer(guard));
+    }
+    let api = api
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed);
 

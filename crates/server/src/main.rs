@@ -27,6 +27,11 @@ struct Cli {
 enum Command {
     /// Serve the app and the API over TLS.
     Serve(ServeArgs),
+    /// Print the current code for a TOTP secret (base32), as an authenticator app would.
+    Totp {
+        /// The base32 secret shown at enrolment (or printed by `serve --demo`).
+        secret: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -58,6 +63,9 @@ struct ServeArgs {
     /// WebSocket heartbeat interval, in seconds.
     #[arg(long, default_value_t = 15)]
     heartbeat_secs: u64,
+    /// Seed a demo organisation with one user of each role and print how to sign in.
+    #[arg(long)]
+    demo: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: LevelFilter,
@@ -85,6 +93,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.brand_name = args.brand_name;
     config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
+    config.demo = args.demo;
     let public = config.public_origin.clone();
     let running = haven_server::serve::start(config)
         .await
@@ -101,6 +110,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(spki) = &running.spki_sha256 {
         println!("Development certificate SPKI SHA-256 (base64): {spki}");
     }
+    if args.demo {
+        print_demo_accounts();
+    }
     tracing::info!(addr = %running.addr, "listening");
     let handle = running.handle();
     tokio::spawn(async move {
@@ -109,6 +121,39 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         handle.graceful_shutdown(Some(Duration::from_secs(5)));
     });
     running.wait().await.map_err(|e| e.to_string())
+}
+
+fn print_demo_accounts() {
+    println!("\nDemo accounts (for trying Haven only):");
+    for user in &haven_server::demo::USERS {
+        let second = match &user.totp_secret {
+            Some(secret) => format!(
+                "code: haven-server totp {}",
+                haven_server::secrets::totp_base32(secret)
+            ),
+            None => "no second factor yet".to_owned(),
+        };
+        println!(
+            "  {:<10} {:<22} password \"{}\"  {second}",
+            user.role.as_str(),
+            user.email,
+            user.password
+        );
+    }
+}
+
+fn totp_now(secret: &str) -> Result<(), String> {
+    let bytes = totp_rs::Secret::try_from_base32(secret.trim())
+        .map_err(|_| "that is not a base32 TOTP secret".to_owned())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let code =
+        haven_server::secrets::totp_code(bytes.as_bytes(), now).map_err(|e| e.to_string())?;
+    let left = haven_server::secrets::TOTP_STEP_SECS - now % haven_server::secrets::TOTP_STEP_SECS;
+    println!("{code}  (valid for {left} more seconds)");
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -148,6 +193,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Totp { secret } => totp_now(&secret),
         }
     });
     match result {

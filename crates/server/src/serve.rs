@@ -84,7 +84,7 @@ pub async fn start_with(
     let idle_secs = u32::try_from(config.idle_timeout.as_secs()).unwrap_or(u32::MAX);
     if !IDLE_TIMEOUT_RANGE_SECS.contains(&idle_secs) {
         return Err(StartError::Setting(
-            "the idle timeout must be between 1 minute and 24 hours",
+            "the idle timeout must be between 10 seconds and 24 hours",
         ));
     }
     if config.heartbeat.is_zero() {
@@ -93,6 +93,20 @@ pub async fn start_with(
         ));
     }
     let db = crate::store::open(&config.data_dir).await?;
+    let default_org = crate::org::ensure_default(&db, &config.brand_name, idle_secs)
+        .await
+        .map_err(|e| {
+            StartError::Setting(if matches!(e, crate::error::Error::Internal(_)) {
+                "cannot prepare the default organisation"
+            } else {
+                "invalid organisation"
+            })
+        })?;
+    if config.demo {
+        crate::demo::seed(&db, &default_org)
+            .await
+            .map_err(|_| StartError::Setting("cannot seed the demo organisation"))?;
+    }
     let assets = match &config.static_dir {
         Some(dir) => Assets::load(dir)?,
         None => Assets::empty(),

@@ -7,6 +7,8 @@ use haven_protocol::{Brand, HttpsUrl};
 use sqlx::SqlitePool;
 
 use crate::assets::Assets;
+use crate::live::Live;
+use crate::ratelimit::Limiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +22,8 @@ struct Inner {
     brand: Brand,
     idle_timeout: Duration,
     heartbeat: Duration,
+    limiter: Limiter,
+    live: Live,
 }
 
 impl AppState {
@@ -39,6 +43,8 @@ impl AppState {
                 brand,
                 idle_timeout,
                 heartbeat,
+                limiter: Limiter::default(),
+                live: Live::default(),
             }),
         }
     }
@@ -60,5 +66,11 @@ impl AppState {
     }
     pub fn heartbeat(&self) -> Duration {
         self.inner.heartbeat
+    }
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
+    }
+    pub fn live(&self) -> &Live {
+        &self.inner.live
     }
 }

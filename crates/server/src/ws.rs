@@ -5,8 +5,6 @@
 //! `error` frame and the connection stays open; only frames past the transport's hard
 //! limit close it, with a close code that says why.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -18,8 +16,14 @@ use haven_protocol::ErrorCode;
 use haven_protocol::ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use haven_protocol::access::Action;
+
 use crate::error::{Error, Result};
 use crate::headers::request_origin;
+use crate::live::Control;
+use crate::org::Org;
+use crate::secrets::parse_token;
+use crate::session::{Authed, Stage, authenticate};
 use crate::state::AppState;
 
 /// Frames up to this size are read and then refused politely; past it the transport
@@ -27,6 +31,7 @@ use crate::state::AppState;
 pub const TRANSPORT_LIMIT_BYTES: usize = 1024 * 1024;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
 
 /// A browser always sends `Origin`; it must be ours, so that another site cannot open a
 /// connection with the user's browser.
@@ -58,11 +63,11 @@ pub async fn upgrade(
         )
     })?;
     check_origin(&state, &headers)?;
-    let heartbeat = state.heartbeat();
+    let org = crate::org::for_request(&state, &headers).await?;
     Ok(upgrade
         .max_message_size(TRANSPORT_LIMIT_BYTES)
         .max_frame_size(TRANSPORT_LIMIT_BYTES)
-        .on_upgrade(move |socket| connection(socket, heartbeat)))
+        .on_upgrade(move |socket| connection(socket, state, org)))
 }
 
 fn encode(frame: &ServerFrame) -> Option<Message> {
@@ -76,17 +81,88 @@ fn error_frame(code: ErrorCode, message: &str) -> ServerFrame {
     }
 }
 
-/// What to answer to one text frame from the app.
-pub fn respond(text: &str) -> ServerFrame {
+/// Parses one text frame from the app, or says why not.
+pub fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
     if text.len() > MAX_FRAME_BYTES {
-        return error_frame(ErrorCode::FrameTooLarge, "That message is too large.");
+        return Err(error_frame(
+            ErrorCode::FrameTooLarge,
+            "That message is too large.",
+        ));
     }
-    match serde_json::from_str::<ClientFrame>(text) {
-        Ok(ClientFrame::Ping { seq }) => ServerFrame::Pong { seq },
-        Err(_) => error_frame(
+    serde_json::from_str::<ClientFrame>(text).map_err(|_| {
+        error_frame(
             ErrorCode::UnknownFrame,
             "That message is not one this server understands.",
-        ),
+        )
+    })
+}
+
+/// The session a connection is bound to, once it has sent a valid `auth` frame.
+struct Bound {
+    authed: Authed,
+    token: String,
+    registration: u64,
+}
+
+/// The permission each message type needs; `None`: allowed before signing in.
+fn required(frame: &ClientFrame) -> Option<Action> {
+    match frame {
+        ClientFrame::Ping { .. } | ClientFrame::Auth { .. } => None,
+        ClientFrame::Activity => Some(Action::WsSession),
+    }
+}
+
+fn unauthenticated_frame() -> ServerFrame {
+    error_frame(ErrorCode::Unauthenticated, "Sign in to continue.")
+}
+
+/// Handles one frame: the permission table decides, as for every route.
+async fn handle(
+    state: &AppState,
+    org: &Org,
+    bound: &mut Option<Bound>,
+    frame: ClientFrame,
+) -> ServerFrame {
+    if let Some(action) = required(&frame) {
+        let Some(b) = bound.as_ref() else {
+            return unauthenticated_frame();
+        };
+        // Re-checked on every frame: the session may have ended or idled out meanwhile.
+        match authenticate(state, &b.token, org).await {
+            Ok(authed) if authed.may(action) => {}
+            Ok(_) => return error_frame(ErrorCode::Forbidden, "Your role does not permit this."),
+            Err(_) => {
+                return ServerFrame::SessionEnded {
+                    reason: "expired".to_owned(),
+                };
+            }
+        }
+    }
+    match frame {
+        ClientFrame::Ping { seq } => ServerFrame::Pong { seq },
+        ClientFrame::Activity => ServerFrame::Heartbeat,
+        ClientFrame::Auth { token } => {
+            let Some(token) = parse_token(&token).map(str::to_owned) else {
+                return unauthenticated_frame();
+            };
+            match authenticate(state, &token, org).await {
+                Ok(authed) if authed.stage == Stage::Full => {
+                    if let Some(old) = bound.take() {
+                        state.live().unregister(old.registration);
+                    }
+                    *bound = Some(Bound {
+                        authed,
+                        token,
+                        registration: u64::MAX,
+                    });
+                    ServerFrame::Authenticated
+                }
+                _ => error_frame(
+                    ErrorCode::SessionExpired,
+                    "Your session has ended. Please sign in again.",
+                ),
+            }
+        }
     }
 }
 
@@ -99,7 +175,13 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn connection(mut socket: WebSocket, heartbeat: Duration) {
+async fn connection(mut socket: WebSocket, state: AppState, org: Org) {
+    let heartbeat = state.heartbeat();
+    let mut bound: Option<Bound> = None;
+    let (mut control_tx_id, mut control) = (
+        None::<u64>,
+        None::<tokio::sync::mpsc::UnboundedReceiver<Control>>,
+    );
     let hello = ServerFrame::Hello {
         heartbeat_secs: u32::try_from(heartbeat.as_secs()).unwrap_or(u32::MAX),
     };
@@ -124,7 +206,22 @@ async fn connection(mut socket: WebSocket, heartbeat: Duration) {
                 };
                 last_seen = Instant::now();
                 let reply = match message {
-                    Message::Text(text) => respond(text.as_str()),
+                    Message::Text(text) => match parse(text.as_str()) {
+                        Ok(frame) => {
+                            let reply = handle(&state, &org, &mut bound, frame).await;
+                            if let Some(b) = bound.as_mut().filter(|b| b.registration == u64::MAX) {
+                                if let Some(old) = control_tx_id.take() {
+                                    state.live().unregister(old);
+                                }
+                                let (id, rx) = state.live().register(b.authed.session_hash.clone(), b.authed.user_id.clone());
+                                b.registration = id;
+                                control_tx_id = Some(id);
+                                control = Some(rx);
+                            }
+                            reply
+                        }
+                        Err(error) => error,
+                    },
                     Message::Binary(_) => error_frame(
                         ErrorCode::UnknownFrame,
                         "This server accepts only JSON text frames.",
@@ -137,6 +234,19 @@ async fn connection(mut socket: WebSocket, heartbeat: Duration) {
                     break;
                 }
             }
+            Some(Control::SessionEnded(reason)) = async {
+                match control.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let frame = ServerFrame::SessionEnded { reason: reason.to_owned() };
+                if let Some(message) = encode(&frame) {
+                    let _ = socket.send(message).await;
+                }
+                close(&mut socket, CLOSE_POLICY, "session ended").await;
+                break;
+            }
             _ = ticks.tick() => {
                 if last_seen.elapsed() > heartbeat * 2 {
                     close(&mut socket, CLOSE_GOING_AWAY, "no heartbeat").await;
@@ -148,6 +258,9 @@ async fn connection(mut socket: WebSocket, heartbeat: Duration) {
             }
         }
     }
+    if let Some(id) = control_tx_id {
+        state.live().unregister(id);
+    }
 }
 
 #[cfg(test)]
@@ -155,18 +268,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_every_frame_with_something_typed() {
+    fn parses_every_frame_into_something_typed() {
         assert_eq!(
-            respond(r#"{"type":"ping","seq":3}"#),
-            ServerFrame::Pong { seq: 3 }
+            parse(r#"{"type":"ping","seq":3}"#),
+            Ok(ClientFrame::Ping { seq: 3 })
         );
         for bad in ["", "null", "{", r#"{"type":"nope"}"#, "\u{0}"] {
             assert!(matches!(
-                respond(bad),
-                ServerFrame::Error {
+                parse(bad),
+                Err(ServerFrame::Error {
                     code: ErrorCode::UnknownFrame,
                     ..
-                }
+                })
             ));
         }
         let big = format!(
@@ -174,11 +287,11 @@ mod tests {
             "x".repeat(MAX_FRAME_BYTES)
         );
         assert!(matches!(
-            respond(&big),
-            ServerFrame::Error {
+            parse(&big),
+            Err(ServerFrame::Error {
                 code: ErrorCode::FrameTooLarge,
                 ..
-            }
+            })
         ));
     }
 }

@@ -1,0 +1,552 @@
+//! Identity on the wire: the values a person types (email, name, password, codes,
+//! reasons) as newtypes that parse or refuse, and the request and response bodies of
+//! sign-in, sessions, invitations, users, patients and emergency access.
+//!
+//! Secrets (passwords, codes, tokens) have a redacted `Debug`, so they cannot reach a
+//! log through `{:?}`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Role, View};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("enter an email address like name@example.org (at most 254 characters)")]
+    Email,
+    #[error(
+        "enter a name of 1 to 100 characters, without control or direction-changing characters"
+    )]
+    DisplayName,
+    #[error("a password must be 12 to 256 characters long")]
+    Password,
+    #[error("a code is 6 digits")]
+    TotpCode,
+    #[error("give a reason of 20 to 500 characters")]
+    Reason,
+    #[error("this identifier is not valid")]
+    Id,
+}
+
+impl FieldError {
+    pub const ALL: [FieldError; 6] = [
+        FieldError::Email,
+        FieldError::DisplayName,
+        FieldError::Password,
+        FieldError::TotpCode,
+        FieldError::Reason,
+        FieldError::Id,
+    ];
+
+    /// The message as a static string: it never echoes what was typed.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Email => "Enter an email address like name@example.org (at most 254 characters).",
+            Self::DisplayName => {
+                "Enter a name of 1 to 100 characters, without control or direction-changing characters."
+            }
+            Self::Password => "A password must be 12 to 256 characters long.",
+            Self::TotpCode => "A code is 6 digits.",
+            Self::Reason => "Give a reason of 20 to 500 characters.",
+            Self::Id => "This identifier is not valid.",
+        }
+    }
+}
+
+/// Characters that render text in a different order than it is stored (Trojan Source)
+/// or are invisible controls: refused in names and reasons.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
+        | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+macro_rules! text_newtype {
+    ($name:ident, $err:expr, $parse:expr) => {
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(input: &str) -> Result<Self, FieldError> {
+                let parse: fn(&str) -> Option<String> = $parse;
+                parse(input).map(Self).ok_or($err)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = FieldError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+text_newtype!(Email, FieldError::Email, |input| {
+    let email = input.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let ok = (3..=254).contains(&email.len())
+        && !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_deceptive(c))
+        && !email.contains(['<', '>', '"', '\'', '\\', ',', ';', '(', ')']);
+    ok.then_some(email)
+});
+
+text_newtype!(DisplayName, FieldError::DisplayName, |input| {
+    let name = input.trim();
+    let count = name.chars().count();
+    let ok = (1..=100).contains(&count) && !name.chars().any(|c| c.is_control() || is_deceptive(c));
+    ok.then(|| name.to_owned())
+});
+
+text_newtype!(Reason, FieldError::Reason, |input| {
+    let reason = input.trim();
+    let count = reason.chars().count();
+    let ok = (20..=500).contains(&count)
+        && !reason
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || is_deceptive(c));
+    ok.then(|| reason.to_owned())
+});
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An email address identifies a person: never in logs.
+        f.write_str("Email(<redacted>)")
+    }
+}
+impl fmt::Debug for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DisplayName(<redacted>)")
+    }
+}
+impl fmt::Debug for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Reason(<redacted>)")
+    }
+}
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password as typed. Never logged, never stored: only its argon2id hash is.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let count = input.chars().count();
+        if (12..=256).contains(&count) && !input.trim().is_empty() {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(FieldError::Password)
+        }
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Password {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<Password> for String {
+    fn from(v: Password) -> String {
+        v.0
+    }
+}
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Six digits from an authenticator app.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TotpCode(String);
+
+impl TotpCode {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let code: String = input.chars().filter(|c| *c != ' ').collect();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(code))
+        } else {
+            Err(FieldError::TotpCode)
+        }
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for TotpCode {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<TotpCode> for String {
+    fn from(v: TotpCode) -> String {
+        v.0
+    }
+}
+impl fmt::Debug for TotpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpCode(<redacted>)")
+    }
+}
+
+/// An opaque identifier: 32 lower-case hex characters (128 random bits).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Id(String);
+
+impl Id {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        if input.len() == 32
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(FieldError::Id)
+        }
+    }
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Id {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<Id> for String {
+    fn from(v: Id) -> String {
+        v.0
+    }
+}
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.0)
+    }
+}
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `POST /api/auth/login`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: Email,
+    pub password: Password,
+}
+
+/// `POST /api/auth/totp` and `POST /api/auth/totp/confirm`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpRequest {
+    pub code: TotpCode,
+}
+
+/// What the server needs next after a step of signing in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum SignInStep {
+    /// Password accepted; send a code from the authenticator app.
+    TotpRequired,
+    /// Password accepted; this account must set up an authenticator app first.
+    TotpEnrolmentRequired { secret: String, otpauth_uri: String },
+    /// Signed in.
+    SignedIn { session: SessionInfo },
+}
+
+/// The answer to each step: a token for the next step (or the session itself).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInResponse {
+    pub token: String,
+    #[serde(flatten)]
+    pub step: SignInStep,
+}
+
+impl fmt::Debug for SignInResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignInResponse")
+            .field("token", &"<redacted>")
+            .field("step", &self.step)
+            .finish()
+    }
+}
+
+/// A current emergency-access grant, as its clinician sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassGrant {
+    pub id: Id,
+    pub clinician: DisplayName,
+    pub patient_id: Id,
+    pub patient: DisplayName,
+    pub reason: Reason,
+    pub granted_at: i64,
+    pub expires_at: i64,
+}
+
+/// `GET /api/session`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user_id: Id,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub organisation: String,
+    pub idle_timeout_secs: u32,
+    pub expires_at: i64,
+    pub totp_enrolled: bool,
+}
+
+impl SessionInfo {
+    pub fn navigation(&self) -> Vec<View> {
+        crate::access::navigation(self.role)
+    }
+}
+
+/// `POST /api/auth/totp/enrol`: a new secret to confirm with a code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+impl fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpEnrolment(<redacted>)")
+    }
+}
+
+/// `POST /api/invitations`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub role: Role,
+    pub email: Email,
+    pub display_name: DisplayName,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteResponse {
+    /// `https://…/join#<token>`: the secret is in the fragment, which browsers never send.
+    pub link: String,
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for InviteResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InviteResponse")
+            .field("link", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// `POST /api/invitations/accept`
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+    pub password: Password,
+}
+
+impl fmt::Debug for AcceptInvitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AcceptInvitation(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: Id,
+    pub display_name: DisplayName,
+    pub email: Email,
+    pub role: Role,
+    pub active: bool,
+    pub totp_enrolled: bool,
+}
+
+/// `POST /api/users/{id}/role`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRoleRequest {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub id: Id,
+    pub display_name: DisplayName,
+}
+
+/// A patient's contact card: what staff may see (no clinical content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    pub id: Id,
+    pub display_name: DisplayName,
+    pub email: Email,
+}
+
+/// Why a clinician may see a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum AccessBasis {
+    CareTeam,
+    BreakGlass { expires_at: i64 },
+}
+
+/// `GET /api/patients/{id}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientRecord {
+    pub id: Id,
+    pub display_name: DisplayName,
+    pub email: Email,
+    pub care_team: Vec<PersonSummary>,
+    pub access: AccessBasis,
+}
+
+/// `POST /api/patients/{id}/break-glass`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassRequest {
+    pub reason: Reason,
+}
+
+/// One line of a patient's own activity view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    pub at: i64,
+    pub what: String,
+    pub who: DisplayName,
+    pub reason: Option<Reason>,
+}
+
+/// `GET/PUT /api/org/settings`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettings {
+    pub idle_timeout_secs: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_strict() {
+        assert_eq!(
+            Email::parse(" Ana@Clinic.Example ").unwrap().as_str(),
+            "ana@clinic.example"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@x.org",
+            "a@.org",
+            "a@x.",
+            "a b@x.org",
+            "a@@x.org",
+            "<a>@x.org",
+            "a@x\n.org",
+            "x'; DROP TABLE users;--@x.org",
+            "a\u{202e}@x.org",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_allow_the_world_but_not_tricks() {
+        for good in [
+            "Zoë Ångström",
+            "李小龙",
+            "محمد",
+            "O'Brien-Smith",
+            "Renée 👩‍⚕️",
+            "<script>alert(1)</script>",
+        ] {
+            assert!(DisplayName::parse(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "a\u{0}b",
+            "evil\u{202e}gnp.exe",
+            "x\u{2066}y",
+            "a\nb",
+            &"x".repeat(101),
+        ] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let p = Password::parse("correct horse battery").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+        let c = TotpCode::parse("123 456").unwrap();
+        assert_eq!(c.expose(), "123456");
+        assert!(!format!("{c:?}").contains("123"));
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&" ".repeat(20)).is_err());
+        for bad in ["12345", "1234567", "12a456", "１２３４５６"] {
+            assert!(TotpCode::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_are_32_hex() {
+        let id = Id::from_bytes([0xab; 16]);
+        assert_eq!(Id::parse(id.as_str()), Ok(id));
+        for bad in [
+            "",
+            "ABABABABABABABABABABABABABABABAB",
+            "1' OR '1'='1",
+            &"a".repeat(33),
+        ] {
+            assert!(Id::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_need_substance() {
+        assert!(Reason::parse("Patient unconscious in ED, no assigned clinician on call").is_ok());
+        assert!(Reason::parse("because").is_err());
+    }
+}

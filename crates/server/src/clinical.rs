@@ -1,0 +1,275 @@
+//! What clinicians, staff and patients see of each other: care teams, patient records
+//! (clinicians, only for their own patients unless they break the glass), contact cards
+//! (staff: no clinical content), and a patient's own view of who opened their record.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use haven_protocol::ErrorCode;
+use haven_protocol::identity::{
+    AccessBasis, ActivityEntry, BreakGlassGrant, BreakGlassRequest, ContactCard, DisplayName,
+    Email, Id, PatientRecord, PersonSummary, Reason,
+};
+
+use crate::api::parse_json;
+use crate::clock::now;
+use crate::error::{Error, Result};
+use crate::secrets::new_id;
+use crate::session::Authed;
+use crate::state::AppState;
+
+/// How long emergency access lasts.
+pub const BREAK_GLASS_SECS: i64 = 60 * 60;
+
+fn person(id: String, name: String) -> Result<PersonSummary> {
+    Ok(PersonSummary {
+        id: Id::parse(&id).map_err(Error::internal)?,
+        display_name: DisplayName::parse(&name).map_err(Error::internal)?,
+    })
+}
+
+/// `GET /api/patients`: the clinician's care team patients.
+pub async fn my_patients(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<Vec<PersonSummary>>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.patient_id
+         WHERE c.clinician_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
+    )
+    .bind(authed.user_id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    rows.into_iter()
+        .map(|(id, name)| person(id, name))
+        .collect::<Result<_>>()
+        .map(Json)
+}
+
+/// A patient of the caller's organisation, or 404.
+async fn patient(state: &AppState, authed: &Authed, id: &str) -> Result<(Id, DisplayName, Email)> {
+    let id = Id::parse(id).map_err(|_| Error::NotFound)?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT display_name, email FROM users WHERE id = ? AND org_id = ? AND role = 'patient'",
+    )
+    .bind(id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_optional(state.db())
+    .await
+    .map_err(Error::internal)?;
+    let (name, email) = row.ok_or(Error::NotFound)?;
+    Ok((
+        id,
+        DisplayName::parse(&name).map_err(Error::internal)?,
+        Email::parse(&email).map_err(Error::internal)?,
+    ))
+}
+
+/// `GET /api/patients/{id}`
+pub async fn record(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    Path(id): Path<String>,
+) -> Result<Json<PatientRecord>> {
+    let (id, display_name, email) = patient(&state, &authed, &id).await?;
+    let in_team: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM care_team WHERE clinician_id = ? AND patient_id = ?")
+            .bind(authed.user_id.as_str())
+            .bind(id.as_str())
+            .fetch_optional(state.db())
+            .await
+            .map_err(Error::internal)?;
+    let access = if in_team.is_some() {
+        AccessBasis::CareTeam
+    } else {
+        let grant: Option<(i64,)> = sqlx::query_as(
+            "SELECT MAX(expires_at) FROM break_glass WHERE clinician_id = ? AND patient_id = ? AND expires_at > ?
+             HAVING MAX(expires_at) IS NOT NULL",
+        )
+        .bind(authed.user_id.as_str())
+        .bind(id.as_str())
+        .bind(now())
+        .fetch_optional(state.db())
+        .await
+        .map_err(Error::internal)?;
+        match grant {
+            Some((expires_at,)) => AccessBasis::BreakGlass { expires_at },
+            None => {
+                return Err(Error::bad(
+                    ErrorCode::NotInCareTeam,
+                    StatusCode::FORBIDDEN,
+                    "This patient is not in your care team. Use emergency access only if you must.",
+                ));
+            }
+        }
+    };
+    let team: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
+         WHERE c.patient_id = ? ORDER BY u.display_name",
+    )
+    .bind(id.as_str())
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    Ok(Json(PatientRecord {
+        id,
+        display_name,
+        email,
+        care_team: team
+            .into_iter()
+            .map(|(i, n)| person(i, n))
+            .collect::<Result<_>>()?,
+        access,
+    }))
+}
+
+/// `POST /api/patients/{id}/break-glass`: time-boxed, reasoned, and shown to the patient
+/// and the organisation's admins.
+pub async fn break_glass(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    Path(id): Path<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<BreakGlassGrant>> {
+    let request: BreakGlassRequest = parse_json(body)?;
+    let (patient_id, patient_name, _) = patient(&state, &authed, &id).await?;
+    let grant_id = new_id().map_err(Error::internal)?;
+    let granted_at = now();
+    let expires_at = granted_at + BREAK_GLASS_SECS;
+    sqlx::query(
+        "INSERT INTO break_glass (id, org_id, clinician_id, patient_id, reason, granted_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(grant_id.as_str())
+    .bind(authed.org.id.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(patient_id.as_str())
+    .bind(request.reason.as_str())
+    .bind(granted_at)
+    .bind(expires_at)
+    .execute(state.db())
+    .await
+    .map_err(Error::internal)?;
+    tracing::warn!(org = %authed.org.id, grant = %grant_id, "emergency access granted");
+    Ok(Json(BreakGlassGrant {
+        id: grant_id,
+        clinician: authed.display_name.clone(),
+        patient_id,
+        patient: patient_name,
+        reason: request.reason,
+        granted_at,
+        expires_at,
+    }))
+}
+
+type GrantRow = (String, String, String, String, String, i64, i64);
+
+fn grant(row: GrantRow) -> Result<BreakGlassGrant> {
+    let (id, clinician, patient_id, patient, reason, granted_at, expires_at) = row;
+    Ok(BreakGlassGrant {
+        id: Id::parse(&id).map_err(Error::internal)?,
+        clinician: DisplayName::parse(&clinician).map_err(Error::internal)?,
+        patient_id: Id::parse(&patient_id).map_err(Error::internal)?,
+        patient: DisplayName::parse(&patient).map_err(Error::internal)?,
+        reason: Reason::parse(&reason).map_err(Error::internal)?,
+        granted_at,
+        expires_at,
+    })
+}
+
+macro_rules! grants_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT b.id, c.display_name, b.patient_id, p.display_name, b.reason, b.granted_at, b.expires_at
+             FROM break_glass b JOIN users c ON c.id = b.clinician_id JOIN users p ON p.id = b.patient_id WHERE ",
+            $condition,
+            " ORDER BY b.granted_at DESC"
+        )
+    };
+}
+
+/// `GET /api/break-glass`: every emergency access in the organisation, newest first.
+pub async fn all_grants(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<Vec<BreakGlassGrant>>> {
+    let rows: Vec<GrantRow> = sqlx::query_as(grants_where!("b.org_id = ?"))
+        .bind(authed.org.id.as_str())
+        .fetch_all(state.db())
+        .await
+        .map_err(Error::internal)?;
+    rows.into_iter().map(grant).collect::<Result<_>>().map(Json)
+}
+
+/// `GET /api/my-activity`: who opened my record through emergency access.
+pub async fn my_activity(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<Vec<ActivityEntry>>> {
+    let rows: Vec<GrantRow> = sqlx::query_as(grants_where!("b.patient_id = ? AND b.org_id = ?"))
+        .bind(authed.user_id.as_str())
+        .bind(authed.org.id.as_str())
+        .fetch_all(state.db())
+        .await
+        .map_err(Error::internal)?;
+    rows.into_iter()
+        .map(|row| {
+            let g = grant(row)?;
+            Ok(ActivityEntry {
+                at: g.granted_at,
+                what: "Emergency access to your record".to_owned(),
+                who: g.clinician,
+                reason: Some(g.reason),
+            })
+        })
+        .collect::<Result<_>>()
+        .map(Json)
+}
+
+/// `GET /api/care-team`: the patient's clinicians.
+pub async fn care_team(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<Vec<PersonSummary>>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
+         WHERE c.patient_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
+    )
+    .bind(authed.user_id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    rows.into_iter()
+        .map(|(id, name)| person(id, name))
+        .collect::<Result<_>>()
+        .map(Json)
+}
+
+/// `GET /api/patient-contacts`: staff see names and addresses, nothing clinical.
+pub async fn contacts(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<Vec<ContactCard>>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT id, display_name, email FROM users WHERE org_id = ? AND role = 'patient' AND active = 1 ORDER BY display_name",
+    )
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    rows.into_iter()
+        .map(|(id, name, email)| {
+            Ok(ContactCard {
+                id: Id::parse(&id).map_err(Error::internal)?,
+                display_name: DisplayName::parse(&name).map_err(Error::internal)?,
+                email: Email::parse(&email).map_err(Error::internal)?,
+            })
+        })
+        .collect::<Result<_>>()
+        .map(Json)
+}

@@ -1,0 +1,79 @@
+//! Open WebSocket connections by session and user, so that ending a session (sign-out,
+//! deactivation, expiry) reaches the browser at once instead of at its next request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use haven_protocol::identity::Id;
+use tokio::sync::mpsc;
+
+/// Something the connection must do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    SessionEnded(&'static str),
+}
+
+struct Conn {
+    session_hash: Vec<u8>,
+    user_id: Id,
+    tx: mpsc::UnboundedSender<Control>,
+}
+
+#[derive(Default)]
+pub struct Live {
+    next: AtomicU64,
+    conns: Mutex<HashMap<u64, Conn>>,
+}
+
+impl Live {
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Conn>> {
+        // A panic elsewhere must not stop sign-outs from being delivered.
+        self.conns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn register(
+        &self,
+        session_hash: Vec<u8>,
+        user_id: Id,
+    ) -> (u64, mpsc::UnboundedReceiver<Control>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.conns().insert(
+            id,
+            Conn {
+                session_hash,
+                user_id,
+                tx,
+            },
+        );
+        (id, rx)
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.conns().remove(&id);
+    }
+
+    fn notify(&self, matches: impl Fn(&Conn) -> bool, control: Control) {
+        for conn in self.conns().values().filter(|c| matches(c)) {
+            let _ = conn.tx.send(control.clone());
+        }
+    }
+
+    pub fn end_session(&self, session_hash: &[u8], reason: &'static str) {
+        self.notify(
+            |c| c.session_hash == session_hash,
+            Control::SessionEnded(reason),
+        );
+    }
+
+    pub fn end_user(&self, user_id: &Id, reason: &'static str) {
+        self.notify(|c| &c.user_id == user_id, Control::SessionEnded(reason));
+    }
+
+    pub fn count(&self) -> usize {
+        self.conns().len()
+    }
+}

@@ -1,0 +1,305 @@
+//! Sessions: who is calling, checked on every request. A session is an opaque random
+//! token held in the app's memory and stored here only as its SHA-256. It ends on
+//! sign-out, after the organisation's idle time, at its absolute lifetime, and when its
+//! user is deactivated; an ended session never works again.
+
+use std::str::FromStr;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use haven_protocol::ErrorCode;
+use haven_protocol::access::{Action, Role, allowed};
+use haven_protocol::identity::{DisplayName, Id, SessionInfo};
+
+use crate::clock::now;
+use crate::error::{Error, Result};
+use crate::org::Org;
+use crate::secrets::{new_id, new_token, parse_token, token_hash};
+use crate::state::AppState;
+
+/// Absolute lifetime of a signed-in session.
+pub const ABSOLUTE_LIFETIME_SECS: i64 = 12 * 60 * 60;
+/// A half-finished sign-in (password accepted, code due) lasts this long.
+pub const PENDING_LIFETIME_SECS: i64 = 10 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Password accepted; a TOTP code is due.
+    Totp,
+    /// Password accepted; the account must enrol a TOTP authenticator first.
+    Enrol,
+    Full,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Enrol => "enrol",
+            Self::Full => "full",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "totp" => Some(Self::Totp),
+            "enrol" => Some(Self::Enrol),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
+/// The caller, once authenticated: handed to handlers in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub session_hash: Vec<u8>,
+    pub user_id: Id,
+    pub org: Org,
+    pub role: Role,
+    pub display_name: DisplayName,
+    pub email: String,
+    pub stage: Stage,
+    pub expires_at: i64,
+    pub totp_enrolled: bool,
+}
+
+impl Authed {
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            user_id: self.user_id.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            organisation: self.org.name.clone(),
+            idle_timeout_secs: self.org.idle_timeout_secs,
+            expires_at: self.expires_at,
+            totp_enrolled: self.totp_enrolled,
+        }
+    }
+
+    pub fn may(&self, action: Action) -> bool {
+        self.stage == Stage::Full && allowed(self.role, action)
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, health, configuration).
+    Public,
+    /// A session in any stage: finishing sign-in, signing out.
+    AnyStage,
+    /// A signed-in session whose role may perform one of these actions.
+    Full(&'static [Action]),
+}
+
+/// The bearer token of a request, if it has the shape of one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .and_then(parse_token)
+}
+
+/// Ends a session; returns whether it was still open.
+pub async fn end(state: &AppState, session_hash: &[u8], reason: &'static str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL",
+    )
+    .bind(now())
+    .bind(reason)
+    .bind(session_hash)
+    .execute(state.db())
+    .await
+    .map_err(Error::internal)?;
+    state.live().end_session(session_hash, reason);
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every open session of a user (deactivation, role change).
+pub async fn end_all(state: &AppState, user_id: &Id, reason: &'static str) -> Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL",
+    )
+    .bind(now())
+    .bind(reason)
+    .bind(user_id.as_str())
+    .execute(state.db())
+    .await
+    .map_err(Error::internal)?;
+    state.live().end_user(user_id, reason);
+    Ok(())
+}
+
+type SessionRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    i64,
+);
+
+/// Checks `token` against the store for a request made to `org`.
+pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Authed> {
+    let hash = token_hash(token);
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.user_id, s.org_id, s.stage, s.last_seen_at, s.expires_at, s.ended_at,
+                u.role, u.display_name, u.email, u.active, u.totp_secret IS NOT NULL,
+                o.name, o.idle_timeout_secs
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = s.org_id
+         WHERE s.token_hash = ?",
+    )
+    .bind(&hash)
+    .fetch_optional(state.db())
+    .await
+    .map_err(Error::internal)?;
+    let Some((
+        user_id,
+        org_id,
+        stage,
+        last_seen,
+        expires_at,
+        ended_at,
+        role,
+        name,
+        email,
+        active,
+        totp,
+        org_name,
+        idle,
+    )) = row
+    else {
+        return Err(Error::session_expired());
+    };
+    // A token from another organisation is no session here.
+    if org_id != org.id.as_str() || ended_at.is_some() {
+        return Err(Error::session_expired());
+    }
+    let now = now();
+    if active == 0 {
+        end(state, &hash, "deactivated").await?;
+        return Err(Error::session_expired());
+    }
+    if now >= expires_at {
+        end(state, &hash, "expired").await?;
+        return Err(Error::session_expired());
+    }
+    if now - last_seen >= idle {
+        end(state, &hash, "idle").await?;
+        return Err(Error::session_expired());
+    }
+    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        .bind(now)
+        .bind(&hash)
+        .execute(state.db())
+        .await
+        .map_err(Error::internal)?;
+    Ok(Authed {
+        session_hash: hash,
+        user_id: Id::parse(&user_id).map_err(Error::internal)?,
+        org: Org {
+            id: org.id.clone(),
+            name: org_name,
+            idle_timeout_secs: u32::try_from(idle).map_err(Error::internal)?,
+        },
+        role: Role::from_str(&role).map_err(Error::internal)?,
+        display_name: DisplayName::parse(&name).map_err(Error::internal)?,
+        email,
+        stage: Stage::parse(&stage).ok_or_else(|| Error::internal("bad stage"))?,
+        expires_at,
+        totp_enrolled: totp == 1,
+    })
+}
+
+/// Opens a session for `user_id` on a new device and returns its token.
+pub async fn open(
+    state: &AppState,
+    user_id: &Id,
+    org: &Org,
+    stage: Stage,
+) -> Result<(String, i64)> {
+    let token = new_token().map_err(Error::internal)?;
+    let device = new_id().map_err(Error::internal)?;
+    let now = now();
+    let lifetime = if stage == Stage::Full {
+        ABSOLUTE_LIFETIME_SECS
+    } else {
+        PENDING_LIFETIME_SECS
+    };
+    let mut tx = state.db().begin().await.map_err(Error::internal)?;
+    sqlx::query("INSERT INTO devices (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
+        .bind(device.as_str())
+        .bind(user_id.as_str())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::internal)?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, org_id, device_id, stage, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id.as_str())
+    .bind(org.id.as_str())
+    .bind(device.as_str())
+    .bind(stage.as_str())
+    .bind(now)
+    .bind(now)
+    .bind(now + lifetime)
+    .execute(&mut *tx)
+    .await
+    .map_err(Error::internal)?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok((token, now + lifetime))
+}
+
+/// Middleware for one route: authenticates as `access` demands, checks the permission
+/// table, and hands the caller to the handler.
+pub async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // Only the headers are needed, and a body is not `Sync`.
+    let headers = request.headers().clone();
+    match check(&state, access, &headers).await {
+        Ok(Some(authed)) => {
+            request.extensions_mut().insert(authed);
+            next.run(request).await
+        }
+        Ok(None) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn check(state: &AppState, access: Access, headers: &HeaderMap) -> Result<Option<Authed>> {
+    if access == Access::Public {
+        return Ok(None);
+    }
+    let org = crate::org::for_request(state, headers).await?;
+    let token = bearer(headers).ok_or_else(Error::unauthenticated)?;
+    let authed = authenticate(state, token, &org).await?;
+    match access {
+        Access::Public | Access::AnyStage => Ok(Some(authed)),
+        Access::Full(_) if authed.stage != Stage::Full => Err(Error::bad(
+            ErrorCode::SecondFactorRequired,
+            StatusCode::UNAUTHORIZED,
+            "Finish signing in with your authenticator code first.",
+        )),
+        Access::Full(actions) if actions.iter().any(|a| authed.may(*a)) => Ok(Some(authed)),
+        Access::Full(_) => Err(Error::forbidden()),
+    }
+}
