@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use crate::diagnostics::Diagnostics;
 use crate::error::AppError;
 use crate::pages::{refused::Refused, start::StartPage};
-use crate::transport::wss::{Link, LinkState};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
@@ -27,18 +26,6 @@ impl Phase {
     }
 }
 
-/// Marks the moment the app is usable, for `cargo xtask bench`.
-fn mark_interactive() {
-    if let Some(performance) = web_sys::window().and_then(|w| w.performance())
-        && performance
-            .get_entries_by_name("haven-interactive")
-            .length()
-            == 0
-    {
-        let _ = performance.mark("haven-interactive");
-    }
-}
-
 fn set_title(text: &str) {
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         document.set_title(text);
@@ -48,31 +35,19 @@ fn set_title(text: &str) {
 #[component]
 pub fn App() -> impl IntoView {
     let diagnostics = StoredValue::new_local(Diagnostics::install());
-    let link: StoredValue<Option<Link>, LocalStorage> = StoredValue::new_local(None);
     let phase = RwSignal::new(Phase::Loading);
-    let link_state = RwSignal::new(LinkState::Connecting);
 
     leptos::task::spawn_local(async move {
         match crate::boot::load_config().await {
             Ok(config) => {
                 set_title(&config.brand.name);
-                let opened = Link::open(config.ws_url.clone(), move |state| {
-                    if state == LinkState::Open {
-                        mark_interactive();
-                    }
-                    link_state.set(state);
-                });
-                link.set_value(Some(opened));
                 phase.set(Phase::Ready(config));
             }
             Err(error) => phase.set(Phase::Refused(error)),
         }
     });
 
-    on_cleanup(move || {
-        link.set_value(None);
-        diagnostics.set_value(None);
-    });
+    on_cleanup(move || diagnostics.set_value(None));
 
     view! {
         <main id="haven" data-state=move || phase.with(Phase::id)>
@@ -81,7 +56,7 @@ pub fn App() -> impl IntoView {
                     <p class="loading" role="status">"Starting securely…"</p>
                 }.into_any(),
                 Phase::Refused(error) => view! { <Refused error/> }.into_any(),
-                Phase::Ready(config) => view! { <StartPage config link_state/> }.into_any(),
+                Phase::Ready(config) => view! { <StartPage config/> }.into_any(),
             }}
         </main>
     }

@@ -7,9 +7,12 @@
 pub mod app;
 pub mod boot;
 pub mod capabilities;
+pub mod context;
 pub mod diagnostics;
 pub mod error;
 pub mod pages;
+pub mod qr;
+pub mod session;
 pub mod transport;
 
 /// Mounts the app on the page's `<body>`.

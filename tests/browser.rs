@@ -86,7 +86,7 @@ async fn a_dead_server_puts_the_link_into_reconnecting() {
     let seen: Rc<RefCell<Vec<LinkState>>> = Rc::default();
     let log = seen.clone();
     let url = WssUrl::parse("wss://127.0.0.1:9/ws").unwrap();
-    let link = Link::open(url, move |state| log.borrow_mut().push(state));
+    let link = Link::open(url, move |state| log.borrow_mut().push(state), |_| {});
     for _ in 0..200 {
         if seen
             .borrow()

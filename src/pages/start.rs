@@ -1,11 +1,29 @@
-//! The brand's start page: who this service is, whether the secure link is up, and what
-//! this browser can and cannot do.
+//! The brand's start page and the frame around everything once the configuration is
+//! safe: who this service is, whether the secure link is up, what this browser can and
+//! cannot do, and then sign-in or the signed-in app.
 
+use gloo_events::EventListener;
 use haven_protocol::RuntimeConfig;
 use leptos::prelude::*;
 
 use crate::capabilities::Capability;
-use crate::transport::wss::LinkState;
+use crate::context::{Ctx, current_path};
+use crate::pages::shell::Shell;
+use crate::pages::signin::SignIn;
+use crate::session::SignedOut;
+use crate::transport::wss::{Link, LinkEvent, LinkState};
+
+/// Marks the moment the app is usable, for `cargo xtask bench`.
+fn mark_interactive() {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance())
+        && performance
+            .get_entries_by_name("haven-interactive")
+            .length()
+            == 0
+    {
+        let _ = performance.mark("haven-interactive");
+    }
+}
 
 #[component]
 fn LinkStatus(state: RwSignal<LinkState>) -> impl IntoView {
@@ -18,10 +36,8 @@ fn LinkStatus(state: RwSignal<LinkState>) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn StartPage(config: RuntimeConfig, link_state: RwSignal<LinkState>) -> impl IntoView {
-    let name = config.brand.name;
-    let capabilities = Capability::ALL
+fn capabilities() -> impl IntoView {
+    let items = Capability::ALL
         .iter()
         .map(|&capability| {
             let supported = capability.supported();
@@ -39,17 +55,68 @@ pub fn StartPage(config: RuntimeConfig, link_state: RwSignal<LinkState>) -> impl
         })
         .collect_view();
     view! {
+        <section class="panel capabilities" aria-labelledby="capabilities-title">
+            <h2 id="capabilities-title">"This browser"</h2>
+            <ul>{items}</ul>
+        </section>
+    }
+}
+
+#[component]
+pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
+    let name = config.brand.name.clone();
+    let link_state = RwSignal::new(LinkState::Connecting);
+    let ctx = Ctx {
+        config: StoredValue::new(config.clone()),
+        auth: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        path: RwSignal::new(current_path()),
+        link: StoredValue::new_local(None),
+    };
+    provide_context(ctx);
+    let link = Link::open(
+        config.ws_url.clone(),
+        move |state| {
+            if state == LinkState::Open {
+                mark_interactive();
+            }
+            link_state.set(state);
+        },
+        move |event| match event {
+            // Deferred: the link is busy delivering this event.
+            LinkEvent::SessionEnded(reason) => leptos::task::spawn_local(async move {
+                if ctx.auth.get_untracked().is_some() {
+                    ctx.wipe(SignedOut::Ended(reason));
+                }
+            }),
+        },
+    );
+    ctx.link.set_value(Some(link));
+    let popstate = web_sys::window()
+        .map(|w| EventListener::new(&w, "popstate", move |_| ctx.path.set(current_path())));
+    let popstate = StoredValue::new_local(popstate);
+    on_cleanup(move || {
+        popstate.set_value(None);
+        ctx.link.set_value(None);
+    });
+
+    let signed_in = move || ctx.auth.with(Option::is_some);
+    view! {
         <header class="topbar">
             <span class="brand-name">{name.clone()}</span>
             <LinkStatus state=link_state/>
         </header>
-        <section class="panel welcome">
-            <h1>"Welcome to " {name}</h1>
-            <p>"Your connection to this service is encrypted from end to end of the network."</p>
-        </section>
-        <section class="panel capabilities" aria-labelledby="capabilities-title">
-            <h2 id="capabilities-title">"This browser"</h2>
-            <ul>{capabilities}</ul>
-        </section>
+        {move || if signed_in() {
+            view! { <Shell/> }.into_any()
+        } else {
+            view! {
+                <section class="panel welcome">
+                    <h1>"Welcome to " {name.clone()}</h1>
+                    <p>"Your connection to this service is encrypted."</p>
+                </section>
+                <SignIn/>
+                {capabilities()}
+            }.into_any()
+        }}
     }
 }

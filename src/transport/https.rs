@@ -15,35 +15,93 @@ pub enum HttpError {
     Status(u16),
     #[error("the server's answer was not in the expected form")]
     Malformed,
+    /// The server refused, with its stable code and a message written for people.
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: haven_protocol::ErrorCode,
+        message: String,
+    },
 }
 
 /// `GET url`, expecting a JSON body of type `T`.
 pub async fn get_json<T: DeserializeOwned>(url: &HttpsUrl) -> Result<T, HttpError> {
+    let text = send(url, "GET", None, None).await?;
+    serde_json::from_str(&text).map_err(|_| HttpError::Malformed)
+}
+
+/// `method url` with an optional bearer token and JSON body; an empty answer parses as
+/// `()`-like `T` via `null`.
+pub async fn call<T: DeserializeOwned>(
+    url: &HttpsUrl,
+    method: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<T, HttpError> {
+    let text = send(url, method, token, body).await?;
+    let text = if text.is_empty() {
+        "null"
+    } else {
+        text.as_str()
+    };
+    serde_json::from_str(text).map_err(|_| HttpError::Malformed)
+}
+
+async fn send(
+    url: &HttpsUrl,
+    method: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<String, HttpError> {
     let init = RequestInit::new();
-    init.set_method("GET");
+    init.set_method(method);
     init.set_mode(RequestMode::Cors);
     init.set_credentials(RequestCredentials::Omit);
     init.set_cache(RequestCache::NoStore);
     init.set_redirect(RequestRedirect::Error);
+    if let Some(body) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    }
     let request = web_sys::Request::new_with_str_and_init(url.as_str(), &init)
         .map_err(|_| HttpError::Unreachable)?;
-    request
-        .headers()
+    let headers = request.headers();
+    headers
         .set("accept", "application/json")
         .map_err(|_| HttpError::Unreachable)?;
+    if let Some(token) = token {
+        // The token travels only in this header: never in a URL, never in storage.
+        headers
+            .set("authorization", &format!("Bearer {token}"))
+            .map_err(|_| HttpError::Unreachable)?;
+    }
+    if body.is_some() {
+        headers
+            .set("content-type", "application/json")
+            .map_err(|_| HttpError::Unreachable)?;
+    }
     let window = web_sys::window().ok_or(HttpError::Unreachable)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|_| HttpError::Unreachable)?
         .dyn_into()
         .map_err(|_| HttpError::Malformed)?;
-    if !response.ok() {
-        return Err(HttpError::Status(response.status()));
-    }
+    let status = response.status();
     let text = JsFuture::from(response.text().map_err(|_| HttpError::Malformed)?)
         .await
         .map_err(|_| HttpError::Malformed)?
         .as_string()
         .ok_or(HttpError::Malformed)?;
-    serde_json::from_str(&text).map_err(|_| HttpError::Malformed)
+    if !response.ok() {
+        return Err(
+            match serde_json::from_str::<haven_protocol::ApiError>(&text) {
+                Ok(api) => HttpError::Api {
+                    status,
+                    code: api.error.code,
+                    message: api.error.message,
+                },
+                Err(_) => HttpError::Status(status),
+            },
+        );
+    }
+    Ok(text)
 }

@@ -44,12 +44,22 @@ impl LinkState {
     }
 }
 
+/// What the server told the app over the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// The session ended elsewhere (sign-out, deactivation, expiry): wipe and sign in again.
+    SessionEnded(String),
+}
+
 /// Ping this often when the server has not said otherwise.
 const DEFAULT_HEARTBEAT_MS: u32 = 15_000;
 
 struct Inner {
     url: WssUrl,
     on_state: Box<dyn Fn(LinkState)>,
+    on_event: Box<dyn Fn(LinkEvent)>,
+    /// The session token this link presents after each (re)connect; memory only.
+    token: Option<String>,
     socket: Option<WebSocket>,
     listeners: Vec<EventListener>,
     /// Listeners of a socket that closed while one of them was running; released at the
@@ -69,10 +79,16 @@ pub struct Link {
 
 impl Link {
     /// Starts connecting at once; `on_state` hears every change of [`LinkState`].
-    pub fn open(url: WssUrl, on_state: impl Fn(LinkState) + 'static) -> Self {
+    pub fn open(
+        url: WssUrl,
+        on_state: impl Fn(LinkState) + 'static,
+        on_event: impl Fn(LinkEvent) + 'static,
+    ) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             url,
             on_state: Box::new(on_state),
+            on_event: Box::new(on_event),
+            token: None,
             socket: None,
             listeners: Vec::new(),
             stale: Vec::new(),
@@ -84,6 +100,46 @@ impl Link {
         }));
         connect(&inner);
         Self { inner }
+    }
+}
+
+impl Link {
+    /// Binds the link to a session (`Some`) or to none: sent now if the socket is open,
+    /// and again after every reconnect.
+    pub fn authenticate(&self, token: Option<String>) {
+        // Never re-entered from the link's own callbacks (they only set signals); if it
+        // ever were, skipping beats a panic that would kill the app.
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        inner.token = token;
+        match inner.token.clone() {
+            Some(token) => send(&inner, &ClientFrame::Auth { token }),
+            // Unbinding: start over as an anonymous connection.
+            None => {
+                if let Some(socket) = inner.socket.as_ref() {
+                    let _ = socket.close();
+                }
+            }
+        }
+    }
+
+    /// Tells the server the person is active, so its idle timer starts again.
+    pub fn activity(&self) {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return;
+        };
+        if inner.token.is_some() {
+            send(&inner, &ClientFrame::Activity);
+        }
+    }
+}
+
+fn send(inner: &Inner, frame: &ClientFrame) {
+    if let (Some(socket), Ok(text)) = (inner.socket.as_ref(), serde_json::to_string(frame))
+        && socket.ready_state() == WebSocket::OPEN
+    {
+        let _ = socket.send_with_str(&text);
     }
 }
 
@@ -147,7 +203,13 @@ fn with(
 }
 
 fn on_open(rc: &Rc<RefCell<Inner>>) {
-    rc.borrow_mut().backoff.reset();
+    {
+        let mut inner = rc.borrow_mut();
+        inner.backoff.reset();
+        if let Some(token) = inner.token.clone() {
+            send(&inner, &ClientFrame::Auth { token });
+        }
+    }
     notify(rc, LinkState::Open);
 }
 
@@ -177,7 +239,11 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
                 inner.awaiting_pong = None;
             }
         }
-        ServerFrame::Heartbeat | ServerFrame::Error { .. } => {}
+        ServerFrame::SessionEnded { reason } => {
+            let inner = rc.borrow();
+            (inner.on_event)(LinkEvent::SessionEnded(reason));
+        }
+        ServerFrame::Heartbeat | ServerFrame::Error { .. } | ServerFrame::Authenticated => {}
     }
 }
 

@@ -49,6 +49,19 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
+pub type Pool = SqlitePool;
+
+/// How many sessions of the account with `email` are still open (for operators and tests).
+pub async fn count_open_sessions(pool: &SqlitePool, email: &str) -> Result<(i64,), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE u.email = ? AND s.ended_at IS NULL",
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+}
+
 /// A cheap round trip that fails when the store is unusable.
 pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())

@@ -1,0 +1,228 @@
+//! Issue 3 end to end in headless Chromium against the real server binary with its demo
+//! organisation: each role signs in with password and TOTP and sees only its views;
+//! automatic logoff warns, signs out and ends the server session; an administrator
+//! deactivating a user signs that user out live.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use fantoccini::Locator;
+use haven_e2e::{Browser, ServerProcess, Session};
+use haven_protocol::access::{Role, navigation};
+use haven_server::demo::USERS;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn fill(session: &Session, css: &str, value: &str) {
+    let field = session.client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click(session: &Session, css: &str) {
+    session
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs a demo user in through the page: password, then a TOTP code if the role has one.
+async fn sign_in(session: &Session, email: &str) {
+    let user = USERS.iter().find(|u| u.email == email).unwrap();
+    session
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+    fill(session, "#email", user.email).await;
+    fill(session, "#password", user.password).await;
+    click(session, "#sign-in-submit").await;
+    if let Some(secret) = user.totp_secret {
+        session
+            .wait_for("#sign-in[data-step='code']")
+            .await
+            .unwrap();
+        let code = haven_server::secrets::totp_code(&secret, now()).unwrap();
+        fill(session, "#code", &code).await;
+        click(session, "#code-submit").await;
+    }
+    session
+        .wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
+        .await
+        .unwrap();
+}
+
+async fn nav_paths(session: &Session) -> Vec<String> {
+    let value = session
+        .eval("return [...document.querySelectorAll('#nav a')].map(a => a.getAttribute('data-view'));")
+        .await
+        .unwrap();
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn live_sessions(server: &ServerProcess, email: &str) -> i64 {
+    let db = haven_server::store::open(&server.data).await.unwrap();
+    let (count,): (i64,) = sqlx_count(&db, email).await;
+    count
+}
+
+async fn sqlx_count(db: &haven_server::store::Pool, email: &str) -> (i64,) {
+    haven_server::store::count_open_sessions(db, email)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_role_signs_in_and_sees_only_its_views() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let session = Session::start(Browser::Chromium).await.unwrap();
+    for (role, email) in [
+        (Role::Patient, "patient@demo.haven"),
+        (Role::Clinician, "clinician@demo.haven"),
+        (Role::Staff, "staff@demo.haven"),
+        (Role::Admin, "admin@demo.haven"),
+        (Role::Auditor, "auditor@demo.haven"),
+    ] {
+        session.goto(&server.url("/")).await.unwrap();
+        sign_in(&session, email).await;
+        let expected: Vec<String> = navigation(role)
+            .iter()
+            .map(|v| v.path().to_owned())
+            .collect();
+        assert_eq!(nav_paths(&session).await, expected, "{role:?}");
+        // Its first view opens.
+        session
+            .wait_for(&format!("#view[data-view='{}']", expected[0]))
+            .await
+            .unwrap();
+        // A view of another role, typed in, is not permitted.
+        let foreign = if role == Role::Admin {
+            "/care-team"
+        } else {
+            "/admin/users"
+        };
+        session
+            .eval(&format!("history.pushState(null, '', '{foreign}'); dispatchEvent(new PopStateEvent('popstate'));"))
+            .await
+            .unwrap();
+        session.wait_for("#not-permitted").await.unwrap();
+        click(&session, "#sign-out").await;
+        session
+            .wait_for("#sign-in[data-step='password']")
+            .await
+            .unwrap();
+        assert_eq!(
+            session.text("#notice").await.unwrap(),
+            "You have signed out."
+        );
+        assert_eq!(
+            live_sessions(&server, email).await,
+            0,
+            "{email}: session still open after sign-out"
+        );
+    }
+    // Nothing about the session was left in browser storage or the address.
+    let stored = session
+        .eval("return JSON.stringify([localStorage.length, sessionStorage.length, document.cookie, location.href]);")
+        .await
+        .unwrap();
+    let stored = stored.as_str().unwrap();
+    assert!(stored.starts_with("[0,0,\"\","), "{stored}");
+    session.close().await.unwrap();
+    let logs = server.logs();
+    for user in &USERS {
+        assert!(!logs.contains(user.password), "a password reached the log");
+        assert!(
+            !logs.contains(user.email),
+            "an email address reached the log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn idle_users_are_warned_then_signed_out_and_their_token_dies() {
+    let data = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start(data.path(), 0, &["--demo", "--idle-timeout-secs", "15"]).unwrap();
+    let session = Session::start(Browser::Chromium).await.unwrap();
+    session.goto(&server.url("/")).await.unwrap();
+    sign_in(&session, "patient@demo.haven").await;
+    assert_eq!(live_sessions(&server, "patient@demo.haven").await, 1);
+    session.wait_for("#idle-warning").await.unwrap();
+    assert!(
+        session
+            .text("#idle-warning")
+            .await
+            .unwrap()
+            .contains("signed out in")
+    );
+    session
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+    assert_eq!(
+        session.text("#notice").await.unwrap(),
+        "You were signed out after inactivity."
+    );
+    assert_eq!(
+        live_sessions(&server, "patient@demo.haven").await,
+        0,
+        "the server session outlived the logoff"
+    );
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn deactivating_a_user_signs_them_out_live() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let staff = Session::start(Browser::Chromium).await.unwrap();
+    staff.goto(&server.url("/")).await.unwrap();
+    sign_in(&staff, "staff@demo.haven").await;
+    let admin = Session::start(Browser::Chromium).await.unwrap();
+    admin.goto(&server.url("/admin/users")).await.unwrap();
+    sign_in(&admin, "admin@demo.haven").await;
+    admin
+        .client
+        .find(Locator::Css("a[data-view='/admin/users']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin
+        .wait_for("tr[data-email='staff@demo.haven'] button.deactivate")
+        .await
+        .unwrap();
+    click(
+        &admin,
+        "tr[data-email='staff@demo.haven'] button.deactivate",
+    )
+    .await;
+    admin.wait_for("#users-message").await.unwrap();
+    // The staff member's page returns to sign-in by itself, saying why.
+    staff
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+    assert_eq!(
+        staff.text("#notice").await.unwrap(),
+        "Your account was deactivated by an administrator."
+    );
+    assert_eq!(live_sessions(&server, "staff@demo.haven").await, 0);
+    staff.close().await.unwrap();
+    admin.close().await.unwrap();
+}

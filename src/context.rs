@@ -1,0 +1,102 @@
+//! The app's shared state, one context: configuration, the signed-in session (memory
+//! only), the current path (the URL is the source of truth), a notice for the sign-in
+//! page, and the WebSocket link. Components read it with [`use_ctx`].
+
+use haven_protocol::{HttpsUrl, RuntimeConfig};
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+use crate::session::{Auth, SignedOut};
+use crate::transport::https::{self, HttpError};
+use crate::transport::wss::Link;
+
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub config: StoredValue<RuntimeConfig>,
+    pub auth: RwSignal<Option<Auth>>,
+    pub notice: RwSignal<Option<&'static str>>,
+    pub path: RwSignal<String>,
+    pub link: StoredValue<Option<Link>, LocalStorage>,
+}
+
+pub fn use_ctx() -> Option<Ctx> {
+    use_context::<Ctx>()
+}
+
+pub fn current_path() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+impl Ctx {
+    /// Moves to `path` within the app (history entry, no reload).
+    pub fn navigate(self, path: &str) {
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(path));
+        }
+        self.path.set(path.to_owned());
+    }
+
+    fn url(self, path: &str) -> Result<HttpsUrl, HttpError> {
+        self.config
+            .with_value(|c| c.api_origin.with_path(&format!("/api{path}")))
+            .map_err(|_| HttpError::Malformed)
+    }
+
+    /// Calls the API as the signed-in user. A refused session signs out here, once, for
+    /// every caller.
+    pub async fn call<T: DeserializeOwned>(
+        self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, HttpError> {
+        let url = self.url(path)?;
+        let token = self.auth.get_untracked().map(|a| a.token);
+        let result = https::call(&url, method, token.as_deref(), body.as_ref()).await;
+        if let Err(HttpError::Api { code, .. }) = &result
+            && token.is_some()
+            && matches!(
+                code,
+                haven_protocol::ErrorCode::SessionExpired
+                    | haven_protocol::ErrorCode::Unauthenticated
+            )
+        {
+            self.wipe(SignedOut::Ended("expired".into()));
+        }
+        result
+    }
+
+    /// Forgets the session here: memory, link binding, view. The server side is ended by
+    /// [`Ctx::sign_out`] or has already ended.
+    pub fn wipe(self, why: SignedOut) {
+        self.auth.set(None);
+        self.link.with_value(|link| {
+            if let Some(link) = link {
+                link.authenticate(None);
+            }
+        });
+        self.notice.set(Some(why.message()));
+        self.navigate("/");
+    }
+
+    /// Ends the session on the server, then here.
+    pub async fn sign_out(self, why: SignedOut) {
+        let _: Result<serde_json::Value, _> = self.call("POST", "/auth/logout", None).await;
+        self.wipe(why);
+    }
+
+    pub fn signed_in(self, auth: Auth) {
+        let token = auth.token.clone();
+        self.auth.set(Some(auth));
+        self.notice.set(None);
+        self.link.with_value(|link| {
+            if let Some(link) = link {
+                link.authenticate(Some(token));
+            }
+        });
+        self.navigate("/");
+    }
+}
