@@ -16,45 +16,7 @@ use rustls::pki_types::ServerName;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
-
-async fn open(server: &TestServer, origin: Option<&str>) -> Socket {
-    let tcp = tokio::net::TcpStream::connect(server.running.addr)
-        .await
-        .unwrap();
-    let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
-    let mut request = format!("wss://localhost:{}/ws", server.port())
-        .into_client_request()
-        .unwrap();
-    if let Some(origin) = origin {
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
-    }
-    let (socket, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
-    socket
-}
-
-/// The next text frame, skipping control frames.
-async fn next_frame(socket: &mut Socket) -> ServerFrame {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("no frame within 10 s")
-            .expect("connection closed")
-            .expect("read failed");
-        match message {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
+use common::ws::{Socket, next as next_frame, open};
 
 async fn ping(socket: &mut Socket, seq: u64) {
     socket
