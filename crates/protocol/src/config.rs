@@ -15,12 +15,14 @@ pub const MAX_BRAND_NAME_CHARS: usize = 80;
 
 /// How the organisation presents itself. More fields (logo, colours, languages) come with
 /// white labelling; the app ignores fields it does not know.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Brand {
     pub name: String,
 }
 
 /// The configuration exactly as it arrives on the wire: nothing in it is trusted yet.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawRuntimeConfig {
     pub api_origin: String,

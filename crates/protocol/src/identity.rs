@@ -64,6 +64,7 @@ fn is_deceptive(c: char) -> bool {
 
 macro_rules! text_newtype {
     ($name:ident, $err:expr, $parse:expr) => {
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -150,6 +151,7 @@ impl fmt::Display for DisplayName {
 }
 
 /// A password as typed. Never logged, never stored: only its argon2id hash is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Password(String);
@@ -185,6 +187,7 @@ impl fmt::Debug for Password {
 }
 
 /// Six digits from an authenticator app.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TotpCode(String);
@@ -220,6 +223,7 @@ impl fmt::Debug for TotpCode {
 }
 
 /// An opaque identifier: 32 lower-case hex characters (128 random bits).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Id(String);
@@ -266,6 +270,7 @@ impl fmt::Display for Id {
 }
 
 /// `POST /api/auth/login`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -274,6 +279,7 @@ pub struct LoginRequest {
 }
 
 /// `POST /api/auth/totp` and `POST /api/auth/totp/confirm`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TotpRequest {
@@ -281,6 +287,7 @@ pub struct TotpRequest {
 }
 
 /// What the server needs next after a step of signing in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum SignInStep {
@@ -293,6 +300,7 @@ pub enum SignInStep {
 }
 
 /// The answer to each step: a token for the next step (or the session itself).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInResponse {
     pub token: String,
@@ -310,6 +318,7 @@ impl fmt::Debug for SignInResponse {
 }
 
 /// A current emergency-access grant, as its clinician sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakGlassGrant {
     pub id: Id,
@@ -322,6 +331,7 @@ pub struct BreakGlassGrant {
 }
 
 /// `GET /api/session`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub user_id: Id,
@@ -340,6 +350,7 @@ impl SessionInfo {
 }
 
 /// `POST /api/auth/totp/enrol`: a new secret to confirm with a code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpEnrolment {
     pub secret: String,
@@ -353,6 +364,7 @@ impl fmt::Debug for TotpEnrolment {
 }
 
 /// `POST /api/invitations`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
@@ -361,6 +373,7 @@ pub struct InviteRequest {
     pub display_name: DisplayName,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteResponse {
     /// `https://…/join#<token>`: the secret is in the fragment, which browsers never send.
@@ -378,6 +391,7 @@ impl fmt::Debug for InviteResponse {
 }
 
 /// `POST /api/invitations/accept`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
@@ -391,6 +405,7 @@ impl fmt::Debug for AcceptInvitation {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: Id,
@@ -402,12 +417,14 @@ pub struct UserSummary {
 }
 
 /// `POST /api/users/{id}/role`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRoleRequest {
     pub role: Role,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonSummary {
     pub id: Id,
@@ -415,6 +432,7 @@ pub struct PersonSummary {
 }
 
 /// A patient's contact card: what staff may see (no clinical content).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactCard {
     pub id: Id,
@@ -423,6 +441,7 @@ pub struct ContactCard {
 }
 
 /// Why a clinician may see a record.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "basis", rename_all = "snake_case")]
 pub enum AccessBasis {
@@ -431,6 +450,7 @@ pub enum AccessBasis {
 }
 
 /// `GET /api/patients/{id}`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientRecord {
     pub id: Id,
@@ -441,6 +461,7 @@ pub struct PatientRecord {
 }
 
 /// `POST /api/patients/{id}/break-glass`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
@@ -448,6 +469,7 @@ pub struct BreakGlassRequest {
 }
 
 /// One line of a patient's own activity view.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityEntry {
     pub at: i64,
@@ -457,6 +479,7 @@ pub struct ActivityEntry {
 }
 
 /// `GET/PUT /api/org/settings`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgSettings {

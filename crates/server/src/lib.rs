@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod headers;
 pub mod live;
+pub mod openapi;
 pub mod org;
 pub mod ratelimit;
 pub mod routes;

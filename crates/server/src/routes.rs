@@ -1,161 +1,190 @@
 //! Every API route with who may call it, in one table. The router is built from this
 //! table and each route's guard takes its access from the same row, so a route cannot
-//! exist without a permission check; the matrix test walks the same table.
+//! exist without a permission check; the matrix test and the OpenAPI document walk the
+//! same table.
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, get, post, put};
 use haven_protocol::access::Action;
+use haven_protocol::identity as wire;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
 
 use crate::session::Access;
 use crate::state::AppState;
 use crate::{accounts, api, clinical};
 
-/// One API route: method, path under `/api`, and who may call it.
+/// Schemas a body needs, collected into the OpenAPI document's components.
+pub type Schemas = Vec<(String, RefOr<Schema>)>;
+/// Registers a body's schemas and returns the schema of the body itself.
+pub type BodySchema = fn(&mut Schemas) -> RefOr<Schema>;
+
+fn register<T: utoipa::ToSchema>(out: &mut Schemas) {
+    out.push((T::name().into_owned(), T::schema()));
+    T::schemas(out);
+}
+
+/// A JSON body of type `T`.
+pub fn one<T: utoipa::ToSchema>(out: &mut Schemas) -> RefOr<Schema> {
+    register::<T>(out);
+    Ref::from_schema_name(T::name()).into()
+}
+
+/// A JSON array of `T`.
+pub fn many<T: utoipa::ToSchema>(out: &mut Schemas) -> RefOr<Schema> {
+    register::<T>(out);
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name(T::name()))
+        .build()
+        .into()
+}
+
+/// One API route: method, path under `/api`, who may call it, and its bodies.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    pub summary: &'static str,
+    pub request: Option<BodySchema>,
+    pub response: Option<BodySchema>,
 }
+
+type Row = (RouteSpec, MethodRouter<AppState>);
 
 fn spec(
     method: Method,
     path: &'static str,
     access: Access,
     handler: MethodRouter<AppState>,
-) -> (RouteSpec, MethodRouter<AppState>) {
-    (
-        RouteSpec {
-            method,
-            path,
-            access,
-        },
-        handler,
-    )
+) -> Row {
+    let spec = RouteSpec {
+        method,
+        path,
+        access,
+        summary: "",
+        request: None,
+        response: None,
+    };
+    (spec, handler)
 }
 
 fn full(actions: &'static [Action]) -> Access {
     Access::Full(actions)
 }
 
-pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+/// Documentation and body types of a row, kept beside the route itself.
+trait Describe {
+    fn doc(self, summary: &'static str) -> Self;
+    fn takes(self, body: BodySchema) -> Self;
+    fn gives(self, body: BodySchema) -> Self;
+}
+
+impl Describe for Row {
+    fn doc(mut self, summary: &'static str) -> Self {
+        self.0.summary = summary;
+        self
+    }
+    fn takes(mut self, body: BodySchema) -> Self {
+        self.0.request = Some(body);
+        self
+    }
+    fn gives(mut self, body: BodySchema) -> Self {
+        self.0.response = Some(body);
+        self
+    }
+}
+
+pub fn table() -> Vec<Row> {
     use Access::{AnyStage, Public};
     use Method as M;
     vec![
-        spec(M::GET, "/health", Public, get(api::health)),
-        spec(M::GET, "/config", Public, get(api::config)),
+        spec(M::GET, "/health", Public, get(api::health))
+            .doc("Whether the server and its store are up")
+            .gives(one::<haven_protocol::Health>),
+        spec(M::GET, "/config", Public, get(api::config))
+            .doc("The app's runtime configuration for the host it was asked on")
+            .gives(one::<haven_protocol::RawRuntimeConfig>),
         spec(
             M::POST,
             "/csp-report",
             Public,
             post(api::csp_report).layer(DefaultBodyLimit::max(api::MAX_CSP_REPORT_BYTES)),
-        ),
-        spec(M::POST, "/auth/login", Public, post(accounts::login)),
-        spec(
-            M::POST,
-            "/invitations/accept",
-            Public,
-            post(accounts::accept),
-        ),
-        spec(M::POST, "/auth/totp", AnyStage, post(accounts::totp)),
-        spec(
-            M::POST,
-            "/auth/totp/confirm",
-            AnyStage,
-            post(accounts::confirm),
-        ),
-        spec(M::POST, "/auth/logout", AnyStage, post(accounts::logout)),
-        spec(
-            M::GET,
-            "/session",
-            full(&[Action::OwnSession]),
-            get(accounts::current),
-        ),
-        spec(
-            M::POST,
-            "/auth/totp/enrol",
-            full(&[Action::EnrolTotp]),
-            post(accounts::enrol),
-        ),
+        )
+        .doc("Browsers report Content-Security-Policy violations here"),
+        spec(M::GET, "/openapi.json", Public, get(crate::openapi::serve))
+            .doc("This document"),
+        spec(M::POST, "/auth/login", Public, post(accounts::login))
+            .doc("Sign in with email and password; the answer says what comes next")
+            .takes(one::<wire::LoginRequest>)
+            .gives(one::<wire::SignInResponse>),
+        spec(M::POST, "/invitations/accept", Public, post(accounts::accept))
+            .doc("Set up an account from a one-time invitation")
+            .takes(one::<wire::AcceptInvitation>)
+            .gives(one::<wire::SignInResponse>),
+        spec(M::POST, "/auth/totp", AnyStage, post(accounts::totp))
+            .doc("Finish signing in with a code from the authenticator app")
+            .takes(one::<wire::TotpRequest>)
+            .gives(one::<wire::SignInResponse>),
+        spec(M::POST, "/auth/totp/confirm", AnyStage, post(accounts::confirm))
+            .doc("Confirm a newly set-up authenticator with its first code")
+            .takes(one::<wire::TotpRequest>)
+            .gives(one::<wire::SignInResponse>),
+        spec(M::POST, "/auth/logout", AnyStage, post(accounts::logout))
+            .doc("End this session on the server"),
+        spec(M::GET, "/session", full(&[Action::OwnSession]), get(accounts::current))
+            .doc("The signed-in session")
+            .gives(one::<wire::SessionInfo>),
+        spec(M::POST, "/auth/totp/enrol", full(&[Action::EnrolTotp]), post(accounts::enrol))
+            .doc("Start setting up an authenticator app")
+            .gives(one::<wire::TotpEnrolment>),
         spec(
             M::POST,
             "/invitations",
             full(&[Action::InviteStaff, Action::InvitePatient]),
             post(accounts::invite),
-        ),
-        spec(
-            M::GET,
-            "/users",
-            full(&[Action::ListUsers]),
-            get(accounts::list_users),
-        ),
-        spec(
-            M::POST,
-            "/users/{id}/role",
-            full(&[Action::ChangeRole]),
-            post(accounts::change_role),
-        ),
-        spec(
-            M::POST,
-            "/users/{id}/deactivate",
-            full(&[Action::DeactivateUser]),
-            post(accounts::deactivate),
-        ),
-        spec(
-            M::GET,
-            "/org/settings",
-            full(&[Action::ReadOrgSettings]),
-            get(accounts::settings),
-        ),
-        spec(
-            M::PUT,
-            "/org/settings",
-            full(&[Action::UpdateOrgSettings]),
-            put(accounts::update_settings),
-        ),
-        spec(
-            M::GET,
-            "/patients",
-            full(&[Action::ListAssignedPatients]),
-            get(clinical::my_patients),
-        ),
-        spec(
-            M::GET,
-            "/patients/{id}",
-            full(&[Action::ReadPatientRecord]),
-            get(clinical::record),
-        ),
-        spec(
-            M::POST,
-            "/patients/{id}/break-glass",
-            full(&[Action::BreakGlass]),
-            post(clinical::break_glass),
-        ),
-        spec(
-            M::GET,
-            "/break-glass",
-            full(&[Action::ReadBreakGlassEvents]),
-            get(clinical::all_grants),
-        ),
-        spec(
-            M::GET,
-            "/my-activity",
-            full(&[Action::ReadOwnActivity]),
-            get(clinical::my_activity),
-        ),
-        spec(
-            M::GET,
-            "/care-team",
-            full(&[Action::ReadCareTeam]),
-            get(clinical::care_team),
-        ),
-        spec(
-            M::GET,
-            "/patient-contacts",
-            full(&[Action::ReadPatientContacts]),
-            get(clinical::contacts),
-        ),
+        )
+        .doc("Invite staff (admins) or a patient (clinicians) by a one-time link")
+        .takes(one::<wire::InviteRequest>)
+        .gives(one::<wire::InviteResponse>),
+        spec(M::GET, "/users", full(&[Action::ListUsers]), get(accounts::list_users))
+            .doc("The organisation's users")
+            .gives(many::<wire::UserSummary>),
+        spec(M::POST, "/users/{id}/role", full(&[Action::ChangeRole]), post(accounts::change_role))
+            .doc("Change a user's role; their sessions end")
+            .takes(one::<wire::ChangeRoleRequest>),
+        spec(M::POST, "/users/{id}/deactivate", full(&[Action::DeactivateUser]), post(accounts::deactivate))
+            .doc("Deactivate a user; their sessions end and their sockets close at once"),
+        spec(M::GET, "/org/settings", full(&[Action::ReadOrgSettings]), get(accounts::settings))
+            .doc("The organisation's settings")
+            .gives(one::<wire::OrgSettings>),
+        spec(M::PUT, "/org/settings", full(&[Action::UpdateOrgSettings]), put(accounts::update_settings))
+            .doc("Change the organisation's settings")
+            .takes(one::<wire::OrgSettings>)
+            .gives(one::<wire::OrgSettings>),
+        spec(M::GET, "/patients", full(&[Action::ListAssignedPatients]), get(clinical::my_patients))
+            .doc("The clinician's care-team patients")
+            .gives(many::<wire::PersonSummary>),
+        spec(M::GET, "/patients/{id}", full(&[Action::ReadPatientRecord]), get(clinical::record))
+            .doc("A patient's record: care team, or an active emergency access")
+            .gives(one::<wire::PatientRecord>),
+        spec(M::POST, "/patients/{id}/break-glass", full(&[Action::BreakGlass]), post(clinical::break_glass))
+            .doc("Emergency access to a patient outside the care team, with a reason; time-boxed and shown to the patient and admins")
+            .takes(one::<wire::BreakGlassRequest>)
+            .gives(one::<wire::BreakGlassGrant>),
+        spec(M::GET, "/break-glass", full(&[Action::ReadBreakGlassEvents]), get(clinical::all_grants))
+            .doc("Every emergency access in the organisation")
+            .gives(many::<wire::BreakGlassGrant>),
+        spec(M::GET, "/my-activity", full(&[Action::ReadOwnActivity]), get(clinical::my_activity))
+            .doc("Who opened my record through emergency access")
+            .gives(many::<wire::ActivityEntry>),
+        spec(M::GET, "/care-team", full(&[Action::ReadCareTeam]), get(clinical::care_team))
+            .doc("The patient's clinicians")
+            .gives(many::<wire::PersonSummary>),
+        spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
+            .doc("Patients' contact details (no clinical content)")
+            .gives(many::<wire::ContactCard>),
     ]
 }
 

@@ -262,6 +262,7 @@ async fn the_permission_matrix_holds_for_every_route() {
             "/health",
             "/config",
             "/csp-report",
+            "/openapi.json",
             "/auth/login",
             "/invitations/accept"
         ],
@@ -996,4 +997,70 @@ async fn secrets_are_not_stored_in_clear_or_logged() {
         !logs.contains("clinician@demo.haven"),
         "an email address was logged"
     );
+}
+
+/// The OpenAPI document describes exactly the routes the server has, who may call each,
+/// and their bodies, with every referenced schema present.
+#[tokio::test]
+async fn the_openapi_document_matches_the_route_table() {
+    let server = demo_server().await;
+    let reply = server.client().get("/api/openapi.json").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.json();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let specs = haven_server::routes::specs();
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        operations,
+        specs.len(),
+        "the document and the router disagree"
+    );
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling reference to {name}");
+    }
+    for spec in &specs {
+        let op =
+            &doc["paths"][format!("/api{}", spec.path)][spec.method.as_str().to_ascii_lowercase()];
+        assert!(op.is_object(), "{} {} missing", spec.method, spec.path);
+        assert!(
+            !op["summary"].as_str().unwrap_or_default().is_empty(),
+            "{} has no summary",
+            spec.path
+        );
+        assert_eq!(
+            op["security"].is_array(),
+            spec.access != Access::Public,
+            "{}",
+            spec.path
+        );
+        assert_eq!(
+            op["requestBody"].is_object(),
+            spec.request.is_some(),
+            "{}",
+            spec.path
+        );
+    }
+    for name in [
+        "LoginRequest",
+        "SignInResponse",
+        "SessionInfo",
+        "ApiError",
+        "BreakGlassGrant",
+    ] {
+        assert!(schemas.contains_key(name), "{name} missing");
+    }
+    let clinician_only = &doc["paths"]["/api/patients/{id}/break-glass"]["post"]["description"];
+    assert_eq!(clinician_only, "Signed-in roles: clinician.");
 }
