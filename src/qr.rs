@@ -18,3 +18,18 @@ pub fn svg_path(text: &str) -> Option<(i32, String)> {
     }
     Some((code.size() + 2 * border, path))
 }
+
+/// The QR code of `text` as an inline SVG figure, or nothing if it cannot be encoded.
+pub fn figure(text: &str) -> impl leptos::IntoView + use<> {
+    use leptos::prelude::*;
+    svg_path(text).map(|(size, path)| {
+        view! {
+            <figure id="totp-qr" class="qr">
+                <svg xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {size} {size}") width="200" height="200" role="img" aria-label="QR code for your authenticator app">
+                    <rect width="100%" height="100%" fill="#fff"/>
+                    <path d=path fill="#000"/>
+                </svg>
+            </figure>
+        }
+    })
+}

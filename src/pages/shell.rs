@@ -9,7 +9,7 @@ use haven_protocol::access::{Action, View, allowed, navigation};
 use leptos::prelude::*;
 
 use crate::context::{Ctx, use_ctx};
-use crate::pages::views::{PatientRecordView, ViewBody};
+use crate::pages::views::{PatientRecordView, SecondFactor, ViewBody};
 use crate::session::{IdlePhase, SignedOut, idle_phase};
 
 /// Input that counts as activity.
@@ -139,6 +139,7 @@ pub fn Shell() -> impl IntoView {
                 " " <button id="sign-out" type="button" on:click=sign_out>"Sign out"</button>
             </p>
             <nav id="nav" aria-label="Main"><ul>{nav}</ul></nav>
+            {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
             {body}
             {move || match phase.get() {
                 IdlePhase::Warning { remaining_secs } => Some(view! {

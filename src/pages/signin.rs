@@ -165,7 +165,8 @@ pub fn SignIn() -> impl IntoView {
         });
     };
 
-    let form = move || match step.get() {
+    let form = move || {
+        match step.get() {
         Step::Password | Step::Join { .. } => {
             let joining = matches!(step.get_untracked(), Step::Join { .. });
             view! {
@@ -192,18 +193,10 @@ pub fn SignIn() -> impl IntoView {
         }
         .into_any(),
         Step::Enrol { secret, uri, .. } => {
-            let qr = crate::qr::svg_path(&uri);
             view! {
                 <h2>"Set up your authenticator app"</h2>
                 <p>"Your role requires a second factor. Scan this code with an authenticator app, or type the key below, then enter the code it shows."</p>
-                {qr.map(|(size, path)| view! {
-                    <figure id="totp-qr" class="qr">
-                        <svg xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {size} {size}") width="200" height="200" role="img" aria-label="QR code for your authenticator app">
-                            <rect width="100%" height="100%" fill="#fff"/>
-                            <path d=path fill="#000"/>
-                        </svg>
-                    </figure>
-                })}
+                {crate::qr::figure(&uri)}
                 <p>"Key: " <code id="totp-secret">{secret}</code></p>
                 <label for="code">"The 6-digit code from your authenticator app"</label>
                 <input id="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7"
@@ -212,6 +205,7 @@ pub fn SignIn() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
 
     view! {
