@@ -40,6 +40,7 @@ impl TreeHead {
 }
 
 /// A tree head as it travels and is stored: hex strings, self-describing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedTreeHead {

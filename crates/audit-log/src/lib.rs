@@ -9,9 +9,11 @@
 //! proof costs a few reads (see [`NodeId`] and [`Tree`]). The same code verifies in the
 //! browser (wasm32), on the command line and in the server.
 
+mod export;
 mod head;
 mod tree;
 
+pub use export::{Verdict, verify_export};
 pub use head::{HeadError, SignedTreeHead, TreeHead, verify_head};
 pub use tree::{
     Hash, NodeId, ProofError, Tree, leaf_hash, node_hash, nodes_for_root,

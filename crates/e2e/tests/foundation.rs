@@ -244,6 +244,7 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
         },
         std::time::Duration::from_secs(900),
         std::time::Duration::from_secs(15),
+        haven_server::audit::load_or_create_key(data.path()).unwrap(),
     );
     let config_requests = Arc::new(AtomicUsize::new(0));
     let counted = config_requests.clone();

@@ -35,6 +35,7 @@ pub enum ErrorCode {
     EmailTaken,
     NotInCareTeam,
     CannotChangeSelf,
+    InvalidQuery,
     Internal,
 }
 
@@ -68,6 +69,7 @@ impl ErrorCode {
             Self::EmailTaken => "email_taken",
             Self::NotInCareTeam => "not_in_care_team",
             Self::CannotChangeSelf => "cannot_change_self",
+            Self::InvalidQuery => "invalid_query",
             Self::Internal => "internal",
         }
     }

@@ -330,6 +330,27 @@ pub struct BreakGlassGrant {
     pub expires_at: i64,
 }
 
+/// Why a session is being ended from the app.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogoutWhy {
+    /// The person chose to sign out.
+    #[default]
+    User,
+    /// The app's automatic logoff after the idle time.
+    Inactivity,
+}
+
+/// `POST /api/auth/logout` (the body is optional; without it, `user`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    #[serde(default)]
+    pub reason: LogoutWhy,
+}
+
 /// `GET /api/session`
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

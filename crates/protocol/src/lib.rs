@@ -7,6 +7,7 @@
 //! for wasm32, so the browser and the server run the very same checks.
 
 pub mod access;
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod identity;

@@ -1,7 +1,8 @@
 //! Signing in (password, then a TOTP code or its enrolment), signing out, invitations,
-//! and the administration of users and the organisation's settings.
+//! and the administration of users and the organisation's settings. Every change here
+//! and its audit entry commit in one transaction.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use axum::body::Bytes;
@@ -13,12 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
+use haven_protocol::audit::AuditActor;
 use haven_protocol::identity::{
     AcceptInvitation, ChangeRoleRequest, DisplayName, Email, Id, InviteRequest, InviteResponse,
-    LoginRequest, OrgSettings, SignInResponse, SignInStep, TotpEnrolment, TotpRequest, UserSummary,
+    LoginRequest, LogoutRequest, LogoutWhy, OrgSettings, SignInResponse, SignInStep, TotpEnrolment,
+    TotpRequest, UserSummary,
 };
 
 use crate::api::parse_json;
+use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::headers::request_origin;
@@ -26,6 +30,7 @@ use crate::org::Org;
 use crate::secrets;
 use crate::session::{self, Authed, Stage};
 use crate::state::AppState;
+use crate::store::begin_write;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_LIFETIME_SECS: i64 = 72 * 60 * 60;
@@ -54,6 +59,22 @@ fn invalid_code() -> Error {
     )
 }
 
+fn email_taken_error() -> Error {
+    Error::conflict(
+        ErrorCode::EmailTaken,
+        "Someone in this organisation already uses that email address.",
+    )
+}
+
+/// An invitation's name in the audit log: a prefix of its token's hash (the token itself
+/// is a secret).
+fn invitation_ref(hash: &[u8]) -> String {
+    format!(
+        "invitation:{}",
+        haven_audit_log::hex(&hash[..8.min(hash.len())])
+    )
+}
+
 /// What to send after a password was accepted (by sign-in or by an invitation).
 async fn after_password(
     state: &AppState,
@@ -62,9 +83,10 @@ async fn after_password(
     role: Role,
     has_totp: bool,
     email: &str,
+    source: Option<IpAddr>,
 ) -> Result<SignInResponse> {
     if has_totp {
-        let (token, _) = session::open(state, user_id, org, Stage::Totp).await?;
+        let (token, _) = session::open(state, user_id, role, org, Stage::Totp, source).await?;
         return Ok(SignInResponse {
             token,
             step: SignInStep::TotpRequired,
@@ -72,7 +94,7 @@ async fn after_password(
     }
     if role.requires_totp() {
         let enrolment = start_enrolment(state, user_id, &org.name, email).await?;
-        let (token, _) = session::open(state, user_id, org, Stage::Enrol).await?;
+        let (token, _) = session::open(state, user_id, role, org, Stage::Enrol, source).await?;
         return Ok(SignInResponse {
             token,
             step: SignInStep::TotpEnrolmentRequired {
@@ -81,11 +103,17 @@ async fn after_password(
             },
         });
     }
-    signed_in(state, user_id, org).await
+    signed_in(state, user_id, role, org, source).await
 }
 
-async fn signed_in(state: &AppState, user_id: &Id, org: &Org) -> Result<SignInResponse> {
-    let (token, _) = session::open(state, user_id, org, Stage::Full).await?;
+async fn signed_in(
+    state: &AppState,
+    user_id: &Id,
+    role: Role,
+    org: &Org,
+    source: Option<IpAddr>,
+) -> Result<SignInResponse> {
+    let (token, _) = session::open(state, user_id, role, org, Stage::Full, source).await?;
     let authed = session::authenticate(state, &token, org).await?;
     Ok(SignInResponse {
         token,
@@ -125,7 +153,16 @@ pub async fn login(
     let org = crate::org::for_request(&state, &headers).await?;
     let account = format!("{}:{}", org.id, request.email.as_str());
     let now = now();
+    let refused = |target: Option<String>, detail: &'static str| {
+        let mut event = Event::new(&org.id, "sign_in_failed")
+            .failed()
+            .from(Some(peer.ip()))
+            .detail(detail);
+        event.target = target;
+        event
+    };
     if !state.limiter().allows(&account, peer.ip(), now) {
+        audit::record_alone(state.db(), refused(None, "rate limited")).await?;
         return Err(too_many_attempts());
     }
     let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
@@ -142,26 +179,30 @@ pub async fn login(
         .map_or(secrets::dummy_hash(), |r| r.1.as_str())
         .to_owned();
     let password_ok = secrets::verify_password(&request.password, &stored).await;
-    let Some((user_id, _, role, active, has_totp)) = row.filter(|r| password_ok && r.3 == 1) else {
+    let known = row.as_ref().map(|r| format!("user:{}", r.0));
+    let Some((user_id, _, role, _, has_totp)) = row.filter(|r| password_ok && r.3 == 1) else {
         state.limiter().failed(&account, peer.ip(), now);
-        tracing::info!(org = %org.id, "sign-in refused");
+        audit::record_alone(
+            state.db(),
+            refused(known, "wrong password, unknown or inactive account"),
+        )
+        .await?;
         return Err(invalid_credentials());
     };
-    let _ = active;
     state.limiter().succeeded(&account);
     let user_id = Id::parse(&user_id).map_err(Error::internal)?;
     let role = Role::from_str(&role).map_err(Error::internal)?;
-    Ok(Json(
-        after_password(
-            &state,
-            &org,
-            &user_id,
-            role,
-            has_totp == 1,
-            request.email.as_str(),
-        )
-        .await?,
-    ))
+    let step = after_password(
+        &state,
+        &org,
+        &user_id,
+        role,
+        has_totp == 1,
+        request.email.as_str(),
+        Some(peer.ip()),
+    )
+    .await?;
+    Ok(Json(step))
 }
 
 /// `POST /api/auth/totp`: the code that finishes a sign-in. The half-signed-in token is
@@ -176,11 +217,6 @@ pub async fn totp(
     if authed.stage != Stage::Totp {
         return Err(Error::forbidden());
     }
-    let account = format!("totp:{}", authed.user_id);
-    let now = now();
-    if !state.limiter().allows(&account, peer.ip(), now) {
-        return Err(too_many_attempts());
-    }
     let (secret, last_step): (Option<Vec<u8>>, i64) =
         sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = ?")
             .bind(authed.user_id.as_str())
@@ -188,14 +224,47 @@ pub async fn totp(
             .await
             .map_err(Error::internal)?;
     let secret = secret.ok_or_else(Error::forbidden)?;
-    let accepted = accept_code(&state, &authed.user_id, &secret, &request, last_step, now).await?;
-    if !accepted {
-        state.limiter().failed(&account, peer.ip(), now);
+    check_code(&state, &authed, peer.ip(), &secret, &request, last_step).await?;
+    session::end(&state, &authed.session_hash, "second_factor_done").await?;
+    Ok(Json(
+        signed_in(
+            &state,
+            &authed.user_id,
+            authed.role,
+            &authed.org,
+            Some(peer.ip()),
+        )
+        .await?,
+    ))
+}
+
+/// Accepts `code` once for `secret`, within the rate limit; a failure is audited.
+async fn check_code(
+    state: &AppState,
+    authed: &Authed,
+    ip: IpAddr,
+    secret: &[u8],
+    code: &TotpRequest,
+    last_step: i64,
+) -> Result<()> {
+    let account = format!("totp:{}", authed.user_id);
+    let now = now();
+    let failed = || {
+        Event::by(authed, "second_factor_failed")
+            .failed()
+            .from(Some(ip))
+    };
+    if !state.limiter().allows(&account, ip, now) {
+        audit::record_alone(state.db(), failed().detail("rate limited")).await?;
+        return Err(too_many_attempts());
+    }
+    if !accept_code(state, &authed.user_id, secret, code, last_step, now).await? {
+        state.limiter().failed(&account, ip, now);
+        audit::record_alone(state.db(), failed()).await?;
         return Err(invalid_code());
     }
     state.limiter().succeeded(&account);
-    session::end(&state, &authed.session_hash, "second_factor_done").await?;
-    Ok(Json(signed_in(&state, &authed.user_id, &authed.org).await?))
+    Ok(())
 }
 
 /// Records `code`'s time step as used if it is valid and newer than any used before;
@@ -246,11 +315,6 @@ pub async fn confirm(
     if authed.stage == Stage::Totp {
         return Err(Error::forbidden());
     }
-    let account = format!("totp:{}", authed.user_id);
-    let now = now();
-    if !state.limiter().allows(&account, peer.ip(), now) {
-        return Err(too_many_attempts());
-    }
     let (pending, last_step): (Option<Vec<u8>>, i64) =
         sqlx::query_as("SELECT totp_pending, totp_last_step FROM users WHERE id = ?")
             .bind(authed.user_id.as_str())
@@ -258,27 +322,49 @@ pub async fn confirm(
             .await
             .map_err(Error::internal)?;
     let pending = pending.ok_or_else(invalid_code)?;
-    if !accept_code(&state, &authed.user_id, &pending, &request, last_step, now).await? {
-        state.limiter().failed(&account, peer.ip(), now);
-        return Err(invalid_code());
-    }
-    state.limiter().succeeded(&account);
+    check_code(&state, &authed, peer.ip(), &pending, &request, last_step).await?;
+    let mut tx = begin_write(state.db()).await?;
     sqlx::query("UPDATE users SET totp_secret = totp_pending, totp_pending = NULL WHERE id = ?")
         .bind(authed.user_id.as_str())
-        .execute(state.db())
+        .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
+    audit::record(
+        &mut tx,
+        Event::by(&authed, "second_factor_enrolled").from(Some(peer.ip())),
+    )
+    .await?;
+    tx.commit().await.map_err(Error::internal)?;
     // A new token either way: the enrolment token never becomes a full session.
     session::end(&state, &authed.session_hash, "second_factor_done").await?;
-    Ok(Json(signed_in(&state, &authed.user_id, &authed.org).await?))
+    Ok(Json(
+        signed_in(
+            &state,
+            &authed.user_id,
+            authed.role,
+            &authed.org,
+            Some(peer.ip()),
+        )
+        .await?,
+    ))
 }
 
-/// `POST /api/auth/logout`
+/// `POST /api/auth/logout`, optionally `{"reason": "inactivity"}` from the app's
+/// automatic logoff.
 pub async fn logout(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    session::end(&state, &authed.session_hash, "signed_out").await?;
+    let why = match &body {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => LogoutWhy::User,
+        _ => parse_json::<LogoutRequest>(body)?.reason,
+    };
+    let reason = match why {
+        LogoutWhy::User => "signed_out",
+        LogoutWhy::Inactivity => "auto_logoff",
+    };
+    session::end(&state, &authed.session_hash, reason).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -305,20 +391,20 @@ pub async fn invite(
     if !permitted {
         return Err(Error::forbidden());
     }
-    if email_taken(&state, &authed.org.id, &request.email).await? {
-        return Err(Error::conflict(
-            ErrorCode::EmailTaken,
-            "Someone in this organisation already uses that email address.",
-        ));
-    }
+    let origin = request_origin(&state, &headers)?;
     let token = secrets::new_token().map_err(Error::internal)?;
+    let hash = secrets::token_hash(&token);
     let now = now();
     let expires_at = now + INVITATION_LIFETIME_SECS;
+    let mut tx = begin_write(state.db()).await?;
+    if email_taken(&mut tx, &authed.org.id, &request.email).await? {
+        return Err(email_taken_error());
+    }
     sqlx::query(
         "INSERT INTO invitations (token_hash, org_id, role, email, display_name, invited_by, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(secrets::token_hash(&token))
+    .bind(&hash)
     .bind(authed.org.id.as_str())
     .bind(request.role.as_str())
     .bind(request.email.as_str())
@@ -326,29 +412,42 @@ pub async fn invite(
     .bind(authed.user_id.as_str())
     .bind(now)
     .bind(expires_at)
-    .execute(state.db())
+    .execute(&mut *tx)
     .await
     .map_err(Error::internal)?;
-    let origin = request_origin(&state, &headers)?;
+    let event = Event::by(&authed, "invitation_created")
+        .target(invitation_ref(&hash))
+        .detail(request.role.as_str());
+    audit::record(&mut tx, event).await?;
+    tx.commit().await.map_err(Error::internal)?;
     Ok(Json(InviteResponse {
         link: format!("{}/join#{token}", origin.origin()),
         expires_at,
     }))
 }
 
-async fn email_taken(state: &AppState, org: &Id, email: &Email) -> Result<bool> {
+async fn email_taken(conn: &mut sqlx::SqliteConnection, org: &Id, email: &Email) -> Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE org_id = ? AND email = ?")
         .bind(org.as_str())
         .bind(email.as_str())
-        .fetch_optional(state.db())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(Error::internal)?;
     Ok(row.is_some())
 }
 
+fn invitation_used() -> Error {
+    Error::bad(
+        ErrorCode::InvitationUsed,
+        StatusCode::GONE,
+        "This invitation has already been used. Sign in instead.",
+    )
+}
+
 /// `POST /api/invitations/accept`: a one-time link sets up the account.
 pub async fn accept(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<SignInResponse>> {
@@ -373,11 +472,7 @@ pub async fn accept(
     .map_err(Error::internal)?;
     let (role, email, display_name, invited_by, expires_at, used_at) = row.ok_or_else(invalid)?;
     if used_at.is_some() {
-        return Err(Error::bad(
-            ErrorCode::InvitationUsed,
-            StatusCode::GONE,
-            "This invitation has already been used. Sign in instead.",
-        ));
+        return Err(invitation_used());
     }
     let now = now();
     if now >= expires_at {
@@ -395,7 +490,7 @@ pub async fn accept(
         .map_err(Error::internal)?;
     let user_id = secrets::new_id().map_err(Error::internal)?;
 
-    let mut tx = state.db().begin().await.map_err(Error::internal)?;
+    let mut tx = begin_write(state.db()).await?;
     let claimed =
         sqlx::query("UPDATE invitations SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
             .bind(now)
@@ -404,13 +499,12 @@ pub async fn accept(
             .await
             .map_err(Error::internal)?;
     if claimed.rows_affected() != 1 {
-        return Err(Error::bad(
-            ErrorCode::InvitationUsed,
-            StatusCode::GONE,
-            "This invitation has already been used. Sign in instead.",
-        ));
+        return Err(invitation_used());
     }
-    let inserted = sqlx::query(
+    if email_taken(&mut tx, &org.id, &email).await? {
+        return Err(email_taken_error());
+    }
+    sqlx::query(
         "INSERT INTO users (id, org_id, email, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(user_id.as_str())
@@ -421,13 +515,8 @@ pub async fn accept(
     .bind(&password_hash)
     .bind(now)
     .execute(&mut *tx)
-    .await;
-    if inserted.is_err() {
-        return Err(Error::conflict(
-            ErrorCode::EmailTaken,
-            "Someone in this organisation already uses that email address.",
-        ));
-    }
+    .await
+    .map_err(Error::internal)?;
     if role == Role::Patient {
         // A clinician's invitation puts the patient in their care team.
         sqlx::query(
@@ -441,10 +530,31 @@ pub async fn accept(
         .await
         .map_err(Error::internal)?;
     }
+    let mut event = Event::new(&org.id, "invitation_accepted")
+        .target(invitation_ref(&hash))
+        .detail(role.as_str())
+        .from(Some(peer.ip()));
+    event.actor = Some(AuditActor {
+        user: user_id.to_string(),
+        role,
+        device: None,
+    });
+    if role == Role::Patient {
+        event = event.patient(user_id.to_string());
+    }
+    audit::record(&mut tx, event).await?;
     tx.commit().await.map_err(Error::internal)?;
-    Ok(Json(
-        after_password(&state, &org, &user_id, role, false, email.as_str()).await?,
-    ))
+    let step = after_password(
+        &state,
+        &org,
+        &user_id,
+        role,
+        false,
+        email.as_str(),
+        Some(peer.ip()),
+    )
+    .await?;
+    Ok(Json(step))
 }
 
 /// `GET /api/users`
@@ -501,14 +611,21 @@ pub async fn change_role(
 ) -> Result<Response> {
     let request: ChangeRoleRequest = parse_json(body)?;
     let id = other_user(&state, &authed, &id).await?;
+    let mut tx = begin_write(state.db()).await?;
     sqlx::query("UPDATE users SET role = ? WHERE id = ? AND org_id = ?")
         .bind(request.role.as_str())
         .bind(id.as_str())
         .bind(authed.org.id.as_str())
-        .execute(state.db())
+        .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
-    session::end_all(&state, &id, "role_changed").await?;
+    session::end_all(&mut tx, &id, "role_changed").await?;
+    let event = Event::by(&authed, "role_changed")
+        .target(format!("user:{id}"))
+        .detail(request.role.as_str());
+    audit::record(&mut tx, event).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    state.live().end_user(&id, "role_changed");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -519,13 +636,21 @@ pub async fn deactivate(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = other_user(&state, &authed, &id).await?;
+    let mut tx = begin_write(state.db()).await?;
     sqlx::query("UPDATE users SET active = 0 WHERE id = ? AND org_id = ?")
         .bind(id.as_str())
         .bind(authed.org.id.as_str())
-        .execute(state.db())
+        .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
-    session::end_all(&state, &id, "deactivated").await?;
+    session::end_all(&mut tx, &id, "deactivated").await?;
+    audit::record(
+        &mut tx,
+        Event::by(&authed, "account_deactivated").target(format!("user:{id}")),
+    )
+    .await?;
+    tx.commit().await.map_err(Error::internal)?;
+    state.live().end_user(&id, "deactivated");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -550,11 +675,16 @@ pub async fn update_settings(
             "The idle timeout must be between 10 seconds and 24 hours.",
         ));
     }
+    let mut tx = begin_write(state.db()).await?;
     sqlx::query("UPDATE organisations SET idle_timeout_secs = ? WHERE id = ?")
         .bind(i64::from(request.idle_timeout_secs))
         .bind(authed.org.id.as_str())
-        .execute(state.db())
+        .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
+    let event = Event::by(&authed, "settings_changed")
+        .detail(format!("idle_timeout_secs={}", request.idle_timeout_secs));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await.map_err(Error::internal)?;
     Ok(Json(request))
 }

@@ -14,6 +14,7 @@ use haven_protocol::identity::{
 };
 
 use crate::api::parse_json;
+use crate::audit::Event;
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::secrets::new_id;
@@ -107,6 +108,16 @@ pub async fn record(
             }
         }
     };
+    // Opening a record is itself recorded; without the entry, no data leaves.
+    let basis = match &access {
+        AccessBasis::CareTeam => "care team",
+        AccessBasis::BreakGlass { .. } => "emergency access",
+    };
+    let event = Event::by(&authed, "record_opened")
+        .target(format!("patient:{id}"))
+        .patient(id.to_string())
+        .detail(basis);
+    crate::audit::record_alone(state.db(), event).await?;
     let team: Vec<(String, String)> = sqlx::query_as(
         "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
          WHERE c.patient_id = ? ORDER BY u.display_name",
@@ -140,6 +151,7 @@ pub async fn break_glass(
     let grant_id = new_id().map_err(Error::internal)?;
     let granted_at = now();
     let expires_at = granted_at + BREAK_GLASS_SECS;
+    let mut tx = crate::store::begin_write(state.db()).await?;
     sqlx::query(
         "INSERT INTO break_glass (id, org_id, clinician_id, patient_id, reason, granted_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -151,9 +163,14 @@ pub async fn break_glass(
     .bind(request.reason.as_str())
     .bind(granted_at)
     .bind(expires_at)
-    .execute(state.db())
+    .execute(&mut *tx)
     .await
     .map_err(Error::internal)?;
+    let event = Event::by(&authed, "break_glass_granted")
+        .target(format!("grant:{grant_id}"))
+        .patient(patient_id.to_string());
+    crate::audit::record(&mut tx, event).await?;
+    tx.commit().await.map_err(Error::internal)?;
     tracing::warn!(org = %authed.org.id, grant = %grant_id, "emergency access granted");
     Ok(Json(BreakGlassGrant {
         id: grant_id,

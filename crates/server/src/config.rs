@@ -32,6 +32,8 @@ pub struct ServerConfig {
     /// How often the server pings each WebSocket; a connection silent for two periods
     /// is closed.
     pub heartbeat: Duration,
+    /// A new signed audit tree head at least this often while entries arrive.
+    pub audit_head_period: Duration,
     /// Seed a demo organisation with one user of each role (`--demo`).
     pub demo: bool,
 }
@@ -49,6 +51,7 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(15 * 60),
             heartbeat: Duration::from_secs(15),
             demo: false,
+            audit_head_period: Duration::from_secs(60),
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod clinical;
 pub mod clock;
 pub mod config;

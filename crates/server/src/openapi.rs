@@ -76,8 +76,15 @@ pub fn document() -> OpenApi {
                     .build(),
             ));
         }
-        let success = match spec.response {
-            Some(response) => (
+        let success = match (spec.response, spec.raw_response) {
+            (_, Some(media)) => (
+                "200",
+                ResponseBuilder::new()
+                    .description("OK")
+                    .content(media, ContentBuilder::new().build())
+                    .build(),
+            ),
+            (Some(response), None) => (
                 "200",
                 ResponseBuilder::new()
                     .description("OK")
@@ -89,7 +96,7 @@ pub fn document() -> OpenApi {
                     )
                     .build(),
             ),
-            None => ("204", ResponseBuilder::new().description("Done").build()),
+            (None, None) => ("204", ResponseBuilder::new().description("Done").build()),
         };
         let failure = ResponseBuilder::new()
             .description("Refused: a stable error code and a message for people")

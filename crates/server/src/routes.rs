@@ -13,7 +13,7 @@ use utoipa::openapi::{Ref, RefOr};
 
 use crate::session::Access;
 use crate::state::AppState;
-use crate::{accounts, api, clinical};
+use crate::{accounts, api, audit, clinical};
 
 /// Schemas a body needs, collected into the OpenAPI document's components.
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
@@ -49,6 +49,8 @@ pub struct RouteSpec {
     pub summary: &'static str,
     pub request: Option<BodySchema>,
     pub response: Option<BodySchema>,
+    /// A non-JSON answer: its media type (the export's JSON Lines).
+    pub raw_response: Option<&'static str>,
 }
 
 type Row = (RouteSpec, MethodRouter<AppState>);
@@ -66,6 +68,7 @@ fn spec(
         summary: "",
         request: None,
         response: None,
+        raw_response: None,
     };
     (spec, handler)
 }
@@ -79,6 +82,7 @@ trait Describe {
     fn doc(self, summary: &'static str) -> Self;
     fn takes(self, body: BodySchema) -> Self;
     fn gives(self, body: BodySchema) -> Self;
+    fn gives_raw(self, media: &'static str) -> Self;
 }
 
 impl Describe for Row {
@@ -92,6 +96,10 @@ impl Describe for Row {
     }
     fn gives(mut self, body: BodySchema) -> Self {
         self.0.response = Some(body);
+        self
+    }
+    fn gives_raw(mut self, media: &'static str) -> Self {
+        self.0.raw_response = Some(media);
         self
     }
 }
@@ -132,7 +140,8 @@ pub fn table() -> Vec<Row> {
             .takes(one::<wire::TotpRequest>)
             .gives(one::<wire::SignInResponse>),
         spec(M::POST, "/auth/logout", AnyStage, post(accounts::logout))
-            .doc("End this session on the server"),
+            .doc("End this session on the server (optionally saying it was the automatic logoff)")
+            .takes(one::<wire::LogoutRequest>),
         spec(M::GET, "/session", full(&[Action::OwnSession]), get(accounts::current))
             .doc("The signed-in session")
             .gives(one::<wire::SessionInfo>),
@@ -185,6 +194,21 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),
+        spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::entries))
+            .doc("Search the audit log: actor, patient, action, time range; paginated")
+            .gives(one::<haven_protocol::audit::AuditPage>),
+        spec(M::GET, "/audit/head", full(&[Action::ReadAudit]), get(audit::head))
+            .doc("The newest signed tree head (signed now if entries arrived since the last)")
+            .gives(one::<haven_audit_log::SignedTreeHead>),
+        spec(M::GET, "/audit/proof/inclusion", full(&[Action::ReadAudit]), get(audit::inclusion))
+            .doc("Inclusion proof of entry `index` in the tree of `size` entries")
+            .gives(one::<haven_protocol::audit::AuditProof>),
+        spec(M::GET, "/audit/proof/consistency", full(&[Action::ReadAudit]), get(audit::consistency))
+            .doc("Consistency proof between the trees of `from` and `to` entries")
+            .gives(one::<haven_protocol::audit::AuditProof>),
+        spec(M::GET, "/audit/export", full(&[Action::ReadAudit]), get(audit::export))
+            .doc("The whole log as JSON Lines with its signed head, for offline verification; recorded")
+            .gives_raw("application/jsonl"),
     ]
 }
 

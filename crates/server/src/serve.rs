@@ -112,6 +112,12 @@ pub async fn start_with(
         None => Assets::empty(),
     };
     let tls = crate::tls::load(&config.tls, &config.data_dir)?;
+    let audit_key = crate::audit::load_or_create_key(&config.data_dir).map_err(|source| {
+        StartError::Listen {
+            addr: config.listen,
+            source,
+        }
+    })?;
     let state = AppState::new(
         db,
         assets,
@@ -121,7 +127,12 @@ pub async fn start_with(
         },
         config.idle_timeout,
         config.heartbeat,
+        audit_key,
     );
+    let duties = tokio::spawn(crate::audit::run_duties(
+        state.clone(),
+        config.audit_head_period,
+    ));
     let listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
             addr: config.listen,
@@ -137,8 +148,13 @@ pub async fn start_with(
             source,
         })?;
     let handle = Handle::new();
+    let handle_for_task = handle.clone();
     let service = wrap(crate::app(state)).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(server.handle(handle.clone()).serve(service));
+    let task = tokio::spawn(async move {
+        let result = server.handle(handle_for_task).serve(service).await;
+        duties.abort();
+        result
+    });
     Ok(Running {
         addr,
         cert_sha256: tls.cert_sha256,

@@ -61,6 +61,7 @@ pub struct Authed {
     pub role: Role,
     pub display_name: DisplayName,
     pub email: String,
+    pub device_id: String,
     pub stage: Stage,
     pub expires_at: i64,
     pub totp_enrolled: bool,
@@ -105,33 +106,66 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(parse_token)
 }
 
-/// Ends a session; returns whether it was still open.
+/// The audit action for a session ending for `reason`, if it is worth an entry.
+fn end_action(reason: &str) -> Option<(&'static str, Option<&'static str>)> {
+    match reason {
+        "signed_out" => Some(("sign_out", None)),
+        "auto_logoff" => Some(("auto_logoff", None)),
+        "idle" => Some(("session_expired", Some("idle"))),
+        "expired" => Some(("session_expired", Some("absolute lifetime"))),
+        "deactivated" => Some(("session_ended", Some("account deactivated"))),
+        _ => None,
+    }
+}
+
+/// Ends a session and records why, in one transaction; returns whether it was open.
 pub async fn end(state: &AppState, session_hash: &[u8], reason: &'static str) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL",
+    let mut tx = crate::store::begin_write(state.db()).await?;
+    let ended: Option<(String, String, String, String)> = sqlx::query_as(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL
+         RETURNING user_id, org_id, device_id, (SELECT role FROM users WHERE users.id = sessions.user_id)",
     )
     .bind(now())
     .bind(reason)
     .bind(session_hash)
-    .execute(state.db())
+    .fetch_optional(&mut *tx)
     .await
     .map_err(Error::internal)?;
+    if let (Some((user, org, device, role)), Some((action, detail))) = (&ended, end_action(reason))
+    {
+        let org = Id::parse(org).map_err(Error::internal)?;
+        let mut event = crate::audit::Event::new(&org, action);
+        event.actor = Some(haven_protocol::audit::AuditActor {
+            user: user.clone(),
+            role: Role::from_str(role).map_err(Error::internal)?,
+            device: Some(device.clone()),
+        });
+        if let Some(detail) = detail {
+            event = event.detail(detail);
+        }
+        crate::audit::record(&mut tx, event).await?;
+    }
+    tx.commit().await.map_err(Error::internal)?;
     state.live().end_session(session_hash, reason);
-    Ok(done.rows_affected() == 1)
+    Ok(ended.is_some())
 }
 
-/// Ends every open session of a user (deactivation, role change).
-pub async fn end_all(state: &AppState, user_id: &Id, reason: &'static str) -> Result<()> {
+/// Ends every open session of a user (deactivation, role change) inside the caller's
+/// transaction; the caller records the administrative action that caused it.
+pub async fn end_all(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: &Id,
+    reason: &'static str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL",
     )
     .bind(now())
     .bind(reason)
     .bind(user_id.as_str())
-    .execute(state.db())
+    .execute(&mut *conn)
     .await
     .map_err(Error::internal)?;
-    state.live().end_user(user_id, reason);
     Ok(())
 }
 
@@ -149,6 +183,7 @@ type SessionRow = (
     i64,
     String,
     i64,
+    String,
 );
 
 /// Checks `token` against the store for a request made to `org`.
@@ -157,7 +192,7 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.user_id, s.org_id, s.stage, s.last_seen_at, s.expires_at, s.ended_at,
                 u.role, u.display_name, u.email, u.active, u.totp_secret IS NOT NULL,
-                o.name, o.idle_timeout_secs
+                o.name, o.idle_timeout_secs, s.device_id
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = s.org_id
          WHERE s.token_hash = ?",
     )
@@ -179,6 +214,7 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
         totp,
         org_name,
         idle,
+        device_id,
     )) = row
     else {
         return Err(Error::session_expired());
@@ -217,6 +253,7 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
         role: Role::from_str(&role).map_err(Error::internal)?,
         display_name: DisplayName::parse(&name).map_err(Error::internal)?,
         email,
+        device_id,
         stage: Stage::parse(&stage).ok_or_else(|| Error::internal("bad stage"))?,
         expires_at,
         totp_enrolled: totp == 1,
@@ -227,8 +264,10 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
 pub async fn open(
     state: &AppState,
     user_id: &Id,
+    role: Role,
     org: &Org,
     stage: Stage,
+    source: Option<std::net::IpAddr>,
 ) -> Result<(String, i64)> {
     let token = new_token().map_err(Error::internal)?;
     let device = new_id().map_err(Error::internal)?;
@@ -238,7 +277,7 @@ pub async fn open(
     } else {
         PENDING_LIFETIME_SECS
     };
-    let mut tx = state.db().begin().await.map_err(Error::internal)?;
+    let mut tx = crate::store::begin_write(state.db()).await?;
     sqlx::query("INSERT INTO devices (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
         .bind(device.as_str())
         .bind(user_id.as_str())
@@ -262,6 +301,15 @@ pub async fn open(
     .execute(&mut *tx)
     .await
     .map_err(Error::internal)?;
+    if stage == Stage::Full {
+        let mut event = crate::audit::Event::new(&org.id, "sign_in").from(source);
+        event.actor = Some(haven_protocol::audit::AuditActor {
+            user: user_id.to_string(),
+            role,
+            device: Some(device.to_string()),
+        });
+        crate::audit::record(&mut tx, event).await?;
+    }
     tx.commit().await.map_err(Error::internal)?;
     Ok((token, now + lifetime))
 }

@@ -24,6 +24,7 @@ struct Inner {
     heartbeat: Duration,
     limiter: Limiter,
     live: Live,
+    audit_key: ed25519_dalek::SigningKey,
 }
 
 impl AppState {
@@ -34,6 +35,7 @@ impl AppState {
         brand: Brand,
         idle_timeout: Duration,
         heartbeat: Duration,
+        audit_key: ed25519_dalek::SigningKey,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -45,6 +47,7 @@ impl AppState {
                 heartbeat,
                 limiter: Limiter::default(),
                 live: Live::default(),
+                audit_key,
             }),
         }
     }
@@ -72,5 +75,8 @@ impl AppState {
     }
     pub fn live(&self) -> &Live {
         &self.inner.live
+    }
+    pub fn audit_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.inner.audit_key
     }
 }

@@ -51,6 +51,17 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StoreError> {
 
 pub type Pool = SqlitePool;
 
+/// A transaction that holds the write lock from its first statement (`BEGIN IMMEDIATE`):
+/// a read-then-write transaction can then never fail because another writer got in
+/// between, and waits for its turn instead.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> crate::error::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(crate::error::Error::internal)
+}
+
 /// How many sessions of the account with `email` are still open (for operators and tests).
 pub async fn count_open_sessions(pool: &SqlitePool, email: &str) -> Result<(i64,), sqlx::Error> {
     sqlx::query_as(
