@@ -85,7 +85,11 @@ impl Ctx {
     /// Ends the session on the server (saying whether it is the automatic logoff, for the
     /// audit log), then here.
     pub async fn sign_out(self, why: SignedOut) {
-        let reason = if why == SignedOut::Inactivity { "inactivity" } else { "user" };
+        let reason = if why == SignedOut::Inactivity {
+            "inactivity"
+        } else {
+            "user"
+        };
         let body = serde_json::json!({ "reason": reason });
         let _: Result<serde_json::Value, _> = self.call("POST", "/auth/logout", Some(body)).await;
         self.wipe(why);

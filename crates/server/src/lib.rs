@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod audit_cli;
 pub mod clinical;
 pub mod clock;
 pub mod config;

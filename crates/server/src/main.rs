@@ -27,10 +27,39 @@ struct Cli {
 enum Command {
     /// Serve the app and the API over TLS.
     Serve(ServeArgs),
+    /// Check the audit log without trusting the running server.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the current code for a TOTP secret (base32), as an authenticator app would.
     Totp {
         /// The base32 secret shown at enrolment (or printed by `serve --demo`).
         secret: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify an export (from the auditor view or GET /api/audit/export): every entry
+    /// against the tree, the tree against the signed head, the head against the key.
+    Verify {
+        /// The export file (JSON Lines).
+        file: PathBuf,
+        /// The server's data directory, whose audit key is trusted.
+        #[arg(long, default_value = ".haven")]
+        data: PathBuf,
+        /// Trust this public key (hex) instead of the data directory's.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Prove that the stored log extends an older signed head kept elsewhere.
+    CheckHead {
+        /// The old head: JSON from GET /api/audit/head, or an export's first line.
+        head: PathBuf,
+        #[arg(long, default_value = ".haven")]
+        data: PathBuf,
+        /// The organisation (when the data directory holds several logs).
+        #[arg(long)]
+        organisation: Option<String>,
     },
 }
 
@@ -156,6 +185,38 @@ fn totp_now(secret: &str) -> Result<(), String> {
     Ok(())
 }
 
+async fn audit(command: AuditCommand) -> Result<(), String> {
+    use haven_server::audit_cli;
+    let verdict = match command {
+        AuditCommand::Verify {
+            file,
+            data,
+            public_key,
+        } => {
+            let trusted = match public_key {
+                Some(key) => audit_cli::parse_key(&key)?,
+                None => audit_cli::trusted_key(&data)?,
+            };
+            audit_cli::verify_file(&file, &trusted)?
+        }
+        AuditCommand::CheckHead {
+            head,
+            data,
+            organisation,
+        } => {
+            let text = std::fs::read_to_string(&head)
+                .map_err(|e| format!("cannot read {}: {e}", head.display()))?;
+            audit_cli::check_head(&data, &text, organisation.as_deref()).await?
+        }
+    };
+    println!("{}", verdict.describe());
+    if verdict.is_intact() {
+        Ok(())
+    } else {
+        Err("the audit log failed verification".to_owned())
+    }
+}
+
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -194,6 +255,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Totp { secret } => totp_now(&secret),
+            Command::Audit(command) => audit(command).await,
         }
     });
     match result {

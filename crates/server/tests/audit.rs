@@ -1,0 +1,797 @@
+//! The audit log through the real server: each event recorded when its action happens;
+//! tampering with the stored log caught by `audit verify` and `audit check-head`, naming
+//! the first bad entry; an action and its entry commit together or not at all; bad
+//! queries refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Client, Reply, TestServer};
+use haven_protocol::identity::{SignInResponse, SignInStep};
+use haven_server::demo::USERS;
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn send(
+    client: &Client,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth));
+    }
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    client.send(method, path, &headers, bytes).await
+}
+
+async fn get(client: &Client, path: &str, token: &str) -> Reply {
+    send(client, Method::GET, path, Some(token), None).await
+}
+
+async fn post(client: &Client, path: &str, token: Option<&str>, body: Value) -> Reply {
+    send(client, Method::POST, path, token, Some(body)).await
+}
+
+fn signed(reply: &Reply) -> SignInResponse {
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+async fn sign_in(client: &Client, email: &str) -> String {
+    let user = USERS.iter().find(|u| u.email == email).unwrap();
+    let first = signed(
+        &post(
+            client,
+            "/api/auth/login",
+            None,
+            json!({"email": user.email, "password": user.password}),
+        )
+        .await,
+    );
+    match first.step {
+        SignInStep::SignedIn { .. } => first.token,
+        SignInStep::TotpRequired => {
+            let code = haven_server::secrets::totp_code(&user.totp_secret.unwrap(), now()).unwrap();
+            signed(
+                &post(
+                    client,
+                    "/api/auth/totp",
+                    Some(&first.token),
+                    json!({"code": code}),
+                )
+                .await,
+            )
+            .token
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.demo = true;
+        c.audit_head_period = Duration::from_millis(200);
+    })
+    .await
+}
+
+async fn all_entries(client: &Client, token: &str, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let mut path = format!("/api/audit/entries?limit=7{query}");
+        if let Some(after) = after {
+            path.push_str(&format!("&after={after}"));
+        }
+        let page = get(client, &path, token).await.json();
+        out.extend(page["entries"].as_array().unwrap().iter().cloned());
+        match page["next"].as_u64() {
+            Some(next) => after = Some(next),
+            None => return out,
+        }
+    }
+}
+
+fn actions(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn user_id(client: &Client, admin: &str, email: &str) -> String {
+    let users = get(client, "/api/users", admin).await.json();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn each_event_is_recorded_when_it_happens() {
+    let server = server().await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+
+    let wrong = post(
+        &client,
+        "/api/auth/login",
+        None,
+        json!({"email": "admin@demo.haven", "password": "definitely wrong"}),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let admin = sign_in(&client, "admin@demo.haven").await;
+    let auditor = sign_in(&client, "auditor@demo.haven").await;
+    let clinician = sign_in(&client, "clinician@demo.haven").await;
+    let patient = sign_in(&client, "patient@demo.haven").await;
+    let outsider = sign_in(&client, "patient2@demo.haven").await;
+    let patient_id = get(&client, "/api/session", &patient).await.json()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let outsider_id = get(&client, "/api/session", &outsider).await.json()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Clinical access.
+    assert_eq!(
+        get(&client, &format!("/api/patients/{patient_id}"), &clinician)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let reason = json!({"reason": "Unresponsive in the waiting area; no assigned clinician"});
+    assert_eq!(
+        post(
+            &client,
+            &format!("/api/patients/{outsider_id}/break-glass"),
+            Some(&clinician),
+            reason
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&client, &format!("/api/patients/{outsider_id}"), &clinician)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The grant runs out: its end is recorded by the server's own duty.
+    sqlx::query("UPDATE break_glass SET expires_at = 0")
+        .execute(&db)
+        .await
+        .unwrap();
+
+    // Administration.
+    let invite = post(
+        &client,
+        "/api/invitations",
+        Some(&admin),
+        json!({"role": "staff", "email": "new@demo.haven", "display_name": "New Staff"}),
+    )
+    .await;
+    let token = invite.json()["link"]
+        .as_str()
+        .unwrap()
+        .split_once("/join#")
+        .unwrap()
+        .1
+        .to_owned();
+    let accepted = signed(
+        &post(
+            &client,
+            "/api/invitations/accept",
+            None,
+            json!({"token": token, "password": "a fine new password"}),
+        )
+        .await,
+    );
+    let SignInStep::TotpEnrolmentRequired { secret, .. } = accepted.step else {
+        panic!()
+    };
+    let secret = totp_rs::Secret::try_from_base32(&secret).unwrap();
+    let code = haven_server::secrets::totp_code(secret.as_bytes(), now()).unwrap();
+    signed(
+        &post(
+            &client,
+            "/api/auth/totp/confirm",
+            Some(&accepted.token),
+            json!({"code": code}),
+        )
+        .await,
+    );
+    let new_id = user_id(&client, &admin, "new@demo.haven").await;
+    assert_eq!(
+        post(
+            &client,
+            &format!("/api/users/{new_id}/role"),
+            Some(&admin),
+            json!({"role": "clinician"})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        post(
+            &client,
+            &format!("/api/users/{new_id}/deactivate"),
+            Some(&admin),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let settings = send(
+        &client,
+        Method::PUT,
+        "/api/org/settings",
+        Some(&admin),
+        Some(json!({"idle_timeout_secs": 600})),
+    )
+    .await;
+    assert_eq!(settings.status, StatusCode::OK);
+
+    // Sessions ending: by the user, by the app's automatic logoff, by the idle timeout.
+    assert_eq!(
+        post(&client, "/api/auth/logout", Some(&patient), json!({}))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        post(
+            &client,
+            "/api/auth/logout",
+            Some(&outsider),
+            json!({"reason": "inactivity"})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let idle = sign_in(&client, "patient@demo.haven").await;
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 100000 WHERE token_hash = ?")
+        .bind(haven_server::secrets::token_hash(&idle))
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&client, "/api/session", &idle).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The export is recorded too.
+    assert_eq!(
+        get(&client, "/api/audit/export", &auditor).await.status,
+        StatusCode::OK
+    );
+
+    let mut entries = Vec::new();
+    for _ in 0..200 {
+        entries = all_entries(&client, &auditor, "").await;
+        if actions(&entries).iter().any(|a| a == "break_glass_ended") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = actions(&entries);
+    for expected in [
+        "sign_in_failed",
+        "sign_in",
+        "record_opened",
+        "break_glass_granted",
+        "break_glass_ended",
+        "invitation_created",
+        "invitation_accepted",
+        "second_factor_enrolled",
+        "role_changed",
+        "account_deactivated",
+        "settings_changed",
+        "sign_out",
+        "auto_logoff",
+        "session_expired",
+        "audit_exported",
+    ] {
+        assert!(
+            seen.iter().any(|a| a == expected),
+            "{expected} not recorded: {seen:?}"
+        );
+    }
+    // Entries are numbered without gaps, carry actors and sources, and never content.
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e["index"], i as u64);
+    }
+    let text = serde_json::to_string(&entries).unwrap();
+    for secret in [
+        "demo admin password",
+        "definitely wrong",
+        "Unresponsive",
+        "new@demo.haven",
+        admin.as_str(),
+    ] {
+        assert!(!text.contains(secret), "the log holds {secret:?}");
+    }
+    let failed = entries
+        .iter()
+        .find(|e| e["action"] == "sign_in_failed")
+        .unwrap();
+    assert_eq!(failed["outcome"], "failure");
+    assert_eq!(failed["source"], "127.0.0.1");
+    let opened = entries
+        .iter()
+        .filter(|e| e["action"] == "record_opened")
+        .collect::<Vec<_>>();
+    assert_eq!(opened[1]["detail"], "emergency access");
+    // Filters: by patient, by actor, by action, by time.
+    let about_outsider = all_entries(&client, &auditor, &format!("&patient={outsider_id}")).await;
+    assert_eq!(
+        actions(&about_outsider),
+        ["break_glass_granted", "record_opened", "break_glass_ended"]
+    );
+    let clinician_id = opened[0]["actor"]["user"].as_str().unwrap();
+    let by_clinician = all_entries(&client, &auditor, &format!("&actor={clinician_id}")).await;
+    assert!(
+        by_clinician
+            .iter()
+            .all(|e| e["actor"]["user"] == clinician_id)
+    );
+    assert!(by_clinician.len() >= 4);
+    let sign_ins = all_entries(&client, &auditor, "&action=sign_in").await;
+    assert!(sign_ins.len() >= 6 && sign_ins.iter().all(|e| e["action"] == "sign_in"));
+    let future = all_entries(&client, &auditor, &format!("&from={}", now() + 3600)).await;
+    assert!(future.is_empty());
+    // Admins may read the log; nobody else (the matrix test covers every role).
+    assert_eq!(
+        get(&client, "/api/audit/entries", &admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&client, "/api/audit/entries", &clinician).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+fn run_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_haven-server"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn export_to(client: &Client, token: &str, path: &Path) {
+    let reply = get(client, "/api/audit/export", token).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), "application/jsonl");
+    std::fs::write(path, &reply.body).unwrap();
+}
+
+#[tokio::test]
+async fn tampering_is_caught_and_the_first_bad_entry_named() {
+    let server = server().await;
+    let client = server.client();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let auditor = sign_in(&client, "auditor@demo.haven").await;
+    for email in [
+        "patient@demo.haven",
+        "patient2@demo.haven",
+        "clinician@demo.haven",
+        "staff@demo.haven",
+    ] {
+        sign_in(&client, email).await;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let head_file = work.path().join("old-head.json");
+    let head = get(&client, "/api/audit/head", &auditor).await;
+    std::fs::write(&head_file, &head.body).unwrap();
+    let export = work.path().join("export.jsonl");
+    export_to(&client, &auditor, &export).await;
+    let (ok, text) = run_cli(&["audit", "verify", export.to_str().unwrap(), "--data", &data]);
+    assert!(ok, "{text}");
+    assert!(text.starts_with("Intact"), "{text}");
+    let (ok, text) = run_cli(&[
+        "audit",
+        "check-head",
+        head_file.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(ok, "{text}");
+
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT org_id, idx, at, actor_user, action, patient, payload FROM audit_entries ORDER BY idx")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let size = rows.len() as i64;
+    // Puts the log back as it was, dropping whatever the checks themselves appended.
+    let restore = || async {
+        sqlx::query("DELETE FROM audit_entries")
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_nodes WHERE (idx + 1) * (1 << level) > ?")
+            .bind(size)
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_heads WHERE tree_size > ?")
+            .bind(size)
+            .execute(&db)
+            .await
+            .unwrap();
+        for r in &rows {
+            sqlx::query("INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(&r.0).bind(r.1).bind(r.2).bind(&r.3).bind(&r.4).bind(&r.5).bind(&r.6)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+    let cases: Vec<(&str, String, i64)> = vec![
+        ("change", "UPDATE audit_entries SET payload = replace(payload, '\"sign_in\"', '\"sign_ix\"') WHERE idx = 3".into(), 3),
+        ("delete", "DELETE FROM audit_entries WHERE idx = 4".into(), 4),
+        ("reorder", "UPDATE audit_entries SET payload = CASE idx WHEN 2 THEN (SELECT payload FROM audit_entries WHERE idx = 5) ELSE (SELECT payload FROM audit_entries WHERE idx = 2) END WHERE idx IN (2, 5)".into(), 2),
+        ("insert", format!("INSERT INTO audit_entries (org_id, idx, at, action, payload) SELECT org_id, {size}, at, action, replace(payload, '\"index\":0', '\"index\":{size}') FROM audit_entries WHERE idx = 0"), size),
+    ];
+    for (name, sql, first_bad) in cases {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db)
+            .await
+            .unwrap();
+        // A row slipped in at the end takes the slot of the next real entry, so the
+        // server refuses to append (and so to export, which is itself recorded) until
+        // it is resolved; the offline check below still names it.
+        if name != "insert" {
+            let tampered = work.path().join(format!("{name}.jsonl"));
+            export_to(&client, &auditor, &tampered).await;
+            let (ok, text) = run_cli(&[
+                "audit",
+                "verify",
+                tampered.to_str().unwrap(),
+                "--data",
+                &data,
+            ]);
+            assert!(!ok, "{name}: verify passed: {text}");
+            assert!(
+                text.contains(&format!("first bad entry is #{first_bad}")),
+                "{name}: {text}"
+            );
+        } else {
+            assert_eq!(
+                get(&client, "/api/audit/export", &auditor).await.status,
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        }
+        let (ok, text) = run_cli(&[
+            "audit",
+            "check-head",
+            head_file.to_str().unwrap(),
+            "--data",
+            &data,
+        ]);
+        assert!(!ok, "{name}: check-head passed: {text}");
+        assert!(
+            text.contains(&format!("first bad entry is #{first_bad}")),
+            "{name}: {text}"
+        );
+        restore().await;
+    }
+
+    // Re-signed with another key: the export's head no longer verifies with the trusted key.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    let text = std::fs::read_to_string(&export).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut head: Value = serde_json::from_str(&lines[0]).unwrap();
+    let root = haven_audit_log::from_hex::<32>(head["root_hash"].as_str().unwrap()).unwrap();
+    let forged = haven_audit_log::TreeHead {
+        size: head["tree_size"].as_u64().unwrap(),
+        timestamp: head["timestamp"].as_i64().unwrap(),
+        root,
+    }
+    .sign(&other);
+    head["signature"] = json!(forged.signature);
+    head["public_key"] = json!(forged.public_key);
+    lines[0] = head.to_string();
+    let resigned = work.path().join("resigned.jsonl");
+    std::fs::write(&resigned, lines.join("\n")).unwrap();
+    let (ok, text) = run_cli(&[
+        "audit",
+        "verify",
+        resigned.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(
+        !ok && text.contains("key other than the one trusted"),
+        "{text}"
+    );
+    let forged_head = work.path().join("forged-head.json");
+    std::fs::write(&forged_head, serde_json::to_string(&forged).unwrap()).unwrap();
+    let (ok, text) = run_cli(&[
+        "audit",
+        "check-head",
+        forged_head.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(!ok && text.contains("cannot be trusted"), "{text}");
+    // A truncated or edited export file.
+    let truncated = work.path().join("truncated.jsonl");
+    std::fs::write(&truncated, text_lines(&export, 3)).unwrap();
+    let (ok, text) = run_cli(&[
+        "audit",
+        "verify",
+        truncated.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(!ok && text.contains("first bad entry is #2"), "{text}");
+    // The untouched log still verifies.
+    let (ok, text) = run_cli(&[
+        "audit",
+        "check-head",
+        head_file.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(ok, "{text}");
+}
+
+/// A stored audit row: org, index, time, actor, action, patient, payload.
+type Row = (
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+fn text_lines(path: &Path, n: usize) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn entry_count(db: &sqlx::SqlitePool) -> i64 {
+    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM audit_entries")
+        .fetch_one(db)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Fail the transaction at each step (the audit row, its tree nodes, the action's own
+/// write): the action and its entry are both there or both absent.
+#[tokio::test]
+async fn an_action_and_its_entry_commit_together_or_not_at_all() {
+    let server = server().await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let admin = sign_in(&client, "admin@demo.haven").await;
+    let staff_id = user_id(&client, &admin, "staff@demo.haven").await;
+    let steps = [
+        ("audit_entries", "BEFORE INSERT ON audit_entries"),
+        ("audit_nodes", "BEFORE INSERT ON audit_nodes"),
+        ("users", "BEFORE UPDATE ON users"),
+    ];
+    for (name, when) in steps {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TRIGGER fail_{name} {when} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )))
+        .execute(&db)
+        .await
+        .unwrap();
+        let before = entry_count(&db).await;
+        let reply = post(
+            &client,
+            &format!("/api/users/{staff_id}/deactivate"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{name}");
+        assert!(
+            !String::from_utf8_lossy(&reply.body).contains("injected"),
+            "internals leaked"
+        );
+        let (active,): (i64,) = sqlx::query_as("SELECT active FROM users WHERE id = ?")
+            .bind(&staff_id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(active, 1, "{name}: the action happened without its entry");
+        assert_eq!(
+            entry_count(&db).await,
+            before,
+            "{name}: an entry without its action"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER fail_{name}")))
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    // The same for emergency access and for sign-in.
+    let clinician = sign_in(&client, "clinician@demo.haven").await;
+    let outsider = sign_in(&client, "patient2@demo.haven").await;
+    let outsider_id = get(&client, "/api/session", &outsider).await.json()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sqlx::query("CREATE TRIGGER fail_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        .execute(&db)
+        .await
+        .unwrap();
+    let before = entry_count(&db).await;
+    let reason = json!({"reason": "Unresponsive in the waiting area; no assigned clinician"});
+    let grant = post(
+        &client,
+        &format!("/api/patients/{outsider_id}/break-glass"),
+        Some(&clinician),
+        reason,
+    )
+    .await;
+    assert_eq!(grant.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (grants,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM break_glass")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(grants, 0);
+    let record = get(&client, &format!("/api/patients/{outsider_id}"), &clinician).await;
+    assert_ne!(
+        record.status,
+        StatusCode::OK,
+        "a record was read without its entry"
+    );
+    let login = post(
+        &client,
+        "/api/auth/login",
+        None,
+        json!({"email": "patient@demo.haven", "password": "demo patient password"}),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let (sessions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'patient@demo.haven'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "a session opened without its sign-in entry");
+    assert_eq!(entry_count(&db).await, before);
+    sqlx::query("DROP TRIGGER fail_audit")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        post(
+            &client,
+            &format!("/api/users/{staff_id}/deactivate"),
+            Some(&admin),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_and_proofs_are_refused() {
+    let server = server().await;
+    let client = server.client();
+    let auditor = sign_in(&client, "auditor@demo.haven").await;
+    sign_in(&client, "patient@demo.haven").await;
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let before = entry_count(&db).await;
+    for path in [
+        "/api/audit/entries?colour=red",
+        "/api/audit/entries?limit=100000",
+        "/api/audit/entries?limit=0",
+        "/api/audit/entries?limit=-5",
+        "/api/audit/entries?actor=1%27%20OR%20%271%27=%271",
+        "/api/audit/entries?patient=zz",
+        "/api/audit/entries?action=DROP%20TABLE",
+        "/api/audit/entries?from=yesterday",
+        "/api/audit/proof/inclusion?index=99&size=2",
+        "/api/audit/proof/inclusion?index=0&size=999999",
+        "/api/audit/proof/inclusion?index=-1&size=2",
+        "/api/audit/proof/inclusion?index=0",
+        "/api/audit/proof/inclusion?index=0&size=0",
+        "/api/audit/proof/consistency?from=0&to=1",
+        "/api/audit/proof/consistency?from=2&to=1",
+        "/api/audit/proof/consistency?from=1&to=999999",
+        "/api/audit/proof/consistency?from=a&to=b",
+    ] {
+        let reply = get(&client, path, &auditor).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["error"]["code"], "invalid_query", "{path}");
+    }
+    assert_eq!(
+        entry_count(&db).await,
+        before,
+        "a refused query changed the log"
+    );
+    // Good proofs verify against the signed head.
+    let head = get(&client, "/api/audit/head", &auditor).await.json();
+    let size = head["tree_size"].as_u64().unwrap();
+    let root = haven_audit_log::from_hex::<32>(head["root_hash"].as_str().unwrap()).unwrap();
+    let entries = get(&client, "/api/audit/entries?limit=500", &auditor)
+        .await
+        .json();
+    for index in 0..size {
+        let proof = get(
+            &client,
+            &format!("/api/audit/proof/inclusion?index={index}&size={size}"),
+            &auditor,
+        )
+        .await
+        .json();
+        let hashes: Vec<[u8; 32]> = proof["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| haven_audit_log::from_hex::<32>(h.as_str().unwrap()).unwrap())
+            .collect();
+        let entry: haven_protocol::audit::AuditEntry =
+            serde_json::from_value(entries["entries"][index as usize].clone()).unwrap();
+        let leaf = haven_audit_log::leaf_hash(&entry.canonical_bytes());
+        haven_audit_log::verify_inclusion(&leaf, index, size, &hashes, &root).unwrap();
+    }
+    let proof = get(
+        &client,
+        &format!("/api/audit/proof/consistency?from=1&to={size}"),
+        &auditor,
+    )
+    .await
+    .json();
+    assert!(proof["hashes"].as_array().is_some());
+}
