@@ -69,6 +69,13 @@ impl Ctx {
         result
     }
 
+    /// `GET path` as the signed-in user, for a body that is not JSON.
+    pub async fn text(self, path: &str) -> Result<String, HttpError> {
+        let url = self.url(path)?;
+        let token = self.auth.get_untracked().map(|a| a.token);
+        https::get_text(&url, token.as_deref()).await
+    }
+
     /// Forgets the session here: memory, link binding, view. The server side is ended by
     /// [`Ctx::sign_out`] or has already ended.
     pub fn wipe(self, why: SignedOut) {

@@ -112,7 +112,7 @@ pub fn ViewBody(view: View) -> impl IntoView {
         View::Messages => view! { <p class="empty">"Secure messaging is not available yet."</p> }.into_any(),
         View::WaitingRoom => view! { <p class="empty">"No one is waiting."</p> }.into_any(),
         View::Schedule => view! { <p class="empty">"No visits are scheduled."</p> }.into_any(),
-        View::Audit => view! { <p class="empty">"The audit log is not available yet."</p> }.into_any(),
+        View::Audit => view! { <crate::pages::audit::AuditView/> }.into_any(),
     }
 }
 

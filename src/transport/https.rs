@@ -47,6 +47,11 @@ pub async fn call<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|_| HttpError::Malformed)
 }
 
+/// `GET url` for a text body (the audit export), with the bearer token.
+pub async fn get_text(url: &HttpsUrl, token: Option<&str>) -> Result<String, HttpError> {
+    send(url, "GET", token, None).await
+}
+
 async fn send(
     url: &HttpsUrl,
     method: &str,

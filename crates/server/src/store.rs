@@ -73,6 +73,15 @@ pub async fn count_open_sessions(pool: &SqlitePool, email: &str) -> Result<(i64,
     .await
 }
 
+/// Runs one fixed statement: for operators' maintenance and for tests that play the
+/// part of someone with access to the database file.
+pub async fn execute(pool: &SqlitePool, sql: &'static str) -> Result<u64, sqlx::Error> {
+    sqlx::query(sql)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 /// A cheap round trip that fails when the store is unusable.
 pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())

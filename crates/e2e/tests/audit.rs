@@ -1,0 +1,119 @@
+//! Issue 4 in the browser: the auditor searches the log and verifies it in the page with
+//! the same code as the command line; after a row is changed in the store, the page says
+//! the log is not intact and names the first bad entry.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+use fantoccini::Locator;
+use haven_e2e::{Browser, ServerProcess, Session};
+use haven_server::demo::USERS;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn fill(session: &Session, css: &str, value: &str) {
+    let field = session.client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click(session: &Session, css: &str) {
+    session
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let session = Session::start(Browser::Chromium).await.unwrap();
+    session.goto(&server.url("/")).await.unwrap();
+    let auditor = USERS
+        .iter()
+        .find(|u| u.email == "auditor@demo.haven")
+        .unwrap();
+    session
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+    fill(&session, "#email", auditor.email).await;
+    fill(&session, "#password", "a wrong password here").await;
+    click(&session, "#sign-in-submit").await;
+    session.wait_for("#sign-in-error").await.unwrap();
+    fill(&session, "#password", auditor.password).await;
+    click(&session, "#sign-in-submit").await;
+    session
+        .wait_for("#sign-in[data-step='code']")
+        .await
+        .unwrap();
+    let code = haven_server::secrets::totp_code(&auditor.totp_secret.unwrap(), now()).unwrap();
+    fill(&session, "#code", &code).await;
+    click(&session, "#code-submit").await;
+    session.wait_for("#view[data-view='/audit']").await.unwrap();
+
+    // The failed and the successful sign-in are in the log.
+    session
+        .wait_for("#audit-entries tr[data-action='sign_in_failed']")
+        .await
+        .unwrap();
+    session
+        .wait_for("#audit-entries tr[data-action='sign_in']")
+        .await
+        .unwrap();
+    // Search by action.
+    fill(&session, "#audit-action", "sign_in_failed").await;
+    click(&session, "#audit-search button[type='submit']").await;
+    session
+        .wait_for("#audit-entries tbody tr:only-child[data-action='sign_in_failed']")
+        .await
+        .unwrap();
+    click(&session, "#audit-entries tbody tr").await;
+    session.wait_for("#audit-entry pre").await.unwrap();
+    assert!(
+        session
+            .text("#audit-entry pre")
+            .await
+            .unwrap()
+            .contains("\"outcome\": \"failure\"")
+    );
+
+    // Verify in the browser: intact.
+    click(&session, "#audit-verify").await;
+    session
+        .wait_for("#verify-result[data-intact='true']")
+        .await
+        .unwrap();
+    assert!(
+        session
+            .text("#verify-result")
+            .await
+            .unwrap()
+            .starts_with("Intact")
+    );
+
+    // Someone edits a row in the store: the page names it.
+    let db = haven_server::store::open(&server.data).await.unwrap();
+    sqlx_exec(&db, "UPDATE audit_entries SET payload = replace(payload, 'sign_in_failed', 'sign_in_fixed') WHERE idx = 0").await;
+    click(&session, "#audit-verify").await;
+    session
+        .wait_for("#verify-result[data-intact='false']")
+        .await
+        .unwrap();
+    let verdict = session.text("#verify-result").await.unwrap();
+    assert!(verdict.contains("first bad entry is #0"), "{verdict}");
+    session.close().await.unwrap();
+}
+
+async fn sqlx_exec(db: &haven_server::store::Pool, sql: &'static str) {
+    haven_server::store::execute(db, sql).await.unwrap();
+}
