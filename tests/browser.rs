@@ -110,3 +110,73 @@ async fn a_dead_server_puts_the_link_into_reconnecting() {
     );
     assert!(!seen.contains(&LinkState::Open), "{seen:?}");
 }
+
+/// The verifier the auditor view runs, in the browser: every kind of tampering is caught
+/// and the first bad entry named.
+#[wasm_bindgen_test]
+fn the_browser_verifier_names_the_first_bad_entry() {
+    use haven_audit_log::{TreeHead, Verdict, hex, leaf_hash, root_from_leaves, verify_export};
+    use haven_protocol::audit::{AuditEntry, AuditOutcome, ExportLine};
+
+    let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+    let trusted = hex(key.verifying_key().as_bytes());
+    let entries: Vec<AuditEntry> = (0..8)
+        .map(|index| AuditEntry {
+            index,
+            time: 1_700_000_000,
+            organisation: "org".into(),
+            actor: None,
+            action: "sign_in".into(),
+            target: Some(format!("user:{index}")),
+            patient: None,
+            detail: None,
+            outcome: AuditOutcome::Success,
+            source: None,
+        })
+        .collect();
+    let leaves: Vec<[u8; 32]> = entries
+        .iter()
+        .map(|e| leaf_hash(&e.canonical_bytes()))
+        .collect();
+    let head = TreeHead {
+        size: 8,
+        timestamp: 1,
+        root: root_from_leaves(&leaves),
+    }
+    .sign(&key);
+    let mut lines = vec![
+        serde_json::to_string(&ExportLine::Head {
+            organisation: "org".into(),
+            tree_size: head.tree_size,
+            timestamp: head.timestamp,
+            root_hash: head.root_hash,
+            signature: head.signature,
+            public_key: head.public_key,
+        })
+        .unwrap(),
+    ];
+    for (entry, leaf) in entries.iter().zip(&leaves) {
+        lines.push(
+            serde_json::to_string(&ExportLine::Entry {
+                entry: entry.clone(),
+                leaf_hash: hex(leaf),
+            })
+            .unwrap(),
+        );
+    }
+    assert!(verify_export(&lines.join("\n"), &trusted).is_intact());
+    let first_bad = |lines: &[String]| match verify_export(&lines.join("\n"), &trusted) {
+        Verdict::Broken { first_bad, .. } => first_bad,
+        Verdict::Intact { .. } => panic!("not caught"),
+    };
+    let mut changed = lines.clone();
+    changed[3] = changed[3].replace("user:2", "user:7");
+    assert_eq!(first_bad(&changed), Some(2));
+    let mut deleted = lines.clone();
+    deleted.remove(5);
+    assert_eq!(first_bad(&deleted), Some(4));
+    let mut reordered = lines.clone();
+    reordered.swap(6, 7);
+    assert_eq!(first_bad(&reordered), Some(5));
+    assert_eq!(first_bad(&lines[..6]), Some(5));
+}

@@ -29,6 +29,8 @@ use crate::session::Authed;
 use crate::state::AppState;
 
 pub const KEY_FILE: &str = "audit-signing.key";
+/// Six years of 365 days: the shortest retention the server accepts.
+pub const MIN_RETENTION_DAYS: u32 = 6 * 365;
 /// The largest page of entries one request may ask for.
 pub const MAX_PAGE: u32 = 500;
 

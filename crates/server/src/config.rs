@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// How often the server pings each WebSocket; a connection silent for two periods
     /// is closed.
     pub heartbeat: Duration,
+    /// How long audit entries are kept, in days. HIPAA asks for six years; nothing shorter
+    /// is accepted, and nothing in Haven deletes an entry at all before this.
+    pub audit_retention_days: u32,
     /// A new signed audit tree head at least this often while entries arrive.
     pub audit_head_period: Duration,
     /// Seed a demo organisation with one user of each role (`--demo`).
@@ -52,6 +55,7 @@ impl ServerConfig {
             heartbeat: Duration::from_secs(15),
             demo: false,
             audit_head_period: Duration::from_secs(60),
+            audit_retention_days: crate::audit::MIN_RETENTION_DAYS,
         }
     }
 }

@@ -92,6 +92,10 @@ struct ServeArgs {
     /// WebSocket heartbeat interval, in seconds.
     #[arg(long, default_value_t = 15)]
     heartbeat_secs: u64,
+    /// How long audit entries are kept, in days (at least six years; nothing is deleted
+    /// before then).
+    #[arg(long, default_value_t = haven_server::audit::MIN_RETENTION_DAYS)]
+    audit_retention_days: u32,
     /// Seed a demo organisation with one user of each role and print how to sign in.
     #[arg(long)]
     demo: bool,
@@ -123,6 +127,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
     config.demo = args.demo;
+    config.audit_retention_days = args.audit_retention_days;
     let public = config.public_origin.clone();
     let running = haven_server::serve::start(config)
         .await

@@ -87,6 +87,11 @@ pub async fn start_with(
             "the idle timeout must be between 10 seconds and 24 hours",
         ));
     }
+    if config.audit_retention_days < crate::audit::MIN_RETENTION_DAYS {
+        return Err(StartError::Setting(
+            "audit retention must be at least six years (2190 days)",
+        ));
+    }
     if config.heartbeat.is_zero() {
         return Err(StartError::Setting(
             "the heartbeat interval must be positive",

@@ -178,3 +178,16 @@ async fn the_development_certificate_survives_a_restart() {
         assert_eq!(mode & 0o077, 0, "the private key is readable by others");
     }
 }
+
+#[tokio::test]
+async fn settings_out_of_range_stop_start_up_with_a_clear_message() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = common::config(data.path(), None);
+    config.audit_retention_days = 365;
+    let err = haven_server::serve::start(config).await.err().unwrap();
+    assert!(err.to_string().contains("at least six years"), "{err}");
+    let mut config = common::config(data.path(), None);
+    config.idle_timeout = Duration::from_secs(5);
+    let err = haven_server::serve::start(config).await.err().unwrap();
+    assert!(err.to_string().contains("idle timeout"), "{err}");
+}
