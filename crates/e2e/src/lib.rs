@@ -15,6 +15,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
+pub mod audit_bench;
+
 pub type Result<T = ()> = std::result::Result<T, String>;
 
 /// How long any one condition may take before the test fails.

@@ -236,6 +236,37 @@ async fn with_nodes<T>(
     compute(&Loaded(loaded)).map_err(proof_error)
 }
 
+/// MTH of the first `size` entries of `org`'s log.
+pub async fn root(db: &SqlitePool, org: &str, size: u64) -> Result<Hash> {
+    with_nodes(db, org, |tree| tree.root(size)).await
+}
+
+/// Inclusion proof of entry `index` in the tree of `size` entries: O(log n) reads.
+pub async fn inclusion_proof(
+    db: &SqlitePool,
+    org: &str,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>> {
+    with_nodes(db, org, |tree| tree.inclusion_proof(index, size)).await
+}
+
+/// Consistency proof between the trees of `old` and `new` entries.
+pub async fn consistency_proof(
+    db: &SqlitePool,
+    org: &str,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>> {
+    with_nodes(db, org, |tree| tree.consistency_proof(old, new)).await
+}
+
+/// The stored leaf hash of entry `index`.
+pub async fn leaf(db: &SqlitePool, org: &str, index: u64) -> Result<Hash> {
+    let mut conn = db.acquire().await.map_err(Error::internal)?;
+    node(&mut conn, org, NodeId { level: 0, index }).await
+}
+
 fn proof_error(e: haven_audit_log::ProofError) -> Error {
     match e {
         haven_audit_log::ProofError::MissingNode(_) => Error::internal(e),
@@ -316,7 +347,7 @@ pub async fn current_head(state: &AppState, org: &str) -> Result<SignedTreeHead>
         return head_from_row(org, row, &public).map(|(_, h)| h);
     }
     drop(tx);
-    let root = with_nodes(state.db(), org, |tree| tree.root(size)).await?;
+    let root = root(state.db(), org, size).await?;
     let head = TreeHead {
         size,
         timestamp: now(),
@@ -531,7 +562,7 @@ pub async fn consistency(
     let Query(q) = query.map_err(|_| invalid_query())?;
     let org = authed.org.id.as_str();
     check_size(&state, org, q.to).await?;
-    let proof = with_nodes(state.db(), org, |tree| tree.consistency_proof(q.from, q.to)).await?;
+    let proof = consistency_proof(state.db(), org, q.from, q.to).await?;
     Ok(Json(AuditProof {
         from: q.from,
         to: q.to,

@@ -1,0 +1,117 @@
+//! The audit log's figures for `cargo xtask bench`: appends per second on one core with a
+//! durable commit per batch, and proof time and size for a log of 1,000,000 entries,
+//! beside the machine's raw SHA-256 throughput measured in the same run.
+
+use std::time::{Duration, Instant};
+
+use crate::Result;
+use haven_server::audit::{Event, record};
+
+pub const ENTRIES: u64 = 1_000_000;
+pub const BATCH: u64 = 1_000;
+
+pub struct Figures {
+    pub sha256_per_sec: f64,
+    pub appends_per_sec: f64,
+    pub first_100k_per_sec: f64,
+    pub inclusion_us: f64,
+    pub inclusion_hashes: usize,
+    pub verify_us: f64,
+    pub consistency_us: f64,
+    pub consistency_hashes: usize,
+    pub db_bytes: u64,
+}
+
+/// Small-input SHA-256 throughput: the size of a typical audit entry.
+fn sha256_rate() -> f64 {
+    let payload = [0x5au8; 220];
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut acc = 0u8;
+    while start.elapsed() < Duration::from_secs(1) {
+        for _ in 0..1000 {
+            acc ^= haven_audit_log::leaf_hash(&payload)[0];
+        }
+        n += 1000;
+    }
+    std::hint::black_box(acc);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+pub async fn run() -> Result<Figures> {
+    let sha256_per_sec = sha256_rate();
+    let dir = tempfile::tempdir().map_err(err)?;
+    let db = haven_server::store::open(dir.path()).await.map_err(err)?;
+    let org = haven_server::org::ensure_default(&db, "Bench", 900)
+        .await
+        .map_err(err)?;
+    let start = Instant::now();
+    let mut first_100k = Duration::ZERO;
+    for batch in 0..ENTRIES / BATCH {
+        let mut tx = haven_server::store::begin_write(&db).await.map_err(err)?;
+        for i in 0..BATCH {
+            let n = batch * BATCH + i;
+            let event = Event::new(&org, "record_opened")
+                .target(format!("patient:{n:032x}"))
+                .patient(format!("{n:032x}"))
+                .detail("care team");
+            record(&mut tx, event).await.map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        if (batch + 1) * BATCH == 100_000 {
+            first_100k = start.elapsed();
+        }
+    }
+    let total = start.elapsed();
+    let org = org.to_string();
+    let mut inclusion = Duration::ZERO;
+    let mut verify = Duration::ZERO;
+    let mut inclusion_hashes = 0;
+    let root = haven_server::audit::root(&db, &org, ENTRIES)
+        .await
+        .map_err(err)?;
+    let samples = 1000u64;
+    for k in 0..samples {
+        let index = (k * 7919 * 104_729) % ENTRIES;
+        let t = Instant::now();
+        let proof = haven_server::audit::inclusion_proof(&db, &org, index, ENTRIES)
+            .await
+            .map_err(err)?;
+        inclusion += t.elapsed();
+        inclusion_hashes = proof.len();
+        let leaf = haven_server::audit::leaf(&db, &org, index)
+            .await
+            .map_err(err)?;
+        let t = Instant::now();
+        haven_audit_log::verify_inclusion(&leaf, index, ENTRIES, &proof, &root).map_err(err)?;
+        verify += t.elapsed();
+    }
+    let t = Instant::now();
+    let consistency = haven_server::audit::consistency_proof(&db, &org, ENTRIES / 2 + 3, ENTRIES)
+        .await
+        .map_err(err)?;
+    let consistency_us = t.elapsed().as_secs_f64() * 1e6;
+    let db_bytes = std::fs::read_dir(dir.path())
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    Ok(Figures {
+        sha256_per_sec,
+        appends_per_sec: ENTRIES as f64 / total.as_secs_f64(),
+        first_100k_per_sec: 100_000.0 / first_100k.as_secs_f64(),
+        inclusion_us: inclusion.as_secs_f64() * 1e6 / samples as f64,
+        inclusion_hashes,
+        verify_us: verify.as_secs_f64() * 1e6 / samples as f64,
+        consistency_us,
+        consistency_hashes: consistency.len(),
+        db_bytes,
+    })
+}
