@@ -132,7 +132,7 @@ pub fn Shell() -> impl IntoView {
     let stay = move |_| phase.set(IdlePhase::Active);
 
     view! {
-        <div class="signed-in" data-role=role.as_str()>
+        <div class="signed-in" data-role=role.as_str() data-totp=auth.info.totp_enrolled.to_string()>
             <p class="whoami">
                 <span id="user-name">{auth.info.display_name.to_string()}</span>
                 " · " <span id="user-role">{role.label()}</span>

@@ -236,6 +236,31 @@ impl Session {
             .map_err(|e| format!("{}: waiting for {css}: {e}", self.browser.name()))
     }
 
+    /// Types `value` into the field `css`, replacing what was there.
+    pub async fn fill(&self, css: &str, value: &str) -> Result {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?;
+        field.clear().await.map_err(|e| format!("{css}: {e}"))?;
+        field
+            .send_keys(value)
+            .await
+            .map_err(|e| format!("{css}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) -> Result {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?
+            .click()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{css}: {e}"))
+    }
+
     pub async fn eval(&self, script: &str) -> Result<Value> {
         self.client
             .execute(script, Vec::new())

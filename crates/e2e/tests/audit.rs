@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use fantoccini::Locator;
 use haven_e2e::{Browser, ServerProcess, Session};
 use haven_server::demo::USERS;
 
@@ -13,23 +12,6 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-async fn fill(session: &Session, css: &str, value: &str) {
-    let field = session.client.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(value).await.unwrap();
-}
-
-async fn click(session: &Session, css: &str) {
-    session
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -46,19 +28,22 @@ async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
         .wait_for("#sign-in[data-step='password']")
         .await
         .unwrap();
-    fill(&session, "#email", auditor.email).await;
-    fill(&session, "#password", "a wrong password here").await;
-    click(&session, "#sign-in-submit").await;
+    session.fill("#email", auditor.email).await.unwrap();
+    session
+        .fill("#password", "a wrong password here")
+        .await
+        .unwrap();
+    session.click("#sign-in-submit").await.unwrap();
     session.wait_for("#sign-in-error").await.unwrap();
-    fill(&session, "#password", auditor.password).await;
-    click(&session, "#sign-in-submit").await;
+    session.fill("#password", auditor.password).await.unwrap();
+    session.click("#sign-in-submit").await.unwrap();
     session
         .wait_for("#sign-in[data-step='code']")
         .await
         .unwrap();
     let code = haven_server::secrets::totp_code(&auditor.totp_secret.unwrap(), now()).unwrap();
-    fill(&session, "#code", &code).await;
-    click(&session, "#code-submit").await;
+    session.fill("#code", &code).await.unwrap();
+    session.click("#code-submit").await.unwrap();
     session.wait_for("#view[data-view='/audit']").await.unwrap();
 
     // The failed and the successful sign-in are in the log.
@@ -71,13 +56,19 @@ async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
         .await
         .unwrap();
     // Search by action.
-    fill(&session, "#audit-action", "sign_in_failed").await;
-    click(&session, "#audit-search button[type='submit']").await;
+    session
+        .fill("#audit-action", "sign_in_failed")
+        .await
+        .unwrap();
+    session
+        .click("#audit-search button[type='submit']")
+        .await
+        .unwrap();
     session
         .wait_for("#audit-entries tbody tr:only-child[data-action='sign_in_failed']")
         .await
         .unwrap();
-    click(&session, "#audit-entries tbody tr").await;
+    session.click("#audit-entries tbody tr").await.unwrap();
     session.wait_for("#audit-entry pre").await.unwrap();
     assert!(
         session
@@ -88,7 +79,7 @@ async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
     );
 
     // Verify in the browser: intact.
-    click(&session, "#audit-verify").await;
+    session.click("#audit-verify").await.unwrap();
     session
         .wait_for("#verify-result[data-intact='true']")
         .await
@@ -104,7 +95,7 @@ async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
     // Someone edits a row in the store: the page names it.
     let db = haven_server::store::open(&server.data).await.unwrap();
     sqlx_exec(&db, "UPDATE audit_entries SET payload = replace(payload, 'sign_in_failed', 'sign_in_fixed') WHERE idx = 0").await;
-    click(&session, "#audit-verify").await;
+    session.click("#audit-verify").await.unwrap();
     session
         .wait_for("#verify-result[data-intact='false']")
         .await

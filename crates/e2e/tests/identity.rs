@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use fantoccini::Locator;
 use haven_e2e::{Browser, ServerProcess, Session};
 use haven_protocol::access::{Role, navigation};
 use haven_server::demo::USERS;
@@ -17,23 +16,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-async fn fill(session: &Session, css: &str, value: &str) {
-    let field = session.client.find(Locator::Css(css)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(value).await.unwrap();
-}
-
-async fn click(session: &Session, css: &str) {
-    session
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 /// Signs a demo user in through the page: password, then a TOTP code if the role has one.
 async fn sign_in(session: &Session, email: &str) {
     let user = USERS.iter().find(|u| u.email == email).unwrap();
@@ -41,17 +23,17 @@ async fn sign_in(session: &Session, email: &str) {
         .wait_for("#sign-in[data-step='password']")
         .await
         .unwrap();
-    fill(session, "#email", user.email).await;
-    fill(session, "#password", user.password).await;
-    click(session, "#sign-in-submit").await;
+    session.fill("#email", user.email).await.unwrap();
+    session.fill("#password", user.password).await.unwrap();
+    session.click("#sign-in-submit").await.unwrap();
     if let Some(secret) = user.totp_secret {
         session
             .wait_for("#sign-in[data-step='code']")
             .await
             .unwrap();
         let code = haven_server::secrets::totp_code(&secret, now()).unwrap();
-        fill(session, "#code", &code).await;
-        click(session, "#code-submit").await;
+        session.fill("#code", &code).await.unwrap();
+        session.click("#code-submit").await.unwrap();
     }
     session
         .wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
@@ -108,6 +90,35 @@ async fn each_role_signs_in_and_sees_only_its_views() {
             .wait_for(&format!("#view[data-view='{}']", expected[0]))
             .await
             .unwrap();
+        if role == Role::Patient {
+            // Patients may add a second factor: set it up and confirm it with a code.
+            session.click("#enrol-start").await.unwrap();
+            session.wait_for("#totp-qr svg path").await.unwrap();
+            let secret = session.text("#totp-secret").await.unwrap();
+            let secret = totp_rs::Secret::try_from_base32(secret.trim()).unwrap();
+            let code = haven_server::secrets::totp_code(secret.as_bytes(), now()).unwrap();
+            session.fill("#enrol-code", &code).await.unwrap();
+            session.click("#enrol-confirm").await.unwrap();
+            session
+                .wait_for(".signed-in[data-role='patient'][data-totp='true']")
+                .await
+                .unwrap();
+            let offered = session
+                .eval("return document.querySelector('#second-factor') !== null;")
+                .await
+                .unwrap();
+            assert_eq!(
+                offered,
+                serde_json::Value::Bool(false),
+                "still offered after enrolment"
+            );
+        } else {
+            let offered = session
+                .eval("return document.querySelector('#second-factor') !== null;")
+                .await
+                .unwrap();
+            assert_eq!(offered, serde_json::Value::Bool(false), "{role:?}");
+        }
         // A view of another role, typed in, is not permitted.
         let foreign = if role == Role::Admin {
             "/care-team"
@@ -119,7 +130,7 @@ async fn each_role_signs_in_and_sees_only_its_views() {
             .await
             .unwrap();
         session.wait_for("#not-permitted").await.unwrap();
-        click(&session, "#sign-out").await;
+        session.click("#sign-out").await.unwrap();
         session
             .wait_for("#sign-in[data-step='password']")
             .await
@@ -195,23 +206,15 @@ async fn deactivating_a_user_signs_them_out_live() {
     let admin = Session::start(Browser::Chromium).await.unwrap();
     admin.goto(&server.url("/admin/users")).await.unwrap();
     sign_in(&admin, "admin@demo.haven").await;
-    admin
-        .client
-        .find(Locator::Css("a[data-view='/admin/users']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    admin.click("a[data-view='/admin/users']").await.unwrap();
     admin
         .wait_for("tr[data-email='staff@demo.haven'] button.deactivate")
         .await
         .unwrap();
-    click(
-        &admin,
-        "tr[data-email='staff@demo.haven'] button.deactivate",
-    )
-    .await;
+    admin
+        .click("tr[data-email='staff@demo.haven'] button.deactivate")
+        .await
+        .unwrap();
     admin.wait_for("#users-message").await.unwrap();
     // The staff member's page returns to sign-in by itself, saying why.
     staff

@@ -106,15 +106,42 @@ fn blob_hash(bytes: &[u8]) -> Result<Hash> {
 }
 
 async fn node(conn: &mut SqliteConnection, org: &str, id: NodeId) -> Result<Hash> {
-    let (hash,): (Vec<u8>,) =
-        sqlx::query_as("SELECT hash FROM audit_nodes WHERE org_id = ? AND level = ? AND idx = ?")
-            .bind(org)
-            .bind(i64::from(id.level))
-            .bind(i64::try_from(id.index).map_err(Error::internal)?)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(Error::internal)?;
-    blob_hash(&hash)
+    let found = nodes(conn, org, &[id]).await?;
+    found
+        .get(&id)
+        .copied()
+        .ok_or_else(|| Error::internal(format!("audit node {id:?} is missing")))
+}
+
+/// The stored hashes of `ids`, in one query (a proof or an append needs O(log n) of them).
+async fn nodes(
+    conn: &mut SqliteConnection,
+    org: &str,
+    ids: &[NodeId],
+) -> Result<HashMap<NodeId, Hash>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(64) {
+        // Only placeholders are generated here; every value is bound.
+        let pairs = vec!["(?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT level, idx, hash FROM audit_nodes WHERE org_id = ? AND (level, idx) IN (VALUES {pairs})"
+        );
+        let mut query =
+            sqlx::query_as::<_, (i64, i64, Vec<u8>)>(sqlx::AssertSqlSafe(sql)).bind(org);
+        for id in chunk {
+            query = query
+                .bind(i64::from(id.level))
+                .bind(i64::try_from(id.index).map_err(Error::internal)?);
+        }
+        for (level, idx, hash) in query.fetch_all(&mut *conn).await.map_err(Error::internal)? {
+            let id = NodeId {
+                level: u32::try_from(level).map_err(Error::internal)?,
+                index: u64::try_from(idx).map_err(Error::internal)?,
+            };
+            found.insert(id, blob_hash(&hash)?);
+        }
+    }
+    Ok(found)
 }
 
 pub async fn size(conn: &mut SqliteConnection, org: &str) -> Result<u64> {
@@ -160,33 +187,52 @@ pub async fn record(conn: &mut SqliteConnection, event: Event) -> Result<u64> {
     .execute(&mut *conn)
     .await
     .map_err(Error::internal)?;
-    // The leaf and every perfect subtree it completes: a few hashes per entry.
+    // The leaf and every perfect subtree it completes: a few hashes per entry, with the
+    // left halves read and the new nodes written in one statement each.
+    let completed = haven_audit_log::perfect_nodes_after_append(index);
+    let lefts: Vec<NodeId> = completed
+        .iter()
+        .skip(1)
+        .map(|id| NodeId {
+            level: id.level - 1,
+            index: 2 * id.index,
+        })
+        .collect();
+    let left_hashes = if lefts.is_empty() {
+        HashMap::new()
+    } else {
+        nodes(conn, &org, &lefts).await?
+    };
+    let mut hashes = Vec::with_capacity(completed.len());
     let mut below = leaf;
-    for id in haven_audit_log::perfect_nodes_after_append(index) {
+    for id in &completed {
         let hash = if id.level == 0 {
             leaf
         } else {
-            let left = node(
-                conn,
-                &org,
-                NodeId {
-                    level: id.level - 1,
-                    index: 2 * id.index,
-                },
-            )
-            .await?;
-            node_hash(&left, &below)
+            let left_id = NodeId {
+                level: id.level - 1,
+                index: 2 * id.index,
+            };
+            let left = left_hashes
+                .get(&left_id)
+                .ok_or_else(|| Error::internal(format!("audit node {left_id:?} is missing")))?;
+            node_hash(left, &below)
         };
-        sqlx::query("INSERT INTO audit_nodes (org_id, level, idx, hash) VALUES (?, ?, ?, ?)")
+        hashes.push((*id, hash));
+        below = hash;
+    }
+    let rows = vec!["(?, ?, ?, ?)"; hashes.len()].join(", ");
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO audit_nodes (org_id, level, idx, hash) VALUES {rows}"
+    )));
+    for (id, hash) in &hashes {
+        insert = insert
             .bind(&org)
             .bind(i64::from(id.level))
             .bind(i64::try_from(id.index).map_err(Error::internal)?)
-            .bind(hash.to_vec())
-            .execute(&mut *conn)
-            .await
-            .map_err(Error::internal)?;
-        below = hash;
+            .bind(hash.to_vec());
     }
+    insert.execute(&mut *conn).await.map_err(Error::internal)?;
     Ok(index)
 }
 
@@ -226,13 +272,11 @@ async fn with_nodes<T>(
 ) -> Result<T> {
     let recorder = Recorder(std::cell::RefCell::new(Vec::new()));
     compute(&recorder).map_err(proof_error)?;
+    let mut wanted = recorder.0.into_inner();
+    wanted.sort();
+    wanted.dedup();
     let mut conn = db.acquire().await.map_err(Error::internal)?;
-    let mut loaded = HashMap::new();
-    for id in recorder.0.into_inner() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = loaded.entry(id) {
-            slot.insert(node(&mut conn, org, id).await?);
-        }
-    }
+    let loaded = nodes(&mut conn, org, &wanted).await?;
     compute(&Loaded(loaded)).map_err(proof_error)
 }
 

@@ -10,85 +10,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Client, Reply, TestServer};
-use haven_protocol::identity::{SignInResponse, SignInStep};
-use haven_server::demo::USERS;
+use common::api::{get, now, post, send, sign_in, step};
+use common::{Client, TestServer};
+use haven_protocol::identity::SignInStep;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-async fn send(
-    client: &Client,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    if let Some(auth) = &auth {
-        headers.push(("authorization", auth));
-    }
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    client.send(method, path, &headers, bytes).await
-}
-
-async fn get(client: &Client, path: &str, token: &str) -> Reply {
-    send(client, Method::GET, path, Some(token), None).await
-}
-
-async fn post(client: &Client, path: &str, token: Option<&str>, body: Value) -> Reply {
-    send(client, Method::POST, path, token, Some(body)).await
-}
-
-fn signed(reply: &Reply) -> SignInResponse {
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    serde_json::from_slice(&reply.body).unwrap()
-}
-
-async fn sign_in(client: &Client, email: &str) -> String {
-    let user = USERS.iter().find(|u| u.email == email).unwrap();
-    let first = signed(
-        &post(
-            client,
-            "/api/auth/login",
-            None,
-            json!({"email": user.email, "password": user.password}),
-        )
-        .await,
-    );
-    match first.step {
-        SignInStep::SignedIn { .. } => first.token,
-        SignInStep::TotpRequired => {
-            let code = haven_server::secrets::totp_code(&user.totp_secret.unwrap(), now()).unwrap();
-            signed(
-                &post(
-                    client,
-                    "/api/auth/totp",
-                    Some(&first.token),
-                    json!({"code": code}),
-                )
-                .await,
-            )
-            .token
-        }
-        other => panic!("{other:?}"),
-    }
-}
 
 async fn server() -> TestServer {
     TestServer::start_with(|c| {
@@ -149,11 +75,11 @@ async fn each_event_is_recorded_when_it_happens() {
     )
     .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let admin = sign_in(&client, "admin@demo.haven").await;
-    let auditor = sign_in(&client, "auditor@demo.haven").await;
-    let clinician = sign_in(&client, "clinician@demo.haven").await;
-    let patient = sign_in(&client, "patient@demo.haven").await;
-    let outsider = sign_in(&client, "patient2@demo.haven").await;
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let patient = sign_in(&client, "patient@demo.haven", None).await;
+    let outsider = sign_in(&client, "patient2@demo.haven", None).await;
     let patient_id = get(&client, "/api/session", &patient).await.json()["user_id"]
         .as_str()
         .unwrap()
@@ -209,7 +135,7 @@ async fn each_event_is_recorded_when_it_happens() {
         .unwrap()
         .1
         .to_owned();
-    let accepted = signed(
+    let accepted = step(
         &post(
             &client,
             "/api/invitations/accept",
@@ -223,7 +149,7 @@ async fn each_event_is_recorded_when_it_happens() {
     };
     let secret = totp_rs::Secret::try_from_base32(&secret).unwrap();
     let code = haven_server::secrets::totp_code(secret.as_bytes(), now()).unwrap();
-    signed(
+    step(
         &post(
             &client,
             "/api/auth/totp/confirm",
@@ -261,6 +187,7 @@ async fn each_event_is_recorded_when_it_happens() {
         "/api/org/settings",
         Some(&admin),
         Some(json!({"idle_timeout_secs": 600})),
+        None,
     )
     .await;
     assert_eq!(settings.status, StatusCode::OK);
@@ -283,7 +210,7 @@ async fn each_event_is_recorded_when_it_happens() {
         .status,
         StatusCode::NO_CONTENT
     );
-    let idle = sign_in(&client, "patient@demo.haven").await;
+    let idle = sign_in(&client, "patient@demo.haven", None).await;
     sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 100000 WHERE token_hash = ?")
         .bind(haven_server::secrets::token_hash(&idle))
         .execute(&db)
@@ -411,14 +338,14 @@ async fn tampering_is_caught_and_the_first_bad_entry_named() {
     let client = server.client();
     let data = server.data.path().to_str().unwrap().to_owned();
     let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let auditor = sign_in(&client, "auditor@demo.haven").await;
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
     for email in [
         "patient@demo.haven",
         "patient2@demo.haven",
         "clinician@demo.haven",
         "staff@demo.haven",
     ] {
-        sign_in(&client, email).await;
+        sign_in(&client, email, None).await;
     }
     let work = tempfile::tempdir().unwrap();
     let head_file = work.path().join("old-head.json");
@@ -613,7 +540,7 @@ async fn an_action_and_its_entry_commit_together_or_not_at_all() {
     let server = server().await;
     let client = server.client();
     let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let admin = sign_in(&client, "admin@demo.haven").await;
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
     let staff_id = user_id(&client, &admin, "staff@demo.haven").await;
     let steps = [
         ("audit_entries", "BEFORE INSERT ON audit_entries"),
@@ -657,8 +584,8 @@ async fn an_action_and_its_entry_commit_together_or_not_at_all() {
             .unwrap();
     }
     // The same for emergency access and for sign-in.
-    let clinician = sign_in(&client, "clinician@demo.haven").await;
-    let outsider = sign_in(&client, "patient2@demo.haven").await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let outsider = sign_in(&client, "patient2@demo.haven", None).await;
     let outsider_id = get(&client, "/api/session", &outsider).await.json()["user_id"]
         .as_str()
         .unwrap()
@@ -723,8 +650,8 @@ async fn an_action_and_its_entry_commit_together_or_not_at_all() {
 async fn bad_queries_and_proofs_are_refused() {
     let server = server().await;
     let client = server.client();
-    let auditor = sign_in(&client, "auditor@demo.haven").await;
-    sign_in(&client, "patient@demo.haven").await;
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    sign_in(&client, "patient@demo.haven", None).await;
     let db = haven_server::store::open(server.data.path()).await.unwrap();
     let before = entry_count(&db).await;
     for path in [

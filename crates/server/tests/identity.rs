@@ -10,10 +10,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{Client, Reply, TestServer};
+use common::api::{code_for, post, send, sign_in, step};
+use common::{Reply, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use haven_protocol::access::{Role, allowed};
-use haven_protocol::identity::{Id, SignInResponse, SignInStep};
+use haven_protocol::identity::{Id, SignInStep};
 use haven_protocol::ws::ServerFrame;
 use haven_server::demo::USERS;
 use haven_server::session::Access;
@@ -50,94 +51,6 @@ fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
 async fn demo_server() -> TestServer {
     log_buffer();
     TestServer::start_with(|c| c.demo = true).await
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn code_for(secret: &[u8]) -> String {
-    haven_server::secrets::totp_code(secret, now()).unwrap()
-}
-
-async fn post(client: &Client, path: &str, token: Option<&str>, body: Value) -> Reply {
-    send(client, Method::POST, path, token, Some(body), None).await
-}
-
-async fn send(
-    client: &Client,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    host: Option<&str>,
-) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers: Vec<(&str, &str)> = Vec::new();
-    if let Some(auth) = &auth {
-        headers.push(("authorization", auth));
-    }
-    if body.is_some() {
-        headers.push(("content-type", "application/json"));
-    }
-    if let Some(host) = host {
-        headers.push(("host", host));
-    }
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    client.send(method, path, &headers, bytes).await
-}
-
-fn step(reply: &Reply) -> SignInResponse {
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{:?}",
-        String::from_utf8_lossy(&reply.body)
-    );
-    serde_json::from_slice(&reply.body).unwrap()
-}
-
-/// Signs a demo user in (password, then a code when the account has TOTP).
-async fn sign_in(client: &Client, email: &str, host: Option<&str>) -> String {
-    let user = USERS.iter().find(|u| u.email == email).unwrap();
-    let body = json!({ "email": user.email, "password": user.password });
-    let first = step(
-        &send(
-            client,
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(body),
-            host,
-        )
-        .await,
-    );
-    match first.step {
-        SignInStep::SignedIn { .. } => first.token,
-        SignInStep::TotpRequired => {
-            let code = json!({ "code": code_for(&user.totp_secret.unwrap()) });
-            let reply = send(
-                client,
-                Method::POST,
-                "/api/auth/totp",
-                Some(&first.token),
-                Some(code),
-                host,
-            )
-            .await;
-            let second = step(&reply);
-            assert!(matches!(second.step, SignInStep::SignedIn { .. }));
-            assert_ne!(
-                second.token, first.token,
-                "the half-signed-in token was promoted"
-            );
-            second.token
-        }
-        other => panic!("unexpected step {other:?}"),
-    }
 }
 
 fn code_of(reply: &Reply) -> String {
