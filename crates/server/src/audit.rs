@@ -113,43 +113,6 @@ async fn node(conn: &mut SqliteConnection, org: &str, id: NodeId) -> Result<Hash
         .ok_or_else(|| Error::internal(format!("audit node {id:?} is missing")))
 }
 
-/// Levels the frontier query looks at: enough for 2^48 entries.
-const MAX_LEVELS: u32 = 48;
-
-/// The last stored node of every level: the tree's right edge.
-async fn frontier(conn: &mut SqliteConnection, org: &str) -> Result<HashMap<u32, (u64, Hash)>> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    // Generated from constants only; the organisation is bound.
-    let sql = SQL.get_or_init(|| {
-        (0..MAX_LEVELS)
-            .map(|level| {
-                format!(
-                    "SELECT * FROM (SELECT level, idx, hash FROM audit_nodes \
-                     WHERE org_id = ?1 AND level = {level} ORDER BY idx DESC LIMIT 1)"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ")
-    });
-    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(org)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(Error::internal)?;
-    let mut out = HashMap::new();
-    for (level, idx, hash) in rows {
-        let level = u32::try_from(level).map_err(Error::internal)?;
-        out.insert(
-            level,
-            (
-                u64::try_from(idx).map_err(Error::internal)?,
-                blob_hash(&hash)?,
-            ),
-        );
-    }
-    Ok(out)
-}
-
 /// The stored hashes of `ids`, in one query (a proof or an append needs O(log n) of them).
 async fn nodes(
     conn: &mut SqliteConnection,
@@ -195,10 +158,7 @@ pub async fn size(conn: &mut SqliteConnection, org: &str) -> Result<u64> {
 /// hold a write transaction (`BEGIN IMMEDIATE`), so appends never race.
 pub async fn record(conn: &mut SqliteConnection, event: Event) -> Result<u64> {
     let org = event.org.to_string();
-    // The right edge of the tree gives both the next index and every left half this
-    // append needs, in one read.
-    let frontier = frontier(conn, &org).await?;
-    let index = frontier.get(&0).map_or(0, |(idx, _)| idx + 1);
+    let index = size(conn, &org).await?;
     let entry = AuditEntry {
         index,
         time: now(),

@@ -36,9 +36,6 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        // 64 MiB of page cache per connection: the audit tree's upper levels and the
-        // indexes' right edges stay in memory.
-        .pragma("cache_size", "-65536")
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
