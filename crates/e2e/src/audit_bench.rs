@@ -5,9 +5,18 @@
 use std::time::{Duration, Instant};
 
 use crate::Result;
-use haven_server::audit::{Event, record};
+use haven_server::audit::{Event, record_many};
 
 pub const ENTRIES: u64 = 1_000_000;
+
+/// `HAVEN_BENCH_ENTRIES` shortens a run while tuning; recorded figures use [`ENTRIES`].
+pub fn entries() -> u64 {
+    std::env::var("HAVEN_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &u64| *n >= 200_000 && n.is_multiple_of(BATCH))
+        .unwrap_or(ENTRIES)
+}
 pub const BATCH: u64 = 1_000;
 
 pub struct Figures {
@@ -43,6 +52,7 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 pub async fn run() -> Result<Figures> {
+    let total_entries = entries();
     let sha256_per_sec = sha256_rate();
     let dir = tempfile::tempdir().map_err(err)?;
     let db = haven_server::store::open(dir.path()).await.map_err(err)?;
@@ -51,16 +61,18 @@ pub async fn run() -> Result<Figures> {
         .map_err(err)?;
     let start = Instant::now();
     let mut first_100k = Duration::ZERO;
-    for batch in 0..ENTRIES / BATCH {
+    for batch in 0..total_entries / BATCH {
         let mut tx = haven_server::store::begin_write(&db).await.map_err(err)?;
-        for i in 0..BATCH {
-            let n = batch * BATCH + i;
-            let event = Event::new(&org, "record_opened")
-                .target(format!("patient:{n:032x}"))
-                .patient(format!("{n:032x}"))
-                .detail("care team");
-            record(&mut tx, event).await.map_err(err)?;
-        }
+        let events = (0..BATCH)
+            .map(|i| {
+                let n = batch * BATCH + i;
+                Event::new(&org, "record_opened")
+                    .target(format!("patient:{n:032x}"))
+                    .patient(format!("{n:032x}"))
+                    .detail("care team")
+            })
+            .collect();
+        record_many(&mut tx, events).await.map_err(err)?;
         tx.commit().await.map_err(err)?;
         if (batch + 1) * BATCH == 100_000 {
             first_100k = start.elapsed();
@@ -71,14 +83,14 @@ pub async fn run() -> Result<Figures> {
     let mut inclusion = Duration::ZERO;
     let mut verify = Duration::ZERO;
     let mut inclusion_hashes = 0;
-    let root = haven_server::audit::root(&db, &org, ENTRIES)
+    let root = haven_server::audit::root(&db, &org, total_entries)
         .await
         .map_err(err)?;
     let samples = 1000u64;
     for k in 0..samples {
-        let index = (k * 7919 * 104_729) % ENTRIES;
+        let index = (k * 7919 * 104_729) % total_entries;
         let t = Instant::now();
-        let proof = haven_server::audit::inclusion_proof(&db, &org, index, ENTRIES)
+        let proof = haven_server::audit::inclusion_proof(&db, &org, index, total_entries)
             .await
             .map_err(err)?;
         inclusion += t.elapsed();
@@ -87,13 +99,15 @@ pub async fn run() -> Result<Figures> {
             .await
             .map_err(err)?;
         let t = Instant::now();
-        haven_audit_log::verify_inclusion(&leaf, index, ENTRIES, &proof, &root).map_err(err)?;
+        haven_audit_log::verify_inclusion(&leaf, index, total_entries, &proof, &root)
+            .map_err(err)?;
         verify += t.elapsed();
     }
     let t = Instant::now();
-    let consistency = haven_server::audit::consistency_proof(&db, &org, ENTRIES / 2 + 3, ENTRIES)
-        .await
-        .map_err(err)?;
+    let consistency =
+        haven_server::audit::consistency_proof(&db, &org, total_entries / 2 + 3, total_entries)
+            .await
+            .map_err(err)?;
     let consistency_us = t.elapsed().as_secs_f64() * 1e6;
     let db_bytes = std::fs::read_dir(dir.path())
         .map(|d| {
@@ -105,7 +119,7 @@ pub async fn run() -> Result<Figures> {
         .unwrap_or(0);
     Ok(Figures {
         sha256_per_sec,
-        appends_per_sec: ENTRIES as f64 / total.as_secs_f64(),
+        appends_per_sec: total_entries as f64 / total.as_secs_f64(),
         first_100k_per_sec: 100_000.0 / first_100k.as_secs_f64(),
         inclusion_us: inclusion.as_secs_f64() * 1e6 / samples as f64,
         inclusion_hashes,

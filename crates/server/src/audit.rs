@@ -157,83 +157,127 @@ pub async fn size(conn: &mut SqliteConnection, org: &str) -> Result<u64> {
 /// Appends `event` to its organisation's log within the caller's transaction. Callers
 /// hold a write transaction (`BEGIN IMMEDIATE`), so appends never race.
 pub async fn record(conn: &mut SqliteConnection, event: Event) -> Result<u64> {
-    let org = event.org.to_string();
-    let index = size(conn, &org).await?;
-    let entry = AuditEntry {
-        index,
-        time: now(),
-        organisation: org.clone(),
-        actor: event.actor,
-        action: event.action.to_owned(),
-        target: event.target,
-        patient: event.patient,
-        detail: event.detail,
-        outcome: event.outcome,
-        source: event.source.map(|ip| ip.to_string()),
-    };
-    let payload = String::from_utf8(entry.canonical_bytes()).map_err(Error::internal)?;
-    let leaf = leaf_hash(payload.as_bytes());
-    let idx = i64::try_from(index).map_err(Error::internal)?;
-    sqlx::query(
-        "INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&org)
-    .bind(idx)
-    .bind(entry.time)
-    .bind(entry.actor.as_ref().map(|a| a.user.clone()))
-    .bind(&entry.action)
-    .bind(&entry.patient)
-    .bind(&payload)
-    .execute(&mut *conn)
-    .await
-    .map_err(Error::internal)?;
-    // The leaf and every perfect subtree it completes: a few hashes per entry, with the
-    // left halves read and the new nodes written in one statement each.
-    let completed = haven_audit_log::perfect_nodes_after_append(index);
-    let lefts: Vec<NodeId> = completed
-        .iter()
-        .skip(1)
-        .map(|id| NodeId {
-            level: id.level - 1,
-            index: 2 * id.index,
-        })
-        .collect();
-    let left_hashes = if lefts.is_empty() {
-        HashMap::new()
-    } else {
-        nodes(conn, &org, &lefts).await?
-    };
-    let mut hashes = Vec::with_capacity(completed.len());
-    let mut below = leaf;
-    for id in &completed {
-        let hash = if id.level == 0 {
-            leaf
-        } else {
-            let left_id = NodeId {
-                level: id.level - 1,
-                index: 2 * id.index,
-            };
-            let left = left_hashes
-                .get(&left_id)
-                .ok_or_else(|| Error::internal(format!("audit node {left_id:?} is missing")))?;
-            node_hash(left, &below)
+    let indexes = record_many(conn, vec![event]).await?;
+    indexes
+        .first()
+        .copied()
+        .ok_or_else(|| Error::internal("nothing recorded"))
+}
+
+/// An `audit_entries` row: org, index, time, actor, action, patient, payload.
+type EntryRow = (
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+/// Rows per multi-row insert: well inside SQLite's limit on bound values.
+const ROWS_PER_INSERT: usize = 400;
+
+/// Appends `events` in order within the caller's transaction: the entries, their leaves
+/// and every perfect subtree they complete, in a handful of statements however many
+/// events there are. Returns each event's index in its organisation's log.
+pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Result<Vec<u64>> {
+    let mut indexes = Vec::with_capacity(events.len());
+    // The next index and the tree's right edge, per organisation, read once.
+    let mut state: HashMap<String, (u64, HashMap<NodeId, Hash>)> = HashMap::new();
+    let mut entry_rows: Vec<EntryRow> = Vec::new();
+    let mut node_rows: Vec<(String, NodeId, Hash)> = Vec::new();
+    let time = now();
+    for event in events {
+        let org = event.org.to_string();
+        if !state.contains_key(&org) {
+            let next = size(conn, &org).await?;
+            let edge = nodes(conn, &org, &haven_audit_log::nodes_for_root(next)).await?;
+            state.insert(org.clone(), (next, edge));
+        }
+        let Some((next, known)) = state.get_mut(&org) else {
+            return Err(Error::internal("audit state lost"));
         };
-        hashes.push((*id, hash));
-        below = hash;
+        let index = *next;
+        *next += 1;
+        let entry = AuditEntry {
+            index,
+            time,
+            organisation: org.clone(),
+            actor: event.actor,
+            action: event.action.to_owned(),
+            target: event.target,
+            patient: event.patient,
+            detail: event.detail,
+            outcome: event.outcome,
+            source: event.source.map(|ip| ip.to_string()),
+        };
+        let payload = String::from_utf8(entry.canonical_bytes()).map_err(Error::internal)?;
+        let leaf = leaf_hash(payload.as_bytes());
+        for id in haven_audit_log::perfect_nodes_after_append(index) {
+            let hash = if id.level == 0 {
+                leaf
+            } else {
+                let child = |offset: u64| NodeId {
+                    level: id.level - 1,
+                    index: 2 * id.index + offset,
+                };
+                let (left, right) = (known.get(&child(0)), known.get(&child(1)));
+                match (left, right) {
+                    (Some(l), Some(r)) => node_hash(l, r),
+                    _ => {
+                        return Err(Error::internal(format!(
+                            "audit node below {id:?} is missing"
+                        )));
+                    }
+                }
+            };
+            known.insert(id, hash);
+            node_rows.push((org.clone(), id, hash));
+        }
+        entry_rows.push((
+            org,
+            i64::try_from(index).map_err(Error::internal)?,
+            entry.time,
+            entry.actor.as_ref().map(|a| a.user.clone()),
+            entry.action,
+            entry.patient,
+            payload,
+        ));
+        indexes.push(index);
     }
-    let rows = vec!["(?, ?, ?, ?)"; hashes.len()].join(", ");
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO audit_nodes (org_id, level, idx, hash) VALUES {rows}"
-    )));
-    for (id, hash) in &hashes {
-        insert = insert
-            .bind(&org)
-            .bind(i64::from(id.level))
-            .bind(i64::try_from(id.index).map_err(Error::internal)?)
-            .bind(hash.to_vec());
+    for chunk in entry_rows.chunks(ROWS_PER_INSERT) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, payload) VALUES {rows}"
+        )));
+        for (org, idx, at, actor, action, patient, payload) in chunk {
+            insert = insert
+                .bind(org)
+                .bind(idx)
+                .bind(at)
+                .bind(actor)
+                .bind(action)
+                .bind(patient)
+                .bind(payload);
+        }
+        insert.execute(&mut *conn).await.map_err(Error::internal)?;
     }
-    insert.execute(&mut *conn).await.map_err(Error::internal)?;
-    Ok(index)
+    for chunk in node_rows.chunks(ROWS_PER_INSERT) {
+        let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO audit_nodes (org_id, level, idx, hash) VALUES {rows}"
+        )));
+        for (org, id, hash) in chunk {
+            insert = insert
+                .bind(org)
+                .bind(i64::from(id.level))
+                .bind(i64::try_from(id.index).map_err(Error::internal)?)
+                .bind(hash.to_vec());
+        }
+        insert.execute(&mut *conn).await.map_err(Error::internal)?;
+    }
+    Ok(indexes)
 }
 
 /// Records `event` in a transaction of its own (when nothing else changes, such as a
@@ -677,4 +721,64 @@ pub async fn export(
         HeaderValue::from_static("attachment; filename=\"haven-audit.jsonl\""),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Batches and single appends build the same tree as the in-memory reference.
+    #[tokio::test]
+    async fn batched_and_single_appends_build_the_reference_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        let org = crate::org::ensure_default(&db, "Test", 900).await.unwrap();
+        let event = |n: u64| Event::new(&org, "record_opened").target(format!("patient:{n}"));
+        let mut tx = crate::store::begin_write(&db).await.unwrap();
+        let first = record_many(&mut tx, (0..37).map(event).collect())
+            .await
+            .unwrap();
+        assert_eq!(first, (0..37).collect::<Vec<_>>());
+        tx.commit().await.unwrap();
+        for n in 37..58 {
+            let mut tx = crate::store::begin_write(&db).await.unwrap();
+            assert_eq!(record(&mut tx, event(n)).await.unwrap(), n);
+            tx.commit().await.unwrap();
+        }
+        let mut tx = crate::store::begin_write(&db).await.unwrap();
+        record_many(&mut tx, (58..100).map(event).collect())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let payloads: Vec<(String,)> =
+            sqlx::query_as("SELECT payload FROM audit_entries ORDER BY idx")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        let leaves: Vec<Hash> = payloads
+            .iter()
+            .map(|(p,)| leaf_hash(p.as_bytes()))
+            .collect();
+        let org = org.to_string();
+        for size in [1u64, 2, 37, 38, 58, 64, 99, 100] {
+            let expected = haven_audit_log::root_from_leaves(&leaves[..size as usize]);
+            assert_eq!(
+                root(&db, &org, size).await.unwrap(),
+                expected,
+                "size {size}"
+            );
+            for index in [0, size / 2, size - 1] {
+                let proof = inclusion_proof(&db, &org, index, size).await.unwrap();
+                haven_audit_log::verify_inclusion(
+                    &leaves[index as usize],
+                    index,
+                    size,
+                    &proof,
+                    &expected,
+                )
+                .unwrap();
+            }
+        }
+    }
 }

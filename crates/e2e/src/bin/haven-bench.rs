@@ -162,14 +162,36 @@ fn audit_section(f: &audit_bench::Figures, date: &str) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let sizes = arg("--sizes").unwrap_or_default();
+    // `--audit-only`: the audit figures alone, while tuning.
+    let audit_only = std::env::args().any(|a| a == "--audit-only");
+    let date = command_line("date", &["-u", "+%Y-%m-%d"]);
+    if !audit_only && let Err(code) = startup(&sizes, &date).await {
+        return code;
+    }
+    let audit = match audit_bench::run().await {
+        Ok(figures) => figures,
+        Err(e) => {
+            eprintln!("haven-bench: audit: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let section = audit_section(&audit, &date);
+    println!("{section}");
+    if let Err(e) = write_section("audit", &section) {
+        eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+async fn startup(sizes: &str, date: &str) -> std::result::Result<(), std::process::ExitCode> {
     let (cold, warm, plain) = match measure().await {
         Ok(results) => results,
         Err(e) => {
             eprintln!("haven-bench: {e}");
-            return std::process::ExitCode::FAILURE;
+            return Err(std::process::ExitCode::FAILURE);
         }
     };
-    let date = command_line("date", &["-u", "+%Y-%m-%d"]);
     let section = format!(
         "## Foundation: bundle size and start-up (issue 2)\n\n\
          Measured by `cargo xtask bench` on {date}, {machine}.\n\n\
@@ -191,22 +213,8 @@ async fn main() -> std::process::ExitCode {
         machine = machine(),
     );
     println!("{section}");
-    if let Err(e) = write_section("foundation", &section) {
+    write_section("foundation", &section).map_err(|e| {
         eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
-    let audit = match audit_bench::run().await {
-        Ok(figures) => figures,
-        Err(e) => {
-            eprintln!("haven-bench: audit: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let section = audit_section(&audit, &date);
-    println!("{section}");
-    if let Err(e) = write_section("audit", &section) {
-        eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
-    std::process::ExitCode::SUCCESS
+        std::process::ExitCode::FAILURE
+    })
 }
