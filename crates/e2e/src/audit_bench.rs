@@ -20,6 +20,9 @@ pub fn entries() -> u64 {
 pub const BATCH: u64 = 1_000;
 
 pub struct Figures {
+    pub entries: u64,
+    /// One event per durable transaction, as a single action appends it.
+    pub single_per_sec: f64,
     pub sha256_per_sec: f64,
     pub appends_per_sec: f64,
     pub first_100k_per_sec: f64,
@@ -79,6 +82,18 @@ pub async fn run() -> Result<Figures> {
         }
     }
     let total = start.elapsed();
+    // The path of one action: one event, one durable commit.
+    const SINGLES: u64 = 2_000;
+    let singles_start = Instant::now();
+    for n in 0..SINGLES {
+        let mut tx = haven_server::store::begin_write(&db).await.map_err(err)?;
+        let event = Event::new(&org, "sign_in").target(format!("user:{n:032x}"));
+        haven_server::audit::record(&mut tx, event)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+    }
+    let single_per_sec = SINGLES as f64 / singles_start.elapsed().as_secs_f64();
     let org = org.to_string();
     let mut inclusion = Duration::ZERO;
     let mut verify = Duration::ZERO;
@@ -118,6 +133,8 @@ pub async fn run() -> Result<Figures> {
         })
         .unwrap_or(0);
     Ok(Figures {
+        entries: total_entries,
+        single_per_sec,
         sha256_per_sec,
         appends_per_sec: total_entries as f64 / total.as_secs_f64(),
         first_100k_per_sec: 100_000.0 / first_100k.as_secs_f64(),
