@@ -31,24 +31,36 @@ fn person(id: String, name: String) -> Result<PersonSummary> {
     })
 }
 
+/// The other side of the caller's care-team links (`sql` picks which side), active only.
+async fn team(
+    state: &AppState,
+    authed: &Authed,
+    sql: &'static str,
+) -> Result<Json<Vec<PersonSummary>>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(sql)
+        .bind(authed.user_id.as_str())
+        .bind(authed.org.id.as_str())
+        .fetch_all(state.db())
+        .await
+        .map_err(Error::internal)?;
+    rows.into_iter()
+        .map(|(id, name)| person(id, name))
+        .collect::<Result<_>>()
+        .map(Json)
+}
+
 /// `GET /api/patients`: the clinician's care team patients.
 pub async fn my_patients(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
 ) -> Result<Json<Vec<PersonSummary>>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    team(
+        &state,
+        &authed,
         "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.patient_id
          WHERE c.clinician_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
     )
-    .bind(authed.user_id.as_str())
-    .bind(authed.org.id.as_str())
-    .fetch_all(state.db())
     .await
-    .map_err(Error::internal)?;
-    rows.into_iter()
-        .map(|(id, name)| person(id, name))
-        .collect::<Result<_>>()
-        .map(Json)
 }
 
 /// A patient of the caller's organisation, or 404.
@@ -252,19 +264,13 @@ pub async fn care_team(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
 ) -> Result<Json<Vec<PersonSummary>>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    team(
+        &state,
+        &authed,
         "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
          WHERE c.patient_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
     )
-    .bind(authed.user_id.as_str())
-    .bind(authed.org.id.as_str())
-    .fetch_all(state.db())
     .await
-    .map_err(Error::internal)?;
-    rows.into_iter()
-        .map(|(id, name)| person(id, name))
-        .collect::<Result<_>>()
-        .map(Json)
 }
 
 /// `GET /api/patient-contacts`: staff see names and addresses, nothing clinical.
