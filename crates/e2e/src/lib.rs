@@ -261,6 +261,31 @@ impl Session {
             .map_err(|e| format!("{css}: {e}"))
     }
 
+    /// Signs a demo user in through the page: password, then a TOTP code when the role
+    /// has one; waits until the signed-in app shows.
+    pub async fn sign_in(&self, email: &str) -> Result {
+        let user = haven_server::demo::USERS
+            .iter()
+            .find(|u| u.email == email)
+            .ok_or_else(|| format!("{email} is not a demo user"))?;
+        self.wait_for("#sign-in[data-step='password']").await?;
+        self.fill("#email", user.email).await?;
+        self.fill("#password", user.password).await?;
+        self.click("#sign-in-submit").await?;
+        if let Some(secret) = user.totp_secret {
+            self.wait_for("#sign-in[data-step='code']").await?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs();
+            let code = haven_server::secrets::totp_code(&secret, now).map_err(|e| e.to_string())?;
+            self.fill("#code", &code).await?;
+            self.click("#code-submit").await?;
+        }
+        self.wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
+            .await
+    }
+
     pub async fn eval(&self, script: &str) -> Result<Value> {
         self.client
             .execute(script, Vec::new())

@@ -16,31 +16,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Signs a demo user in through the page: password, then a TOTP code if the role has one.
-async fn sign_in(session: &Session, email: &str) {
-    let user = USERS.iter().find(|u| u.email == email).unwrap();
-    session
-        .wait_for("#sign-in[data-step='password']")
-        .await
-        .unwrap();
-    session.fill("#email", user.email).await.unwrap();
-    session.fill("#password", user.password).await.unwrap();
-    session.click("#sign-in-submit").await.unwrap();
-    if let Some(secret) = user.totp_secret {
-        session
-            .wait_for("#sign-in[data-step='code']")
-            .await
-            .unwrap();
-        let code = haven_server::secrets::totp_code(&secret, now()).unwrap();
-        session.fill("#code", &code).await.unwrap();
-        session.click("#code-submit").await.unwrap();
-    }
-    session
-        .wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
-        .await
-        .unwrap();
-}
-
 async fn nav_paths(session: &Session) -> Vec<String> {
     let value = session
         .eval("return [...document.querySelectorAll('#nav a')].map(a => a.getAttribute('data-view'));")
@@ -79,7 +54,7 @@ async fn each_role_signs_in_and_sees_only_its_views() {
         (Role::Auditor, "auditor@demo.haven"),
     ] {
         session.goto(&server.url("/")).await.unwrap();
-        sign_in(&session, email).await;
+        session.sign_in(email).await.unwrap();
         let expected: Vec<String> = navigation(role)
             .iter()
             .map(|v| v.path().to_owned())
@@ -170,7 +145,7 @@ async fn idle_users_are_warned_then_signed_out_and_their_token_dies() {
         ServerProcess::start(data.path(), 0, &["--demo", "--idle-timeout-secs", "15"]).unwrap();
     let session = Session::start(Browser::Chromium).await.unwrap();
     session.goto(&server.url("/")).await.unwrap();
-    sign_in(&session, "patient@demo.haven").await;
+    session.sign_in("patient@demo.haven").await.unwrap();
     assert_eq!(live_sessions(&server, "patient@demo.haven").await, 1);
     session.wait_for("#idle-warning").await.unwrap();
     assert!(
@@ -202,10 +177,10 @@ async fn deactivating_a_user_signs_them_out_live() {
     let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
     let staff = Session::start(Browser::Chromium).await.unwrap();
     staff.goto(&server.url("/")).await.unwrap();
-    sign_in(&staff, "staff@demo.haven").await;
+    staff.sign_in("staff@demo.haven").await.unwrap();
     let admin = Session::start(Browser::Chromium).await.unwrap();
     admin.goto(&server.url("/admin/users")).await.unwrap();
-    sign_in(&admin, "admin@demo.haven").await;
+    admin.sign_in("admin@demo.haven").await.unwrap();
     admin.click("a[data-view='/admin/users']").await.unwrap();
     admin
         .wait_for("tr[data-email='staff@demo.haven'] button.deactivate")

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::api::{get, now, post, send, sign_in, step};
+use common::api::{get, invitation_token, now, post, send, sign_in, step};
 use common::{Client, TestServer};
 use haven_protocol::identity::SignInStep;
 use hyper::{Method, StatusCode};
@@ -128,13 +128,7 @@ async fn each_event_is_recorded_when_it_happens() {
         json!({"role": "staff", "email": "new@demo.haven", "display_name": "New Staff"}),
     )
     .await;
-    let token = invite.json()["link"]
-        .as_str()
-        .unwrap()
-        .split_once("/join#")
-        .unwrap()
-        .1
-        .to_owned();
+    let token = invitation_token(&invite);
     let accepted = step(
         &post(
             &client,

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::api::{code_for, post, send, sign_in, step};
+use common::api::{code_for, invitation_token, post, send, sign_in, step};
 use common::{Reply, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use haven_protocol::access::{Role, allowed};
@@ -439,9 +439,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
     )
     .await;
     assert_eq!(invite.status, StatusCode::OK);
-    let link = invite.json()["link"].as_str().unwrap().to_owned();
-    let (base, token) = link.split_once("/join#").unwrap();
-    assert!(base.starts_with("https://"));
+    let token = invitation_token(&invite);
     let accepted = step(
         &post(
             &client,
@@ -516,8 +514,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
 
     // A clinician's patient: signed in at once and in that clinician's care team.
     let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩‍⚕️ O'Brien"})).await;
-    let link = invite.json()["link"].as_str().unwrap().to_owned();
-    let token = link.split_once("/join#").unwrap().1.to_owned();
+    let token = invitation_token(&invite);
     // Expired before use.
     let db = haven_server::store::open(server.data.path()).await.unwrap();
     sqlx::query("UPDATE invitations SET expires_at = 0 WHERE token_hash = ?")
@@ -537,13 +534,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
         (StatusCode::GONE, "invitation_expired")
     );
     let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩‍⚕️ O'Brien"})).await;
-    let token = invite.json()["link"]
-        .as_str()
-        .unwrap()
-        .split_once("/join#")
-        .unwrap()
-        .1
-        .to_owned();
+    let token = invitation_token(&invite);
     let patient = step(
         &post(
             &client,

@@ -325,6 +325,13 @@ pub mod api {
         }
     }
 
+    /// The secret of an invitation link from `POST /api/invitations` (it is in the fragment).
+    pub fn invitation_token(reply: &Reply) -> String {
+        let link = reply.json()["link"].as_str().unwrap().to_owned();
+        assert!(link.starts_with("https://"), "{link}");
+        link.split_once("/join#").unwrap().1.to_owned()
+    }
+
     pub async fn get(client: &Client, path: &str, token: &str) -> Reply {
         send(client, Method::GET, path, Some(token), None, None).await
     }
