@@ -7,29 +7,22 @@
 //! an [`error::Error`], which renders as a stable code and a human message and never
 //! leaks internals.
 
-pub mod accounts;
-pub mod api;
-pub mod assets;
+pub mod admin;
 pub mod audit;
-pub mod audit_cli;
 pub mod clinical;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
-pub mod headers;
-pub mod live;
-pub mod openapi;
-pub mod org;
-pub mod ratelimit;
+pub mod http;
+pub mod identity;
 pub mod routes;
 pub mod secrets;
 pub mod serve;
-pub mod session;
 pub mod state;
 pub mod store;
+pub mod tenancy;
 pub mod tls;
-pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,22 +38,24 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     let mut api = Router::new();
     for (spec, handler) in routes::table() {
-        let guard =
-            axum::middleware::from_fn_with_state((state.clone(), spec.access), session::guard);
+        let guard = axum::middleware::from_fn_with_state(
+            (state.clone(), spec.access),
+            identity::session::guard,
+        );
         api = api.route(spec.path, handler.route_layer(guard));
     }
     let api = api
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed);
+        .fallback(http::api::not_found)
+        .method_not_allowed_fallback(http::api::method_not_allowed);
 
     Router::new()
         .nest("/api", api)
-        .route("/ws", get(ws::upgrade))
-        .fallback(assets::serve)
+        .route("/ws", get(http::ws::upgrade))
+        .fallback(http::assets::serve)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            headers::security_headers,
+            http::headers::security_headers,
         ))
         .with_state(state)
 }

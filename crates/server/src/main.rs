@@ -191,7 +191,7 @@ fn totp_now(secret: &str) -> Result<(), String> {
 }
 
 async fn audit(command: AuditCommand) -> Result<(), String> {
-    use haven_server::audit_cli;
+    use haven_server::audit::cli;
     let verdict = match command {
         AuditCommand::Verify {
             file,
@@ -199,10 +199,10 @@ async fn audit(command: AuditCommand) -> Result<(), String> {
             public_key,
         } => {
             let trusted = match public_key {
-                Some(key) => audit_cli::parse_key(&key)?,
-                None => audit_cli::trusted_key(&data)?,
+                Some(key) => cli::parse_key(&key)?,
+                None => cli::trusted_key(&data)?,
             };
-            audit_cli::verify_file(&file, &trusted)?
+            cli::verify_file(&file, &trusted)?
         }
         AuditCommand::CheckHead {
             head,
@@ -211,7 +211,7 @@ async fn audit(command: AuditCommand) -> Result<(), String> {
         } => {
             let text = std::fs::read_to_string(&head)
                 .map_err(|e| format!("cannot read {}: {e}", head.display()))?;
-            audit_cli::check_head(&data, &text, organisation.as_deref()).await?
+            cli::check_head(&data, &text, organisation.as_deref()).await?
         }
     };
     println!("{}", verdict.describe());

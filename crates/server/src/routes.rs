@@ -11,9 +11,11 @@ use haven_protocol::identity as wire;
 use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 
-use crate::session::Access;
+use crate::http::api;
+use crate::identity::session::Access;
+use crate::identity::{invitations, signin};
 use crate::state::AppState;
-use crate::{accounts, api, audit, clinical};
+use crate::{admin, audit, clinical};
 
 /// Schemas a body needs, collected into the OpenAPI document's components.
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
@@ -121,54 +123,54 @@ pub fn table() -> Vec<Row> {
             post(api::csp_report).layer(DefaultBodyLimit::max(api::MAX_CSP_REPORT_BYTES)),
         )
         .doc("Browsers report Content-Security-Policy violations here"),
-        spec(M::GET, "/openapi.json", Public, get(crate::openapi::serve))
+        spec(M::GET, "/openapi.json", Public, get(crate::http::openapi::serve))
             .doc("This document"),
-        spec(M::POST, "/auth/login", Public, post(accounts::login))
+        spec(M::POST, "/auth/login", Public, post(signin::login))
             .doc("Sign in with email and password; the answer says what comes next")
             .takes(one::<wire::LoginRequest>)
             .gives(one::<wire::SignInResponse>),
-        spec(M::POST, "/invitations/accept", Public, post(accounts::accept))
+        spec(M::POST, "/invitations/accept", Public, post(invitations::accept))
             .doc("Set up an account from a one-time invitation")
             .takes(one::<wire::AcceptInvitation>)
             .gives(one::<wire::SignInResponse>),
-        spec(M::POST, "/auth/totp", AnyStage, post(accounts::totp))
+        spec(M::POST, "/auth/totp", AnyStage, post(signin::totp))
             .doc("Finish signing in with a code from the authenticator app")
             .takes(one::<wire::TotpRequest>)
             .gives(one::<wire::SignInResponse>),
-        spec(M::POST, "/auth/totp/confirm", AnyStage, post(accounts::confirm))
+        spec(M::POST, "/auth/totp/confirm", AnyStage, post(signin::confirm))
             .doc("Confirm a newly set-up authenticator with its first code")
             .takes(one::<wire::TotpRequest>)
             .gives(one::<wire::SignInResponse>),
-        spec(M::POST, "/auth/logout", AnyStage, post(accounts::logout))
+        spec(M::POST, "/auth/logout", AnyStage, post(signin::logout))
             .doc("End this session on the server (optionally saying it was the automatic logoff)")
             .takes(one::<wire::LogoutRequest>),
-        spec(M::GET, "/session", full(&[Action::OwnSession]), get(accounts::current))
+        spec(M::GET, "/session", full(&[Action::OwnSession]), get(signin::current))
             .doc("The signed-in session")
             .gives(one::<wire::SessionInfo>),
-        spec(M::POST, "/auth/totp/enrol", full(&[Action::EnrolTotp]), post(accounts::enrol))
+        spec(M::POST, "/auth/totp/enrol", full(&[Action::EnrolTotp]), post(signin::enrol))
             .doc("Start setting up an authenticator app")
             .gives(one::<wire::TotpEnrolment>),
         spec(
             M::POST,
             "/invitations",
             full(&[Action::InviteStaff, Action::InvitePatient]),
-            post(accounts::invite),
+            post(invitations::invite),
         )
         .doc("Invite staff (admins) or a patient (clinicians) by a one-time link")
         .takes(one::<wire::InviteRequest>)
         .gives(one::<wire::InviteResponse>),
-        spec(M::GET, "/users", full(&[Action::ListUsers]), get(accounts::list_users))
+        spec(M::GET, "/users", full(&[Action::ListUsers]), get(admin::list_users))
             .doc("The organisation's users")
             .gives(many::<wire::UserSummary>),
-        spec(M::POST, "/users/{id}/role", full(&[Action::ChangeRole]), post(accounts::change_role))
+        spec(M::POST, "/users/{id}/role", full(&[Action::ChangeRole]), post(admin::change_role))
             .doc("Change a user's role; their sessions end")
             .takes(one::<wire::ChangeRoleRequest>),
-        spec(M::POST, "/users/{id}/deactivate", full(&[Action::DeactivateUser]), post(accounts::deactivate))
+        spec(M::POST, "/users/{id}/deactivate", full(&[Action::DeactivateUser]), post(admin::deactivate))
             .doc("Deactivate a user; their sessions end and their sockets close at once"),
-        spec(M::GET, "/org/settings", full(&[Action::ReadOrgSettings]), get(accounts::settings))
+        spec(M::GET, "/org/settings", full(&[Action::ReadOrgSettings]), get(admin::settings))
             .doc("The organisation's settings")
             .gives(one::<wire::OrgSettings>),
-        spec(M::PUT, "/org/settings", full(&[Action::UpdateOrgSettings]), put(accounts::update_settings))
+        spec(M::PUT, "/org/settings", full(&[Action::UpdateOrgSettings]), put(admin::update_settings))
             .doc("Change the organisation's settings")
             .takes(one::<wire::OrgSettings>)
             .gives(one::<wire::OrgSettings>),
@@ -194,19 +196,19 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),
-        spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::entries))
+        spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::api::entries))
             .doc("Search the audit log: actor, patient, action, time range; paginated")
             .gives(one::<haven_protocol::audit::AuditPage>),
-        spec(M::GET, "/audit/head", full(&[Action::ReadAudit]), get(audit::head))
+        spec(M::GET, "/audit/head", full(&[Action::ReadAudit]), get(audit::api::head))
             .doc("The newest signed tree head (signed now if entries arrived since the last)")
             .gives(one::<haven_audit_log::SignedTreeHead>),
-        spec(M::GET, "/audit/proof/inclusion", full(&[Action::ReadAudit]), get(audit::inclusion))
+        spec(M::GET, "/audit/proof/inclusion", full(&[Action::ReadAudit]), get(audit::api::inclusion))
             .doc("Inclusion proof of entry `index` in the tree of `size` entries")
             .gives(one::<haven_protocol::audit::AuditProof>),
-        spec(M::GET, "/audit/proof/consistency", full(&[Action::ReadAudit]), get(audit::consistency))
+        spec(M::GET, "/audit/proof/consistency", full(&[Action::ReadAudit]), get(audit::api::consistency))
             .doc("Consistency proof between the trees of `from` and `to` entries")
             .gives(one::<haven_protocol::audit::AuditProof>),
-        spec(M::GET, "/audit/export", full(&[Action::ReadAudit]), get(audit::export))
+        spec(M::GET, "/audit/export", full(&[Action::ReadAudit]), get(audit::api::export))
             .doc("The whole log as JSON Lines with its signed head, for offline verification; recorded")
             .gives_raw("application/jsonl"),
     ]

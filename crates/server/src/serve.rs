@@ -12,8 +12,8 @@ use haven_protocol::config::{IDLE_TIMEOUT_RANGE_SECS, valid_brand_name};
 use rustls::pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 
-use crate::assets::{Assets, AssetsError};
 use crate::config::ServerConfig;
+use crate::http::assets::{Assets, AssetsError};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::tls::TlsError;
@@ -98,7 +98,7 @@ pub async fn start_with(
         ));
     }
     let db = crate::store::open(&config.data_dir).await?;
-    let default_org = crate::org::ensure_default(&db, &config.brand_name, idle_secs)
+    let default_org = crate::tenancy::ensure_default(&db, &config.brand_name, idle_secs)
         .await
         .map_err(|e| {
             StartError::Setting(if matches!(e, crate::error::Error::Internal(_)) {
@@ -134,7 +134,7 @@ pub async fn start_with(
         config.heartbeat,
         audit_key,
     );
-    let duties = tokio::spawn(crate::audit::run_duties(
+    let duties = tokio::spawn(crate::audit::duties::run_duties(
         state.clone(),
         config.audit_head_period,
     ));

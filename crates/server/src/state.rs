@@ -6,9 +6,9 @@ use std::time::Duration;
 use haven_protocol::{Brand, HttpsUrl};
 use sqlx::SqlitePool;
 
-use crate::assets::Assets;
-use crate::live::Live;
-use crate::ratelimit::Limiter;
+use crate::http::assets::Assets;
+use crate::identity::live::Live;
+use crate::identity::ratelimit::Limiter;
 
 #[derive(Clone)]
 pub struct AppState {

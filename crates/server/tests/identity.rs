@@ -17,7 +17,7 @@ use haven_protocol::access::{Role, allowed};
 use haven_protocol::identity::{Id, SignInStep};
 use haven_protocol::ws::ServerFrame;
 use haven_server::demo::USERS;
-use haven_server::session::Access;
+use haven_server::identity::session::Access;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -75,7 +75,7 @@ async fn the_permission_matrix_holds_for_every_route() {
     let server = demo_server().await;
     let client = server.client();
     let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let other_org = haven_server::org::create(&db, "Other Clinic", "b.example", 900)
+    let other_org = haven_server::tenancy::create(&db, "Other Clinic", "b.example", 900)
         .await
         .unwrap();
     haven_server::demo::seed(&db, &other_org).await.unwrap();

@@ -3,30 +3,26 @@
 //! two commit together or not at all. Each organisation has its own Merkle tree; signed
 //! tree heads are made at least every minute while entries arrive, and on request.
 
+pub mod api;
+pub mod cli;
+pub mod duties;
+pub mod heads;
+
+pub use heads::{current_head, load_or_create_key};
+
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::Path;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use ed25519_dalek::SigningKey;
-use haven_audit_log::{Hash, NodeId, SignedTreeHead, Tree, TreeHead, hex, leaf_hash, node_hash};
+use haven_audit_log::{Hash, NodeId, Tree, leaf_hash, node_hash};
 use haven_protocol::ErrorCode;
-use haven_protocol::audit::{
-    AuditActor, AuditEntry, AuditOutcome, AuditPage, AuditProof, ExportLine,
-};
+use haven_protocol::audit::{AuditActor, AuditEntry, AuditOutcome};
 use haven_protocol::identity::Id;
-use serde::Deserialize;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::session::Authed;
-use crate::state::AppState;
+use crate::identity::session::Authed;
 
 pub const KEY_FILE: &str = "audit-signing.key";
 /// Six years of 365 days: the shortest retention the server accepts.
@@ -366,363 +362,6 @@ fn proof_error(e: haven_audit_log::ProofError) -> Error {
     }
 }
 
-/// Loads the server's audit signing key, creating it (owner-only) on first start.
-pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<SigningKey> {
-    let path = data_dir.join(KEY_FILE);
-    if let Ok(bytes) = std::fs::read(&path) {
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| std::io::Error::other("the audit signing key file is corrupt"))?;
-        return Ok(SigningKey::from_bytes(&bytes));
-    }
-    let seed = crate::secrets::random_bytes::<32>().map_err(std::io::Error::other)?;
-    std::fs::create_dir_all(data_dir)?;
-    #[cfg(unix)]
-    {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
-        file.write_all(&seed)?;
-    }
-    #[cfg(not(unix))]
-    std::fs::write(&path, seed)?;
-    Ok(SigningKey::from_bytes(&seed))
-}
-
-fn head_from_row(
-    org: &str,
-    (size, timestamp, root, signature): (i64, i64, Vec<u8>, Vec<u8>),
-    public_key: &str,
-) -> Result<(String, SignedTreeHead)> {
-    Ok((
-        org.to_owned(),
-        SignedTreeHead {
-            tree_size: u64::try_from(size).map_err(Error::internal)?,
-            timestamp,
-            root_hash: hex(&root),
-            signature: hex(&signature),
-            public_key: public_key.to_owned(),
-        },
-    ))
-}
-
-/// The newest signed head of `org`, signing a new one first if entries arrived since.
-pub async fn current_head(state: &AppState, org: &str) -> Result<SignedTreeHead> {
-    let key = state.audit_key();
-    let public = hex(key.verifying_key().as_bytes());
-    let mut tx = crate::store::begin_write(state.db()).await?;
-    // The tree's size is its number of leaves; an entry row without one is not in it.
-    let (size,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE org_id = ? AND level = 0",
-    )
-    .bind(org)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(Error::internal)?;
-    let size = u64::try_from(size).map_err(Error::internal)?;
-    let last: Option<(i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT tree_size, timestamp, root, signature FROM audit_heads WHERE org_id = ? ORDER BY tree_size DESC LIMIT 1",
-    )
-    .bind(org)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(Error::internal)?;
-    if let Some(row) = last.filter(|r| u64::try_from(r.0).ok() == Some(size)) {
-        return head_from_row(org, row, &public).map(|(_, h)| h);
-    }
-    drop(tx);
-    let root = root(state.db(), org, size).await?;
-    let head = TreeHead {
-        size,
-        timestamp: now(),
-        root,
-    }
-    .sign(key);
-    sqlx::query("INSERT OR IGNORE INTO audit_heads (org_id, tree_size, timestamp, root, signature) VALUES (?, ?, ?, ?, ?)")
-        .bind(org)
-        .bind(i64::try_from(size).map_err(Error::internal)?)
-        .bind(head.timestamp)
-        .bind(root.to_vec())
-        .bind(haven_audit_log::from_hex::<64>(&head.signature).map(|s| s.to_vec()).unwrap_or_default())
-        .execute(state.db())
-        .await
-        .map_err(Error::internal)?;
-    Ok(head)
-}
-
-/// Every organisation with entries newer than its last signed head gets a new head.
-pub async fn sign_pending_heads(state: &AppState) -> Result<()> {
-    let orgs: Vec<(String,)> = sqlx::query_as(
-        "SELECT o.id FROM organisations o WHERE (SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries e WHERE e.org_id = o.id)
-           > (SELECT COALESCE(MAX(tree_size), 0) FROM audit_heads h WHERE h.org_id = o.id)",
-    )
-    .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
-    for (org,) in orgs {
-        current_head(state, &org).await?;
-    }
-    Ok(())
-}
-
-/// Break-glass grants that have run out get their end written to the log, once.
-pub async fn record_ended_break_glass(state: &AppState) -> Result<()> {
-    let ended: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT id, org_id, clinician_id, patient_id FROM break_glass WHERE expires_at <= ? AND end_audited = 0",
-    )
-    .bind(now())
-    .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
-    for (id, org, clinician, patient) in ended {
-        let org = Id::parse(&org).map_err(Error::internal)?;
-        let mut tx = crate::store::begin_write(state.db()).await?;
-        let claimed =
-            sqlx::query("UPDATE break_glass SET end_audited = 1 WHERE id = ? AND end_audited = 0")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(Error::internal)?;
-        if claimed.rows_affected() == 1 {
-            let event = Event::new(&org, "break_glass_ended")
-                .target(id)
-                .patient(patient)
-                .detail(format!("clinician {clinician}"));
-            record(&mut tx, event).await?;
-        }
-        tx.commit().await.map_err(Error::internal)?;
-    }
-    Ok(())
-}
-
-/// The background duty: heads at least every `period`, and break-glass ends.
-pub async fn run_duties(state: AppState, period: std::time::Duration) {
-    let mut ticks = tokio::time::interval(period);
-    loop {
-        ticks.tick().await;
-        if let Err(e) = record_ended_break_glass(&state).await {
-            tracing::error!(error = %e, "recording ended emergency access failed");
-        }
-        if let Err(e) = sign_pending_heads(&state).await {
-            tracing::error!(error = %e, "signing audit tree heads failed");
-        }
-    }
-}
-
-fn invalid_query() -> Error {
-    Error::bad(
-        ErrorCode::InvalidQuery,
-        StatusCode::BAD_REQUEST,
-        "The search has an unknown filter or a value out of range.",
-    )
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EntriesQuery {
-    actor: Option<String>,
-    patient: Option<String>,
-    action: Option<String>,
-    from: Option<i64>,
-    to: Option<i64>,
-    after: Option<u64>,
-    limit: Option<u32>,
-}
-
-fn parse_entries(rows: Vec<(i64, String)>) -> Result<Vec<AuditEntry>> {
-    rows.into_iter()
-        .map(|(_, payload)| serde_json::from_str(&payload).map_err(Error::internal))
-        .collect()
-}
-
-/// `GET /api/audit/entries`
-pub async fn entries(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-    query: std::result::Result<Query<EntriesQuery>, QueryRejection>,
-) -> Result<Json<AuditPage>> {
-    let Query(q) = query.map_err(|_| invalid_query())?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(invalid_query());
-    }
-    for id in [&q.actor, &q.patient].into_iter().flatten() {
-        Id::parse(id).map_err(|_| invalid_query())?;
-    }
-    if q.action
-        .as_ref()
-        .is_some_and(|a| a.len() > 64 || !a.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-    {
-        return Err(invalid_query());
-    }
-    let after = q
-        .after
-        .map_or(Ok(-1), i64::try_from)
-        .map_err(|_| invalid_query())?;
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT idx, payload FROM audit_entries
-         WHERE org_id = ?1 AND (?2 IS NULL OR actor_user = ?2) AND (?3 IS NULL OR patient = ?3)
-           AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) AND idx > ?7
-         ORDER BY idx LIMIT ?8",
-    )
-    .bind(authed.org.id.as_str())
-    .bind(q.actor)
-    .bind(q.patient)
-    .bind(q.action)
-    .bind(q.from)
-    .bind(q.to)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
-    let more = rows.len() > limit as usize;
-    let mut entries = parse_entries(rows)?;
-    entries.truncate(limit as usize);
-    let next = if more {
-        entries.last().map(|e| e.index)
-    } else {
-        None
-    };
-    Ok(Json(AuditPage { entries, next }))
-}
-
-/// `GET /api/audit/head`
-pub async fn head(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-) -> Result<Json<SignedTreeHead>> {
-    Ok(Json(current_head(&state, authed.org.id.as_str()).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InclusionQuery {
-    index: u64,
-    size: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsistencyQuery {
-    from: u64,
-    to: u64,
-}
-
-async fn check_size(state: &AppState, org: &str, wanted: u64) -> Result<()> {
-    let mut conn = state.db().acquire().await.map_err(Error::internal)?;
-    if wanted > size(&mut conn, org).await? {
-        return Err(invalid_query());
-    }
-    Ok(())
-}
-
-/// `GET /api/audit/proof/inclusion?index=&size=`
-pub async fn inclusion(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-    query: std::result::Result<Query<InclusionQuery>, QueryRejection>,
-) -> Result<Json<AuditProof>> {
-    let Query(q) = query.map_err(|_| invalid_query())?;
-    let org = authed.org.id.as_str();
-    check_size(&state, org, q.size).await?;
-    let proof = with_nodes(state.db(), org, |tree| {
-        tree.inclusion_proof(q.index, q.size)
-    })
-    .await?;
-    Ok(Json(AuditProof {
-        from: q.index,
-        to: q.size,
-        hashes: proof.iter().map(|h| hex(h)).collect(),
-    }))
-}
-
-/// `GET /api/audit/proof/consistency?from=&to=`
-pub async fn consistency(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-    query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
-) -> Result<Json<AuditProof>> {
-    let Query(q) = query.map_err(|_| invalid_query())?;
-    let org = authed.org.id.as_str();
-    check_size(&state, org, q.to).await?;
-    let proof = consistency_proof(state.db(), org, q.from, q.to).await?;
-    Ok(Json(AuditProof {
-        from: q.from,
-        to: q.to,
-        hashes: proof.iter().map(|h| hex(h)).collect(),
-    }))
-}
-
-/// The export as JSON Lines: the signed head, then each entry with the leaf hash the
-/// store holds for it. Used by the HTTP export and by tests and tools.
-pub async fn export_lines(state: &AppState, org: &str) -> Result<Vec<u8>> {
-    let head = current_head(state, org).await?;
-    let mut out = Vec::new();
-    let first = ExportLine::Head {
-        organisation: org.to_owned(),
-        tree_size: head.tree_size,
-        timestamp: head.timestamp,
-        root_hash: head.root_hash,
-        signature: head.signature,
-        public_key: head.public_key,
-    };
-    let push = |out: &mut Vec<u8>, line: &ExportLine| -> Result<()> {
-        serde_json::to_writer(&mut *out, line).map_err(Error::internal)?;
-        out.push(b'\n');
-        Ok(())
-    };
-    push(&mut out, &first)?;
-    let rows: Vec<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT e.idx, e.payload, n.hash FROM audit_entries e
-         LEFT JOIN audit_nodes n ON n.org_id = e.org_id AND n.level = 0 AND n.idx = e.idx
-         WHERE e.org_id = ? ORDER BY e.idx",
-    )
-    .bind(org)
-    .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
-    for (_, payload, leaf) in rows {
-        // A row that no longer parses is exported as it is found: the verifier names it.
-        let entry: AuditEntry = match serde_json::from_str(&payload) {
-            Ok(entry) => entry,
-            Err(_) => continue,
-        };
-        let line = ExportLine::Entry {
-            entry,
-            leaf_hash: leaf.map(|l| hex(&l)).unwrap_or_default(),
-        };
-        push(&mut out, &line)?;
-    }
-    Ok(out)
-}
-
-/// `GET /api/audit/export`: recorded as an event itself.
-pub async fn export(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-) -> Result<Response> {
-    record_alone(
-        state.db(),
-        Event::by(&authed, "audit_exported").from(Some(peer.ip())),
-    )
-    .await?;
-    let body = export_lines(&state, authed.org.id.as_str()).await?;
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/jsonl"));
-    headers.insert(
-        CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"haven-audit.jsonl\""),
-    );
-    Ok(response)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -732,7 +371,9 @@ mod tests {
     async fn batched_and_single_appends_build_the_reference_tree() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
-        let org = crate::org::ensure_default(&db, "Test", 900).await.unwrap();
+        let org = crate::tenancy::ensure_default(&db, "Test", 900)
+            .await
+            .unwrap();
         let event = |n: u64| Event::new(&org, "record_opened").target(format!("patient:{n}"));
         let mut tx = crate::store::begin_write(&db).await.unwrap();
         let first = record_many(&mut tx, (0..37).map(event).collect())

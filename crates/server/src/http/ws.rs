@@ -19,12 +19,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use haven_protocol::access::Action;
 
 use crate::error::{Error, Result};
-use crate::headers::request_origin;
-use crate::live::Control;
-use crate::org::Org;
+use crate::http::headers::request_origin;
+use crate::identity::live::Control;
+use crate::identity::session::{Authed, Stage, authenticate};
 use crate::secrets::parse_token;
-use crate::session::{Authed, Stage, authenticate};
 use crate::state::AppState;
+use crate::tenancy::Org;
 
 /// Frames up to this size are read and then refused politely; past it the transport
 /// closes the connection (1009) without buffering more.
@@ -63,7 +63,7 @@ pub async fn upgrade(
         )
     })?;
     check_origin(&state, &headers)?;
-    let org = crate::org::for_request(&state, &headers).await?;
+    let org = crate::tenancy::for_request(&state, &headers).await?;
     Ok(upgrade
         .max_message_size(TRANSPORT_LIMIT_BYTES)
         .max_frame_size(TRANSPORT_LIMIT_BYTES)

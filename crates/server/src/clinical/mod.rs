@@ -13,12 +13,12 @@ use haven_protocol::identity::{
     Email, Id, PatientRecord, PersonSummary, Reason,
 };
 
-use crate::api::parse_json;
 use crate::audit::Event;
 use crate::clock::now;
 use crate::error::{Error, Result};
+use crate::http::api::parse_json;
+use crate::identity::session::Authed;
 use crate::secrets::new_id;
-use crate::session::Authed;
 use crate::state::AppState;
 
 /// How long emergency access lasts.

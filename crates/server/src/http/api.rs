@@ -12,7 +12,7 @@ use haven_protocol::{ErrorCode, Health, RawRuntimeConfig};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::headers::request_origin;
+use crate::http::headers::request_origin;
 use crate::state::AppState;
 
 /// CSP reports are small; anything bigger is not one.
@@ -36,7 +36,7 @@ pub async fn config(
 ) -> Result<Json<RawRuntimeConfig>> {
     let origin = request_origin(&state, &headers)?;
     let ws = origin.websocket("/ws").map_err(Error::internal)?;
-    let org = crate::org::for_request(&state, &headers).await?;
+    let org = crate::tenancy::for_request(&state, &headers).await?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),
         ws_url: ws.into(),

@@ -16,9 +16,9 @@ use haven_protocol::identity::{DisplayName, Id, SessionInfo};
 
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::org::Org;
 use crate::secrets::{new_id, new_token, parse_token, token_hash};
 use crate::state::AppState;
+use crate::tenancy::Org;
 
 /// Absolute lifetime of a signed-in session.
 pub const ABSOLUTE_LIFETIME_SECS: i64 = 12 * 60 * 60;
@@ -337,7 +337,7 @@ async fn check(state: &AppState, access: Access, headers: &HeaderMap) -> Result<
     if access == Access::Public {
         return Ok(None);
     }
-    let org = crate::org::for_request(state, headers).await?;
+    let org = crate::tenancy::for_request(state, headers).await?;
     let token = bearer(headers).ok_or_else(Error::unauthenticated)?;
     let authed = authenticate(state, token, &org).await?;
     match access {

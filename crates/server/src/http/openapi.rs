@@ -16,8 +16,8 @@ use utoipa::openapi::{
     ResponseBuilder,
 };
 
+use crate::identity::session::Access;
 use crate::routes::{Schemas, one, specs};
-use crate::session::Access;
 
 fn method(m: &Method) -> Option<HttpMethod> {
     Some(match *m {

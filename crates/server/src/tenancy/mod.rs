@@ -8,7 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::headers::request_origin;
+use crate::http::headers::request_origin;
 use crate::secrets::new_id;
 use crate::state::AppState;
 

@@ -1,0 +1,229 @@
+//! The auditor's API: search, heads, proofs and the export.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use haven_audit_log::{SignedTreeHead, hex};
+use haven_protocol::ErrorCode;
+use haven_protocol::audit::{AuditEntry, AuditPage, AuditProof, ExportLine};
+use haven_protocol::identity::Id;
+use serde::Deserialize;
+
+use super::heads::current_head;
+use super::*;
+use crate::error::{Error, Result};
+use crate::identity::session::Authed;
+use crate::state::AppState;
+
+fn invalid_query() -> Error {
+    Error::bad(
+        ErrorCode::InvalidQuery,
+        StatusCode::BAD_REQUEST,
+        "The search has an unknown filter or a value out of range.",
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    actor: Option<String>,
+    patient: Option<String>,
+    action: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+fn parse_entries(rows: Vec<(i64, String)>) -> Result<Vec<AuditEntry>> {
+    rows.into_iter()
+        .map(|(_, payload)| serde_json::from_str(&payload).map_err(Error::internal))
+        .collect()
+}
+
+/// `GET /api/audit/entries`
+pub async fn entries(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    query: std::result::Result<Query<EntriesQuery>, QueryRejection>,
+) -> Result<Json<AuditPage>> {
+    let Query(q) = query.map_err(|_| invalid_query())?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(invalid_query());
+    }
+    for id in [&q.actor, &q.patient].into_iter().flatten() {
+        Id::parse(id).map_err(|_| invalid_query())?;
+    }
+    if q.action
+        .as_ref()
+        .is_some_and(|a| a.len() > 64 || !a.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    {
+        return Err(invalid_query());
+    }
+    let after = q
+        .after
+        .map_or(Ok(-1), i64::try_from)
+        .map_err(|_| invalid_query())?;
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT idx, payload FROM audit_entries
+         WHERE org_id = ?1 AND (?2 IS NULL OR actor_user = ?2) AND (?3 IS NULL OR patient = ?3)
+           AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) AND idx > ?7
+         ORDER BY idx LIMIT ?8",
+    )
+    .bind(authed.org.id.as_str())
+    .bind(q.actor)
+    .bind(q.patient)
+    .bind(q.action)
+    .bind(q.from)
+    .bind(q.to)
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    let more = rows.len() > limit as usize;
+    let mut entries = parse_entries(rows)?;
+    entries.truncate(limit as usize);
+    let next = if more {
+        entries.last().map(|e| e.index)
+    } else {
+        None
+    };
+    Ok(Json(AuditPage { entries, next }))
+}
+
+/// `GET /api/audit/head`
+pub async fn head(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Json<SignedTreeHead>> {
+    Ok(Json(current_head(&state, authed.org.id.as_str()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+async fn check_size(state: &AppState, org: &str, wanted: u64) -> Result<()> {
+    let mut conn = state.db().acquire().await.map_err(Error::internal)?;
+    if wanted > size(&mut conn, org).await? {
+        return Err(invalid_query());
+    }
+    Ok(())
+}
+
+/// `GET /api/audit/proof/inclusion?index=&size=`
+pub async fn inclusion(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    query: std::result::Result<Query<InclusionQuery>, QueryRejection>,
+) -> Result<Json<AuditProof>> {
+    let Query(q) = query.map_err(|_| invalid_query())?;
+    let org = authed.org.id.as_str();
+    check_size(&state, org, q.size).await?;
+    let proof = with_nodes(state.db(), org, |tree| {
+        tree.inclusion_proof(q.index, q.size)
+    })
+    .await?;
+    Ok(Json(AuditProof {
+        from: q.index,
+        to: q.size,
+        hashes: proof.iter().map(|h| hex(h)).collect(),
+    }))
+}
+
+/// `GET /api/audit/proof/consistency?from=&to=`
+pub async fn consistency(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<AuditProof>> {
+    let Query(q) = query.map_err(|_| invalid_query())?;
+    let org = authed.org.id.as_str();
+    check_size(&state, org, q.to).await?;
+    let proof = consistency_proof(state.db(), org, q.from, q.to).await?;
+    Ok(Json(AuditProof {
+        from: q.from,
+        to: q.to,
+        hashes: proof.iter().map(|h| hex(h)).collect(),
+    }))
+}
+
+/// The export as JSON Lines: the signed head, then each entry with the leaf hash the
+/// store holds for it. Used by the HTTP export and by tests and tools.
+pub async fn export_lines(state: &AppState, org: &str) -> Result<Vec<u8>> {
+    let head = current_head(state, org).await?;
+    let mut out = Vec::new();
+    let first = ExportLine::Head {
+        organisation: org.to_owned(),
+        tree_size: head.tree_size,
+        timestamp: head.timestamp,
+        root_hash: head.root_hash,
+        signature: head.signature,
+        public_key: head.public_key,
+    };
+    let push = |out: &mut Vec<u8>, line: &ExportLine| -> Result<()> {
+        serde_json::to_writer(&mut *out, line).map_err(Error::internal)?;
+        out.push(b'\n');
+        Ok(())
+    };
+    push(&mut out, &first)?;
+    let rows: Vec<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT e.idx, e.payload, n.hash FROM audit_entries e
+         LEFT JOIN audit_nodes n ON n.org_id = e.org_id AND n.level = 0 AND n.idx = e.idx
+         WHERE e.org_id = ? ORDER BY e.idx",
+    )
+    .bind(org)
+    .fetch_all(state.db())
+    .await
+    .map_err(Error::internal)?;
+    for (_, payload, leaf) in rows {
+        // A row that no longer parses is exported as it is found: the verifier names it.
+        let entry: AuditEntry = match serde_json::from_str(&payload) {
+            Ok(entry) => entry,
+            Err(_) => continue,
+        };
+        let line = ExportLine::Entry {
+            entry,
+            leaf_hash: leaf.map(|l| hex(&l)).unwrap_or_default(),
+        };
+        push(&mut out, &line)?;
+    }
+    Ok(out)
+}
+
+/// `GET /api/audit/export`: recorded as an event itself.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+) -> Result<Response> {
+    record_alone(
+        state.db(),
+        Event::by(&authed, "audit_exported").from(Some(peer.ip())),
+    )
+    .await?;
+    let body = export_lines(&state, authed.org.id.as_str()).await?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/jsonl"));
+    headers.insert(
+        CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"haven-audit.jsonl\""),
+    );
+    Ok(response)
+}
