@@ -64,7 +64,9 @@ impl Ctx {
                     | haven_protocol::ErrorCode::Unauthenticated
             )
         {
-            self.wipe(SignedOut::Ended("expired".into()));
+            self.wipe(SignedOut::Ended(
+                haven_protocol::audit::SessionEndReason::Expired,
+            ));
         }
         result
     }

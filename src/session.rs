@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::identity::SessionInfo;
 
 /// A signed-in session: the bearer token and what the server said about it.
@@ -65,7 +66,7 @@ pub enum SignedOut {
     ByUser,
     Inactivity,
     /// The server ended the session; the reason is the server's stable word for it.
-    Ended(String),
+    Ended(SessionEndReason),
 }
 
 impl SignedOut {
@@ -73,10 +74,15 @@ impl SignedOut {
         match self {
             Self::ByUser => "You have signed out.",
             Self::Inactivity => "You were signed out after inactivity.",
-            Self::Ended(reason) => match reason.as_str() {
-                "deactivated" => "Your account was deactivated by an administrator.",
-                "role_changed" => "Your role changed. Please sign in again.",
-                "signed_out" => "You signed out in another window.",
+            Self::Ended(reason) => match reason {
+                SessionEndReason::Deactivated => {
+                    "Your account was deactivated by an administrator."
+                }
+                SessionEndReason::RoleChanged => "Your role changed. Please sign in again.",
+                SessionEndReason::SignedOut => "You signed out in another window.",
+                SessionEndReason::FactorChanged => {
+                    "Your second factor was changed. Please sign in again."
+                }
                 _ => "Your session ended. Please sign in again.",
             },
         }

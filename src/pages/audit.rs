@@ -190,8 +190,8 @@ pub fn AuditView() -> impl IntoView {
                         let shown = e.clone();
                         let actor = e.actor.as_ref().map(|a| format!("{} ({})", a.user.chars().take(8).collect::<String>(), a.role.as_str())).unwrap_or_default();
                         view! {
-                            <tr data-index=e.index data-action=e.action.clone() on:click=move |_| selected.set(Some(shown.clone()))>
-                                <td>{e.index}</td><td>{date(e.time)}</td><td>{e.action.clone()}</td><td>{actor}</td>
+                            <tr data-index=e.index data-action=e.action.as_str() on:click=move |_| selected.set(Some(shown.clone()))>
+                                <td>{e.index}</td><td>{date(e.time)}</td><td>{e.action.as_str()}</td><td>{actor}</td>
                                 <td>{e.target.clone().unwrap_or_default()}</td>
                                 <td>{match e.outcome { haven_protocol::audit::AuditOutcome::Success => "success", haven_protocol::audit::AuditOutcome::Failure => "failure" }}</td>
                             </tr>

@@ -48,7 +48,7 @@ impl LinkState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkEvent {
     /// The session ended elsewhere (sign-out, deactivation, expiry): wipe and sign in again.
-    SessionEnded(String),
+    SessionEnded(haven_protocol::audit::SessionEndReason),
 }
 
 /// Ping this often when the server has not said otherwise.

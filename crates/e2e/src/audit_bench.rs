@@ -59,7 +59,7 @@ pub async fn run() -> Result<Figures> {
     let sha256_per_sec = sha256_rate();
     let dir = tempfile::tempdir().map_err(err)?;
     let db = haven_server::store::open(dir.path()).await.map_err(err)?;
-    let org = haven_server::org::ensure_default(&db, "Bench", 900)
+    let org = haven_server::tenancy::ensure_default(&db, "Bench", 900)
         .await
         .map_err(err)?;
     let start = Instant::now();
@@ -69,7 +69,7 @@ pub async fn run() -> Result<Figures> {
         let events = (0..BATCH)
             .map(|i| {
                 let n = batch * BATCH + i;
-                Event::new(&org, "record_opened")
+                Event::new(&org, haven_protocol::audit::AuditAction::RecordOpened)
                     .target(format!("patient:{n:032x}"))
                     .patient(format!("{n:032x}"))
                     .detail("care team")
@@ -87,7 +87,8 @@ pub async fn run() -> Result<Figures> {
     let singles_start = Instant::now();
     for n in 0..SINGLES {
         let mut tx = haven_server::store::begin_write(&db).await.map_err(err)?;
-        let event = Event::new(&org, "sign_in").target(format!("user:{n:032x}"));
+        let event = Event::new(&org, haven_protocol::audit::AuditAction::SignIn)
+            .target(format!("user:{n:032x}"));
         haven_server::audit::record(&mut tx, event)
             .await
             .map_err(err)?;

@@ -7,6 +7,115 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Role;
 
+/// Declares an enum whose variants travel as snake_case words, with `ALL`, `as_str`,
+/// `FromStr` and a sentence for people, from one list.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $word:literal : $about:literal,)+ }) => {
+        $(#[$meta])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $(#[doc = $about] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+
+            /// What it means, in one sentence for an auditor or a README.
+            pub fn about(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $about,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or(UnknownWord)
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a known value")]
+pub struct UnknownWord;
+
+words! {
+    /// What an audit entry records. Adding an event is adding a variant here: the
+    /// server's `record`, the auditor's filter, the README's list and the tests all read
+    /// this list.
+    AuditAction {
+        SignIn = "sign_in": "Someone signed in (password and, where enrolled, a second factor).",
+        SignInFailed = "sign_in_failed": "A sign-in was refused: wrong password, unknown or inactive account.",
+        SignInThrottled = "sign_in_throttled": "Sign-in attempts refused by the rate limit in one window, recorded once with their count.",
+        SecondFactorFailed = "second_factor_failed": "A second-factor code was refused.",
+        SecondFactorEnrolled = "second_factor_enrolled": "An authenticator app was set up (first time, or replacing one with the current code).",
+        SignOut = "sign_out": "Someone signed out.",
+        AutoLogoff = "auto_logoff": "The app signed someone out after the idle time.",
+        SessionExpired = "session_expired": "A session ended by itself: idle time or absolute lifetime.",
+        SessionEnded = "session_ended": "A session was ended by someone else's action (deactivation, role change, a factor replaced).",
+        InvitationCreated = "invitation_created": "An invitation link was made.",
+        InvitationAccepted = "invitation_accepted": "An invitation was used to set up an account.",
+        InvitationRevoked = "invitation_revoked": "An open invitation was withdrawn (by an admin, or because its sender lost the authority to send it).",
+        InvitationRefused = "invitation_refused": "An invitation was refused because its sender no longer may invite that role.",
+        RoleChanged = "role_changed": "An administrator changed someone's role.",
+        AccountDeactivated = "account_deactivated": "An administrator deactivated an account.",
+        SettingsChanged = "settings_changed": "An administrator changed the organisation's settings.",
+        BreakGlassGranted = "break_glass_granted": "A clinician opened emergency access to a patient outside their care team.",
+        BreakGlassEnded = "break_glass_ended": "Emergency access ended (ended early by the clinician, or run out).",
+        RecordOpened = "record_opened": "A patient's record was read.",
+        PatientListRead = "patient_list_read": "A list holding patients' details was read (which list, how many records).",
+        AuditExported = "audit_exported": "The audit log was exported.",
+        WitnessAlarm = "witness_alarm": "A browser that had verified an older tree head found the log does not extend it.",
+    }
+}
+
+words! {
+    /// Why a session ended: stored with the session, sent to its sockets, and (where it
+    /// is worth an entry) recorded.
+    SessionEndReason {
+        SignedOut = "signed_out": "The person signed out.",
+        AutoLogoff = "auto_logoff": "The app signed out after the idle time.",
+        Idle = "idle": "No request within the organisation's idle time.",
+        Expired = "expired": "The session reached its absolute lifetime.",
+        Deactivated = "deactivated": "The account was deactivated.",
+        RoleChanged = "role_changed": "The account's role changed.",
+        SecondFactorDone = "second_factor_done": "A half-finished sign-in was completed and replaced by a new session.",
+        FactorChanged = "factor_changed": "The account's second factor was replaced.",
+    }
+}
+
+impl SessionEndReason {
+    /// The audit action and detail for a session ending for this reason, if it is worth
+    /// an entry of its own (a role change or deactivation is recorded by the action
+    /// that caused it).
+    pub fn audit(self) -> Option<(AuditAction, Option<&'static str>)> {
+        match self {
+            Self::SignedOut => Some((AuditAction::SignOut, None)),
+            Self::AutoLogoff => Some((AuditAction::AutoLogoff, None)),
+            Self::Idle => Some((AuditAction::SessionExpired, Some("idle"))),
+            Self::Expired => Some((AuditAction::SessionExpired, Some("absolute lifetime"))),
+            Self::Deactivated => Some((AuditAction::SessionEnded, Some("account deactivated"))),
+            Self::RoleChanged | Self::SecondFactorDone | Self::FactorChanged => None,
+        }
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,8 +146,8 @@ pub struct AuditEntry {
     pub organisation: String,
     /// `None` when nobody was signed in (a failed sign-in, a timer).
     pub actor: Option<AuditActor>,
-    /// What happened, e.g. `sign_in`, `record_opened`, `break_glass_granted`.
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     /// The identifier acted on (a user, a patient, an invitation), never content.
     pub target: Option<String>,
     /// The patient concerned, when there is one, so an auditor can ask "who touched

@@ -53,7 +53,7 @@ pub enum ServerFrame {
     /// The session ended (signed out elsewhere, expired, account deactivated); the app
     /// must wipe its state and return to sign-in.
     SessionEnded {
-        reason: String,
+        reason: crate::audit::SessionEndReason,
     },
 }
 

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::identity::{
     ChangeRoleRequest, DisplayName, Email, Id, OrgSettings, UserSummary,
 };
@@ -84,13 +86,13 @@ pub async fn change_role(
         .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
-    session::end_all(&mut tx, &id, "role_changed").await?;
-    let event = Event::by(&authed, "role_changed")
+    session::end_all(&mut tx, &id, SessionEndReason::RoleChanged).await?;
+    let event = Event::by(&authed, AuditAction::RoleChanged)
         .target(format!("user:{id}"))
         .detail(request.role.as_str());
     audit::record(&mut tx, event).await?;
     tx.commit().await.map_err(Error::internal)?;
-    state.live().end_user(&id, "role_changed");
+    state.live().end_user(&id, SessionEndReason::RoleChanged);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -108,14 +110,14 @@ pub async fn deactivate(
         .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
-    session::end_all(&mut tx, &id, "deactivated").await?;
+    session::end_all(&mut tx, &id, SessionEndReason::Deactivated).await?;
     audit::record(
         &mut tx,
-        Event::by(&authed, "account_deactivated").target(format!("user:{id}")),
+        Event::by(&authed, AuditAction::AccountDeactivated).target(format!("user:{id}")),
     )
     .await?;
     tx.commit().await.map_err(Error::internal)?;
-    state.live().end_user(&id, "deactivated");
+    state.live().end_user(&id, SessionEndReason::Deactivated);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -147,7 +149,7 @@ pub async fn update_settings(
         .execute(&mut *tx)
         .await
         .map_err(Error::internal)?;
-    let event = Event::by(&authed, "settings_changed")
+    let event = Event::by(&authed, AuditAction::SettingsChanged)
         .detail(format!("idle_timeout_secs={}", request.idle_timeout_secs));
     audit::record(&mut tx, event).await?;
     tx.commit().await.map_err(Error::internal)?;

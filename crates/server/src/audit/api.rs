@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use haven_audit_log::{SignedTreeHead, hex};
 use haven_protocol::ErrorCode;
+use haven_protocol::audit::AuditAction;
 use haven_protocol::audit::{AuditEntry, AuditPage, AuditProof, ExportLine};
 use haven_protocol::identity::Id;
 use serde::Deserialize;
@@ -214,7 +215,7 @@ pub async fn export(
 ) -> Result<Response> {
     record_alone(
         state.db(),
-        Event::by(&authed, "audit_exported").from(Some(peer.ip())),
+        Event::by(&authed, AuditAction::AuditExported).from(Some(peer.ip())),
     )
     .await?;
     let body = export_lines(&state, authed.org.id.as_str()).await?;

@@ -1,6 +1,7 @@
 //! The audit log's background duty: heads at least every period, and the end of every
 //! emergency access written once when it runs out.
 
+use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 
 use super::heads::sign_pending_heads;
@@ -28,7 +29,7 @@ pub async fn record_ended_break_glass(state: &AppState) -> Result<()> {
                 .await
                 .map_err(Error::internal)?;
         if claimed.rows_affected() == 1 {
-            let event = Event::new(&org, "break_glass_ended")
+            let event = Event::new(&org, AuditAction::BreakGlassEnded)
                 .target(id)
                 .patient(patient)
                 .detail(format!("clinician {clinician}"));

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use axum::http::StatusCode;
 use haven_audit_log::{Hash, NodeId, Tree, leaf_hash, node_hash};
 use haven_protocol::ErrorCode;
-use haven_protocol::audit::{AuditActor, AuditEntry, AuditOutcome};
+use haven_protocol::audit::{AuditAction, AuditActor, AuditEntry, AuditOutcome};
 use haven_protocol::identity::Id;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -35,7 +35,7 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Event {
     pub org: Id,
     pub actor: Option<AuditActor>,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: Option<String>,
     pub patient: Option<String>,
     pub detail: Option<String>,
@@ -44,8 +44,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(org: &Id, action: &'static str) -> Self {
-        // `action` names come from this crate only: lower-case words and underscores.
+    pub fn new(org: &Id, action: AuditAction) -> Self {
         Self {
             org: org.clone(),
             actor: None,
@@ -59,7 +58,7 @@ impl Event {
     }
 
     /// The signed-in caller as the actor.
-    pub fn by(authed: &Authed, action: &'static str) -> Self {
+    pub fn by(authed: &Authed, action: AuditAction) -> Self {
         let mut event = Self::new(&authed.org.id, action);
         event.actor = Some(actor(authed));
         event
@@ -201,7 +200,7 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
             time,
             organisation: org.clone(),
             actor: event.actor,
-            action: event.action.to_owned(),
+            action: event.action,
             target: event.target,
             patient: event.patient,
             detail: event.detail,
@@ -236,7 +235,7 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
             i64::try_from(index).map_err(Error::internal)?,
             entry.time,
             entry.actor.as_ref().map(|a| a.user.clone()),
-            entry.action,
+            entry.action.as_str().to_owned(),
             entry.patient,
             payload,
         ));
@@ -374,7 +373,8 @@ mod tests {
         let org = crate::tenancy::ensure_default(&db, "Test", 900)
             .await
             .unwrap();
-        let event = |n: u64| Event::new(&org, "record_opened").target(format!("patient:{n}"));
+        let event =
+            |n: u64| Event::new(&org, AuditAction::RecordOpened).target(format!("patient:{n}"));
         let mut tx = crate::store::begin_write(&db).await.unwrap();
         let first = record_many(&mut tx, (0..37).map(event).collect())
             .await

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
+use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::{
     AccessBasis, ActivityEntry, BreakGlassGrant, BreakGlassRequest, ContactCard, DisplayName,
     Email, Id, PatientRecord, PersonSummary, Reason,
@@ -125,7 +126,7 @@ pub async fn record(
         AccessBasis::CareTeam => "care team",
         AccessBasis::BreakGlass { .. } => "emergency access",
     };
-    let event = Event::by(&authed, "record_opened")
+    let event = Event::by(&authed, AuditAction::RecordOpened)
         .target(format!("patient:{id}"))
         .patient(id.to_string())
         .detail(basis);
@@ -178,7 +179,7 @@ pub async fn break_glass(
     .execute(&mut *tx)
     .await
     .map_err(Error::internal)?;
-    let event = Event::by(&authed, "break_glass_granted")
+    let event = Event::by(&authed, AuditAction::BreakGlassGranted)
         .target(format!("grant:{grant_id}"))
         .patient(patient_id.to_string());
     crate::audit::record(&mut tx, event).await?;

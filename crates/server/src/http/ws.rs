@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::Response;
 use haven_protocol::ErrorCode;
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -133,7 +134,7 @@ async fn handle(
             Ok(_) => return error_frame(ErrorCode::Forbidden, "Your role does not permit this."),
             Err(_) => {
                 return ServerFrame::SessionEnded {
-                    reason: "expired".to_owned(),
+                    reason: SessionEndReason::Expired,
                 };
             }
         }
@@ -240,7 +241,7 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org) {
                     None => std::future::pending().await,
                 }
             } => {
-                let frame = ServerFrame::SessionEnded { reason: reason.to_owned() };
+                let frame = ServerFrame::SessionEnded { reason };
                 if let Some(message) = encode(&frame) {
                     let _ = socket.send(message).await;
                 }

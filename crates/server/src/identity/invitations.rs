@@ -12,6 +12,7 @@ use axum::http::header::HeaderMap;
 use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
 use haven_protocol::audit::AuditActor;
 use haven_protocol::identity::{
     AcceptInvitation, DisplayName, Email, Id, InviteRequest, InviteResponse, SignInResponse,
@@ -80,7 +81,7 @@ pub async fn invite(
     .execute(&mut *tx)
     .await
     .map_err(Error::internal)?;
-    let event = Event::by(&authed, "invitation_created")
+    let event = Event::by(&authed, AuditAction::InvitationCreated)
         .target(invitation_ref(&hash))
         .detail(request.role.as_str());
     audit::record(&mut tx, event).await?;
@@ -195,7 +196,7 @@ pub async fn accept(
         .await
         .map_err(Error::internal)?;
     }
-    let mut event = Event::new(&org.id, "invitation_accepted")
+    let mut event = Event::new(&org.id, AuditAction::InvitationAccepted)
         .target(invitation_ref(&hash))
         .detail(role.as_str())
         .from(Some(peer.ip()));

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::identity::Id;
 use tokio::sync::mpsc;
 
 /// Something the connection must do now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
-    SessionEnded(&'static str),
+    SessionEnded(SessionEndReason),
 }
 
 struct Conn {
@@ -62,14 +63,14 @@ impl Live {
         }
     }
 
-    pub fn end_session(&self, session_hash: &[u8], reason: &'static str) {
+    pub fn end_session(&self, session_hash: &[u8], reason: SessionEndReason) {
         self.notify(
             |c| c.session_hash == session_hash,
             Control::SessionEnded(reason),
         );
     }
 
-    pub fn end_user(&self, user_id: &Id, reason: &'static str) {
+    pub fn end_user(&self, user_id: &Id, reason: SessionEndReason) {
         self.notify(|c| &c.user_id == user_id, Control::SessionEnded(reason));
     }
 

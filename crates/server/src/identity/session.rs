@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::{Action, Role, allowed};
+use haven_protocol::audit::{AuditAction, SessionEndReason};
 use haven_protocol::identity::{DisplayName, Id, SessionInfo};
 
 use crate::clock::now;
@@ -106,33 +107,20 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(parse_token)
 }
 
-/// The audit action for a session ending for `reason`, if it is worth an entry.
-fn end_action(reason: &str) -> Option<(&'static str, Option<&'static str>)> {
-    match reason {
-        "signed_out" => Some(("sign_out", None)),
-        "auto_logoff" => Some(("auto_logoff", None)),
-        "idle" => Some(("session_expired", Some("idle"))),
-        "expired" => Some(("session_expired", Some("absolute lifetime"))),
-        "deactivated" => Some(("session_ended", Some("account deactivated"))),
-        _ => None,
-    }
-}
-
 /// Ends a session and records why, in one transaction; returns whether it was open.
-pub async fn end(state: &AppState, session_hash: &[u8], reason: &'static str) -> Result<bool> {
+pub async fn end(state: &AppState, session_hash: &[u8], reason: SessionEndReason) -> Result<bool> {
     let mut tx = crate::store::begin_write(state.db()).await?;
     let ended: Option<(String, String, String, String)> = sqlx::query_as(
         "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL
          RETURNING user_id, org_id, device_id, (SELECT role FROM users WHERE users.id = sessions.user_id)",
     )
     .bind(now())
-    .bind(reason)
+    .bind(reason.as_str())
     .bind(session_hash)
     .fetch_optional(&mut *tx)
     .await
     .map_err(Error::internal)?;
-    if let (Some((user, org, device, role)), Some((action, detail))) = (&ended, end_action(reason))
-    {
+    if let (Some((user, org, device, role)), Some((action, detail))) = (&ended, reason.audit()) {
         let org = Id::parse(org).map_err(Error::internal)?;
         let mut event = crate::audit::Event::new(&org, action);
         event.actor = Some(haven_protocol::audit::AuditActor {
@@ -155,13 +143,13 @@ pub async fn end(state: &AppState, session_hash: &[u8], reason: &'static str) ->
 pub async fn end_all(
     conn: &mut sqlx::SqliteConnection,
     user_id: &Id,
-    reason: &'static str,
+    reason: SessionEndReason,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL",
     )
     .bind(now())
-    .bind(reason)
+    .bind(reason.as_str())
     .bind(user_id.as_str())
     .execute(&mut *conn)
     .await
@@ -225,15 +213,15 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
     }
     let now = now();
     if active == 0 {
-        end(state, &hash, "deactivated").await?;
+        end(state, &hash, SessionEndReason::Deactivated).await?;
         return Err(Error::session_expired());
     }
     if now >= expires_at {
-        end(state, &hash, "expired").await?;
+        end(state, &hash, SessionEndReason::Expired).await?;
         return Err(Error::session_expired());
     }
     if now - last_seen >= idle {
-        end(state, &hash, "idle").await?;
+        end(state, &hash, SessionEndReason::Idle).await?;
         return Err(Error::session_expired());
     }
     sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
@@ -302,7 +290,7 @@ pub async fn open(
     .await
     .map_err(Error::internal)?;
     if stage == Stage::Full {
-        let mut event = crate::audit::Event::new(&org.id, "sign_in").from(source);
+        let mut event = crate::audit::Event::new(&org.id, AuditAction::SignIn).from(source);
         event.actor = Some(haven_protocol::audit::AuditActor {
             user: user_id.to_string(),
             role,

@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::identity::{
     Id, LoginRequest, LogoutRequest, LogoutWhy, SignInResponse, SignInStep, TotpEnrolment,
     TotpRequest,
@@ -139,7 +141,7 @@ pub async fn login(
     let account = format!("{}:{}", org.id, request.email.as_str());
     let now = now();
     let refused = |target: Option<String>, detail: &'static str| {
-        let mut event = Event::new(&org.id, "sign_in_failed")
+        let mut event = Event::new(&org.id, AuditAction::SignInFailed)
             .failed()
             .from(Some(peer.ip()))
             .detail(detail);
@@ -210,7 +212,12 @@ pub async fn totp(
             .map_err(Error::internal)?;
     let secret = secret.ok_or_else(Error::forbidden)?;
     check_code(&state, &authed, peer.ip(), &secret, &request, last_step).await?;
-    session::end(&state, &authed.session_hash, "second_factor_done").await?;
+    session::end(
+        &state,
+        &authed.session_hash,
+        SessionEndReason::SecondFactorDone,
+    )
+    .await?;
     Ok(Json(
         signed_in(
             &state,
@@ -235,7 +242,7 @@ async fn check_code(
     let account = format!("totp:{}", authed.user_id);
     let now = now();
     let failed = || {
-        Event::by(authed, "second_factor_failed")
+        Event::by(authed, AuditAction::SecondFactorFailed)
             .failed()
             .from(Some(ip))
     };
@@ -316,12 +323,17 @@ pub async fn confirm(
         .map_err(Error::internal)?;
     audit::record(
         &mut tx,
-        Event::by(&authed, "second_factor_enrolled").from(Some(peer.ip())),
+        Event::by(&authed, AuditAction::SecondFactorEnrolled).from(Some(peer.ip())),
     )
     .await?;
     tx.commit().await.map_err(Error::internal)?;
     // A new token either way: the enrolment token never becomes a full session.
-    session::end(&state, &authed.session_hash, "second_factor_done").await?;
+    session::end(
+        &state,
+        &authed.session_hash,
+        SessionEndReason::SecondFactorDone,
+    )
+    .await?;
     Ok(Json(
         signed_in(
             &state,
@@ -346,8 +358,8 @@ pub async fn logout(
         _ => parse_json::<LogoutRequest>(body)?.reason,
     };
     let reason = match why {
-        LogoutWhy::User => "signed_out",
-        LogoutWhy::Inactivity => "auto_logoff",
+        LogoutWhy::User => SessionEndReason::SignedOut,
+        LogoutWhy::Inactivity => SessionEndReason::AutoLogoff,
     };
     session::end(&state, &authed.session_hash, reason).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
