@@ -234,7 +234,8 @@ in_every_browser!(an_insecure_endpoint_is_refused);
 async fn a_page_not_served_over_https_is_refused(browser: Browser) {
     let data = tempfile::tempdir().unwrap();
     let db = haven_server::store::open(data.path()).await.unwrap();
-    let assets = haven_server::assets::Assets::load(&env_path("HAVEN_DIST").unwrap()).unwrap();
+    let assets =
+        haven_server::http::assets::Assets::load(&env_path("HAVEN_DIST").unwrap()).unwrap();
     let state = haven_server::AppState::new(
         db,
         assets,

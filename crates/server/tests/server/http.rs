@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-mod common;
+use crate::common;
 
 use common::{TestServer, fake_dist};
 use haven_protocol::{RawRuntimeConfig, RuntimeConfig};

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -618,7 +618,9 @@ async fn deactivation_ends_sessions_and_closes_sockets_at_once() {
     .await;
     assert_eq!(off.status, StatusCode::NO_CONTENT);
     match common::ws::next(&mut socket).await {
-        ServerFrame::SessionEnded { reason } => assert_eq!(reason, "deactivated"),
+        ServerFrame::SessionEnded { reason } => {
+            assert_eq!(reason, haven_protocol::audit::SessionEndReason::Deactivated)
+        }
         other => panic!("{other:?}"),
     }
     let closed = tokio::time::timeout(Duration::from_secs(10), socket.next())

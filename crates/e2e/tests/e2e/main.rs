@@ -1,0 +1,8 @@
+//! End-to-end tests, one binary: the real `haven-server`, the release app, and real
+//! browsers over W3C WebDriver.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+mod audit;
+mod identity;
+mod secure_boot;

@@ -1,0 +1,12 @@
+//! The server's integration tests, one binary (one link on two cores): a real server on
+//! a real TLS listener, driven by clients that trust exactly its certificate.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
+mod common;
+
+mod audit;
+mod http;
+mod identity;
+mod tls;
+mod ws;
