@@ -7,6 +7,7 @@
 pub mod app;
 pub mod boot;
 pub mod capabilities;
+pub mod components;
 pub mod context;
 pub mod diagnostics;
 pub mod error;

@@ -1,8 +1,38 @@
-//! Whole screens. Each reads state and renders it; logic lives below them.
+//! Whole screens, one folder per role. Each reads state and renders it; logic lives
+//! below them.
 
-pub mod audit;
+pub mod account;
+pub mod admin;
+pub mod auditor;
+pub mod clinician;
+pub mod messages;
+pub mod patient;
 pub mod refused;
 pub mod shell;
 pub mod signin;
+pub mod staff;
 pub mod start;
-pub mod views;
+
+use haven_protocol::access::View;
+use leptos::prelude::*;
+
+/// The body of each view. Each fetches what its role may see and renders it; the server
+/// decides what that is.
+#[component]
+pub fn ViewBody(view: View) -> impl IntoView {
+    match view {
+        View::CareTeam => view! { <patient::CareTeam/> }.into_any(),
+        View::Visits => view! { <patient::Visits/> }.into_any(),
+        View::Messages => view! { <messages::Messages/> }.into_any(),
+        View::MyActivity => view! { <patient::MyActivity/> }.into_any(),
+        View::MyPatients => view! { <clinician::MyPatients/> }.into_any(),
+        View::WaitingRoom => view! { <clinician::WaitingRoom/> }.into_any(),
+        View::Schedule => view! { <staff::Schedule/> }.into_any(),
+        View::PatientContacts => view! { <staff::PatientContacts/> }.into_any(),
+        View::Users => view! { <admin::users::UsersView/> }.into_any(),
+        View::Invitations => view! { <admin::Invitations/> }.into_any(),
+        View::OrgSettings => view! { <admin::settings::SettingsView/> }.into_any(),
+        View::BreakGlassEvents => view! { <admin::BreakGlassEvents/> }.into_any(),
+        View::Audit => view! { <auditor::audit::AuditView/> }.into_any(),
+    }
+}

@@ -9,7 +9,9 @@ use haven_protocol::access::{Action, View, allowed, navigation};
 use leptos::prelude::*;
 
 use crate::context::{Ctx, use_ctx};
-use crate::pages::views::{PatientRecordView, SecondFactor, ViewBody};
+use crate::pages::ViewBody;
+use crate::pages::account::SecondFactor;
+use crate::pages::clinician::record::PatientRecordView;
 use crate::session::{IdlePhase, SignedOut, idle_phase};
 
 /// Input that counts as activity.

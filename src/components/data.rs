@@ -1,0 +1,36 @@
+//! Loading a view's data once and showing it: a loading line, an error, or the data.
+
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+
+use crate::context::Ctx;
+
+/// What a view has fetched: `None` while loading, then the data or an error.
+pub type Loaded<T> = RwSignal<Option<Result<T, String>>>;
+
+/// Loads `path` once into a signal: `None` while loading, then the data or an error.
+pub fn load<T: DeserializeOwned + Send + Sync + 'static>(
+    ctx: Ctx,
+    path: &'static str,
+) -> Loaded<T> {
+    let data = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        data.set(Some(
+            ctx.call::<T>("GET", path, None)
+                .await
+                .map_err(|e| e.to_string()),
+        ));
+    });
+    data
+}
+
+pub fn show<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
+    data: Loaded<T>,
+    render: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView {
+    move || match data.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+        Some(Ok(value)) => render(value).into_any(),
+    }
+}

@@ -1,0 +1,3 @@
+//! The auditor's views (administrators see the audit log too).
+
+pub mod audit;
