@@ -1,12 +1,13 @@
 //! The app's shared state, one context: configuration, the signed-in session (memory
-//! only), the current path (the URL is the source of truth), a notice for the sign-in
-//! page, and the WebSocket link. Components read it with [`use_ctx`].
+//! only), the current route (parsed from the URL, which is the source of truth), a
+//! notice for the sign-in page, and the WebSocket link. Components read it with [`use_ctx`].
 
 use haven_protocol::{HttpsUrl, RuntimeConfig};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
+use crate::route::Route;
 use crate::session::{Auth, SignedOut};
 use crate::transport::https::{self, HttpError};
 use crate::transport::wss::Link;
@@ -16,7 +17,7 @@ pub struct Ctx {
     pub config: StoredValue<RuntimeConfig>,
     pub auth: RwSignal<Option<Auth>>,
     pub notice: RwSignal<Option<&'static str>>,
-    pub path: RwSignal<String>,
+    pub route: RwSignal<Route>,
     pub link: StoredValue<Option<Link>, LocalStorage>,
 }
 
@@ -24,19 +25,20 @@ pub fn use_ctx() -> Option<Ctx> {
     use_context::<Ctx>()
 }
 
-pub fn current_path() -> String {
+/// The route of the address the browser shows now.
+pub fn current_route() -> Route {
     web_sys::window()
         .and_then(|w| w.location().pathname().ok())
-        .unwrap_or_else(|| "/".to_owned())
+        .map_or(Route::Home, |path| Route::parse(&path))
 }
 
 impl Ctx {
-    /// Moves to `path` within the app (history entry, no reload).
-    pub fn navigate(self, path: &str) {
+    /// Moves to `route` within the app (history entry, no reload).
+    pub fn navigate(self, route: Route) {
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(path));
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&route.path()));
         }
-        self.path.set(path.to_owned());
+        self.route.set(route);
     }
 
     fn url(self, path: &str) -> Result<HttpsUrl, HttpError> {
@@ -88,7 +90,7 @@ impl Ctx {
             }
         });
         self.notice.set(Some(why.message()));
-        self.navigate("/");
+        self.navigate(Route::Home);
     }
 
     /// Ends the session on the server (saying whether it is the automatic logoff, for the
@@ -113,6 +115,6 @@ impl Ctx {
                 link.authenticate(Some(token));
             }
         });
-        self.navigate("/");
+        self.navigate(Route::Home);
     }
 }

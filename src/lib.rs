@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod pages;
 pub mod qr;
+pub mod route;
 pub mod session;
 pub mod transport;
 

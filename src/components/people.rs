@@ -4,6 +4,7 @@ use haven_protocol::identity::PersonSummary;
 use leptos::prelude::*;
 
 use crate::context::use_ctx;
+use crate::route::Route;
 
 pub fn people(list: Vec<PersonSummary>, empty: &'static str, link: bool) -> impl IntoView {
     if list.is_empty() {
@@ -14,10 +15,10 @@ pub fn people(list: Vec<PersonSummary>, empty: &'static str, link: bool) -> impl
             {list.into_iter().map(|p| {
                 let name = p.display_name.to_string();
                 if link {
-                    let href = format!("/patients/{}", p.id);
-                    view! { <li><a href=href.clone() on:click=move |ev| {
+                    let route = Route::PatientRecord(p.id);
+                    view! { <li><a href=route.path() on:click=move |ev| {
                         ev.prevent_default();
-                        if let Some(ctx) = use_ctx() { ctx.navigate(&href) }
+                        if let Some(ctx) = use_ctx() { ctx.navigate(route.clone()) }
                     }>{name}</a></li> }.into_any()
                 } else {
                     view! { <li>{name}</li> }.into_any()

@@ -5,13 +5,14 @@
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
-use haven_protocol::access::{Action, View, allowed, navigation};
+use haven_protocol::access::{Action, allowed, navigation};
 use leptos::prelude::*;
 
 use crate::context::{Ctx, use_ctx};
 use crate::pages::ViewBody;
 use crate::pages::account::SecondFactor;
 use crate::pages::clinician::record::PatientRecordView;
+use crate::route::Route;
 use crate::session::{IdlePhase, SignedOut, idle_phase};
 
 /// Input that counts as activity.
@@ -95,8 +96,8 @@ pub fn Shell() -> impl IntoView {
             view! {
                 <li>
                     <a href=path data-view=path
-                        aria-current=move || (ctx.path.get() == path).then_some("page")
-                        on:click=move |ev| { ev.prevent_default(); ctx.navigate(path); }>
+                        aria-current=move || ctx.route.with(|r| r.section() == Some(view)).then_some("page")
+                        on:click=move |ev| { ev.prevent_default(); ctx.navigate(Route::View(view)); }>
                         {view.title()}
                     </a>
                 </li>
@@ -105,27 +106,21 @@ pub fn Shell() -> impl IntoView {
         .collect_view();
 
     let body = move || {
-        let path = ctx.path.get();
-        let path = if path == "/" || path == "/join" {
-            first.map_or("/", View::path).to_owned()
-        } else {
-            path
+        let route = match ctx.route.get() {
+            Route::Home | Route::Join => first.map_or(Route::NotFound, Route::View),
+            route => route,
         };
-        if let Some(id) = path.strip_prefix("/patients/") {
-            return if allowed(role, Action::ReadPatientRecord) {
-                view! { <PatientRecordView id=id.to_owned()/> }.into_any()
-            } else {
-                not_permitted().into_any()
-            };
-        }
-        match View::from_path(&path) {
-            Some(view) if allowed(role, view.requires()) => view! {
+        match route {
+            Route::View(view) if allowed(role, view.requires()) => view! {
                 <section id="view" class="panel" data-view=view.path()>
                     <h1>{view.title()}</h1>
                     <ViewBody view/>
                 </section>
             }
             .into_any(),
+            Route::PatientRecord(id) if allowed(role, Action::ReadPatientRecord) => {
+                view! { <PatientRecordView id/> }.into_any()
+            }
             _ => not_permitted().into_any(),
         }
     };

@@ -10,6 +10,7 @@ use serde_json::json;
 use wasm_bindgen::JsValue;
 
 use crate::context::{Ctx, use_ctx};
+use crate::route::Route;
 use crate::session::Auth;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +33,7 @@ enum Step {
 fn take_invitation() -> Option<String> {
     let window = web_sys::window()?;
     let location = window.location();
-    if location.pathname().ok()? != "/join" {
+    if Route::parse(&location.pathname().ok()?) != Route::Join {
         return None;
     }
     let token = location.hash().ok()?.trim_start_matches('#').to_owned();

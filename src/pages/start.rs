@@ -7,7 +7,7 @@ use haven_protocol::RuntimeConfig;
 use leptos::prelude::*;
 
 use crate::capabilities::Capability;
-use crate::context::{Ctx, current_path};
+use crate::context::{Ctx, current_route};
 use crate::pages::shell::Shell;
 use crate::pages::signin::SignIn;
 use crate::session::SignedOut;
@@ -70,7 +70,7 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
         config: StoredValue::new(config.clone()),
         auth: RwSignal::new(None),
         notice: RwSignal::new(None),
-        path: RwSignal::new(current_path()),
+        route: RwSignal::new(current_route()),
         link: StoredValue::new_local(None),
     };
     provide_context(ctx);
@@ -93,7 +93,7 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     );
     ctx.link.set_value(Some(link));
     let popstate = web_sys::window()
-        .map(|w| EventListener::new(&w, "popstate", move |_| ctx.path.set(current_path())));
+        .map(|w| EventListener::new(&w, "popstate", move |_| ctx.route.set(current_route())));
     let popstate = StoredValue::new_local(popstate);
     on_cleanup(move || {
         popstate.set_value(None);

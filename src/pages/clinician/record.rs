@@ -1,7 +1,7 @@
 //! A patient's record as a clinician sees it; outside the care team, emergency access
 //! with a written reason.
 
-use haven_protocol::identity::{AccessBasis, BreakGlassGrant, PatientRecord};
+use haven_protocol::identity::{AccessBasis, BreakGlassGrant, Id, PatientRecord};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
@@ -10,7 +10,7 @@ use crate::components::people::people;
 use crate::context::use_ctx;
 
 #[component]
-pub fn PatientRecordView(id: String) -> impl IntoView {
+pub fn PatientRecordView(id: Id) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
