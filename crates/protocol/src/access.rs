@@ -97,6 +97,8 @@ pub enum Action {
     ReadPatientContacts,
     ListUsers,
     InviteStaff,
+    /// List and withdraw the organisation's open invitations.
+    ManageInvitations,
     ChangeRole,
     DeactivateUser,
     ReadOrgSettings,
@@ -133,6 +135,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadPatientContacts, &[Staff]),
     (Action::ListUsers, &[Admin]),
     (Action::InviteStaff, &[Admin]),
+    (Action::ManageInvitations, &[Admin]),
     (Action::ChangeRole, &[Admin]),
     (Action::DeactivateUser, &[Admin]),
     (Action::ReadOrgSettings, &[Admin]),

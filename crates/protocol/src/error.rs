@@ -36,6 +36,8 @@ pub enum ErrorCode {
     NotInCareTeam,
     CannotChangeSelf,
     InvalidQuery,
+    NoChange,
+    InvitationRevoked,
     Internal,
 }
 
@@ -70,6 +72,8 @@ impl ErrorCode {
             Self::NotInCareTeam => "not_in_care_team",
             Self::CannotChangeSelf => "cannot_change_self",
             Self::InvalidQuery => "invalid_query",
+            Self::NoChange => "no_change",
+            Self::InvitationRevoked => "invitation_revoked",
             Self::Internal => "internal",
         }
     }

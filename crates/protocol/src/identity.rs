@@ -6,6 +6,7 @@
 //! log through `{:?}`.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,16 +28,19 @@ pub enum FieldError {
     Reason,
     #[error("this identifier is not valid")]
     Id,
+    #[error("this device credential is not valid")]
+    Device,
 }
 
 impl FieldError {
-    pub const ALL: [FieldError; 6] = [
+    pub const ALL: [FieldError; 7] = [
         FieldError::Email,
         FieldError::DisplayName,
         FieldError::Password,
         FieldError::TotpCode,
         FieldError::Reason,
         FieldError::Id,
+        FieldError::Device,
     ];
 
     /// The message as a static string: it never echoes what was typed.
@@ -50,21 +54,53 @@ impl FieldError {
             Self::TotpCode => "A code is 6 digits.",
             Self::Reason => "Give a reason of 20 to 500 characters.",
             Self::Id => "This identifier is not valid.",
+            Self::Device => "This device credential is not valid.",
         }
     }
 }
 
+// The limits of what people type. The parsers below and the schemas of the OpenAPI
+// document (`schema.rs`) read the same constants, so what a client is told and what the
+// server takes cannot drift apart.
+
+/// An email address's length in bytes of UTF-8, after trimming.
+pub const EMAIL_BYTES: RangeInclusive<usize> = 3..=254;
+/// The longest part before the `@`, in bytes of UTF-8.
+pub const EMAIL_LOCAL_MAX_BYTES: usize = 64;
+/// Refused anywhere in an email address (beside whitespace, controls and [`DECEPTIVE`]):
+/// they quote, comment or separate addresses in mail headers.
+pub const EMAIL_FORBIDDEN: [char; 9] = ['<', '>', '"', '\'', '\\', ',', ';', '(', ')'];
+/// A display name's length in characters, after trimming.
+pub const DISPLAY_NAME_CHARS: RangeInclusive<usize> = 1..=100;
+/// A reason's length in characters, after trimming.
+pub const REASON_CHARS: RangeInclusive<usize> = 20..=500;
+/// A password's length in characters (not trimmed).
+pub const PASSWORD_CHARS: RangeInclusive<usize> = 12..=256;
+/// The digits of an authenticator code.
+pub const TOTP_DIGITS: usize = 6;
+/// An identifier's length: lower-case hex of 128 random bits.
+pub const ID_HEX_CHARS: usize = 32;
+/// A one-time token's length: base64url of 256 random bits, without padding.
+pub const TOKEN_CHARS: usize = 43;
+
 /// Characters that render text in a different order than it is stored (Trojan Source)
-/// or are invisible controls: refused in names and reasons.
+/// or are invisible controls: refused in names, reasons and email addresses.
+pub const DECEPTIVE: &[(char, char)] = &[
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2066}', '\u{2069}'),
+    ('\u{200E}', '\u{200F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+];
+
 fn is_deceptive(c: char) -> bool {
-    matches!(c,
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
-        | '\u{061C}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+    DECEPTIVE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 macro_rules! text_newtype {
     ($name:ident, $err:expr, $parse:expr) => {
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // Its schema is written by hand from the same limits (`schema.rs`).
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
@@ -97,9 +133,9 @@ macro_rules! text_newtype {
 text_newtype!(Email, FieldError::Email, |input| {
     let email = input.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
-    let ok = (3..=254).contains(&email.len())
+    let ok = EMAIL_BYTES.contains(&email.len())
         && !local.is_empty()
-        && local.len() <= 64
+        && local.len() <= EMAIL_LOCAL_MAX_BYTES
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
@@ -107,21 +143,22 @@ text_newtype!(Email, FieldError::Email, |input| {
         && !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || is_deceptive(c))
-        && !email.contains(['<', '>', '"', '\'', '\\', ',', ';', '(', ')']);
+        && !email.contains(EMAIL_FORBIDDEN);
     ok.then_some(email)
 });
 
 text_newtype!(DisplayName, FieldError::DisplayName, |input| {
     let name = input.trim();
     let count = name.chars().count();
-    let ok = (1..=100).contains(&count) && !name.chars().any(|c| c.is_control() || is_deceptive(c));
+    let ok = DISPLAY_NAME_CHARS.contains(&count)
+        && !name.chars().any(|c| c.is_control() || is_deceptive(c));
     ok.then(|| name.to_owned())
 });
 
 text_newtype!(Reason, FieldError::Reason, |input| {
     let reason = input.trim();
     let count = reason.chars().count();
-    let ok = (20..=500).contains(&count)
+    let ok = REASON_CHARS.contains(&count)
         && !reason
             .chars()
             .any(|c| (c.is_control() && c != '\n') || is_deceptive(c));
@@ -151,7 +188,6 @@ impl fmt::Display for DisplayName {
 }
 
 /// A password as typed. Never logged, never stored: only its argon2id hash is.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Password(String);
@@ -159,7 +195,7 @@ pub struct Password(String);
 impl Password {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let count = input.chars().count();
-        if (12..=256).contains(&count) && !input.trim().is_empty() {
+        if PASSWORD_CHARS.contains(&count) && !input.trim().is_empty() {
             Ok(Self(input.to_owned()))
         } else {
             Err(FieldError::Password)
@@ -187,7 +223,6 @@ impl fmt::Debug for Password {
 }
 
 /// Six digits from an authenticator app.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TotpCode(String);
@@ -195,7 +230,7 @@ pub struct TotpCode(String);
 impl TotpCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let code: String = input.chars().filter(|c| *c != ' ').collect();
-        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        if code.len() == TOTP_DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(code))
         } else {
             Err(FieldError::TotpCode)
@@ -223,14 +258,13 @@ impl fmt::Debug for TotpCode {
 }
 
 /// An opaque identifier: 32 lower-case hex characters (128 random bits).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Id(String);
 
 impl Id {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        if input.len() == 32
+        if input.len() == ID_HEX_CHARS
             && input
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -276,6 +310,11 @@ impl fmt::Display for Id {
 pub struct LoginRequest {
     pub email: Email,
     pub password: Password,
+    /// The credential this browser was given when it last signed in to this account,
+    /// if any: it lets the account's owner sign in while a guesser has locked the
+    /// account's own budget of attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceCredential>,
 }
 
 /// `POST /api/auth/totp` and `POST /api/auth/totp/confirm`
@@ -284,6 +323,9 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct TotpRequest {
     pub code: TotpCode,
+    /// As in [`LoginRequest::device`]: refreshed instead of a new one issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceCredential>,
 }
 
 /// What the server needs next after a step of signing in.
@@ -306,6 +348,10 @@ pub struct SignInResponse {
     pub token: String,
     #[serde(flatten)]
     pub step: SignInStep,
+    /// On a completed sign-in: this browser's device credential for the account, to
+    /// keep in IndexedDB and send with later sign-ins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceCredential>,
 }
 
 impl fmt::Debug for SignInResponse {
@@ -313,6 +359,7 @@ impl fmt::Debug for SignInResponse {
         f.debug_struct("SignInResponse")
             .field("token", &"<redacted>")
             .field("step", &self.step)
+            .field("device", &self.device.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -416,6 +463,7 @@ impl fmt::Debug for InviteResponse {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::token))]
     pub token: String,
     pub password: Password,
 }
@@ -504,7 +552,78 @@ pub struct ActivityEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgSettings {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::idle_timeout_secs))]
     pub idle_timeout_secs: u32,
+}
+
+/// A browser's credential for one account: 256 random bits, base64url (43 characters).
+/// The server keeps only its hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DeviceCredential(String);
+
+impl DeviceCredential {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let ok = input.len() == 43
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(FieldError::Device)
+        }
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DeviceCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceCredential(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceCredential {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `POST /api/auth/totp/enrol`: replacing an authenticator needs a code from the current
+/// one; a first enrolment sends nothing (or `{}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_code: Option<TotpCode>,
+}
+
+/// `GET /api/invitations`: an invitation not yet used, withdrawn or expired.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationSummary {
+    pub id: Id,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub invited_by: PersonSummary,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// `GET /api/audit/people`: the names an auditor sees instead of ids (the log itself
+/// keeps ids).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPerson {
+    pub id: Id,
+    pub display_name: DisplayName,
+    pub role: Role,
 }
 
 #[cfg(test)]
@@ -586,6 +705,31 @@ mod tests {
         ] {
             assert!(Id::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// The messages people read name the same limits the parsers enforce.
+    #[test]
+    fn messages_state_the_limits() {
+        let says = |field: FieldError, numbers: &[usize]| {
+            for n in numbers {
+                assert!(field.message().contains(&n.to_string()), "{field:?}: {n}");
+                assert!(field.to_string().contains(&n.to_string()), "{field:?}: {n}");
+            }
+        };
+        says(FieldError::Email, &[*EMAIL_BYTES.end()]);
+        says(
+            FieldError::DisplayName,
+            &[*DISPLAY_NAME_CHARS.start(), *DISPLAY_NAME_CHARS.end()],
+        );
+        says(
+            FieldError::Password,
+            &[*PASSWORD_CHARS.start(), *PASSWORD_CHARS.end()],
+        );
+        says(FieldError::TotpCode, &[TOTP_DIGITS]);
+        says(
+            FieldError::Reason,
+            &[*REASON_CHARS.start(), *REASON_CHARS.end()],
+        );
     }
 
     #[test]

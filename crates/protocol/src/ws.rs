@@ -55,6 +55,19 @@ pub enum ServerFrame {
     SessionEnded {
         reason: crate::audit::SessionEndReason,
     },
+    /// Something the signed-in person sees has changed: fetch it again. Carries no
+    /// content, only which view.
+    Changed {
+        topic: Topic,
+    },
+}
+
+/// What a [`ServerFrame::Changed`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// Emergency access to a record was granted or ended.
+    BreakGlass,
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub audit_head_period: Duration,
     /// Seed a demo organisation with one user of each role (`--demo`).
     pub demo: bool,
+    /// Limits on what unauthenticated callers can cost (trusted proxies, the sign-in
+    /// window, anonymous WebSockets).
+    pub guards: crate::state::Guards,
 }
 
 impl ServerConfig {
@@ -54,6 +57,7 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(15 * 60),
             heartbeat: Duration::from_secs(15),
             demo: false,
+            guards: crate::state::Guards::default(),
             audit_head_period: Duration::from_secs(60),
             audit_retention_days: crate::audit::MIN_RETENTION_DAYS,
         }

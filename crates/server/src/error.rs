@@ -60,6 +60,11 @@ impl Error {
         )
     }
 
+    /// The change asked for is already the state of things: nothing was done or recorded.
+    pub fn no_change(message: &'static str) -> Self {
+        Self::bad(ErrorCode::NoChange, StatusCode::CONFLICT, message)
+    }
+
     pub fn conflict(code: ErrorCode, message: &'static str) -> Self {
         Self::bad(code, StatusCode::CONFLICT, message)
     }
@@ -99,6 +104,26 @@ impl Error {
                 "Something went wrong on the server. Please try again.",
             ),
         }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::secrets::SecretError> for Error {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<haven_protocol::identity::FieldError> for Error {
+    /// A value read back from our own store that no longer parses: a bug or a changed
+    /// row, never the caller's fault.
+    fn from(e: haven_protocol::identity::FieldError) -> Self {
+        Self::internal(e)
     }
 }
 

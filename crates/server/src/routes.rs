@@ -8,6 +8,7 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, get, post, put};
 use haven_protocol::access::Action;
 use haven_protocol::identity as wire;
+use utoipa::openapi::path::Parameter;
 use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 
@@ -21,6 +22,8 @@ use crate::{admin, audit, clinical};
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
 /// Registers a body's schemas and returns the schema of the body itself.
 pub type BodySchema = fn(&mut Schemas) -> RefOr<Schema>;
+/// Registers the schemas of a route's query parameters and returns the parameters.
+pub type QueryParameters = fn(&mut Schemas) -> Vec<Parameter>;
 
 fn register<T: utoipa::ToSchema>(out: &mut Schemas) {
     out.push((T::name().into_owned(), T::schema()));
@@ -49,6 +52,8 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
+    /// The query parameters it reads (path parameters are read from `path`).
+    pub query: Option<QueryParameters>,
     pub request: Option<BodySchema>,
     pub response: Option<BodySchema>,
     /// A non-JSON answer: its media type (the export's JSON Lines).
@@ -68,6 +73,7 @@ fn spec(
         path,
         access,
         summary: "",
+        query: None,
         request: None,
         response: None,
         raw_response: None,
@@ -82,6 +88,7 @@ fn full(actions: &'static [Action]) -> Access {
 /// Documentation and body types of a row, kept beside the route itself.
 trait Describe {
     fn doc(self, summary: &'static str) -> Self;
+    fn query(self, parameters: QueryParameters) -> Self;
     fn takes(self, body: BodySchema) -> Self;
     fn gives(self, body: BodySchema) -> Self;
     fn gives_raw(self, media: &'static str) -> Self;
@@ -90,6 +97,10 @@ trait Describe {
 impl Describe for Row {
     fn doc(mut self, summary: &'static str) -> Self {
         self.0.summary = summary;
+        self
+    }
+    fn query(mut self, parameters: QueryParameters) -> Self {
+        self.0.query = Some(parameters);
         self
     }
     fn takes(mut self, body: BodySchema) -> Self {
@@ -148,7 +159,8 @@ pub fn table() -> Vec<Row> {
             .doc("The signed-in session")
             .gives(one::<wire::SessionInfo>),
         spec(M::POST, "/auth/totp/enrol", full(&[Action::EnrolTotp]), post(signin::enrol))
-            .doc("Start setting up an authenticator app")
+            .doc("Start setting up an authenticator app; replacing one needs a current code from it")
+            .takes(one::<wire::EnrolRequest>)
             .gives(one::<wire::TotpEnrolment>),
         spec(
             M::POST,
@@ -159,6 +171,11 @@ pub fn table() -> Vec<Row> {
         .doc("Invite staff (admins) or a patient (clinicians) by a one-time link")
         .takes(one::<wire::InviteRequest>)
         .gives(one::<wire::InviteResponse>),
+        spec(M::GET, "/invitations", full(&[Action::ManageInvitations]), get(invitations::list))
+            .doc("Open invitations of the organisation (recorded as a read)")
+            .gives(many::<wire::InvitationSummary>),
+        spec(M::POST, "/invitations/{id}/revoke", full(&[Action::ManageInvitations]), post(invitations::revoke))
+            .doc("Withdraw an open invitation"),
         spec(M::GET, "/users", full(&[Action::ListUsers]), get(admin::list_users))
             .doc("The organisation's users")
             .gives(many::<wire::UserSummary>),
@@ -184,6 +201,8 @@ pub fn table() -> Vec<Row> {
             .doc("Emergency access to a patient outside the care team, with a reason; time-boxed and shown to the patient and admins")
             .takes(one::<wire::BreakGlassRequest>)
             .gives(one::<wire::BreakGlassGrant>),
+        spec(M::POST, "/break-glass/{id}/end", full(&[Action::BreakGlass]), post(clinical::end_break_glass))
+            .doc("End one's own emergency access early"),
         spec(M::GET, "/break-glass", full(&[Action::ReadBreakGlassEvents]), get(clinical::all_grants))
             .doc("Every emergency access in the organisation")
             .gives(many::<wire::BreakGlassGrant>),
@@ -198,19 +217,33 @@ pub fn table() -> Vec<Row> {
             .gives(many::<wire::ContactCard>),
         spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::api::entries))
             .doc("Search the audit log: actor, patient, action, time range; paginated")
+            .query(audit::api::entries_parameters)
             .gives(one::<haven_protocol::audit::AuditPage>),
+        spec(M::GET, "/audit/people", full(&[Action::ReadAudit]), get(audit::people::people))
+            .doc("The organisation's people by id, for names in the audit views (recorded as a read)")
+            .gives(many::<wire::AuditPerson>),
         spec(M::GET, "/audit/head", full(&[Action::ReadAudit]), get(audit::api::head))
             .doc("The newest signed tree head (signed now if entries arrived since the last)")
             .gives(one::<haven_audit_log::SignedTreeHead>),
         spec(M::GET, "/audit/proof/inclusion", full(&[Action::ReadAudit]), get(audit::api::inclusion))
             .doc("Inclusion proof of entry `index` in the tree of `size` entries")
+            .query(audit::api::inclusion_parameters)
             .gives(one::<haven_protocol::audit::AuditProof>),
         spec(M::GET, "/audit/proof/consistency", full(&[Action::ReadAudit]), get(audit::api::consistency))
             .doc("Consistency proof between the trees of `from` and `to` entries")
+            .query(audit::api::consistency_parameters)
             .gives(one::<haven_protocol::audit::AuditProof>),
         spec(M::GET, "/audit/export", full(&[Action::ReadAudit]), get(audit::api::export))
             .doc("The whole log as JSON Lines with its signed head, for offline verification; recorded")
             .gives_raw("application/jsonl"),
+        spec(
+            M::POST,
+            "/audit/witness-alarm",
+            full(&[Action::ReadAudit]),
+            post(audit::api::witness_alarm).layer(DefaultBodyLimit::max(audit::api::MAX_WITNESS_ALARM_BYTES)),
+        )
+        .doc("A witness browser reports that the log does not extend a head it had verified; recorded")
+        .takes(one::<haven_audit_log::WitnessAlarmReport>),
     ]
 }
 

@@ -55,12 +55,50 @@ fn hash_blocking(password: &str) -> Result<String, SecretError> {
         .map_err(|_| SecretError::Hash)
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+/// Hashes computed at once, at most: each takes 19 MiB, so a burst of sign-ins waits
+/// its turn instead of taking the machine's memory.
+pub fn max_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+fn hash_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_hashes()))
+}
+
+/// The most hashes that ran at once since start (for tests and the benchmark).
+static PEAK_HASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static RUNNING_HASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn peak_concurrent_hashes() -> usize {
+    PEAK_HASHES.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Runs `work` (an argon2 computation) on a blocking thread once a permit is free.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SecretError> {
+    use std::sync::atomic::Ordering;
+    let _permit = hash_permits()
+        .acquire()
+        .await
+        .map_err(|_| SecretError::Hash)?;
+    tokio::task::spawn_blocking(move || {
+        let running = RUNNING_HASHES.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK_HASHES.fetch_max(running, Ordering::SeqCst);
+        let out = work();
+        RUNNING_HASHES.fetch_sub(1, Ordering::SeqCst);
+        out
+    })
+    .await
+    .map_err(|_| SecretError::Hash)
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads and
+/// under the bound on concurrent hashes.
 pub async fn hash_password(password: &Password) -> Result<String, SecretError> {
     let password = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|_| SecretError::Hash)?
+    bounded(move || hash_blocking(&password)).await?
 }
 
 /// A hash of a password nobody has, so that an unknown account costs the same time as a
@@ -73,7 +111,7 @@ pub fn dummy_hash() -> &'static str {
 pub async fn verify_password(password: &Password, stored: &str) -> bool {
     let password = password.expose().to_owned();
     let stored = stored.to_owned();
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         PasswordHash::new(&stored)
             .map(|hash| {
                 Argon2::default()

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use haven_protocol::Brand;
 use haven_protocol::config::{IDLE_TIMEOUT_RANGE_SECS, valid_brand_name};
 use rustls::pki_types::CertificateDer;
 use tokio::task::JoinHandle;
@@ -127,16 +126,19 @@ pub async fn start_with(
         db,
         assets,
         config.public_origin.clone(),
-        Brand {
-            name: config.brand_name.clone(),
-        },
-        config.idle_timeout,
         config.heartbeat,
         audit_key,
+        config.guards.clone(),
     );
     let duties = tokio::spawn(crate::audit::duties::run_duties(
         state.clone(),
         config.audit_head_period,
+    ));
+    let identity_duties = tokio::spawn(crate::identity::duties::run(
+        state.clone(),
+        config
+            .audit_head_period
+            .min(crate::identity::duties::PERIOD),
     ));
     let listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
@@ -158,6 +160,7 @@ pub async fn start_with(
     let task = tokio::spawn(async move {
         let result = server.handle(handle_for_task).serve(service).await;
         duties.abort();
+        identity_duties.abort();
         result
     });
     Ok(Running {

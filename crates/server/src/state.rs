@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use haven_protocol::{Brand, HttpsUrl};
+use haven_protocol::HttpsUrl;
 use sqlx::SqlitePool;
 
 use crate::http::assets::Assets;
@@ -19,12 +19,36 @@ struct Inner {
     db: SqlitePool,
     assets: Assets,
     public_origin: Option<HttpsUrl>,
-    brand: Brand,
-    idle_timeout: Duration,
     heartbeat: Duration,
     limiter: Limiter,
     live: Live,
     audit_key: ed25519_dalek::SigningKey,
+    guards: Guards,
+    anonymous_sockets: crate::http::ws::Anonymous,
+}
+
+/// The settings that bound what an unauthenticated caller can cost.
+#[derive(Debug, Clone)]
+pub struct Guards {
+    /// Connections from these networks may name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<crate::http::extract::Cidr>,
+    /// The sign-in rate limit's window.
+    pub sign_in_window_secs: i64,
+    /// A WebSocket that has not authenticated by then is closed.
+    pub ws_auth_deadline: Duration,
+    /// Unauthenticated WebSockets open at once per address (IPv6: per /64).
+    pub ws_anonymous_per_address: usize,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            sign_in_window_secs: crate::identity::ratelimit::WINDOW_SECS,
+            ws_auth_deadline: Duration::from_secs(10),
+            ws_anonymous_per_address: 16,
+        }
+    }
 }
 
 impl AppState {
@@ -32,22 +56,21 @@ impl AppState {
         db: SqlitePool,
         assets: Assets,
         public_origin: Option<HttpsUrl>,
-        brand: Brand,
-        idle_timeout: Duration,
         heartbeat: Duration,
         audit_key: ed25519_dalek::SigningKey,
+        guards: Guards,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 assets,
                 public_origin,
-                brand,
-                idle_timeout,
                 heartbeat,
-                limiter: Limiter::default(),
+                limiter: Limiter::new(guards.sign_in_window_secs),
                 live: Live::default(),
                 audit_key,
+                guards,
+                anonymous_sockets: crate::http::ws::Anonymous::default(),
             }),
         }
     }
@@ -61,12 +84,6 @@ impl AppState {
     pub fn public_origin(&self) -> Option<&HttpsUrl> {
         self.inner.public_origin.as_ref()
     }
-    pub fn brand(&self) -> &Brand {
-        &self.inner.brand
-    }
-    pub fn idle_timeout(&self) -> Duration {
-        self.inner.idle_timeout
-    }
     pub fn heartbeat(&self) -> Duration {
         self.inner.heartbeat
     }
@@ -78,5 +95,14 @@ impl AppState {
     }
     pub fn audit_key(&self) -> &ed25519_dalek::SigningKey {
         &self.inner.audit_key
+    }
+    pub fn anonymous_sockets(&self) -> &crate::http::ws::Anonymous {
+        &self.inner.anonymous_sockets
+    }
+    pub fn guards(&self) -> &Guards {
+        &self.inner.guards
+    }
+    pub fn trusted_proxies(&self) -> &[crate::http::extract::Cidr] {
+        &self.inner.guards.trusted_proxies
     }
 }

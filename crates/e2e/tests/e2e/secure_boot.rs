@@ -240,12 +240,9 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
         db,
         assets,
         None,
-        haven_protocol::Brand {
-            name: "Haven".into(),
-        },
-        std::time::Duration::from_secs(900),
         std::time::Duration::from_secs(15),
         haven_server::audit::load_or_create_key(data.path()).unwrap(),
+        haven_server::state::Guards::default(),
     );
     let config_requests = Arc::new(AtomicUsize::new(0));
     let counted = config_requests.clone();

@@ -7,8 +7,11 @@ pub mod api;
 pub mod cli;
 pub mod duties;
 pub mod heads;
+pub mod people;
+pub mod reads;
 
 pub use heads::{current_head, load_or_create_key};
+pub use reads::record_list_read;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

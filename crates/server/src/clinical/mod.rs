@@ -2,22 +2,25 @@
 //! (clinicians, only for their own patients unless they break the glass), contact cards
 //! (staff: no clinical content), and a patient's own view of who opened their record.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
+use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::{
     AccessBasis, ActivityEntry, BreakGlassGrant, BreakGlassRequest, ContactCard, DisplayName,
     Email, Id, PatientRecord, PersonSummary, Reason,
 };
+use haven_protocol::ws::{ServerFrame, Topic};
 
 use crate::audit::Event;
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::http::api::parse_json;
+use crate::http::extract::ClientAddr;
 use crate::identity::session::Authed;
 use crate::secrets::new_id;
 use crate::state::AppState;
@@ -33,11 +36,7 @@ fn person(id: String, name: String) -> Result<PersonSummary> {
 }
 
 /// The other side of the caller's care-team links (`sql` picks which side), active only.
-async fn team(
-    state: &AppState,
-    authed: &Authed,
-    sql: &'static str,
-) -> Result<Json<Vec<PersonSummary>>> {
+async fn team(state: &AppState, authed: &Authed, sql: &'static str) -> Result<Vec<PersonSummary>> {
     let rows: Vec<(String, String)> = sqlx::query_as(sql)
         .bind(authed.user_id.as_str())
         .bind(authed.org.id.as_str())
@@ -47,21 +46,24 @@ async fn team(
     rows.into_iter()
         .map(|(id, name)| person(id, name))
         .collect::<Result<_>>()
-        .map(Json)
 }
 
-/// `GET /api/patients`: the clinician's care team patients.
+/// `GET /api/patients`: the clinician's care team patients (recorded as a read).
 pub async fn my_patients(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
 ) -> Result<Json<Vec<PersonSummary>>> {
-    team(
+    let patients = team(
         &state,
         &authed,
         "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.patient_id
          WHERE c.clinician_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
     )
-    .await
+    .await?;
+    crate::audit::record_list_read(&state, &authed, ip, "care-team patients", patients.len())
+        .await?;
+    Ok(Json(patients))
 }
 
 /// A patient of the caller's organisation, or 404.
@@ -86,7 +88,7 @@ async fn patient(state: &AppState, authed: &Authed, id: &str) -> Result<(Id, Dis
 /// `GET /api/patients/{id}`
 pub async fn record(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<PatientRecord>> {
     let (id, display_name, email) = patient(&state, &authed, &id).await?;
@@ -155,7 +157,7 @@ pub async fn record(
 /// and the organisation's admins.
 pub async fn break_glass(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     Path(id): Path<String>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<BreakGlassGrant>> {
@@ -185,6 +187,7 @@ pub async fn break_glass(
     crate::audit::record(&mut tx, event).await?;
     tx.commit().await.map_err(Error::internal)?;
     tracing::warn!(org = %authed.org.id, grant = %grant_id, "emergency access granted");
+    announce(&state, &authed, &patient_id);
     Ok(Json(BreakGlassGrant {
         id: grant_id,
         clinician: authed.display_name.clone(),
@@ -225,20 +228,78 @@ macro_rules! grants_where {
 /// `GET /api/break-glass`: every emergency access in the organisation, newest first.
 pub async fn all_grants(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
 ) -> Result<Json<Vec<BreakGlassGrant>>> {
     let rows: Vec<GrantRow> = sqlx::query_as(grants_where!("b.org_id = ?"))
         .bind(authed.org.id.as_str())
         .fetch_all(state.db())
-        .await
-        .map_err(Error::internal)?;
-    rows.into_iter().map(grant).collect::<Result<_>>().map(Json)
+        .await?;
+    let grants = rows.into_iter().map(grant).collect::<Result<Vec<_>>>()?;
+    crate::audit::record_list_read(&state, &authed, ip, "emergency access", grants.len()).await?;
+    Ok(Json(grants))
+}
+
+/// Tells the patient, the clinician and the organisation's admins, on their open
+/// sockets, that emergency access to the patient changed (a nudge, no content).
+fn announce(state: &AppState, authed: &Authed, patient: &Id) {
+    let frame = ServerFrame::Changed {
+        topic: Topic::BreakGlass,
+    };
+    state.live().push(
+        &authed.org.id,
+        &[patient, &authed.user_id],
+        &[Role::Admin],
+        &frame,
+    );
+}
+
+/// `POST /api/break-glass/{id}/end`: the clinician who holds emergency access ends it
+/// early.
+pub async fn end_break_glass(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = Id::parse(&id).map_err(|_| Error::NotFound)?;
+    let now = now();
+    let mut tx = crate::store::begin_write(state.db()).await?;
+    let found: Option<(String, i64)> = sqlx::query_as(
+        "SELECT patient_id, expires_at FROM break_glass WHERE id = ? AND org_id = ? AND clinician_id = ?",
+    )
+    .bind(id.as_str())
+    .bind(authed.org.id.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (patient, expires_at) = found.ok_or(Error::NotFound)?;
+    if expires_at <= now {
+        return Err(Error::no_change("This emergency access has already ended."));
+    }
+    sqlx::query(
+        "UPDATE break_glass SET expires_at = ?, ended_early = 1, end_audited = 1 WHERE id = ? AND expires_at > ?",
+    )
+    .bind(now)
+    .bind(id.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::by(&authed, AuditAction::BreakGlassEnded)
+        .target(format!("grant:{id}"))
+        .patient(patient.clone())
+        .detail("ended early by the clinician")
+        .from(Some(ip));
+    crate::audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    announce(&state, &authed, &Id::parse(&patient)?);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/my-activity`: who opened my record through emergency access.
 pub async fn my_activity(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
 ) -> Result<Json<Vec<ActivityEntry>>> {
     let rows: Vec<GrantRow> = sqlx::query_as(grants_where!("b.patient_id = ? AND b.org_id = ?"))
         .bind(authed.user_id.as_str())
@@ -263,7 +324,7 @@ pub async fn my_activity(
 /// `GET /api/care-team`: the patient's clinicians.
 pub async fn care_team(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
 ) -> Result<Json<Vec<PersonSummary>>> {
     team(
         &state,
@@ -272,12 +333,14 @@ pub async fn care_team(
          WHERE c.patient_id = ? AND c.org_id = ? AND u.active = 1 ORDER BY u.display_name",
     )
     .await
+    .map(Json)
 }
 
 /// `GET /api/patient-contacts`: staff see names and addresses, nothing clinical.
 pub async fn contacts(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
 ) -> Result<Json<Vec<ContactCard>>> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT id, display_name, email FROM users WHERE org_id = ? AND role = 'patient' AND active = 1 ORDER BY display_name",
@@ -286,14 +349,16 @@ pub async fn contacts(
     .fetch_all(state.db())
     .await
     .map_err(Error::internal)?;
-    rows.into_iter()
+    let cards = rows
+        .into_iter()
         .map(|(id, name, email)| {
             Ok(ContactCard {
-                id: Id::parse(&id).map_err(Error::internal)?,
-                display_name: DisplayName::parse(&name).map_err(Error::internal)?,
-                email: Email::parse(&email).map_err(Error::internal)?,
+                id: Id::parse(&id)?,
+                display_name: DisplayName::parse(&name)?,
+                email: Email::parse(&email)?,
             })
         })
-        .collect::<Result<_>>()
-        .map(Json)
+        .collect::<Result<Vec<_>>>()?;
+    crate::audit::record_list_read(&state, &authed, ip, "patient contacts", cards.len()).await?;
+    Ok(Json(cards))
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod extract;
 pub mod headers;
 pub mod openapi;
 pub mod ws;

@@ -51,8 +51,57 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
     }
 }
 
+/// Unauthenticated sockets open at once, per address (IPv6 per /64).
+#[derive(Default)]
+pub struct Anonymous {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One unauthenticated socket's place in [`Anonymous`]; given back on drop.
+pub struct AnonymousSlot {
+    state: AppState,
+    key: std::net::IpAddr,
+}
+
+impl Anonymous {
+    fn open(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl AnonymousSlot {
+    fn take(state: &AppState, ip: std::net::IpAddr) -> Option<Self> {
+        let key = crate::identity::ratelimit::address_key(ip);
+        let mut open = state.anonymous_sockets().open();
+        let count = open.entry(key).or_insert(0);
+        if *count >= state.guards().ws_anonymous_per_address {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            state: state.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for AnonymousSlot {
+    fn drop(&mut self) {
+        let mut open = self.state.anonymous_sockets().open();
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 pub async fn upgrade(
     State(state): State<AppState>,
+    crate::http::extract::ClientAddr(ip): crate::http::extract::ClientAddr,
     headers: HeaderMap,
     upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response> {
@@ -65,10 +114,17 @@ pub async fn upgrade(
     })?;
     check_origin(&state, &headers)?;
     let org = crate::tenancy::for_request(&state, &headers).await?;
+    let slot = AnonymousSlot::take(&state, ip).ok_or_else(|| {
+        Error::bad(
+            ErrorCode::TooManyRequests,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many connections that have not signed in from this address.",
+        )
+    })?;
     Ok(upgrade
         .max_message_size(TRANSPORT_LIMIT_BYTES)
         .max_frame_size(TRANSPORT_LIMIT_BYTES)
-        .on_upgrade(move |socket| connection(socket, state, org)))
+        .on_upgrade(move |socket| connection(socket, state, org, slot)))
 }
 
 fn encode(frame: &ServerFrame) -> Option<Message> {
@@ -176,8 +232,13 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn connection(mut socket: WebSocket, state: AppState, org: Org) {
+async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: AnonymousSlot) {
     let heartbeat = state.heartbeat();
+    // Until it authenticates, the socket holds a place among its address's anonymous
+    // ones, and must authenticate by the deadline.
+    let mut slot = Some(slot);
+    let auth_deadline = tokio::time::sleep(state.guards().ws_auth_deadline);
+    tokio::pin!(auth_deadline);
     let mut bound: Option<Bound> = None;
     let (mut control_tx_id, mut control) = (
         None::<u64>,
@@ -214,8 +275,14 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org) {
                                 if let Some(old) = control_tx_id.take() {
                                     state.live().unregister(old);
                                 }
-                                let (id, rx) = state.live().register(b.authed.session_hash.clone(), b.authed.user_id.clone());
+                                let (id, rx) = state.live().register(
+                                    b.authed.session_hash.clone(),
+                                    b.authed.user_id.clone(),
+                                    b.authed.org.id.clone(),
+                                    b.authed.role,
+                                );
                                 b.registration = id;
+                                slot = None;
                                 control_tx_id = Some(id);
                                 control = Some(rx);
                             }
@@ -235,17 +302,29 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org) {
                     break;
                 }
             }
-            Some(Control::SessionEnded(reason)) = async {
+            Some(control) = async {
                 match control.as_mut() {
                     Some(rx) => rx.recv().await,
                     None => std::future::pending().await,
                 }
-            } => {
-                let frame = ServerFrame::SessionEnded { reason };
-                if let Some(message) = encode(&frame) {
-                    let _ = socket.send(message).await;
+            } => match control {
+                Control::SessionEnded(reason) => {
+                    let frame = ServerFrame::SessionEnded { reason };
+                    if let Some(message) = encode(&frame) {
+                        let _ = socket.send(message).await;
+                    }
+                    close(&mut socket, CLOSE_POLICY, "session ended").await;
+                    break;
                 }
-                close(&mut socket, CLOSE_POLICY, "session ended").await;
+                Control::Push(frame) => {
+                    let Some(message) = encode(&frame) else { continue };
+                    if socket.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            },
+            () = &mut auth_deadline, if slot.is_some() => {
+                close(&mut socket, CLOSE_POLICY, "not signed in").await;
                 break;
             }
             _ = ticks.tick() => {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use haven_protocol::access::Role;
 use haven_protocol::audit::SessionEndReason;
 use haven_protocol::identity::Id;
 use tokio::sync::mpsc;
@@ -13,11 +14,15 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     SessionEnded(SessionEndReason),
+    /// A frame to pass on as it is (a nudge to fetch something again).
+    Push(haven_protocol::ws::ServerFrame),
 }
 
 struct Conn {
     session_hash: Vec<u8>,
     user_id: Id,
+    org: Id,
+    role: Role,
     tx: mpsc::UnboundedSender<Control>,
 }
 
@@ -39,6 +44,8 @@ impl Live {
         &self,
         session_hash: Vec<u8>,
         user_id: Id,
+        org: Id,
+        role: Role,
     ) -> (u64, mpsc::UnboundedReceiver<Control>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = self.next.fetch_add(1, Ordering::Relaxed);
@@ -47,6 +54,8 @@ impl Live {
             Conn {
                 session_hash,
                 user_id,
+                org,
+                role,
                 tx,
             },
         );
@@ -70,8 +79,31 @@ impl Live {
         );
     }
 
+    /// Every socket of `user_id` but those of the session `keep`.
+    pub fn end_user_except(&self, user_id: &Id, keep: &[u8], reason: SessionEndReason) {
+        self.notify(
+            |c| &c.user_id == user_id && c.session_hash != keep,
+            Control::SessionEnded(reason),
+        );
+    }
+
     pub fn end_user(&self, user_id: &Id, reason: SessionEndReason) {
         self.notify(|c| &c.user_id == user_id, Control::SessionEnded(reason));
+    }
+
+    /// Sends `frame` to every socket of `users`, and of everyone in `org` with one of
+    /// `roles`.
+    pub fn push(
+        &self,
+        org: &Id,
+        users: &[&Id],
+        roles: &[Role],
+        frame: &haven_protocol::ws::ServerFrame,
+    ) {
+        self.notify(
+            |c| &c.org == org && (users.contains(&&c.user_id) || roles.contains(&c.role)),
+            Control::Push(frame.clone()),
+        );
     }
 
     pub fn count(&self) -> usize {

@@ -3,6 +3,8 @@
 //! browser at once. Everything else in the server trusts only what this module hands it:
 //! an [`session::Authed`] caller, checked against the permission table.
 
+pub mod devices;
+pub mod duties;
 pub mod invitations;
 pub mod live;
 pub mod ratelimit;

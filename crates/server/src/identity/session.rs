@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::{Action, Role, allowed};
 use haven_protocol::audit::{AuditAction, SessionEndReason};
-use haven_protocol::identity::{DisplayName, Id, SessionInfo};
+use haven_protocol::identity::{DeviceCredential, DisplayName, Id, SessionInfo};
 
 use crate::clock::now;
 use crate::error::{Error, Result};
@@ -138,6 +138,26 @@ pub async fn end(state: &AppState, session_hash: &[u8], reason: SessionEndReason
     Ok(ended.is_some())
 }
 
+/// Ends every open session of a user but `keep` inside the caller's transaction, and
+/// returns how many ended; the caller records why.
+pub async fn end_others(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: &Id,
+    keep: &[u8],
+    reason: SessionEndReason,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL AND token_hash <> ?",
+    )
+    .bind(now())
+    .bind(reason.as_str())
+    .bind(user_id.as_str())
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Ends every open session of a user (deactivation, role change) inside the caller's
 /// transaction; the caller records the administrative action that caused it.
 pub async fn end_all(
@@ -248,23 +268,48 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
     })
 }
 
-/// Opens a session for `user_id` on a new device and returns its token.
-pub async fn open(
-    state: &AppState,
-    user_id: &Id,
-    role: Role,
-    org: &Org,
-    stage: Stage,
-    source: Option<std::net::IpAddr>,
-) -> Result<(String, i64)> {
-    let token = new_token().map_err(Error::internal)?;
-    let device = new_id().map_err(Error::internal)?;
+/// What a new session is for.
+pub struct Opening<'a> {
+    pub user: &'a Id,
+    pub role: Role,
+    pub org: &'a Org,
+    pub stage: Stage,
+    pub source: Option<std::net::IpAddr>,
+    /// When this session replaces a signed-in one (a factor added or changed), it ends
+    /// no later than that one would have: a session's absolute expiry never moves later.
+    pub ends_by: Option<i64>,
+    /// The device credential the browser presented, refreshed if it is this account's.
+    pub device: Option<&'a DeviceCredential>,
+}
+
+/// A session just opened.
+pub struct Opened {
+    pub token: String,
+    pub expires_at: i64,
+    /// For a signed-in session: this browser's device credential for the account.
+    pub device: Option<DeviceCredential>,
+}
+
+/// Opens a session on a new device; a signed-in one is recorded as a sign-in.
+pub async fn open(state: &AppState, opening: Opening<'_>) -> Result<Opened> {
+    let Opening {
+        user: user_id,
+        role,
+        org,
+        stage,
+        source,
+        ends_by,
+        device: presented,
+    } = opening;
+    let token = new_token()?;
+    let device = new_id()?;
     let now = now();
     let lifetime = if stage == Stage::Full {
         ABSOLUTE_LIFETIME_SECS
     } else {
         PENDING_LIFETIME_SECS
     };
+    let expires_at = ends_by.map_or(now + lifetime, |cap| cap.min(now + lifetime));
     let mut tx = crate::store::begin_write(state.db()).await?;
     sqlx::query("INSERT INTO devices (id, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
         .bind(device.as_str())
@@ -272,8 +317,7 @@ pub async fn open(
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, org_id, device_id, stage, created_at, last_seen_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -285,10 +329,10 @@ pub async fn open(
     .bind(stage.as_str())
     .bind(now)
     .bind(now)
-    .bind(now + lifetime)
+    .bind(expires_at)
     .execute(&mut *tx)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
+    let mut credential = None;
     if stage == Stage::Full {
         let mut event = crate::audit::Event::new(&org.id, AuditAction::SignIn).from(source);
         event.actor = Some(haven_protocol::audit::AuditActor {
@@ -297,9 +341,15 @@ pub async fn open(
             device: Some(device.to_string()),
         });
         crate::audit::record(&mut tx, event).await?;
+        credential =
+            Some(crate::identity::devices::remember(&mut tx, user_id, &org.id, presented).await?);
     }
-    tx.commit().await.map_err(Error::internal)?;
-    Ok((token, now + lifetime))
+    tx.commit().await?;
+    Ok(Opened {
+        token,
+        expires_at,
+        device: credential,
+    })
 }
 
 /// Middleware for one route: authenticates as `access` demands, checks the permission

@@ -2,34 +2,35 @@
 //! code or its enrolment, and signing out. A half-signed-in token is always replaced by a
 //! new one, never promoted.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
-use haven_protocol::audit::AuditAction;
-use haven_protocol::audit::SessionEndReason;
+use haven_protocol::audit::{AuditAction, SessionEndReason};
 use haven_protocol::identity::{
-    Id, LoginRequest, LogoutRequest, LogoutWhy, SignInResponse, SignInStep, TotpEnrolment,
-    TotpRequest,
+    DeviceCredential, EnrolRequest, Id, LoginRequest, LogoutRequest, LogoutWhy, SignInResponse,
+    SignInStep, TotpEnrolment, TotpRequest,
 };
 
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::http::api::parse_json;
-use crate::identity::session::{self, Authed, Stage};
+use crate::http::extract::{Body, ClientAddr, OptionalBody};
+use crate::identity::ratelimit::Subject;
+use crate::identity::session::{self, Authed, Opening, Stage};
 use crate::secrets;
 use crate::state::AppState;
 use crate::store::begin_write;
 use crate::tenancy::Org;
+use axum::Json;
 
 fn invalid_credentials() -> Error {
     Error::bad(
@@ -62,35 +63,71 @@ pub(crate) fn email_taken_error() -> Error {
     )
 }
 
-/// What to send after a password was accepted (by sign-in or by an invitation).
+/// A user as sign-in needs it.
+#[derive(sqlx::FromRow)]
+struct Account {
+    id: String,
+    password_hash: String,
+    role: String,
+    active: i64,
+    has_totp: i64,
+}
+
+/// Someone whose password was just accepted (by sign-in or by an invitation).
+pub(crate) struct Accepted<'a> {
+    pub org: &'a Org,
+    pub user_id: &'a Id,
+    pub role: Role,
+    pub has_totp: bool,
+    pub email: &'a str,
+    pub source: Option<IpAddr>,
+    pub device: Option<&'a DeviceCredential>,
+}
+
+/// What to send after a password was accepted.
 pub(crate) async fn after_password(
     state: &AppState,
-    org: &Org,
-    user_id: &Id,
-    role: Role,
-    has_totp: bool,
-    email: &str,
-    source: Option<IpAddr>,
+    accepted: Accepted<'_>,
 ) -> Result<SignInResponse> {
+    let Accepted {
+        org,
+        user_id,
+        role,
+        has_totp,
+        email,
+        source,
+        device,
+    } = accepted;
+    let pending = |stage| Opening {
+        user: user_id,
+        role,
+        org,
+        stage,
+        source,
+        ends_by: None,
+        device: None,
+    };
     if has_totp {
-        let (token, _) = session::open(state, user_id, role, org, Stage::Totp, source).await?;
+        let opened = session::open(state, pending(Stage::Totp)).await?;
         return Ok(SignInResponse {
-            token,
+            token: opened.token,
             step: SignInStep::TotpRequired,
+            device: None,
         });
     }
     if role.requires_totp() {
         let enrolment = start_enrolment(state, user_id, &org.name, email).await?;
-        let (token, _) = session::open(state, user_id, role, org, Stage::Enrol, source).await?;
+        let opened = session::open(state, pending(Stage::Enrol)).await?;
         return Ok(SignInResponse {
-            token,
+            token: opened.token,
             step: SignInStep::TotpEnrolmentRequired {
                 secret: enrolment.secret,
                 otpauth_uri: enrolment.otpauth_uri,
             },
+            device: None,
         });
     }
-    signed_in(state, user_id, role, org, source).await
+    signed_in(state, user_id, role, org, source, None, device).await
 }
 
 async fn signed_in(
@@ -99,14 +136,29 @@ async fn signed_in(
     role: Role,
     org: &Org,
     source: Option<IpAddr>,
+    ends_by: Option<i64>,
+    device: Option<&DeviceCredential>,
 ) -> Result<SignInResponse> {
-    let (token, _) = session::open(state, user_id, role, org, Stage::Full, source).await?;
-    let authed = session::authenticate(state, &token, org).await?;
+    let opened = session::open(
+        state,
+        Opening {
+            user: user_id,
+            role,
+            org,
+            stage: Stage::Full,
+            source,
+            ends_by,
+            device,
+        },
+    )
+    .await?;
+    let authed = session::authenticate(state, &opened.token, org).await?;
     Ok(SignInResponse {
-        token,
+        token: opened.token,
         step: SignInStep::SignedIn {
             session: authed.info(),
         },
+        device: opened.device,
     })
 }
 
@@ -116,77 +168,84 @@ async fn start_enrolment(
     issuer: &str,
     email: &str,
 ) -> Result<TotpEnrolment> {
-    let secret = secrets::new_totp_secret().map_err(Error::internal)?;
+    let secret = secrets::new_totp_secret()?;
     sqlx::query("UPDATE users SET totp_pending = ? WHERE id = ?")
         .bind(&secret)
         .bind(user_id.as_str())
         .execute(state.db())
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     Ok(TotpEnrolment {
         secret: secrets::totp_base32(&secret),
         otpauth_uri: secrets::otpauth_uri(&secret, issuer, email),
     })
 }
 
-/// `POST /api/auth/login`
+/// `POST /api/auth/login`. The attempt is reserved in the rate limiter before the
+/// password is checked; one refused by the limit costs no hash and no durable write (it
+/// is counted, and the count recorded when the window closes).
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    Body(request): Body<LoginRequest>,
 ) -> Result<Json<SignInResponse>> {
-    let request: LoginRequest = parse_json(body)?;
     let org = crate::tenancy::for_request(&state, &headers).await?;
-    let account = format!("{}:{}", org.id, request.email.as_str());
-    let now = now();
-    let refused = |target: Option<String>, detail: &'static str| {
-        let mut event = Event::new(&org.id, AuditAction::SignInFailed)
-            .failed()
-            .from(Some(peer.ip()))
-            .detail(detail);
-        event.target = target;
-        event
-    };
-    if !state.limiter().allows(&account, peer.ip(), now) {
-        audit::record_alone(state.db(), refused(None, "rate limited")).await?;
-        return Err(too_many_attempts());
-    }
-    let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, password_hash, role, active, totp_secret IS NOT NULL FROM users WHERE org_id = ? AND email = ?",
+    let account_key = format!("{}:{}", org.id, request.email.as_str());
+    let row: Option<Account> = sqlx::query_as(
+        "SELECT id, password_hash, role, active, totp_secret IS NOT NULL AS has_totp FROM users WHERE org_id = ? AND email = ?",
     )
     .bind(org.id.as_str())
     .bind(request.email.as_str())
     .fetch_optional(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
+    let user = row.as_ref().map(|r| Id::parse(&r.id)).transpose()?;
+    let device = match (&request.device, &user) {
+        (Some(credential), Some(user)) => {
+            crate::identity::devices::check(&state, credential, user).await?
+        }
+        _ => None,
+    };
+    let subject = || Subject {
+        org: org.id.clone(),
+        user: user.clone(),
+        source: ip,
+    };
+    let Some(reservation) =
+        state
+            .limiter()
+            .reserve(&account_key, ip, device.as_deref(), subject, now())
+    else {
+        return Err(too_many_attempts());
+    };
     // The same work and the same answer whether or not the account exists.
     let stored = row
         .as_ref()
-        .map_or(secrets::dummy_hash(), |r| r.1.as_str())
+        .map_or(secrets::dummy_hash(), |r| r.password_hash.as_str())
         .to_owned();
     let password_ok = secrets::verify_password(&request.password, &stored).await;
-    let known = row.as_ref().map(|r| format!("user:{}", r.0));
-    let Some((user_id, _, role, _, has_totp)) = row.filter(|r| password_ok && r.3 == 1) else {
-        state.limiter().failed(&account, peer.ip(), now);
-        audit::record_alone(
-            state.db(),
-            refused(known, "wrong password, unknown or inactive account"),
-        )
-        .await?;
+    let Some(account) = row.filter(|r| password_ok && r.active == 1) else {
+        let mut event = Event::new(&org.id, AuditAction::SignInFailed)
+            .failed()
+            .from(Some(ip))
+            .detail("wrong password, unknown or inactive account");
+        event.target = user.map(|u| format!("user:{u}"));
+        audit::record_alone(state.db(), event).await?;
         return Err(invalid_credentials());
     };
-    state.limiter().succeeded(&account);
-    let user_id = Id::parse(&user_id).map_err(Error::internal)?;
-    let role = Role::from_str(&role).map_err(Error::internal)?;
+    state.limiter().succeeded(reservation);
+    let user_id = Id::parse(&account.id)?;
+    let role = Role::from_str(&account.role).map_err(Error::internal)?;
     let step = after_password(
         &state,
-        &org,
-        &user_id,
-        role,
-        has_totp == 1,
-        request.email.as_str(),
-        Some(peer.ip()),
+        Accepted {
+            org: &org,
+            user_id: &user_id,
+            role,
+            has_totp: account.has_totp == 1,
+            email: request.email.as_str(),
+            source: Some(ip),
+            device: request.device.as_ref(),
+        },
     )
     .await?;
     Ok(Json(step))
@@ -196,22 +255,14 @@ pub async fn login(
 /// ended and a new one issued, so the first token never becomes a full session.
 pub async fn totp(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Extension(authed): Extension<Authed>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Body(request): Body<TotpRequest>,
 ) -> Result<Json<SignInResponse>> {
-    let request: TotpRequest = parse_json(body)?;
     if authed.stage != Stage::Totp {
         return Err(Error::forbidden());
     }
-    let (secret, last_step): (Option<Vec<u8>>, i64) =
-        sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = ?")
-            .bind(authed.user_id.as_str())
-            .fetch_one(state.db())
-            .await
-            .map_err(Error::internal)?;
-    let secret = secret.ok_or_else(Error::forbidden)?;
-    check_code(&state, &authed, peer.ip(), &secret, &request, last_step).await?;
+    check_current_code(&state, &authed, ip, &request.code).await?;
     session::end(
         &state,
         &authed.session_hash,
@@ -224,109 +275,181 @@ pub async fn totp(
             &authed.user_id,
             authed.role,
             &authed.org,
-            Some(peer.ip()),
+            Some(ip),
+            None,
+            request.device.as_ref(),
         )
         .await?,
     ))
 }
 
-/// Accepts `code` once for `secret`, within the rate limit; a failure is audited.
-async fn check_code(
+/// A reserved second-factor attempt for `authed`, or the refusal.
+fn reserve_code_attempt(
     state: &AppState,
     authed: &Authed,
     ip: IpAddr,
-    secret: &[u8],
-    code: &TotpRequest,
-    last_step: i64,
-) -> Result<()> {
-    let account = format!("totp:{}", authed.user_id);
-    let now = now();
-    let failed = || {
-        Event::by(authed, AuditAction::SecondFactorFailed)
-            .failed()
-            .from(Some(ip))
+) -> Result<crate::identity::ratelimit::Reservation> {
+    let subject = || Subject {
+        org: authed.org.id.clone(),
+        user: Some(authed.user_id.clone()),
+        source: ip,
     };
-    if !state.limiter().allows(&account, ip, now) {
-        audit::record_alone(state.db(), failed().detail("rate limited")).await?;
-        return Err(too_many_attempts());
-    }
-    if !accept_code(state, &authed.user_id, secret, code, last_step, now).await? {
-        state.limiter().failed(&account, ip, now);
-        audit::record_alone(state.db(), failed()).await?;
-        return Err(invalid_code());
-    }
-    state.limiter().succeeded(&account);
+    state
+        .limiter()
+        .reserve(
+            &format!("totp:{}", authed.user_id),
+            ip,
+            None,
+            subject,
+            now(),
+        )
+        .ok_or_else(too_many_attempts)
+}
+
+async fn record_code_failure(state: &AppState, authed: &Authed, ip: IpAddr) -> Result<()> {
+    let event = Event::by(authed, AuditAction::SecondFactorFailed)
+        .failed()
+        .from(Some(ip));
+    audit::record_alone(state.db(), event).await?;
     Ok(())
 }
 
-/// Records `code`'s time step as used if it is valid and newer than any used before;
-/// the conditional update makes a replay lose even when two requests race.
-async fn accept_code(
+/// Accepts `code` once for the user's current secret, within the rate limit; a failure
+/// is audited. The conditional update makes a replay lose even when two requests race.
+async fn check_current_code(
     state: &AppState,
-    user_id: &Id,
-    secret: &[u8],
-    code: &TotpRequest,
-    last_step: i64,
-    now: i64,
-) -> Result<bool> {
-    let last = u64::try_from(last_step).unwrap_or(0);
-    let Some(step) = secrets::check_totp(secret, &code.code, u64::try_from(now).unwrap_or(0), last)
-    else {
-        return Ok(false);
-    };
-    let step = i64::try_from(step).map_err(Error::internal)?;
-    let done =
-        sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
+    authed: &Authed,
+    ip: IpAddr,
+    code: &haven_protocol::identity::TotpCode,
+) -> Result<()> {
+    let reservation = reserve_code_attempt(state, authed, ip)?;
+    let (secret, last_step): (Option<Vec<u8>>, i64) =
+        sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = ?")
+            .bind(authed.user_id.as_str())
+            .fetch_one(state.db())
+            .await?;
+    let secret = secret.ok_or_else(Error::forbidden)?;
+    let now = now();
+    let step = secrets::check_totp(
+        &secret,
+        code,
+        u64::try_from(now).unwrap_or(0),
+        u64::try_from(last_step).unwrap_or(0),
+    );
+    let accepted = match step {
+        Some(step) => {
+            let step = i64::try_from(step).map_err(Error::internal)?;
+            sqlx::query(
+                "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ? AND totp_secret = ?",
+            )
             .bind(step)
-            .bind(user_id.as_str())
+            .bind(authed.user_id.as_str())
             .bind(step)
+            .bind(&secret)
             .execute(state.db())
-            .await
-            .map_err(Error::internal)?;
-    Ok(done.rows_affected() == 1)
+            .await?
+            .rows_affected()
+                == 1
+        }
+        None => false,
+    };
+    if !accepted {
+        record_code_failure(state, authed, ip).await?;
+        return Err(invalid_code());
+    }
+    state.limiter().succeeded(reservation);
+    Ok(())
 }
 
-/// `POST /api/auth/totp/enrol`: a signed-in user (a patient, who may) sets up a code.
+/// `POST /api/auth/totp/enrol`: a signed-in user sets up an authenticator app. Replacing
+/// one that is already set up needs a current code from it: a stolen session alone
+/// cannot swap the second factor.
 pub async fn enrol(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    OptionalBody(request): OptionalBody<EnrolRequest>,
 ) -> Result<Json<TotpEnrolment>> {
+    if authed.totp_enrolled {
+        let code = request.current_code.ok_or_else(|| {
+            Error::bad(
+                ErrorCode::InvalidCode,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Enter a code from your current authenticator app to replace it.",
+            )
+        })?;
+        check_current_code(&state, &authed, ip, &code).await?;
+    }
     Ok(Json(
         start_enrolment(&state, &authed.user_id, &authed.org.name, &authed.email).await?,
     ))
 }
 
-/// `POST /api/auth/totp/confirm`: the first code from a newly set-up authenticator.
+/// `POST /api/auth/totp/confirm`: the first code from a newly set-up authenticator. The
+/// pending secret is read, checked and promoted in one write transaction. A replaced
+/// factor ends the account's other sessions; the new session ends no later than the one
+/// it replaces.
 pub async fn confirm(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Extension(authed): Extension<Authed>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Body(request): Body<TotpRequest>,
 ) -> Result<Json<SignInResponse>> {
-    let request: TotpRequest = parse_json(body)?;
     if authed.stage == Stage::Totp {
         return Err(Error::forbidden());
     }
-    let (pending, last_step): (Option<Vec<u8>>, i64) =
-        sqlx::query_as("SELECT totp_pending, totp_last_step FROM users WHERE id = ?")
-            .bind(authed.user_id.as_str())
-            .fetch_one(state.db())
-            .await
-            .map_err(Error::internal)?;
-    let pending = pending.ok_or_else(invalid_code)?;
-    check_code(&state, &authed, peer.ip(), &pending, &request, last_step).await?;
+    let reservation = reserve_code_attempt(&state, &authed, ip)?;
     let mut tx = begin_write(state.db()).await?;
-    sqlx::query("UPDATE users SET totp_secret = totp_pending, totp_pending = NULL WHERE id = ?")
-        .bind(authed.user_id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::internal)?;
-    audit::record(
-        &mut tx,
-        Event::by(&authed, AuditAction::SecondFactorEnrolled).from(Some(peer.ip())),
+    let (pending, had_factor): (Option<Vec<u8>>, i64) =
+        sqlx::query_as("SELECT totp_pending, totp_secret IS NOT NULL FROM users WHERE id = ?")
+            .bind(authed.user_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+    let now = now();
+    // A new secret has had no code accepted yet: steps used with the old one do not
+    // count against it. Promoting it consumes this code.
+    let step = pending.as_ref().and_then(|secret| {
+        secrets::check_totp(secret, &request.code, u64::try_from(now).unwrap_or(0), 0)
+    });
+    let (Some(pending), Some(step)) = (pending, step) else {
+        drop(tx);
+        record_code_failure(&state, &authed, ip).await?;
+        return Err(invalid_code());
+    };
+    let promoted = sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
+         WHERE id = ? AND totp_pending = ?",
     )
+    .bind(i64::try_from(step).map_err(Error::internal)?)
+    .bind(authed.user_id.as_str())
+    .bind(&pending)
+    .execute(&mut *tx)
     .await?;
-    tx.commit().await.map_err(Error::internal)?;
+    if promoted.rows_affected() != 1 {
+        return Err(invalid_code());
+    }
+    let replaced = had_factor == 1;
+    let mut event = Event::by(&authed, AuditAction::SecondFactorEnrolled).from(Some(ip));
+    if replaced {
+        let ended = session::end_others(
+            &mut tx,
+            &authed.user_id,
+            &authed.session_hash,
+            SessionEndReason::FactorChanged,
+        )
+        .await?;
+        event = event.detail(format!("replaced; {ended} other sessions ended"));
+    }
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    state.limiter().succeeded(reservation);
+    if replaced {
+        state.live().end_user_except(
+            &authed.user_id,
+            &authed.session_hash,
+            SessionEndReason::FactorChanged,
+        );
+    }
     // A new token either way: the enrolment token never becomes a full session.
     session::end(
         &state,
@@ -334,13 +457,16 @@ pub async fn confirm(
         SessionEndReason::SecondFactorDone,
     )
     .await?;
+    let ends_by = (authed.stage == Stage::Full).then_some(authed.expires_at);
     Ok(Json(
         signed_in(
             &state,
             &authed.user_id,
             authed.role,
             &authed.org,
-            Some(peer.ip()),
+            Some(ip),
+            ends_by,
+            request.device.as_ref(),
         )
         .await?,
     ))
@@ -350,7 +476,7 @@ pub async fn confirm(
 /// automatic logoff.
 pub async fn logout(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let why = match &body {
@@ -366,8 +492,6 @@ pub async fn logout(
 }
 
 /// `GET /api/session`
-pub async fn current(
-    Extension(authed): Extension<Authed>,
-) -> Json<haven_protocol::identity::SessionInfo> {
+pub async fn current(authed: Authed) -> Json<haven_protocol::identity::SessionInfo> {
     Json(authed.info())
 }

@@ -164,8 +164,107 @@ impl Client {
         }
     }
 
+    /// One TLS connection kept open for many requests (a flood without a handshake each).
+    pub async fn keep_alive(&self) -> KeepAlive {
+        let stream = self.connect().await;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        KeepAlive {
+            sender,
+            port: self.addr.port(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, &[], Vec::new()).await
+    }
+}
+
+pub struct KeepAlive {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    port: u16,
+}
+
+impl KeepAlive {
+    /// Sends one request on the kept connection; returns the status and body.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Bytes) {
+        self.sender.ready().await.unwrap();
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("localhost:{}", self.port));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(Full::new(Bytes::from(body))).unwrap();
+        let response =
+            tokio::time::timeout(Duration::from_secs(60), self.sender.send_request(request))
+                .await
+                .expect("no answer within 60 s")
+                .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+}
+
+/// The audit store as someone holding the database file sees it.
+pub mod store {
+    use haven_server::store::Pool;
+
+    /// How many entries record `action`.
+    pub async fn count(db: &Pool, action: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries WHERE action = ?")
+            .bind(action)
+            .fetch_one(db)
+            .await
+            .unwrap();
+        n
+    }
+
+    /// The entries recording `action`, as JSON, oldest first.
+    pub async fn entries(db: &Pool, action: &str) -> Vec<serde_json::Value> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT payload FROM audit_entries WHERE action = ? ORDER BY at, idx")
+                .bind(action)
+                .fetch_all(db)
+                .await
+                .unwrap();
+        rows.iter()
+            .map(|(p,)| serde_json::from_str(p).unwrap())
+            .collect()
+    }
+
+    pub async fn total(db: &Pool) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries")
+            .fetch_one(db)
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Waits (polling the store, never a fixed sleep) until `action` has `at_least`
+    /// entries; fails after 30 s.
+    pub async fn wait_for(db: &Pool, action: &str, at_least: i64) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if count(db, action).await >= at_least {
+                return entries(db, action).await;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {action} entry within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -186,6 +285,14 @@ pub mod ws {
         tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
     pub async fn open(server: &TestServer, origin: Option<&str>) -> Socket {
+        try_open(server, origin).await.unwrap()
+    }
+
+    /// Opens `/ws`, or the server's refusal.
+    pub async fn try_open(
+        server: &TestServer,
+        origin: Option<&str>,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
         let tcp = tokio::net::TcpStream::connect(server.running.addr)
             .await
             .unwrap();
@@ -202,8 +309,26 @@ pub mod ws {
                 .headers_mut()
                 .insert("origin", origin.parse().unwrap());
         }
-        let (socket, _) = tokio_tungstenite::client_async(request, tls).await.unwrap();
-        socket
+        tokio_tungstenite::client_async(request, tls)
+            .await
+            .map(|(socket, _)| socket)
+    }
+
+    /// Waits for the server to close `socket` (control frames skipped); fails after 30 s.
+    pub async fn closed(socket: &mut Socket) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(30), socket.next())
+                .await
+                .expect("not closed within 30 s");
+            match next {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return frames,
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(text.as_str()).unwrap())
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
     }
 
     pub fn text(value: serde_json::Value) -> Message {
