@@ -50,14 +50,20 @@ enum AuditCommand {
         /// Trust this public key (hex) instead of the data directory's.
         #[arg(long)]
         public_key: Option<String>,
+        /// The organisation whose export this must be (by default, the only one the
+        /// data directory hosts).
+        #[arg(long)]
+        organisation: Option<String>,
     },
     /// Prove that the stored log extends an older signed head kept elsewhere.
     CheckHead {
-        /// The old head: JSON from GET /api/audit/head, or an export's first line.
+        /// The old head: JSON from GET /api/audit/head (as a witness browser keeps it),
+        /// or an export's first line.
         head: PathBuf,
         #[arg(long, default_value = ".haven")]
         data: PathBuf,
-        /// The organisation (when the data directory holds several logs).
+        /// The organisation whose log this must be (by default, the one the head names);
+        /// a head of another is refused.
         #[arg(long)]
         organisation: Option<String>,
     },
@@ -99,9 +105,17 @@ struct ServeArgs {
     /// Seed a demo organisation with one user of each role and print how to sign in.
     #[arg(long)]
     demo: bool,
+    /// Load balancers or reverse proxies (comma-separated addresses or CIDR networks)
+    /// whose `X-Forwarded-For` names the client; from anyone else the header is ignored.
+    #[arg(long, value_delimiter = ',', value_parser = parse_cidr)]
+    trusted_proxies: Vec<haven_server::http::extract::Cidr>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: LevelFilter,
+}
+
+fn parse_cidr(value: &str) -> Result<haven_server::http::extract::Cidr, String> {
+    haven_server::http::extract::Cidr::parse(value)
 }
 
 fn parse_https(value: &str) -> Result<HttpsUrl, String> {
@@ -127,6 +141,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
     config.heartbeat = Duration::from_secs(args.heartbeat_secs);
     config.demo = args.demo;
+    config.guards.trusted_proxies = args.trusted_proxies;
     config.audit_retention_days = args.audit_retention_days;
     let public = config.public_origin.clone();
     let running = haven_server::serve::start(config)
@@ -197,12 +212,14 @@ async fn audit(command: AuditCommand) -> Result<(), String> {
             file,
             data,
             public_key,
+            organisation,
         } => {
             let trusted = match public_key {
                 Some(key) => cli::parse_key(&key)?,
                 None => cli::trusted_key(&data)?,
             };
-            cli::verify_file(&file, &trusted)?
+            let organisation = cli::expected_organisation(&data, organisation.as_deref()).await?;
+            cli::verify_file(&file, &trusted, &organisation)?
         }
         AuditCommand::CheckHead {
             head,
