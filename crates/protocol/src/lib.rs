@@ -11,6 +11,8 @@ pub mod audit;
 pub mod config;
 pub mod error;
 pub mod identity;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod url;
 pub mod ws;
 

@@ -12,12 +12,22 @@ use haven_protocol::audit::AuditAction;
 use haven_protocol::audit::{AuditEntry, AuditPage, AuditProof, ExportLine};
 use haven_protocol::identity::Id;
 use serde::Deserialize;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::Parameter;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::heads::current_head;
 use super::*;
 use crate::error::{Error, Result};
+use crate::http::openapi::{integer, query_parameter};
 use crate::identity::session::Authed;
+use crate::routes::{Schemas, one};
 use crate::state::AppState;
+
+/// Entries per page when the search does not say.
+const DEFAULT_PAGE: u32 = 100;
+/// The longest `action` filter: longer than any action's name.
+const MAX_ACTION_FILTER: usize = 64;
 
 fn invalid_query() -> Error {
     Error::bad(
@@ -39,6 +49,64 @@ pub struct EntriesQuery {
     limit: Option<u32>,
 }
 
+/// [`EntriesQuery`] in the OpenAPI document, with the limits [`entries`] enforces.
+pub fn entries_parameters(schemas: &mut Schemas) -> Vec<Parameter> {
+    let action = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_ACTION_FILTER))
+        .pattern(Some("^[a-z_]*$"))
+        .examples([AuditAction::BreakGlassGranted.as_str()]);
+    let limit = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_PAGE))
+        .default(Some(DEFAULT_PAGE.into()));
+    vec![
+        query_parameter(
+            "actor",
+            Required::False,
+            one::<Id>(schemas),
+            "Only entries by this person.",
+        ),
+        query_parameter(
+            "patient",
+            Required::False,
+            one::<Id>(schemas),
+            "Only entries about this patient.",
+        ),
+        query_parameter(
+            "action",
+            Required::False,
+            action.build(),
+            "Only entries of this action (one of the audit actions' names).",
+        ),
+        query_parameter(
+            "from",
+            Required::False,
+            integer(i64::MIN, i64::MAX),
+            "Only entries at or after this time (Unix seconds).",
+        ),
+        query_parameter(
+            "to",
+            Required::False,
+            integer(i64::MIN, i64::MAX),
+            "Only entries before this time (Unix seconds).",
+        ),
+        query_parameter(
+            "after",
+            Required::False,
+            integer(0, i64::MAX),
+            "The `next` of the previous page: entries after this index.",
+        ),
+        query_parameter(
+            "limit",
+            Required::False,
+            limit.build(),
+            "Entries on this page.",
+        ),
+    ]
+}
+
 fn parse_entries(rows: Vec<(i64, String)>) -> Result<Vec<AuditEntry>> {
     rows.into_iter()
         .map(|(_, payload)| serde_json::from_str(&payload).map_err(Error::internal))
@@ -52,17 +120,16 @@ pub async fn entries(
     query: std::result::Result<Query<EntriesQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>> {
     let Query(q) = query.map_err(|_| invalid_query())?;
-    let limit = q.limit.unwrap_or(100);
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(invalid_query());
     }
     for id in [&q.actor, &q.patient].into_iter().flatten() {
         Id::parse(id).map_err(|_| invalid_query())?;
     }
-    if q.action
-        .as_ref()
-        .is_some_and(|a| a.len() > 64 || !a.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-    {
+    if q.action.as_ref().is_some_and(|a| {
+        a.len() > MAX_ACTION_FILTER || !a.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    }) {
         return Err(invalid_query());
     }
     let after = q
@@ -112,11 +179,47 @@ pub struct InclusionQuery {
     size: u64,
 }
 
+/// [`InclusionQuery`] in the OpenAPI document.
+pub fn inclusion_parameters(_: &mut Schemas) -> Vec<Parameter> {
+    vec![
+        query_parameter(
+            "index",
+            Required::True,
+            integer(0, u64::MAX),
+            "The entry, counted from 0; below `size`.",
+        ),
+        query_parameter(
+            "size",
+            Required::True,
+            integer(0, u64::MAX),
+            "The tree's size: at most the number of entries in the log.",
+        ),
+    ]
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     from: u64,
     to: u64,
+}
+
+/// [`ConsistencyQuery`] in the OpenAPI document.
+pub fn consistency_parameters(_: &mut Schemas) -> Vec<Parameter> {
+    vec![
+        query_parameter(
+            "from",
+            Required::True,
+            integer(0, u64::MAX),
+            "The older tree's size; at most `to`.",
+        ),
+        query_parameter(
+            "to",
+            Required::True,
+            integer(0, u64::MAX),
+            "The newer tree's size: at most the number of entries in the log.",
+        ),
+    ]
 }
 
 async fn check_size(state: &AppState, org: &str, wanted: u64) -> Result<()> {

@@ -1,6 +1,8 @@
 //! `GET /api/openapi.json`: the API described as OpenAPI 3.1, generated from the route
-//! table (paths, methods, who may call each, bodies) and from the wire types' schemas, so
-//! the document cannot drift from what the server does.
+//! table (paths, methods, who may call each, parameters, bodies) and from the wire types'
+//! schemas, so the document cannot drift from what the server does. Path parameters are
+//! read from each path itself, so a new route cannot leave one undeclared; the schemas of
+//! what people type carry the limits their parsers enforce (`haven_protocol::schema`).
 
 use std::sync::OnceLock;
 
@@ -8,12 +10,17 @@ use axum::http::Method;
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use haven_protocol::access::Role;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use haven_protocol::identity::Id;
+use utoipa::Number;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Required,
-    ResponseBuilder,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, RefOr,
+    Required, ResponseBuilder,
 };
 
 use crate::identity::session::Access;
@@ -49,6 +56,67 @@ fn who(access: Access) -> String {
     }
 }
 
+/// A query parameter (the handlers refuse any they do not know).
+pub fn query_parameter(
+    name: &str,
+    required: Required,
+    schema: impl Into<RefOr<Schema>>,
+    description: &str,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(required)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// An integer between `min` and `max`, both included.
+pub fn integer(min: impl Into<Number>, max: impl Into<Number>) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .build()
+        .into()
+}
+
+/// The names of a path template's `{name}` parameters, in order.
+pub fn path_parameter_names(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// A path parameter, declared from its name: an `id` (or `…_id`) is an [`Id`], which the
+/// handlers parse with `Id::parse`. Any other name is declared as a bare string, and the
+/// OpenAPI test fails until it is given its real schema here.
+fn path_parameter(name: &str, schemas: &mut Schemas) -> Parameter {
+    let (schema, description) = if name == "id" || name.ends_with("_id") {
+        (
+            one::<Id>(schemas),
+            "The identifier of what the path names; anything else is refused as not found.",
+        )
+    } else {
+        (
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .build()
+                .into(),
+            "",
+        )
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description).filter(|d| !d.is_empty()))
+        .schema(Some(schema))
+        .build()
+}
+
 pub fn document() -> OpenApi {
     let mut schemas: Schemas = Vec::new();
     let error = one::<haven_protocol::ApiError>(&mut schemas);
@@ -65,6 +133,14 @@ pub fn document() -> OpenApi {
                 spec.method.as_str().to_ascii_lowercase(),
                 spec.path.replace(['/', '{', '}', '-', '.'], "_")
             )));
+        for name in path_parameter_names(spec.path) {
+            operation = operation.parameter(path_parameter(name, &mut schemas));
+        }
+        if let Some(query) = spec.query {
+            for parameter in query(&mut schemas) {
+                operation = operation.parameter(parameter);
+            }
+        }
         if let Some(request) = spec.request {
             let content = ContentBuilder::new()
                 .schema(Some(request(&mut schemas)))
