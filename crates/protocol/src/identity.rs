@@ -558,14 +558,13 @@ pub struct OrgSettings {
 
 /// A browser's credential for one account: 256 random bits, base64url (43 characters).
 /// The server keeps only its hash.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct DeviceCredential(String);
 
 impl DeviceCredential {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
-        let ok = input.len() == 43
+        let ok = input.len() == TOKEN_CHARS
             && input
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -20,7 +20,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::config::IDLE_TIMEOUT_RANGE_SECS;
 use crate::identity::{
-    DECEPTIVE, DISPLAY_NAME_CHARS, DisplayName, EMAIL_BYTES, EMAIL_FORBIDDEN,
+    DECEPTIVE, DISPLAY_NAME_CHARS, DeviceCredential, DisplayName, EMAIL_BYTES, EMAIL_FORBIDDEN,
     EMAIL_LOCAL_MAX_BYTES, Email, ID_HEX_CHARS, Id, PASSWORD_CHARS, Password, REASON_CHARS, Reason,
     TOKEN_CHARS, TOTP_DIGITS, TotpCode,
 };
@@ -269,18 +269,34 @@ pub fn token_pattern() -> String {
     format!("^[A-Za-z0-9_\\-]{{{TOKEN_CHARS}}}$")
 }
 
-/// A one-time token from a link (256 random bits, base64url without padding).
-pub fn token() -> Object {
+fn token_builder(description: String) -> ObjectBuilder {
     string()
         .min_length(Some(TOKEN_CHARS))
         .max_length(Some(TOKEN_CHARS))
         .pattern(Some(token_pattern()))
-        .description(Some(format!(
-            "The secret of a one-time link: {TOKEN_CHARS} base64url characters (256 random bits)."
-        )))
+        .description(Some(description))
         .examples(["q3Vx8Jk0mZt2Wn7Yb5Rc9Ld4Hs6Gf1Ea_Pu-Oi3Ky8T"])
-        .build()
 }
+
+/// A one-time token from a link (256 random bits, base64url without padding).
+pub fn token() -> Object {
+    token_builder(format!(
+        "The secret of a one-time link: {TOKEN_CHARS} base64url characters (256 random bits)."
+    ))
+    .build()
+}
+
+impl PartialSchema for DeviceCredential {
+    fn schema() -> RefOr<Schema> {
+        token_builder(format!(
+            "This browser's credential for one account, as the server gave it: \
+             {TOKEN_CHARS} base64url characters (256 random bits)."
+        ))
+        .build()
+        .into()
+    }
+}
+impl ToSchema for DeviceCredential {}
 
 /// The organisation's idle time before automatic logoff, within the range the server
 /// and the app both enforce.

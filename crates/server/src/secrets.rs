@@ -40,7 +40,7 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 
 /// A token as a client presents it: the right shape, or nothing.
 pub fn parse_token(token: &str) -> Option<&str> {
-    (token.len() == 43
+    (token.len() == haven_protocol::identity::TOKEN_CHARS
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))

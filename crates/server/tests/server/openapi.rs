@@ -435,6 +435,7 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
     Some(match schema {
         "LoginRequest" => parses::<wire::LoginRequest>(body),
         "TotpRequest" => parses::<wire::TotpRequest>(body),
+        "EnrolRequest" => parses::<wire::EnrolRequest>(body),
         "LogoutRequest" => parses::<wire::LogoutRequest>(body),
         "InviteRequest" => parses::<wire::InviteRequest>(body),
         "ChangeRoleRequest" => parses::<wire::ChangeRoleRequest>(body),
