@@ -116,7 +116,7 @@ async fn a_dead_server_puts_the_link_into_reconnecting() {
 #[wasm_bindgen_test]
 fn the_browser_verifier_names_the_first_bad_entry() {
     use haven_audit_log::{TreeHead, Verdict, hex, leaf_hash, root_from_leaves, verify_export};
-    use haven_protocol::audit::{AuditEntry, AuditOutcome, ExportLine};
+    use haven_protocol::audit::{AuditAction, AuditEntry, AuditOutcome, ExportLine};
 
     let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
     let trusted = hex(key.verifying_key().as_bytes());
@@ -126,7 +126,7 @@ fn the_browser_verifier_names_the_first_bad_entry() {
             time: 1_700_000_000,
             organisation: "org".into(),
             actor: None,
-            action: "sign_in".into(),
+            action: AuditAction::SignIn,
             target: Some(format!("user:{index}")),
             patient: None,
             detail: None,
@@ -139,22 +139,13 @@ fn the_browser_verifier_names_the_first_bad_entry() {
         .map(|e| leaf_hash(&e.canonical_bytes()))
         .collect();
     let head = TreeHead {
+        organisation: "org".into(),
         size: 8,
         timestamp: 1,
         root: root_from_leaves(&leaves),
     }
     .sign(&key);
-    let mut lines = vec![
-        serde_json::to_string(&ExportLine::Head {
-            organisation: "org".into(),
-            tree_size: head.tree_size,
-            timestamp: head.timestamp,
-            root_hash: head.root_hash,
-            signature: head.signature,
-            public_key: head.public_key,
-        })
-        .unwrap(),
-    ];
+    let mut lines = vec![serde_json::to_string(&head.export_line()).unwrap()];
     for (entry, leaf) in entries.iter().zip(&leaves) {
         lines.push(
             serde_json::to_string(&ExportLine::Entry {
@@ -164,8 +155,10 @@ fn the_browser_verifier_names_the_first_bad_entry() {
             .unwrap(),
         );
     }
-    assert!(verify_export(&lines.join("\n"), &trusted).is_intact());
-    let first_bad = |lines: &[String]| match verify_export(&lines.join("\n"), &trusted) {
+    assert!(verify_export(&lines.join("\n"), &trusted, "org").is_intact());
+    // The same export offered as another organisation's is refused.
+    assert!(!verify_export(&lines.join("\n"), &trusted, "other").is_intact());
+    let first_bad = |lines: &[String]| match verify_export(&lines.join("\n"), &trusted, "org") {
         Verdict::Broken { first_bad, .. } => first_bad,
         Verdict::Intact { .. } => panic!("not caught"),
     };

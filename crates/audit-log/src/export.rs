@@ -4,6 +4,8 @@
 
 use haven_protocol::audit::ExportLine;
 
+#[cfg(test)]
+use crate::head::HeadError;
 use crate::head::{SignedTreeHead, TreeHead, verify_head};
 use crate::tree::{Hash, leaf_hash, root_from_leaves};
 use crate::{from_hex, hex};
@@ -57,48 +59,54 @@ fn broken(first_bad: Option<u64>, reason: impl Into<String>) -> Verdict {
 }
 
 /// Checks every line of `export` against the head it starts with, and that head against
-/// `trusted_key` (hex Ed25519 public key).
-pub fn verify_export(export: &str, trusted_key: &str) -> Verdict {
+/// `trusted_key` (hex Ed25519 public key) and the `organisation` the export is expected
+/// to be of.
+pub fn verify_export(export: &str, trusted_key: &str, organisation: &str) -> Verdict {
     let mut lines = export.lines().filter(|l| !l.trim().is_empty());
     let Some(first) = lines.next() else {
         return broken(None, "the export is empty");
     };
-    let head = match serde_json::from_str::<ExportLine>(first) {
-        Ok(ExportLine::Head {
-            tree_size,
-            timestamp,
-            root_hash,
-            signature,
-            public_key,
-            ..
-        }) => SignedTreeHead {
-            tree_size,
-            timestamp,
-            root_hash,
-            signature,
-            public_key,
-        },
-        _ => return broken(None, "the export does not start with a signed tree head"),
+    let head = match serde_json::from_str::<ExportLine>(first)
+        .ok()
+        .and_then(SignedTreeHead::from_export_line)
+    {
+        Some(head) => head,
+        None => return broken(None, "the export does not start with a signed tree head"),
     };
-    let head = match verify_head(&head, trusted_key) {
+    let head = match verify_head(&head, trusted_key, organisation) {
         Ok(head) => head,
         Err(e) => return broken(None, e.to_string()),
     };
     let mut leaves: Vec<Hash> = Vec::new();
     for line in lines {
         let expected = leaves.len() as u64;
-        let (entry, stored) = match serde_json::from_str::<ExportLine>(line) {
-            Ok(ExportLine::Entry { entry, leaf_hash }) => (entry, leaf_hash),
+        // A readable entry carries its organisation; a row the store holds in some
+        // other form is exported as its text, as it is.
+        let (index, organisation, bytes, stored) = match serde_json::from_str::<ExportLine>(line) {
+            Ok(ExportLine::Entry { entry, leaf_hash }) => (
+                entry.index,
+                Some(entry.organisation.clone()),
+                entry.canonical_bytes(),
+                leaf_hash,
+            ),
+            Ok(ExportLine::Unreadable {
+                index,
+                payload,
+                leaf_hash,
+            }) => (index, None, payload.into_bytes(), leaf_hash),
             _ => return broken(Some(expected), "this line is not a valid entry"),
         };
-        if entry.index != expected {
+        if index != expected {
             return broken(
                 Some(expected),
-                format!(
-                    "it is missing or out of order (found #{} in its place)",
-                    entry.index
-                ),
+                format!("it is missing or out of order (found #{index} in its place)"),
             );
+        }
+        if organisation
+            .as_ref()
+            .is_some_and(|org| *org != head.organisation)
+        {
+            return broken(Some(expected), "it belongs to another organisation");
         }
         if expected >= head.size {
             return broken(
@@ -106,8 +114,14 @@ pub fn verify_export(export: &str, trusted_key: &str) -> Verdict {
                 "it is not covered by the signed tree head (inserted)",
             );
         }
-        let computed = leaf_hash(&entry.canonical_bytes());
+        let computed = leaf_hash(&bytes);
         match from_hex::<32>(&stored) {
+            Some(stored) if stored == computed && organisation.is_none() => {
+                return broken(
+                    Some(expected),
+                    "it is stored in a form that is not an entry",
+                );
+            }
             Some(stored) if stored == computed => leaves.push(computed),
             Some(_) => {
                 return broken(
@@ -143,15 +157,17 @@ pub fn verify_export(export: &str, trusted_key: &str) -> Verdict {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
-    use haven_protocol::audit::{AuditEntry, AuditOutcome};
+    use haven_protocol::audit::{AuditAction, AuditEntry, AuditOutcome};
+
+    const ORG: &str = "org";
 
     fn entry(index: u64) -> AuditEntry {
         AuditEntry {
             index,
             time: 1_700_000_000 + index as i64,
-            organisation: "org".into(),
+            organisation: ORG.into(),
             actor: None,
-            action: "sign_in".into(),
+            action: AuditAction::SignIn,
             target: Some(format!("user{index}")),
             patient: None,
             detail: None,
@@ -160,28 +176,19 @@ mod tests {
         }
     }
 
-    fn export(entries: &[AuditEntry], key: &SigningKey) -> Vec<String> {
+    fn export_of(organisation: &str, entries: &[AuditEntry], key: &SigningKey) -> Vec<String> {
         let leaves: Vec<Hash> = entries
             .iter()
             .map(|e| leaf_hash(&e.canonical_bytes()))
             .collect();
         let head = TreeHead {
+            organisation: organisation.into(),
             size: entries.len() as u64,
             timestamp: 1,
             root: root_from_leaves(&leaves),
         }
         .sign(key);
-        let mut lines = vec![
-            serde_json::to_string(&ExportLine::Head {
-                organisation: "org".into(),
-                tree_size: head.tree_size,
-                timestamp: head.timestamp,
-                root_hash: head.root_hash,
-                signature: head.signature,
-                public_key: head.public_key,
-            })
-            .unwrap(),
-        ];
+        let mut lines = vec![serde_json::to_string(&head.export_line()).unwrap()];
         for (e, leaf) in entries.iter().zip(&leaves) {
             lines.push(
                 serde_json::to_string(&ExportLine::Entry {
@@ -194,15 +201,19 @@ mod tests {
         lines
     }
 
+    fn export(entries: &[AuditEntry], key: &SigningKey) -> Vec<String> {
+        export_of(ORG, entries, key)
+    }
+
     #[test]
     fn names_the_first_bad_entry_for_every_kind_of_tampering() {
         let key = SigningKey::from_bytes(&[9; 32]);
         let trusted = hex(key.verifying_key().as_bytes());
         let entries: Vec<AuditEntry> = (0..10).map(entry).collect();
         let good = export(&entries, &key);
-        assert!(verify_export(&good.join("\n"), &trusted).is_intact());
+        assert!(verify_export(&good.join("\n"), &trusted, ORG).is_intact());
 
-        let first_bad = |lines: &[String]| match verify_export(&lines.join("\n"), &trusted) {
+        let first_bad = |lines: &[String]| match verify_export(&lines.join("\n"), &trusted, ORG) {
             Verdict::Broken { first_bad, .. } => first_bad,
             Verdict::Intact { .. } => panic!("tampering not detected"),
         };
@@ -237,16 +248,86 @@ mod tests {
         assert_eq!(first_bad(&garbage), Some(1));
         // Re-signed with another key, or the whole tree rewritten consistently.
         let other = SigningKey::from_bytes(&[10; 32]);
-        assert!(!verify_export(&export(&entries, &other).join("\n"), &trusted).is_intact());
+        assert!(!verify_export(&export(&entries, &other).join("\n"), &trusted, ORG).is_intact());
         let mut rewritten_entries = entries.clone();
-        rewritten_entries[4].action = "nothing_to_see".into();
+        rewritten_entries[4].action = AuditAction::AuditExported;
         let mut rewritten = export(&rewritten_entries, &other);
         rewritten[0] = good[0].clone(); // keeps the genuine signed head
         assert_eq!(first_bad(&rewritten), None);
         assert!(
-            verify_export("", &trusted)
+            verify_export("", &trusted, ORG)
                 .describe()
                 .contains("NOT intact")
         );
+    }
+
+    /// A row the store no longer holds as an entry travels as its text: the verifier
+    /// names it as changed, and the entries after it still line up.
+    #[test]
+    fn an_unreadable_row_is_named_as_changed() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let trusted = hex(key.verifying_key().as_bytes());
+        let entries: Vec<AuditEntry> = (0..6).map(entry).collect();
+        let mut lines = export(&entries, &key);
+        let stored = hex(&leaf_hash(&entries[2].canonical_bytes()));
+        let unreadable = |payload: &str, leaf_hash: &str| {
+            serde_json::to_string(&ExportLine::Unreadable {
+                index: 2,
+                payload: payload.into(),
+                leaf_hash: leaf_hash.into(),
+            })
+            .unwrap()
+        };
+        lines[3] = unreadable("garbled", &stored);
+        let verdict = verify_export(&lines.join("\n"), &trusted, ORG);
+        assert_eq!(
+            verdict,
+            Verdict::Broken {
+                first_bad: Some(2),
+                reason: "its content does not match its hash in the tree (changed)".into()
+            }
+        );
+        // Even text that matches its leaf is no entry.
+        lines[3] = unreadable("garbled", &hex(&leaf_hash(b"garbled")));
+        assert!(matches!(
+            verify_export(&lines.join("\n"), &trusted, ORG),
+            Verdict::Broken {
+                first_bad: Some(2),
+                ..
+            }
+        ));
+    }
+
+    /// Defect 8: an export is verified as the export of one organisation.
+    #[test]
+    fn an_export_of_another_organisation_is_refused() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let trusted = hex(key.verifying_key().as_bytes());
+        let entries: Vec<AuditEntry> = (0..4).map(entry).collect();
+        let theirs = export_of("theirs", &entries, &key).join("\n");
+        assert_eq!(
+            verify_export(&theirs, &trusted, "ours"),
+            Verdict::Broken {
+                first_bad: None,
+                reason: HeadError::WrongOrganisation.to_string()
+            }
+        );
+        let relabelled = theirs.replacen("\"theirs\"", "\"ours\"", 1);
+        assert_eq!(
+            verify_export(&relabelled, &trusted, "ours"),
+            Verdict::Broken {
+                first_bad: None,
+                reason: HeadError::BadSignature.to_string()
+            }
+        );
+        // Entries of one organisation (here "org") under another's genuine head.
+        let mixed = export_of("theirs", &entries, &key);
+        assert!(matches!(
+            verify_export(&mixed.join("\n"), &trusted, "theirs"),
+            Verdict::Broken {
+                first_bad: Some(0),
+                ..
+            }
+        ));
     }
 }

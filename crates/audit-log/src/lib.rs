@@ -14,7 +14,7 @@ mod head;
 mod tree;
 
 pub use export::{Verdict, verify_export};
-pub use head::{HeadError, SignedTreeHead, TreeHead, verify_head};
+pub use head::{HeadError, SignedTreeHead, TreeHead, WitnessAlarmReport, parse_head, verify_head};
 pub use tree::{
     Hash, NodeId, ProofError, Tree, leaf_hash, node_hash, nodes_for_root,
     perfect_nodes_after_append, root_from_leaves, verify_consistency, verify_inclusion,

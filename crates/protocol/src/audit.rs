@@ -186,7 +186,7 @@ pub struct AuditProof {
 }
 
 /// One line of `GET /api/audit/export` (JSON Lines): first a `head`, then every entry
-/// with the leaf hash the store holds for it.
+/// it covers, in order, with the leaf hash the store holds for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ExportLine {
@@ -200,6 +200,15 @@ pub enum ExportLine {
     },
     Entry {
         entry: AuditEntry,
+        leaf_hash: String,
+    },
+    /// A stored row that is no longer an entry (its text was changed in the store),
+    /// exported exactly as found so that a verifier names it instead of never seeing it.
+    Unreadable {
+        /// Its position, from the store.
+        index: u64,
+        /// The stored text, as it is.
+        payload: String,
         leaf_hash: String,
     },
 }

@@ -79,7 +79,7 @@ async fn verify(ctx: Ctx) -> Result<(bool, String), String> {
         .await
         .map_err(|e| e.to_string())?;
     let export = ctx.text("/audit/export").await.map_err(|e| e.to_string())?;
-    let verdict = verify_export(&export, &head.public_key);
+    let verdict = verify_export(&export, &head.public_key, &head.organisation);
     Ok((verdict.is_intact(), verdict.describe()))
 }
 

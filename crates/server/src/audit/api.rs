@@ -1,17 +1,19 @@
 //! The auditor's API: search, heads, proofs and the export.
 
-use axum::extract::rejection::QueryRejection;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use haven_audit_log::{SignedTreeHead, hex};
+use haven_audit_log::{SignedTreeHead, WitnessAlarmReport, hex, parse_head, verify_head};
 use haven_protocol::ErrorCode;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::audit::{AuditEntry, AuditPage, AuditProof, ExportLine};
 use haven_protocol::identity::Id;
 use serde::Deserialize;
+use sqlx::SqlitePool;
 use utoipa::openapi::Required;
 use utoipa::openapi::path::Parameter;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -267,50 +269,112 @@ pub async fn consistency(
     }))
 }
 
-/// The export as JSON Lines: the signed head, then each entry with the leaf hash the
-/// store holds for it. Used by the HTTP export and by tests and tools.
-pub async fn export_lines(state: &AppState, org: &str) -> Result<Vec<u8>> {
-    let head = current_head(state, org).await?;
-    let mut out = Vec::new();
-    let first = ExportLine::Head {
-        organisation: org.to_owned(),
-        tree_size: head.tree_size,
-        timestamp: head.timestamp,
-        root_hash: head.root_hash,
-        signature: head.signature,
-        public_key: head.public_key,
-    };
-    let push = |out: &mut Vec<u8>, line: &ExportLine| -> Result<()> {
-        serde_json::to_writer(&mut *out, line).map_err(Error::internal)?;
-        out.push(b'\n');
-        Ok(())
-    };
-    push(&mut out, &first)?;
-    let rows: Vec<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT e.idx, e.payload, n.hash FROM audit_entries e
-         LEFT JOIN audit_nodes n ON n.org_id = e.org_id AND n.level = 0 AND n.idx = e.idx
-         WHERE e.org_id = ? ORDER BY e.idx",
-    )
-    .bind(org)
-    .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
-    for (_, payload, leaf) in rows {
-        // A row that no longer parses is exported as it is found: the verifier names it.
-        let entry: AuditEntry = match serde_json::from_str(&payload) {
-            Ok(entry) => entry,
-            Err(_) => continue,
-        };
-        let line = ExportLine::Entry {
-            entry,
-            leaf_hash: leaf.map(|l| hex(&l)).unwrap_or_default(),
-        };
-        push(&mut out, &line)?;
-    }
-    Ok(out)
+/// Rows read per query while an export streams: its memory stays the same however long
+/// the log grows.
+pub const EXPORT_BATCH: u32 = 1_000;
+
+/// Where an export stream is.
+enum Cursor {
+    Head(SignedTreeHead),
+    /// The next index to read, and the signed head's size (the first index not exported).
+    Entries {
+        next: u64,
+        end: u64,
+    },
+    Done,
 }
 
-/// `GET /api/audit/export`: recorded as an event itself.
+/// An `audit_entries` row with its stored leaf: index, payload, leaf hash.
+type ExportRow = (i64, String, Option<Vec<u8>>);
+
+fn push_line(out: &mut Vec<u8>, line: &ExportLine) -> Result<()> {
+    serde_json::to_writer(&mut *out, line).map_err(Error::internal)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// One batch of the export: the entries `next..` (at most [`EXPORT_BATCH`], none at or
+/// beyond `end`) as JSON Lines, and the index after the last one read.
+async fn export_batch(db: &SqlitePool, org: &str, next: u64, end: u64) -> Result<(Vec<u8>, u64)> {
+    let rows: Vec<ExportRow> = sqlx::query_as(
+        "SELECT e.idx, e.payload, n.hash FROM audit_entries e
+         LEFT JOIN audit_nodes n ON n.org_id = e.org_id AND n.level = 0 AND n.idx = e.idx
+         WHERE e.org_id = ? AND e.idx >= ? AND e.idx < ? ORDER BY e.idx LIMIT ?",
+    )
+    .bind(org)
+    .bind(i64::try_from(next).map_err(Error::internal)?)
+    .bind(i64::try_from(end).map_err(Error::internal)?)
+    .bind(i64::from(EXPORT_BATCH))
+    .fetch_all(db)
+    .await
+    .map_err(Error::internal)?;
+    let mut out = Vec::with_capacity(rows.len() * 400);
+    let mut after = end;
+    for (idx, payload, leaf) in rows {
+        let index = u64::try_from(idx).map_err(Error::internal)?;
+        let leaf_hash = leaf.map(|l| hex(&l)).unwrap_or_default();
+        // A row that no longer parses is exported as it is found: the verifier names it.
+        let line = match serde_json::from_str::<AuditEntry>(&payload) {
+            Ok(entry) => ExportLine::Entry { entry, leaf_hash },
+            Err(_) => ExportLine::Unreadable {
+                index,
+                payload,
+                leaf_hash,
+            },
+        };
+        push_line(&mut out, &line)?;
+        after = index + 1;
+    }
+    Ok((out, after))
+}
+
+/// The export of `org`'s log as JSON Lines: `head`, then exactly the entries it covers
+/// (`idx < tree_size`), each with the leaf hash the store holds for it, read in batches
+/// of [`EXPORT_BATCH`] rows as the reader takes them. Entries appended meanwhile are
+/// not in it (they are not in the head), so an honest export always verifies.
+pub fn export_stream(
+    db: SqlitePool,
+    org: String,
+    head: SignedTreeHead,
+) -> impl futures_util::Stream<Item = Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Cursor::Head(head), move |cursor| {
+        let (db, org) = (db.clone(), org.clone());
+        async move {
+            match cursor {
+                Cursor::Done => None,
+                Cursor::Head(head) => {
+                    let mut out = Vec::new();
+                    let end = head.tree_size;
+                    let next = match push_line(&mut out, &head.export_line()) {
+                        Ok(()) if end > 0 => Cursor::Entries { next: 0, end },
+                        Ok(()) => Cursor::Done,
+                        Err(e) => return Some((Err(e), Cursor::Done)),
+                    };
+                    Some((Ok(Bytes::from(out)), next))
+                }
+                Cursor::Entries { next, end } => match export_batch(&db, &org, next, end).await {
+                    Ok((out, after)) => {
+                        let more = if after < end && !out.is_empty() {
+                            Cursor::Entries { next: after, end }
+                        } else {
+                            Cursor::Done
+                        };
+                        Some((Ok(Bytes::from(out)), more))
+                    }
+                    Err(e) => {
+                        // The answer has begun: the reader sees it cut short (the
+                        // verifier names the first missing entry); the cause is logged.
+                        tracing::error!(error = %e, "streaming an audit export failed");
+                        Some((Err(e), Cursor::Done))
+                    }
+                },
+            }
+        }
+    })
+}
+
+/// `GET /api/audit/export`: recorded as an event itself (before the head is signed, so
+/// the export covers its own entry), then streamed.
 pub async fn export(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
@@ -321,7 +385,9 @@ pub async fn export(
         Event::by(&authed, AuditAction::AuditExported).from(Some(peer.ip())),
     )
     .await?;
-    let body = export_lines(&state, authed.org.id.as_str()).await?;
+    let org = authed.org.id.as_str().to_owned();
+    let head = current_head(&state, &org).await?;
+    let body = Body::from_stream(export_stream(state.db().clone(), org, head));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/jsonl"));
@@ -330,4 +396,66 @@ pub async fn export(
         HeaderValue::from_static("attachment; filename=\"haven-audit.jsonl\""),
     );
     Ok(response)
+}
+
+/// The largest witness alarm body: two heads of a few hundred bytes each.
+pub const MAX_WITNESS_ALARM_BYTES: usize = 4 * 1024;
+
+fn invalid_report() -> Error {
+    Error::bad(
+        ErrorCode::InvalidBody,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "The report does not hold two well-formed tree heads of this organisation's log.",
+    )
+}
+
+/// `POST /api/audit/witness-alarm`: a browser that had verified an older head found that
+/// the log does not extend it. Both heads must be well-formed and the kept one of the
+/// caller's organisation; the alarm is recorded with both sizes and whether this
+/// server's key signed each (nothing else from the body is written or echoed).
+pub async fn witness_alarm(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<StatusCode> {
+    let report: WitnessAlarmReport = crate::http::api::parse_json(body)?;
+    let org = authed.org.id.as_str();
+    let (kept, newer) = (&report.kept, &report.newer);
+    for head in [kept, newer] {
+        parse_head(head).map_err(|_| invalid_report())?;
+        Id::parse(&head.organisation).map_err(|_| invalid_report())?;
+    }
+    if kept.organisation != org {
+        return Err(invalid_report());
+    }
+    let public = hex(state.audit_key().verifying_key().as_bytes());
+    let describe = |head: &SignedTreeHead| {
+        let whose = if head.organisation != org {
+            "of another organisation"
+        } else if verify_head(head, &public, org).is_ok() {
+            "signed by this server"
+        } else {
+            "not signed by this server's key"
+        };
+        format!("{} entries, {whose}", head.tree_size)
+    };
+    let detail = format!(
+        "kept head: {}; newer head: {}",
+        describe(kept),
+        describe(newer)
+    );
+    tracing::warn!(
+        kept = kept.tree_size,
+        newer = newer.tree_size,
+        "a witness found that the audit log does not extend a head it had verified"
+    );
+    record_alone(
+        state.db(),
+        Event::by(&authed, AuditAction::WitnessAlarm)
+            .detail(detail)
+            .from(Some(peer.ip())),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -42,17 +42,15 @@ fn head_from_row(
     org: &str,
     (size, timestamp, root, signature): (i64, i64, Vec<u8>, Vec<u8>),
     public_key: &str,
-) -> Result<(String, SignedTreeHead)> {
-    Ok((
-        org.to_owned(),
-        SignedTreeHead {
-            tree_size: u64::try_from(size).map_err(Error::internal)?,
-            timestamp,
-            root_hash: hex(&root),
-            signature: hex(&signature),
-            public_key: public_key.to_owned(),
-        },
-    ))
+) -> Result<SignedTreeHead> {
+    Ok(SignedTreeHead {
+        organisation: org.to_owned(),
+        tree_size: u64::try_from(size).map_err(Error::internal)?,
+        timestamp,
+        root_hash: hex(&root),
+        signature: hex(&signature),
+        public_key: public_key.to_owned(),
+    })
 }
 
 /// The newest signed head of `org`, signing a new one first if entries arrived since.
@@ -77,11 +75,12 @@ pub async fn current_head(state: &AppState, org: &str) -> Result<SignedTreeHead>
     .await
     .map_err(Error::internal)?;
     if let Some(row) = last.filter(|r| u64::try_from(r.0).ok() == Some(size)) {
-        return head_from_row(org, row, &public).map(|(_, h)| h);
+        return head_from_row(org, row, &public);
     }
     drop(tx);
     let root = root(state.db(), org, size).await?;
     let head = TreeHead {
+        organisation: org.to_owned(),
         size,
         timestamp: now(),
         root,

@@ -446,6 +446,7 @@ async fn tampering_is_caught_and_the_first_bad_entry_named() {
     let mut head: Value = serde_json::from_str(&lines[0]).unwrap();
     let root = haven_audit_log::from_hex::<32>(head["root_hash"].as_str().unwrap()).unwrap();
     let forged = haven_audit_log::TreeHead {
+        organisation: head["organisation"].as_str().unwrap().to_owned(),
         size: head["tree_size"].as_u64().unwrap(),
         timestamp: head["timestamp"].as_i64().unwrap(),
         root,
@@ -715,4 +716,341 @@ async fn bad_queries_and_proofs_are_refused() {
     .await
     .json();
     assert!(proof["hashes"].as_array().is_some());
+}
+
+/// The default organisation's id, as stored.
+async fn default_org(db: &sqlx::SqlitePool) -> haven_protocol::identity::Id {
+    let (id,): (String,) = sqlx::query_as("SELECT id FROM organisations WHERE is_default = 1")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    haven_protocol::identity::Id::parse(&id).unwrap()
+}
+
+/// Appends `n` entries to `org`'s log the way the server does, in batches.
+async fn fill(db: &sqlx::SqlitePool, org: &haven_protocol::identity::Id, n: u64) {
+    use haven_protocol::audit::AuditAction;
+    use haven_server::audit::{Event, record_many};
+    for start in (0..n).step_by(500) {
+        let mut tx = haven_server::store::begin_write(db).await.unwrap();
+        let events = (start..n.min(start + 500))
+            .map(|i| Event::new(org, AuditAction::RecordOpened).target(format!("patient:{i}")))
+            .collect();
+        record_many(&mut tx, events).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Defect 5: entries keep arriving while auditors export the log. Each export holds
+/// exactly the entries its signed head covers, so every one of them verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_taken_while_entries_arrive_still_verifies() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let server = server().await;
+    let client = server.client();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let org = default_org(&db).await;
+    // Several of the export's reading batches.
+    fill(&db, &org, 3_500).await;
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+
+    // Another writer appends entries, one durable transaction each, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let appended = Arc::new(AtomicU64::new(0));
+    let appender = {
+        let (db, org, stop, appended) = (db.clone(), org.clone(), stop.clone(), appended.clone());
+        tokio::spawn(async move {
+            use haven_protocol::audit::AuditAction;
+            while !stop.load(Ordering::Relaxed) {
+                let n = appended.load(Ordering::Relaxed);
+                let event = haven_server::audit::Event::new(&org, AuditAction::SignIn)
+                    .target(format!("user:{n}"));
+                haven_server::audit::record_alone(&db, event).await.unwrap();
+                appended.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let work = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        let before = appended.load(Ordering::Relaxed);
+        let path = work.path().join(format!("export-{round}.jsonl"));
+        export_to(&client, &auditor, &path).await;
+        // Entries did arrive while this export was taken.
+        assert!(
+            appended.load(Ordering::Relaxed) > before,
+            "round {round}: nothing appended"
+        );
+        let (ok, text) = run_cli(&["audit", "verify", path.to_str().unwrap(), "--data", &data]);
+        assert!(ok && text.starts_with("Intact"), "round {round}: {text}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    appender.await.unwrap();
+}
+
+/// Defect 5: a stored row that no longer parses is exported as it is found, so the
+/// verifier names it as changed instead of the export quietly leaving it out.
+#[tokio::test]
+async fn a_garbled_row_is_named_by_the_verifier() {
+    let server = server().await;
+    let client = server.client();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    for email in [
+        "patient@demo.haven",
+        "clinician@demo.haven",
+        "staff@demo.haven",
+    ] {
+        sign_in(&client, email, None).await;
+    }
+    sqlx::query("UPDATE audit_entries SET payload = 'garbled: not an entry at all' WHERE idx = 2")
+        .execute(&db)
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("garbled.jsonl");
+    export_to(&client, &auditor, &path).await;
+    let export = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        export.contains("garbled: not an entry at all"),
+        "the row was left out"
+    );
+    let (ok, text) = run_cli(&["audit", "verify", path.to_str().unwrap(), "--data", &data]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("first bad entry is #2") && text.contains("changed"),
+        "{text}"
+    );
+}
+
+/// Defect 8: one server key signs every organisation's heads. A head names its
+/// organisation inside what is signed, so one tenant's export cannot be passed off as
+/// another's, and a head kept for one organisation proves nothing about another's log.
+#[tokio::test]
+async fn another_organisations_export_or_head_is_refused() {
+    let server = server().await;
+    let client = server.client();
+    let data = server.data.path().to_str().unwrap().to_owned();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let ours = default_org(&db).await.to_string();
+    let theirs = haven_server::tenancy::create(&db, "Other Clinic", "b.example", 900)
+        .await
+        .unwrap();
+    haven_server::demo::seed(&db, &theirs).await.unwrap();
+    let theirs = theirs.to_string();
+    let our_auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    let their_auditor = sign_in(&client, "auditor@demo.haven", Some("b.example")).await;
+    sign_in(&client, "patient@demo.haven", Some("b.example")).await;
+    let their_get = |path: &'static str| {
+        let token = their_auditor.clone();
+        let client = &client;
+        async move {
+            send(
+                client,
+                Method::GET,
+                path,
+                Some(&token),
+                None,
+                Some("b.example"),
+            )
+            .await
+        }
+    };
+    let work = tempfile::tempdir().unwrap();
+
+    // Their export, as exported: it verifies as theirs and only as theirs.
+    let export = their_get("/api/audit/export").await;
+    assert_eq!(export.status, StatusCode::OK);
+    let text = String::from_utf8(export.body.to_vec()).unwrap();
+    let path = work.path().join("theirs.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let verify = |file: &Path, org: &str| {
+        run_cli(&[
+            "audit",
+            "verify",
+            file.to_str().unwrap(),
+            "--data",
+            &data,
+            "--organisation",
+            org,
+        ])
+    };
+    let (ok, out) = verify(&path, &theirs);
+    assert!(ok && out.starts_with("Intact"), "{out}");
+    let (ok, out) = verify(&path, &ours);
+    assert!(!ok && out.contains("another organisation"), "{out}");
+
+    // Relabelled as ours: the head's organisation is covered by its signature.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines[0].contains(&theirs));
+    lines[0] = lines[0].replace(&theirs, &ours);
+    let relabelled = work.path().join("relabelled.jsonl");
+    std::fs::write(&relabelled, lines.join("\n")).unwrap();
+    let (ok, out) = verify(&relabelled, &ours);
+    assert!(!ok && out.contains("signature is not valid"), "{out}");
+
+    // Their head, kept, offered as a checkpoint of our log.
+    let head = their_get("/api/audit/head").await;
+    assert_eq!(head.status, StatusCode::OK);
+    let head_file = work.path().join("their-head.json");
+    std::fs::write(&head_file, &head.body).unwrap();
+    let check = |org: Option<&str>| {
+        let mut args = vec![
+            "audit",
+            "check-head",
+            head_file.to_str().unwrap(),
+            "--data",
+            &data,
+        ];
+        if let Some(org) = org {
+            args.extend(["--organisation", org]);
+        }
+        run_cli(&args)
+    };
+    let (ok, out) = check(Some(&ours));
+    assert!(!ok && out.contains("another organisation"), "{out}");
+    // The head names its own organisation: checked against that log, it holds.
+    let (ok, out) = check(None);
+    assert!(ok, "{out}");
+    let (ok, out) = check(Some(&theirs));
+    assert!(ok, "{out}");
+    // Our own log checks against our own head.
+    let ours_head = work.path().join("our-head.json");
+    std::fs::write(
+        &ours_head,
+        get(&client, "/api/audit/head", &our_auditor).await.body,
+    )
+    .unwrap();
+    let (ok, out) = run_cli(&[
+        "audit",
+        "check-head",
+        ours_head.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert!(ok, "{out}");
+}
+
+/// A witness browser's alarm is written to the log with both sizes; a report that is
+/// not two well-formed heads of the caller's log is refused, without echoing it.
+#[tokio::test]
+async fn a_witness_alarm_is_recorded_and_bad_reports_refused() {
+    let server = server().await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    let kept = get(&client, "/api/audit/head", &auditor).await.json();
+    sign_in(&client, "patient@demo.haven", None).await;
+    let newer = get(&client, "/api/audit/head", &auditor).await.json();
+    assert!(newer["tree_size"].as_u64() > kept["tree_size"].as_u64());
+    // A head the server never signed (as a rewritten history would show).
+    let mut forged = newer.clone();
+    forged["root_hash"] = json!("ab".repeat(32));
+
+    let before = entry_count(&db).await;
+    let mut bad: Vec<(&str, Vec<u8>)> = vec![
+        ("not json", b"{kept:".to_vec()),
+        (
+            "wrong shape",
+            json!({"kept": kept}).to_string().into_bytes(),
+        ),
+        (
+            "unknown field",
+            json!({"kept": kept, "newer": newer, "note": "<script>"})
+                .to_string()
+                .into_bytes(),
+        ),
+        ("too large", vec![b' '; 64 * 1024]),
+    ];
+    let mut malformed = newer.clone();
+    malformed["root_hash"] = json!("<script>alert(1)</script>");
+    bad.push((
+        "malformed hash",
+        json!({"kept": kept, "newer": malformed})
+            .to_string()
+            .into_bytes(),
+    ));
+    let mut elsewhere = kept.clone();
+    elsewhere["organisation"] = json!("0123456789abcdef0123456789abcdef");
+    bad.push((
+        "another organisation's head",
+        json!({"kept": elsewhere, "newer": newer})
+            .to_string()
+            .into_bytes(),
+    ));
+    let auth = format!("Bearer {auditor}");
+    for (name, body) in bad {
+        let reply = client
+            .send(
+                Method::POST,
+                "/api/audit/witness-alarm",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await;
+        assert!(reply.status.is_client_error(), "{name}: {}", reply.status);
+        let text = String::from_utf8_lossy(&reply.body);
+        assert!(!text.contains("script"), "{name}: echoed: {text}");
+        assert!(reply.json()["error"]["code"].is_string(), "{name}");
+    }
+    assert_eq!(
+        entry_count(&db).await,
+        before,
+        "a refused report was recorded"
+    );
+
+    let reply = post(
+        &client,
+        "/api/audit/witness-alarm",
+        Some(&auditor),
+        json!({"kept": kept, "newer": forged}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let alarms = all_entries(&client, &auditor, "&action=witness_alarm").await;
+    assert_eq!(alarms.len(), 1);
+    let detail = alarms[0]["detail"].as_str().unwrap();
+    let (k, n) = (
+        kept["tree_size"].as_u64().unwrap(),
+        newer["tree_size"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        detail,
+        format!(
+            "kept head: {k} entries, signed by this server; newer head: {n} entries, not signed by this server's key"
+        )
+    );
+    assert!(alarms[0]["actor"]["user"].is_string());
+    // Admins witness too; other roles may not report.
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let report = json!({"kept": kept, "newer": newer});
+    assert_eq!(
+        post(
+            &client,
+            "/api/audit/witness-alarm",
+            Some(&admin),
+            report.clone()
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    assert_eq!(
+        post(
+            &client,
+            "/api/audit/witness-alarm",
+            Some(&clinician),
+            report
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
 }
