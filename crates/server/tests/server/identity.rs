@@ -970,3 +970,14 @@ async fn the_openapi_document_matches_the_route_table() {
     let clinician_only = &doc["paths"]["/api/patients/{id}/break-glass"]["post"]["description"];
     assert_eq!(clinician_only, "Signed-in roles: clinician.");
 }
+
+/// The README lists every audit event, from the one enum.
+#[test]
+fn the_readme_lists_every_audit_event() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    for action in haven_protocol::audit::AuditAction::ALL {
+        let row = format!("| `{}` | {} |", action.as_str(), action.about());
+        assert!(readme.contains(&row), "README.md lacks {row}");
+    }
+}
