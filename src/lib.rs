@@ -5,6 +5,7 @@
 //! hold anything else (`crates/protocol`). All network code lives in `transport/`.
 
 pub mod app;
+pub mod audit;
 pub mod boot;
 pub mod capabilities;
 pub mod components;

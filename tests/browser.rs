@@ -173,3 +173,45 @@ fn the_browser_verifier_names_the_first_bad_entry() {
     assert_eq!(first_bad(&reordered), Some(5));
     assert_eq!(first_bad(&lines[..6]), Some(5));
 }
+
+/// The witness's memory in the browser's real IndexedDB: a kept head comes back as it
+/// was kept (the JSON `check-head` reads), per organisation, and a reported alarm is
+/// remembered so it is reported once.
+#[wasm_bindgen_test]
+async fn the_witness_keeps_heads_per_organisation_in_indexeddb() {
+    use haven_app::audit::kept::Kept;
+    use haven_audit_log::{TreeHead, WitnessAlarmReport};
+
+    let key = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+    let head = |organisation: &str, size: u64| {
+        TreeHead {
+            organisation: organisation.into(),
+            size,
+            timestamp: 1_700_000_000,
+            root: [size as u8; 32],
+        }
+        .sign(&key)
+    };
+    let store = Kept::open().await.unwrap();
+    assert_eq!(store.head("org-a").await.unwrap(), None);
+    store.keep(&head("org-a", 5)).await.unwrap();
+    store.keep(&head("org-b", 9)).await.unwrap();
+    store.keep(&head("org-a", 7)).await.unwrap();
+    drop(store);
+    // A new connection (as after a reload) reads what was kept.
+    let store = Kept::open().await.unwrap();
+    assert_eq!(store.head("org-a").await.unwrap(), Some(head("org-a", 7)));
+    assert_eq!(store.head("org-b").await.unwrap(), Some(head("org-b", 9)));
+    let alarm = WitnessAlarmReport {
+        kept: head("org-a", 7),
+        newer: head("org-a", 12),
+    };
+    assert!(!store.reported(&alarm).await.unwrap());
+    store.mark_reported(&alarm).await.unwrap();
+    assert!(store.reported(&alarm).await.unwrap());
+    let other = WitnessAlarmReport {
+        kept: head("org-a", 7),
+        newer: head("org-a", 13),
+    };
+    assert!(!store.reported(&other).await.unwrap());
+}

@@ -166,6 +166,7 @@ pub fn AuditView() -> impl IntoView {
 
     view! {
         <div class="audit">
+            <crate::audit::WitnessPanel/>
             <div class="actions">
                 <button type="button" id="audit-verify" on:click=run_verify disabled=move || busy.get()>"Verify the log"</button>
                 <button type="button" id="audit-export" on:click=export>"Download export"</button>
