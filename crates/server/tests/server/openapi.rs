@@ -315,7 +315,7 @@ fn probes(schema: &Value) -> Vec<Probe> {
         push(json!(""), None, "empty".into());
         return out;
     }
-    match schema["type"].as_str() {
+    match kind(schema) {
         Some("integer") => {
             // Limits at the ends of 64 bits have no neighbour a JSON number can carry
             // here; the query test writes those as text.
@@ -391,9 +391,22 @@ fn probes(schema: &Value) -> Vec<Probe> {
             push(json!(""), None, "empty".into());
             push(json!(7), None, "a number".into());
         }
-        other => panic!("no probes for schemas of type {other:?}: {schema}"),
+        // Nested objects, lists and flags have no limits of their own to probe.
+        _ => {}
     }
     out
+}
+
+/// A schema's type, or the first that is not `null` of a list of types.
+fn kind(schema: &Value) -> Option<&str> {
+    match &schema["type"] {
+        Value::String(kind) => Some(kind),
+        Value::Array(kinds) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|k| *k != "null"),
+        _ => None,
+    }
 }
 
 /// Some value a property's schema allows, to fill the rest of a request.
@@ -410,6 +423,21 @@ fn example_of(doc: &Value, schema: &Value) -> Option<Value> {
         .or_else(|| given(&schema["enum"][0]))
         .or_else(|| given(&schema["default"]))
         .or_else(|| given(&schema["minimum"]))
+        .or_else(|| match kind(schema) {
+            Some("object") => Some(Value::Object(
+                schema["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, property)| Some((name.clone(), example_of(doc, property)?)))
+                    .collect(),
+            )),
+            Some("array") => Some(json!([])),
+            Some("boolean") => Some(json!(false)),
+            Some("integer" | "number") => Some(json!(0)),
+            Some("string") => Some(json!("")),
+            _ => None,
+        })
 }
 
 /// Whether the server takes a request body, through the same code its handlers run:
@@ -540,10 +568,11 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
                 body[property] = probe.value.clone();
                 let allowed = probe.value.is_null() || validator.allows(&probe.value);
                 let taken = server_takes(&settings, name, &body).await.unwrap();
-                let what = format!(
-                    "{name}.{property} ({schema_name}), {}: {}",
-                    probe.what, probe.value
-                );
+                let shown = match &probe.value {
+                    Value::String(text) => format!("{text:?}"),
+                    other => other.to_string(),
+                };
+                let what = format!("{name}.{property} ({schema_name}), {}: {shown}", probe.what);
                 if allowed && stated_rules(&schema_name, schema, &probe.value) {
                     if !taken {
                         disagreements.push(format!(
@@ -575,24 +604,17 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
                 }
             }
             // Each limit the schema states was reached by a probe the schema allows.
-            for (keyword, edge) in [
-                ("minLength", "minLength"),
-                ("maxLength", "maxLength"),
-                ("minimum", "minimum"),
-                ("maximum", "maximum"),
-            ] {
-                if !schema[keyword].is_null() {
-                    assert!(
-                        edges.contains(edge),
-                        "{name}.{property}: no probe reached its {keyword}"
-                    );
+            for keyword in ["minLength", "maxLength", "minimum", "maximum"] {
+                if !schema[keyword].is_null() && !edges.contains(keyword) {
+                    disagreements.push(format!(
+                        "{name}.{property} ({schema_name}): no value at its {keyword} {} is both \
+                         allowed by the schema and within what its description states",
+                        schema[keyword]
+                    ));
                 }
             }
-            if schema["pattern"].is_string() {
-                assert!(
-                    pattern_bites,
-                    "{name}.{property}: no probe broke its pattern"
-                );
+            if schema["pattern"].is_string() && !pattern_bites {
+                disagreements.push(format!("{name}.{property}: no probe broke its pattern"));
             }
         }
     }
