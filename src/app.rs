@@ -50,14 +50,14 @@ pub fn App() -> impl IntoView {
     on_cleanup(move || diagnostics.set_value(None));
 
     view! {
-        <main id="haven" data-state=move || phase.with(Phase::id)>
+        <div id="haven" data-state=move || phase.with(Phase::id)>
             {move || match phase.get() {
                 Phase::Loading => view! {
-                    <p class="loading" role="status">"Starting securely…"</p>
+                    <main class="loading" role="status">"Starting securely…"</main>
                 }.into_any(),
-                Phase::Refused(error) => view! { <Refused error/> }.into_any(),
+                Phase::Refused(error) => view! { <main><Refused error/></main> }.into_any(),
                 Phase::Ready(config) => view! { <StartPage config/> }.into_any(),
             }}
-        </main>
+        </div>
     }
 }

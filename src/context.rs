@@ -1,7 +1,8 @@
 //! The app's shared state, one context: configuration, the signed-in session (memory
 //! only), the current route (parsed from the URL, which is the source of truth), a
-//! notice for the sign-in page, and the WebSocket link. Components read it with [`use_ctx`].
+//! notice for the sign-in page, the WebSocket link and the changes it announces. Components read it with [`use_ctx`].
 
+use haven_protocol::ws::Topic;
 use haven_protocol::{HttpsUrl, RuntimeConfig};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -18,6 +19,9 @@ pub struct Ctx {
     pub auth: RwSignal<Option<Auth>>,
     pub notice: RwSignal<Option<&'static str>>,
     pub route: RwSignal<Route>,
+    /// The last change the server announced over the link; views showing that topic
+    /// fetch again.
+    pub changed: RwSignal<Option<Topic>>,
     pub link: StoredValue<Option<Link>, LocalStorage>,
 }
 

@@ -1,52 +1,104 @@
 //! The invitation form: a clinician invites a patient, an administrator invites staff.
-//! The server decides which roles the signed-in user may invite.
+//! The server decides which roles the signed-in user may invite; the form checks what
+//! was typed with the protocol's own parsers first.
 
 use haven_protocol::access::Role;
-use haven_protocol::identity::InviteResponse;
+use haven_protocol::identity::{DisplayName, Email, InviteResponse};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
 
+use crate::components::button::Button;
+use crate::components::field::{SelectField, TextField, check};
+use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
 
 #[component]
-pub fn InviteForm(roles: &'static [Role]) -> impl IntoView {
+pub fn InviteForm(
+    roles: &'static [Role],
+    /// Called after an invitation was made (to refresh a list of them).
+    #[prop(optional)]
+    on_created: Option<Callback<()>>,
+) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    let role = RwSignal::new(roles.first().copied().unwrap_or(Role::Patient));
+    let toasts = use_toasts();
+    let first = roles.first().copied().unwrap_or(Role::Patient);
+    let role = RwSignal::new(first.as_str().to_owned());
     let email = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
-    let result = RwSignal::new(None::<Result<String, String>>);
+    let email_error = RwSignal::new(None::<String>);
+    let name_error = RwSignal::new(None::<String>);
+    let link = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = json!({"role": role.get_untracked(), "email": email.get_untracked(), "display_name": name.get_untracked()});
+        let name_ok = check(&name.get_untracked(), DisplayName::parse, name_error);
+        let email_ok = check(&email.get_untracked(), Email::parse, email_error);
+        let (Some(display_name), Some(address)) = (name_ok, email_ok) else {
+            return;
+        };
+        let Ok(role) = role.get_untracked().parse::<Role>() else {
+            return;
+        };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let body = json!({"role": role, "email": address, "display_name": display_name});
         leptos::task::spawn_local(async move {
             let answer = ctx
                 .call::<InviteResponse>("POST", "/invitations", Some(body))
                 .await;
-            result.set(Some(answer.map(|r| r.link).map_err(|e| e.to_string())));
+            busy.set(false);
+            match answer {
+                Ok(r) => {
+                    error.set(None);
+                    link.set(Some(r.link));
+                    name.set(String::new());
+                    email.set(String::new());
+                    if let Some(t) = toasts {
+                        t.success("Invitation created. Send the link to the person you invited.");
+                    }
+                    if let Some(done) = on_created {
+                        done.run(());
+                    }
+                }
+                Err(e) => {
+                    link.set(None);
+                    error.set(Some(e.to_string()));
+                }
+            }
         });
     };
+    let options: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| (r.as_str().to_owned(), r.label().to_owned()))
+        .collect();
     view! {
-        <form id="invite" class="stack" on:submit=submit>
-            <h2>"Invite someone"</h2>
+        <form id="invite" class="card form" novalidate on:submit=submit aria-labelledby="invite-title">
+            <h2 id="invite-title" class="section-title">
+                {if roles == [Role::Patient] { "Invite a patient" } else { "Invite someone" }}
+            </h2>
             {(roles.len() > 1).then(|| view! {
-                <label for="invite-role">"Role"</label>
-                <select id="invite-role" on:change=move |ev| {
-                    if let Ok(r) = event_target_value(&ev).parse::<Role>() { role.set(r) }
-                }>
-                    {roles.iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
-                </select>
+                <SelectField id="invite-role" label="Role" value=role options
+                    help="What they may see and do. Staff roles set up an authenticator app at first sign-in."/>
             })}
-            <label for="invite-name">"Name"</label>
-            <input id="invite-name" required prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-            <label for="invite-email">"Email address"</label>
-            <input id="invite-email" type="email" required prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
-            <button type="submit">"Create invitation link"</button>
-            {move || result.get().map(|r| match r {
-                Ok(link) => view! { <p role="status">"Send this one-time link (valid 72 hours): "<code id="invite-link">{link}</code></p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            <TextField id="invite-name" label="Name" value=name error=name_error required=true
+                autocomplete="off" help="As it should appear to others in the clinic."/>
+            <TextField id="invite-email" label="Email address" kind="email" value=email error=email_error
+                required=true autocomplete="off"/>
+            <div class="form-actions">
+                <Button submit=true attr:disabled=move || busy.get()>"Create invitation link"</Button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || link.get().map(|l| view! {
+                <div class="notice stack-sm" role="status">
+                    <p>"Send this one-time link to them (valid 72 hours). Anyone with the link can set up the account, so send it only to them."</p>
+                    <p><code id="invite-link">{l}</code></p>
+                </div>
             })}
         </form>
     }

@@ -1,10 +1,12 @@
 //! The signed-in person's own account: adding a second factor.
 
-use haven_protocol::identity::{SignInResponse, SignInStep, TotpEnrolment};
+use haven_protocol::identity::{SignInResponse, SignInStep, TotpCode, TotpEnrolment};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
 
+use crate::components::button::{Button, Variant};
+use crate::components::field::{TextField, check};
 use crate::context::use_ctx;
 
 /// For accounts without a second factor (patients may add one): set up an
@@ -16,6 +18,7 @@ pub fn SecondFactor() -> impl IntoView {
     };
     let enrolment = RwSignal::new(None::<TotpEnrolment>);
     let code = RwSignal::new(String::new());
+    let code_error = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let start = move |_| {
         leptos::task::spawn_local(async move {
@@ -30,6 +33,9 @@ pub fn SecondFactor() -> impl IntoView {
     };
     let confirm = move |ev: SubmitEvent| {
         ev.prevent_default();
+        if check(&code.get_untracked(), TotpCode::parse, code_error).is_none() {
+            return;
+        }
         let body = json!({"code": code.get_untracked()});
         leptos::task::spawn_local(async move {
             match ctx
@@ -52,24 +58,28 @@ pub fn SecondFactor() -> impl IntoView {
         });
     };
     view! {
-        <section id="second-factor" class="panel">
+        <section id="second-factor" class="card stack" aria-labelledby="second-factor-title">
+            <h2 id="second-factor-title" class="section-title">"Protect your account"</h2>
             {move || match enrolment.get() {
                 None => view! {
-                    <p>"Protect your account with a code from an authenticator app as well as your password."</p>
-                    <button type="button" id="enrol-start" on:click=start>"Set up an authenticator app"</button>
+                    <p class="muted">"Ask for a code from an authenticator app as well as your password when you sign in. It keeps your account safe even if someone learns your password."</p>
+                    <div class="actions">
+                        <Button variant=Variant::Secondary attr:id="enrol-start" on:click=start>"Set up an authenticator app"</Button>
+                    </div>
                 }.into_any(),
-                Some(e) => {
-                    view! {
-                        {crate::qr::figure(&e.otpauth_uri)}
-                        <p>"Key: " <code id="totp-secret">{e.secret}</code></p>
-                        <form class="stack" on:submit=confirm>
-                            <label for="enrol-code">"The 6-digit code from your authenticator app"</label>
-                            <input id="enrol-code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7"
-                                prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                            <button type="submit" id="enrol-confirm">"Confirm"</button>
-                        </form>
-                    }.into_any()
-                }
+                Some(e) => view! {
+                    <p class="muted">"Scan this code with your authenticator app, or type the key into it, then enter the code it shows."</p>
+                    {crate::qr::figure(&e.otpauth_uri)}
+                    <p>"Key: " <code id="totp-secret" class="secret">{e.secret}</code></p>
+                    <form class="form" novalidate on:submit=confirm>
+                        <TextField id="enrol-code" label="Code" value=code error=code_error
+                            help="The 6-digit code your authenticator app shows now."
+                            inputmode="numeric" autocomplete="one-time-code" maxlength="7" required=true/>
+                        <div class="form-actions">
+                            <Button submit=true attr:id="enrol-confirm">"Confirm"</Button>
+                        </div>
+                    </form>
+                }.into_any(),
             }}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>

@@ -3,7 +3,12 @@
 
 use leptos::prelude::*;
 
+use crate::components::empty::EmptyState;
+
 #[component]
 pub fn Messages() -> impl IntoView {
-    view! { <p class="empty">"Secure messaging is not available yet."</p> }
+    view! {
+        <EmptyState title="Secure messaging is not available yet."
+            text="Messages with your care team will be end-to-end encrypted: only the people in the conversation can read them."/>
+    }
 }

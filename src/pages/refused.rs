@@ -11,7 +11,7 @@ pub fn Refused(error: AppError) -> impl IntoView {
     let kind = error.kind();
     let message = error.to_string();
     view! {
-        <section id="refused" class="panel refused" role="alert" data-reason=kind>
+        <section id="refused" class="card refused" role="alert" data-reason=kind>
             <h1>"Haven cannot start safely"</h1>
             <p class="reason">{message}</p>
             <p>

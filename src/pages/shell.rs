@@ -1,19 +1,26 @@
 //! The signed-in app: navigation built from the permission table for the user's role,
-//! the current view, automatic logoff after inactivity (with a warning), and sign-out.
+//! the current view (from the parsed [`Route`]), automatic logoff after inactivity (with
+//! a warning), and sign-out. It provides the toasts and the confirmation dialog that
+//! every view uses.
 //! A view the role may not use is not in the navigation and shows "not permitted" when
 //! its address is typed in; the server refuses its data anyway.
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
-use haven_protocol::access::{Action, allowed, navigation};
+use haven_protocol::access::{Action, View, allowed, navigation};
 use leptos::prelude::*;
 
+use crate::components::app_shell::{Account, AppShell};
+use crate::components::button::Button;
+use crate::components::dialog::{ConfirmDialog, provide_confirm};
+use crate::components::toast::{ToastRegion, provide_toasts};
 use crate::context::{Ctx, use_ctx};
-use crate::pages::ViewBody;
 use crate::pages::account::SecondFactor;
 use crate::pages::clinician::record::PatientRecordView;
+use crate::pages::{ViewBody, lede};
 use crate::route::Route;
 use crate::session::{IdlePhase, SignedOut, idle_phase};
+use crate::transport::wss::LinkState;
 
 /// Input that counts as activity.
 const ACTIVITY_EVENTS: [&str; 5] = [
@@ -74,7 +81,7 @@ fn install_idle_watch(
 }
 
 #[component]
-pub fn Shell() -> impl IntoView {
+pub fn Shell(brand: String, link: RwSignal<LinkState>) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
@@ -85,25 +92,17 @@ pub fn Shell() -> impl IntoView {
     let phase = RwSignal::new(IdlePhase::Active);
     let watch = StoredValue::new_local(install_idle_watch(ctx, auth.info.idle_timeout_secs, phase));
     on_cleanup(move || watch.set_value(None));
+    let toasts = provide_toasts();
+    let confirm = provide_confirm();
 
     let views = navigation(role);
     let first = views.first().copied();
-    let nav = views
-        .iter()
-        .map(|view| {
-            let view = *view;
-            let path = view.path();
-            view! {
-                <li>
-                    <a href=path data-view=path
-                        aria-current=move || ctx.route.with(|r| r.section() == Some(view)).then_some("page")
-                        on:click=move |ev| { ev.prevent_default(); ctx.navigate(Route::View(view)); }>
-                        {view.title()}
-                    </a>
-                </li>
-            }
+    let current = Signal::derive(move || {
+        ctx.route.with(|route| match route {
+            Route::Home | Route::Join => first,
+            other => other.section(),
         })
-        .collect_view();
+    });
 
     let body = move || {
         let route = match ctx.route.get() {
@@ -111,38 +110,39 @@ pub fn Shell() -> impl IntoView {
             route => route,
         };
         match route {
-            Route::View(view) if allowed(role, view.requires()) => view! {
-                <section id="view" class="panel" data-view=view.path()>
-                    <h1>{view.title()}</h1>
-                    <ViewBody view/>
-                </section>
-            }
-            .into_any(),
+            Route::View(view) if allowed(role, view.requires()) => view_page(view).into_any(),
             Route::PatientRecord(id) if allowed(role, Action::ReadPatientRecord) => {
                 view! { <PatientRecordView id/> }.into_any()
             }
+            Route::NotFound => not_found().into_any(),
             _ => not_permitted().into_any(),
         }
     };
 
-    let sign_out = move |_| leptos::task::spawn_local(ctx.sign_out(SignedOut::ByUser));
+    let sign_out =
+        Callback::new(move |()| leptos::task::spawn_local(ctx.sign_out(SignedOut::ByUser)));
+    let navigate = Callback::new(move |view: View| ctx.navigate(Route::View(view)));
     let stay = move |_| phase.set(IdlePhase::Active);
+    let account = Account {
+        name: auth.info.display_name.to_string(),
+        role: role.label(),
+    };
 
     view! {
-        <div class="signed-in" data-role=role.as_str() data-totp=auth.info.totp_enrolled.to_string()>
-            <p class="whoami">
-                <span id="user-name">{auth.info.display_name.to_string()}</span>
-                " · " <span id="user-role">{role.label()}</span>
-                " " <button id="sign-out" type="button" on:click=sign_out>"Sign out"</button>
-            </p>
-            <nav id="nav" aria-label="Main"><ul>{nav}</ul></nav>
-            {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
-            {body}
+        <div class="signed-in app-shell" data-role=role.as_str() data-totp=auth.info.totp_enrolled.to_string()>
+            <AppShell brand link account views current on_navigate=navigate on_sign_out=sign_out>
+                {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
+                {body}
+            </AppShell>
+            <ToastRegion toasts/>
+            <ConfirmDialog confirm/>
             {move || match phase.get() {
                 IdlePhase::Warning { remaining_secs } => Some(view! {
-                    <div id="idle-warning" class="panel idle-warning" role="alertdialog" aria-live="assertive">
+                    <div id="idle-warning" class="card idle-warning stack-sm" role="alertdialog"
+                        aria-live="assertive" aria-labelledby="idle-title">
+                        <h2 id="idle-title" class="section-title">"Still there?"</h2>
                         <p>"You will be signed out in " <strong>{remaining_secs}</strong> " seconds because of inactivity."</p>
-                        <button type="button" on:click=stay>"Stay signed in"</button>
+                        <div class="actions"><Button on:click=stay>"Stay signed in"</Button></div>
                     </div>
                 }),
                 _ => None,
@@ -152,11 +152,33 @@ pub fn Shell() -> impl IntoView {
     .into_any()
 }
 
+/// A view of the permission table: its title, what it is for, and its body.
+fn view_page(view: View) -> impl IntoView {
+    view! {
+        <section id="view" class="view" data-view=view.path() aria-labelledby="view-title">
+            <header class="view-header">
+                <h1 id="view-title">{view.title()}</h1>
+                <p>{lede(view)}</p>
+            </header>
+            <ViewBody view/>
+        </section>
+    }
+}
+
 fn not_permitted() -> impl IntoView {
     view! {
-        <section id="not-permitted" class="panel refused" role="alert">
+        <section id="not-permitted" class="card refused" role="alert">
             <h1>"Not permitted"</h1>
-            <p>"Your role does not include this page."</p>
+            <p>"Your role does not include this page. Choose one of your pages from the menu."</p>
+        </section>
+    }
+}
+
+fn not_found() -> impl IntoView {
+    view! {
+        <section id="not-found" class="card" role="alert">
+            <h1>"Page not found"</h1>
+            <p>"There is no page at this address. Choose one of your pages from the menu."</p>
         </section>
     }
 }

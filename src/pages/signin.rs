@@ -3,12 +3,14 @@
 //! (`/join#<token>`), whose secret is in the fragment and is cleared from the address
 //! bar as soon as it is read.
 
-use haven_protocol::identity::{SignInResponse, SignInStep};
+use haven_protocol::identity::{Email, Password, SignInResponse, SignInStep, TotpCode};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
 use wasm_bindgen::JsValue;
 
+use crate::components::button::Button;
+use crate::components::field::{TextField, check};
 use crate::context::{Ctx, use_ctx};
 use crate::route::Route;
 use crate::session::Auth;
@@ -116,19 +118,41 @@ pub fn SignIn() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
+    let email_error = RwSignal::new(None::<String>);
+    let password_error = RwSignal::new(None::<String>);
+    let code_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+
+    // What the person typed, checked with the protocol's own parsers before it leaves.
+    let ready = move |current: &Step| match current {
+        Step::Password => {
+            let email_ok = check(&email.get_untracked(), Email::parse, email_error).is_some();
+            let password_ok = !password.get_untracked().is_empty();
+            password_error.set((!password_ok).then(|| "Enter your password.".to_owned()));
+            email_ok && password_ok
+        }
+        Step::Join { .. } => {
+            check(&password.get_untracked(), Password::parse, password_error).is_some()
+        }
+        Step::Code { .. } | Step::Enrol { .. } => {
+            check(&code.get_untracked(), TotpCode::parse, code_error).is_some()
+        }
+    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
             return;
         }
-        busy.set(true);
         let current = step.get_untracked();
+        if !ready(&current) {
+            return;
+        }
+        busy.set(true);
         leptos::task::spawn_local(async move {
             match current {
                 Step::Password => {
-                    let body = json!({"email": email.get_untracked(), "password": password.get_untracked()});
+                    let body = json!({"email": email.get_untracked().trim(), "password": password.get_untracked()});
                     advance(ctx, step, error, "/auth/login", body).await;
                     password.set(String::new());
                 }
@@ -166,53 +190,64 @@ pub fn SignIn() -> impl IntoView {
         });
     };
 
+    let code_field = move || {
+        view! {
+            <TextField id="code" label="Code" value=code error=code_error
+                help="The 6-digit code your authenticator app shows now."
+                inputmode="numeric" autocomplete="one-time-code" maxlength="7" required=true/>
+        }
+    };
+
     let form = move || {
         match step.get() {
-        Step::Password | Step::Join { .. } => {
-            let joining = matches!(step.get_untracked(), Step::Join { .. });
-            view! {
-                <h2>{if joining { "Set up your account" } else { "Sign in" }}</h2>
-                {(!joining).then(|| view! {
-                    <label for="email">"Email address"</label>
-                    <input id="email" type="email" autocomplete="username" required
-                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
-                })}
-                <label for="password">{if joining { "Choose a password (at least 12 characters)" } else { "Password" }}</label>
-                <input id="password" type="password" required
-                    autocomplete=if joining { "new-password" } else { "current-password" }
-                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
-                <button type="submit" id="sign-in-submit">{if joining { "Create account" } else { "Sign in" }}</button>
-            }
-            .into_any()
-        }
-        Step::Code { .. } => view! {
-            <h2>"Enter your code"</h2>
-            <label for="code">"The 6-digit code from your authenticator app"</label>
-            <input id="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7"
-                prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-            <button type="submit" id="code-submit">"Continue"</button>
+        Step::Password => view! {
+            <h2>"Sign in"</h2>
+            <TextField id="email" label="Email address" kind="email" value=email error=email_error
+                autocomplete="username" required=true/>
+            <TextField id="password" label="Password" kind="password" value=password error=password_error
+                autocomplete="current-password" required=true/>
+            <div class="form-actions">
+                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>"Sign in"</Button>
+            </div>
         }
         .into_any(),
-        Step::Enrol { secret, uri, .. } => {
-            view! {
-                <h2>"Set up your authenticator app"</h2>
-                <p>"Your role requires a second factor. Scan this code with an authenticator app, or type the key below, then enter the code it shows."</p>
-                {crate::qr::figure(&uri)}
-                <p>"Key: " <code id="totp-secret">{secret}</code></p>
-                <label for="code">"The 6-digit code from your authenticator app"</label>
-                <input id="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7"
-                    prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                <button type="submit" id="code-submit">"Confirm"</button>
-            }
-            .into_any()
+        Step::Join { .. } => view! {
+            <h2>"Set up your account"</h2>
+            <TextField id="password" label="Choose a password" kind="password" value=password error=password_error
+                help="At least 12 characters. A few unrelated words make a strong one."
+                autocomplete="new-password" required=true/>
+            <div class="form-actions">
+                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>"Create account"</Button>
+            </div>
         }
+        .into_any(),
+        Step::Code { .. } => view! {
+            <h2>"Enter your code"</h2>
+            <p class="muted">"Open your authenticator app to see the code for this account."</p>
+            {code_field()}
+            <div class="form-actions">
+                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>"Continue"</Button>
+            </div>
+        }
+        .into_any(),
+        Step::Enrol { secret, uri, .. } => view! {
+            <h2>"Set up your authenticator app"</h2>
+            <p class="muted">"Your role requires a second factor. Scan this code with an authenticator app, or type the key below, then enter the code it shows."</p>
+            {crate::qr::figure(&uri)}
+            <p>"Key: " <code id="totp-secret" class="secret">{secret}</code></p>
+            {code_field()}
+            <div class="form-actions">
+                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>"Confirm"</Button>
+            </div>
+        }
+        .into_any(),
     }
     };
 
     view! {
-        <section class="panel sign-in">
+        <section class="card sign-in" aria-label="Sign in">
             {move || ctx.notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{n}</p> })}
-            <form id="sign-in" data-step=move || match step.get() {
+            <form id="sign-in" class="form" novalidate data-step=move || match step.get() {
                 Step::Password => "password",
                 Step::Join { .. } => "join",
                 Step::Code { .. } => "code",

@@ -7,6 +7,7 @@ use haven_protocol::RuntimeConfig;
 use leptos::prelude::*;
 
 use crate::capabilities::Capability;
+use crate::components::link_status::LinkStatus;
 use crate::context::{Ctx, current_route};
 use crate::pages::shell::Shell;
 use crate::pages::signin::SignIn;
@@ -22,17 +23,6 @@ fn mark_interactive() {
             == 0
     {
         let _ = performance.mark("haven-interactive");
-    }
-}
-
-#[component]
-fn LinkStatus(state: RwSignal<LinkState>) -> impl IntoView {
-    view! {
-        <p id="link-status" class="link-status" role="status" aria-live="polite"
-            data-link=move || state.get().id()>
-            <span class="dot" aria-hidden="true"></span>
-            {move || state.get().label()}
-        </p>
     }
 }
 
@@ -55,7 +45,7 @@ fn capabilities() -> impl IntoView {
         })
         .collect_view();
     view! {
-        <section class="panel capabilities" aria-labelledby="capabilities-title">
+        <section class="card capabilities" aria-labelledby="capabilities-title">
             <h2 id="capabilities-title">"This browser"</h2>
             <ul>{items}</ul>
         </section>
@@ -71,6 +61,7 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
         auth: RwSignal::new(None),
         notice: RwSignal::new(None),
         route: RwSignal::new(current_route()),
+        changed: RwSignal::new(None),
         link: StoredValue::new_local(None),
     };
     provide_context(ctx);
@@ -89,6 +80,9 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     ctx.wipe(SignedOut::Ended(reason));
                 }
             }),
+            LinkEvent::Changed(topic) => {
+                leptos::task::spawn_local(async move { ctx.changed.set(Some(topic)) })
+            }
         },
     );
     ctx.link.set_value(Some(link));
@@ -101,22 +95,27 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     });
 
     let signed_in = move || ctx.auth.with(Option::is_some);
-    view! {
-        <header class="topbar">
-            <span class="brand-name">{name.clone()}</span>
-            <LinkStatus state=link_state/>
-        </header>
-        {move || if signed_in() {
-            view! { <Shell/> }.into_any()
+    move || {
+        if signed_in() {
+            view! { <Shell brand=name.clone() link=link_state/> }.into_any()
         } else {
             view! {
-                <section class="panel welcome">
-                    <h1>"Welcome to " {name.clone()}</h1>
-                    <p>"Your connection to this service is encrypted."</p>
-                </section>
-                <SignIn/>
-                {capabilities()}
-            }.into_any()
-        }}
+                <div class="public">
+                    <header class="topbar">
+                        <span class="brand-name">{name.clone()}</span>
+                        <LinkStatus state=link_state/>
+                    </header>
+                    <main class="stack">
+                        <section class="card welcome">
+                            <h1>"Welcome to " {name.clone()}</h1>
+                            <p>"Your connection to this service is encrypted."</p>
+                        </section>
+                        <SignIn/>
+                        {capabilities()}
+                    </main>
+                </div>
+            }
+            .into_any()
+        }
     }
 }

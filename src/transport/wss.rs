@@ -49,6 +49,8 @@ impl LinkState {
 pub enum LinkEvent {
     /// The session ended elsewhere (sign-out, deactivation, expiry): wipe and sign in again.
     SessionEnded(haven_protocol::audit::SessionEndReason),
+    /// Something this person sees changed: fetch it again.
+    Changed(haven_protocol::ws::Topic),
 }
 
 /// Ping this often when the server has not said otherwise.
@@ -242,6 +244,10 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
         ServerFrame::SessionEnded { reason } => {
             let inner = rc.borrow();
             (inner.on_event)(LinkEvent::SessionEnded(reason));
+        }
+        ServerFrame::Changed { topic } => {
+            let inner = rc.borrow();
+            (inner.on_event)(LinkEvent::Changed(topic));
         }
         ServerFrame::Heartbeat | ServerFrame::Error { .. } | ServerFrame::Authenticated => {}
     }

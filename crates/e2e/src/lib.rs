@@ -286,6 +286,57 @@ impl Session {
             .await
     }
 
+    /// Chooses the option `value` of the `<select>` `css`.
+    pub async fn select(&self, css: &str, value: &str) -> Result {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?
+            .select_by_value(value)
+            .await
+            .map_err(|e| format!("{css}: {e}"))
+    }
+
+    /// Waits until `script` (the body of a function) returns `true`.
+    pub async fn wait_until(&self, script: &str) -> Result {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if self.eval(script).await? == Value::Bool(true) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{}: waiting until {script}", self.browser.name()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver (Chromium only).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        if self.browser != Browser::Chromium {
+            return Err(format!("{}: no DevTools protocol", self.browser.name()));
+        }
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .map_err(|e| format!("{cmd}: {e}"))
+    }
+
+    /// Makes the page's viewport exactly `width` by `height` CSS pixels at one device
+    /// pixel per CSS pixel; `mobile` also makes the page behave as on a phone (viewport
+    /// meta tag, overlay scrollbars).
+    pub async fn set_viewport(&self, width: u32, height: u32, mobile: bool) -> Result {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        )
+        .await
+        .map(|_| ())
+    }
+
     pub async fn eval(&self, script: &str) -> Result<Value> {
         self.client
             .execute(script, Vec::new())
@@ -350,6 +401,33 @@ impl WebDriverCompatibleCommand for BrowserLog {
         (
             http::Method::POST,
             Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> std::result::Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()),
         )
     }
 }

@@ -1,27 +1,83 @@
 //! The organisation's settings: the idle time before automatic logoff.
 
+use haven_protocol::config::IDLE_TIMEOUT_RANGE_SECS;
 use haven_protocol::identity::OrgSettings;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
 
-use crate::components::data::{load, show};
+use crate::components::button::Button;
+use crate::components::field::TextField;
+use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
+
+/// Seconds as people say them: "15 minutes", "1 hour 30 minutes", "45 seconds".
+pub fn duration(secs: u32) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let unit = |n: u32, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(unit(h, "hour"));
+    }
+    if m > 0 {
+        parts.push(unit(m, "minute"));
+    }
+    if s > 0 || parts.is_empty() {
+        parts.push(unit(s, "second"));
+    }
+    parts.join(" ")
+}
+
+/// The idle timeout as typed, or the message to show under the field.
+fn parse_timeout(input: &str) -> Result<u32, String> {
+    let range = IDLE_TIMEOUT_RANGE_SECS;
+    match input.trim().parse::<u32>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(format!(
+            "Enter a whole number of seconds from {} to {}.",
+            range.start(),
+            range.end()
+        )),
+    }
+}
 
 #[component]
 pub fn SettingsView() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    let settings = load::<OrgSettings>(ctx, "/org/settings");
+    let toasts = use_toasts();
+    let current = RwSignal::new(None::<u32>);
     let secs = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<String>);
+    let secs_error = RwSignal::new(None::<String>);
+    let load_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        match ctx.call::<OrgSettings>("GET", "/org/settings", None).await {
+            Ok(s) => {
+                current.set(Some(s.idle_timeout_secs));
+                secs.set(s.idle_timeout_secs.to_string());
+            }
+            Err(e) => load_error.set(Some(e.to_string())),
+        }
+    });
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let Ok(value) = secs.get_untracked().trim().parse::<u32>() else {
-            message.set(Some("Enter a whole number of seconds.".into()));
-            return;
+        let value = match parse_timeout(&secs.get_untracked()) {
+            Ok(v) => v,
+            Err(message) => {
+                secs_error.set(Some(message));
+                return;
+            }
         };
+        secs_error.set(None);
+        busy.set(true);
         leptos::task::spawn_local(async move {
             let r = ctx
                 .call::<OrgSettings>(
@@ -30,20 +86,68 @@ pub fn SettingsView() -> impl IntoView {
                     Some(json!({"idle_timeout_secs": value})),
                 )
                 .await;
-            message.set(Some(match r {
-                Ok(_) => "Saved.".into(),
-                Err(e) => e.to_string(),
-            }));
+            busy.set(false);
+            match r {
+                Ok(s) => {
+                    current.set(Some(s.idle_timeout_secs));
+                    if let Some(t) = toasts {
+                        t.success(format!(
+                            "Saved. People are signed out after {} without activity.",
+                            duration(s.idle_timeout_secs)
+                        ));
+                    }
+                }
+                Err(e) => {
+                    if let Some(t) = toasts {
+                        t.error(e.to_string());
+                    }
+                }
+            }
         });
     };
     view! {
-        {show(settings, move |s| view! { <p>"Current idle timeout: "{s.idle_timeout_secs}" seconds"</p> })}
-        <form class="stack" on:submit=submit>
-            <label for="idle">"Idle timeout before automatic logoff (seconds)"</label>
-            <input id="idle" inputmode="numeric" prop:value=move || secs.get() on:input=move |ev| secs.set(event_target_value(&ev))/>
-            <button type="submit">"Save"</button>
-            {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
+        {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <form id="settings" class="card form" novalidate on:submit=submit aria-labelledby="idle-settings-title">
+            <h2 id="idle-settings-title" class="section-title">"Automatic sign-out"</h2>
+            <p class="muted">
+                {move || match current.get() {
+                    Some(s) => format!("Now: after {} without activity. A warning shows a minute before.", duration(s)),
+                    None => "Loading the current setting…".to_owned(),
+                }}
+            </p>
+            <TextField id="idle" label="Idle time before automatic sign-out (seconds)" value=secs error=secs_error
+                inputmode="numeric" help="For example 900 for 15 minutes. New sessions use it at once."/>
+            <div class="form-actions">
+                <Button submit=true attr:disabled=move || busy.get()>"Save"</Button>
+            </div>
         </form>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration(900), "15 minutes");
+        assert_eq!(duration(3600), "1 hour");
+        assert_eq!(duration(5400), "1 hour 30 minutes");
+        assert_eq!(duration(61), "1 minute 1 second");
+        assert_eq!(duration(0), "0 seconds");
+    }
+
+    #[wasm_bindgen_test]
+    fn timeouts_outside_the_range_are_refused_with_the_range() {
+        assert_eq!(parse_timeout(" 900 "), Ok(900));
+        assert!(parse_timeout("9").is_err());
+        assert!(parse_timeout("86401").is_err());
+        assert!(
+            parse_timeout("fifteen")
+                .unwrap_err()
+                .contains("10 to 86400")
+        );
+    }
 }

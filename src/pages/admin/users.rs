@@ -1,58 +1,168 @@
-//! The administrator's list of users, with deactivation.
+//! The administrator's list of users: change a role, deactivate an account. Both end the
+//! person's sessions at once, so both ask for confirmation first and say what will
+//! happen; the result comes back as a toast.
 
-use haven_protocol::identity::UserSummary;
+use haven_protocol::access::Role;
+use haven_protocol::identity::{Id, UserSummary};
 use leptos::prelude::*;
+use serde_json::json;
 
-use crate::components::data::{load, show};
-use crate::context::use_ctx;
+use crate::components::button::{Button, Variant};
+use crate::components::data::{Loaded, fetch_into, load, show};
+use crate::components::dialog::{Request, use_confirm};
+use crate::components::empty::EmptyState;
+use crate::components::table::Table;
+use crate::components::toast::{Toasts, use_toasts};
+use crate::context::{Ctx, use_ctx};
+
+/// Runs `method path`, then toasts `done` or the server's message, then reloads the list.
+fn act(
+    ctx: Ctx,
+    toasts: Option<Toasts>,
+    path: String,
+    body: Option<serde_json::Value>,
+    done: String,
+    users: Loaded<Vec<UserSummary>>,
+) {
+    leptos::task::spawn_local(async move {
+        let result: Result<serde_json::Value, _> = ctx.call("POST", &path, body).await;
+        if let Some(t) = toasts {
+            match result {
+                Ok(_) => t.success(done),
+                Err(e) => t.error(e.to_string()),
+            }
+        }
+        fetch_into(ctx, "/users", users);
+    });
+}
+
+/// One row: name, email, role (a choice, for active accounts other than one's own),
+/// status, and deactivation.
+fn row(ctx: Ctx, me: Option<Id>, u: UserSummary, users: Loaded<Vec<UserSummary>>) -> impl IntoView {
+    let confirm = use_confirm();
+    let toasts = use_toasts();
+    let email = u.email.as_str().to_owned();
+    let name = u.display_name.to_string();
+    let is_me = me.as_ref() == Some(&u.id);
+    let id = u.id.to_string();
+    let current = u.role;
+    let chosen = RwSignal::new(current.as_str().to_owned());
+
+    let change_role = {
+        let (name, id) = (name.clone(), id.clone());
+        move |ev: leptos::ev::Event| {
+            let Ok(role) = event_target_value(&ev).parse::<Role>() else {
+                return;
+            };
+            chosen.set(role.as_str().to_owned());
+            if role == current {
+                return;
+            }
+            let Some(confirm) = confirm else { return };
+            let (name, id) = (name.clone(), id.clone());
+            confirm.ask(Request {
+                title: format!("Change {name}'s role?"),
+                message: format!(
+                    "From {} to {}. They are signed out everywhere at once and see the {} views when they sign in again. Invitations they sent that the new role may not send are withdrawn.",
+                    current.label(),
+                    role.label(),
+                    role.label()
+                ),
+                confirm: "Change role",
+                on_confirm: Box::new(move || {
+                    act(
+                        ctx,
+                        toasts,
+                        format!("/users/{id}/role"),
+                        Some(json!({ "role": role })),
+                        format!("{name} is now {}. Their sessions have ended.", role.label()),
+                        users,
+                    );
+                }),
+                on_cancel: Some(Box::new(move || chosen.set(current.as_str().to_owned()))),
+            });
+        }
+    };
+
+    let deactivate = {
+        let (name, id) = (name.clone(), id.clone());
+        move |_| {
+            let Some(confirm) = confirm else { return };
+            let (name, id) = (name.clone(), id.clone());
+            confirm.ask(Request {
+                title: format!("Deactivate {name}?"),
+                message: "They are signed out everywhere at once and can no longer sign in. Their history stays in the audit log.".to_owned(),
+                confirm: "Deactivate account",
+                on_confirm: Box::new(move || {
+                    act(
+                        ctx,
+                        toasts,
+                        format!("/users/{id}/deactivate"),
+                        None,
+                        format!("{name}'s account is deactivated; their sessions have ended."),
+                        users,
+                    );
+                }),
+                on_cancel: None,
+            });
+        }
+    };
+
+    let role_cell = if u.active && !is_me {
+        let select_id = format!("role-{id}");
+        view! {
+            <label class="visually-hidden" for=select_id.clone()>{format!("Role of {name}")}</label>
+            <select id=select_id class="input role-select" prop:value=move || chosen.get() on:change=change_role>
+                {Role::ALL.into_iter().map(|r| view! {
+                    <option value=r.as_str() selected=r == current>{r.label()}</option>
+                }).collect_view()}
+            </select>
+        }
+        .into_any()
+    } else {
+        view! { <span class="badge role">{current.label()}</span> }.into_any()
+    };
+    let status = match (u.active, u.totp_enrolled) {
+        (false, _) => view! { <span class="badge bad">"Deactivated"</span> }.into_any(),
+        (true, true) => view! { <span class="badge ok">"Active"</span> }.into_any(),
+        (true, false) => view! { <span class="badge ok">"Active"</span>" "<span class="badge warn">"No second factor"</span> }.into_any(),
+    };
+    let email_attr = email.clone();
+    view! {
+        <tr data-email=email_attr>
+            <td data-label="Name">{name.clone()}{is_me.then(|| view! { <span class="sub">"You"</span> })}</td>
+            <td data-label="Email">{email}</td>
+            <td data-label="Role">{role_cell}</td>
+            <td data-label="Status">{status}</td>
+            <td data-label="" class="actions-cell">
+                {(u.active && !is_me).then(|| view! {
+                    <Button variant=Variant::QuietDanger small=true class="deactivate" on:click=deactivate>"Deactivate"</Button>
+                })}
+            </td>
+        </tr>
+    }
+}
 
 #[component]
 pub fn UsersView() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
+    let me = ctx
+        .auth
+        .with_untracked(|a| a.as_ref().map(|a| a.info.user_id.clone()));
     let users = load::<Vec<UserSummary>>(ctx, "/users");
-    let message = RwSignal::new(None::<String>);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            users.set(Some(
-                ctx.call::<Vec<UserSummary>>("GET", "/users", None)
-                    .await
-                    .map_err(|e| e.to_string()),
-            ));
-        });
-    };
-    let deactivate = move |id: String| {
-        leptos::task::spawn_local(async move {
-            let result: Result<serde_json::Value, _> = ctx
-                .call("POST", &format!("/users/{id}/deactivate"), None)
-                .await;
-            message.set(Some(match result {
-                Ok(_) => "Account deactivated; its sessions have ended.".into(),
-                Err(e) => e.to_string(),
-            }));
-            reload();
-        });
-    };
-    view! {
-        {move || message.get().map(|m| view! { <p id="users-message" role="status">{m}</p> })}
-        {show(users, move |list| view! {
-            <table class="table"><thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Status"</th><th></th></tr></thead><tbody>
-            {list.into_iter().map(|u| {
-                let id = u.id.to_string();
-                let email = u.email.as_str().to_owned();
-                view! {
-                    <tr data-email=email.clone()>
-                        <td>{u.display_name.to_string()}</td><td>{email.clone()}</td><td>{u.role.label()}</td>
-                        <td>{if u.active { "Active" } else { "Deactivated" }}</td>
-                        <td>{u.active.then(|| view! {
-                            <button type="button" class="deactivate" on:click=move |_| deactivate(id.clone())>"Deactivate"</button>
-                        })}</td>
-                    </tr>
-                }
-            }).collect_view()}
-            </tbody></table>
-        })}
-    }
+    show(users, move |list| {
+        if list.is_empty() {
+            return view! { <EmptyState title="No users yet."/> }.into_any();
+        }
+        let me = me.clone();
+        view! {
+            <Table label="Users" columns=&["Name", "Email", "Role", "Status", ""]>
+                {list.into_iter().map(|u| row(ctx, me.clone(), u, users)).collect_view()}
+            </Table>
+        }
+        .into_any()
+    })
     .into_any()
 }

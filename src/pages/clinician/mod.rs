@@ -8,8 +8,9 @@ use haven_protocol::identity::PersonSummary;
 use leptos::prelude::*;
 
 use crate::components::data::{load, show};
+use crate::components::empty::EmptyState;
 use crate::components::invite::InviteForm;
-use crate::components::people::people;
+use crate::components::people::person_list;
 use crate::context::use_ctx;
 
 #[component]
@@ -17,8 +18,18 @@ pub fn MyPatients() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
+    let patients = show(load::<Vec<PersonSummary>>(ctx, "/patients"), |list| {
+        if list.is_empty() {
+            return view! {
+                <EmptyState title="No patients are assigned to you yet."
+                    text="Invite a patient below, or ask an administrator to add you to a care team."/>
+            }
+            .into_any();
+        }
+        view! { <div class="card">{person_list(list, true)}</div> }.into_any()
+    });
     view! {
-        {show(load::<Vec<PersonSummary>>(ctx, "/patients"), |l| people(l, "No patients are assigned to you yet.", true))}
+        {patients}
         <InviteForm roles=&[Role::Patient]/>
     }
     .into_any()
@@ -27,5 +38,8 @@ pub fn MyPatients() -> impl IntoView {
 /// The waiting room arrives with visits; until then the view says so.
 #[component]
 pub fn WaitingRoom() -> impl IntoView {
-    view! { <p class="empty">"No one is waiting."</p> }
+    view! {
+        <EmptyState title="No one is waiting."
+            text="Patients who join a visit wait here until you admit them."/>
+    }
 }

@@ -1,87 +1,137 @@
 //! A patient's record as a clinician sees it; outside the care team, emergency access
 //! with a written reason.
 
-use haven_protocol::identity::{AccessBasis, BreakGlassGrant, Id, PatientRecord};
+use haven_protocol::ErrorCode;
+use haven_protocol::identity::{AccessBasis, BreakGlassGrant, Id, PatientRecord, Reason};
+use haven_protocol::ws::Topic;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use serde_json::json;
 
-use crate::components::people::people;
-use crate::context::use_ctx;
+use crate::components::button::{Button, Variant};
+use crate::components::empty::EmptyState;
+use crate::components::field::{TextArea, check};
+use crate::components::people::person_list;
+use crate::components::toast::use_toasts;
+use crate::context::{Ctx, use_ctx};
+use crate::route::Route;
+use crate::transport::https::HttpError;
+
+type Loaded = Option<Result<PatientRecord, (Option<ErrorCode>, String)>>;
+
+fn fetch(ctx: Ctx, path: String, record: RwSignal<Loaded>) {
+    leptos::task::spawn_local(async move {
+        let r = ctx
+            .call::<PatientRecord>("GET", &path, None)
+            .await
+            .map_err(|e| match e {
+                HttpError::Api { code, message, .. } => (Some(code), message),
+                other => (None, other.to_string()),
+            });
+        record.set(Some(r));
+    });
+}
 
 #[component]
 pub fn PatientRecordView(id: Id) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    let record =
-        RwSignal::new(None::<Result<PatientRecord, (Option<haven_protocol::ErrorCode>, String)>>);
+    let record = RwSignal::new(None);
     let path = format!("/patients/{id}");
-    let fetch = {
+    fetch(ctx, path.clone(), record);
+    {
+        // Emergency access ended (early, or run out): the record may no longer be open.
         let path = path.clone();
-        move || {
-            let path = path.clone();
-            leptos::task::spawn_local(async move {
-                let r = ctx
-                    .call::<PatientRecord>("GET", &path, None)
-                    .await
-                    .map_err(|e| match e {
-                        crate::transport::https::HttpError::Api { code, message, .. } => {
-                            (Some(code), message)
-                        }
-                        other => (None, other.to_string()),
-                    });
-                record.set(Some(r));
-            });
-        }
-    };
-    fetch();
+        Effect::new(move |_| {
+            if ctx.changed.get() == Some(Topic::BreakGlass) {
+                fetch(ctx, path.clone(), record);
+            }
+        });
+    }
     let reason = RwSignal::new(String::new());
+    let reason_error = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let toasts = use_toasts();
     let submit = {
         let path = path.clone();
         move |ev: SubmitEvent| {
             ev.prevent_default();
-            let path = format!("{path}/break-glass");
-            let fetch = fetch.clone();
+            if busy.get_untracked()
+                || check(&reason.get_untracked(), Reason::parse, reason_error).is_none()
+            {
+                return;
+            }
+            busy.set(true);
+            let path = path.clone();
             leptos::task::spawn_local(async move {
                 let r: Result<BreakGlassGrant, _> = ctx
                     .call(
                         "POST",
-                        &path,
-                        Some(json!({"reason": reason.get_untracked()})),
+                        &format!("{path}/break-glass"),
+                        Some(json!({"reason": reason.get_untracked().trim()})),
                     )
                     .await;
+                busy.set(false);
                 match r {
-                    Ok(_) => fetch(),
+                    Ok(_) => {
+                        if let Some(t) = toasts {
+                            t.info("Emergency access granted. It is recorded and shown to the patient.");
+                        }
+                        fetch(ctx, path, record);
+                    }
                     Err(e) => error.set(Some(e.to_string())),
                 }
             });
         }
     };
+    let back = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        ctx.navigate(Route::View(haven_protocol::access::View::MyPatients));
+    };
     view! {
-        <section id="view" class="panel" data-view="/patients/record">
+        <section id="view" class="view" data-view="/patients/record" aria-labelledby="view-title">
+            <p><a href="/patients" on:click=back>"← My patients"</a></p>
             {move || match record.get() {
-                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Some(Ok(r)) => view! {
                     {matches!(r.access, AccessBasis::BreakGlass { .. }).then(|| view! {
-                        <p id="break-glass-banner" class="flagged" role="alert">"Emergency access: this opening is recorded and shown to the patient and administrators."</p>
+                        <p id="break-glass-banner" class="flagged-banner" role="alert">"Emergency access: this opening is recorded and shown to the patient and administrators."</p>
                     })}
-                    <h1>{r.display_name.to_string()}</h1>
-                    <p>{r.email.as_str().to_owned()}</p>
-                    <h2>"Care team"</h2>
-                    {people(r.care_team, "No care team.", false)}
+                    <header class="view-header">
+                        <h1 id="view-title">{r.display_name.to_string()}</h1>
+                        <p>{r.email.as_str().to_owned()}</p>
+                    </header>
+                    <section class="card stack-sm" aria-labelledby="care-team-title">
+                        <h2 id="care-team-title" class="section-title">"Care team"</h2>
+                        {if r.care_team.is_empty() {
+                            view! { <p class="muted">"No care team."</p> }.into_any()
+                        } else {
+                            person_list(r.care_team, false).into_any()
+                        }}
+                    </section>
                 }.into_any(),
-                Some(Err((Some(haven_protocol::ErrorCode::NotInCareTeam), message))) => view! {
-                    <p role="alert">{message}</p>
-                    <form id="break-glass" class="stack" on:submit=submit.clone()>
-                        <label for="reason">"Reason for emergency access (at least 20 characters)"</label>
-                        <textarea id="reason" required prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
-                        <button type="submit">"Open with emergency access"</button>
+                Some(Err((Some(ErrorCode::NotInCareTeam), message))) => view! {
+                    <header class="view-header">
+                        <h1 id="view-title">"Outside your care team"</h1>
+                        <p>{message}</p>
+                    </header>
+                    <form id="break-glass" class="card form" novalidate on:submit=submit.clone()>
+                        <h2 class="section-title">"Emergency access"</h2>
+                        <p class="muted">"Only in an emergency. Access lasts a limited time, is recorded in the audit log, and the patient and administrators are told."</p>
+                        <TextArea id="reason" label="Reason for emergency access" value=reason error=reason_error
+                            help="At least 20 characters: what the emergency is and why you need this record." required=true/>
+                        <div class="form-actions">
+                            <Button variant=Variant::Danger submit=true attr:disabled=move || busy.get()>"Open with emergency access"</Button>
+                        </div>
                         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                     </form>
                 }.into_any(),
-                Some(Err((_, message))) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                Some(Err((_, message))) => view! {
+                    <h1 id="view-title">"Patient record"</h1>
+                    <EmptyState title="This record cannot be shown."><p>{message}</p></EmptyState>
+                }.into_any(),
             }}
         </section>
     }

@@ -1,10 +1,12 @@
 //! The patient's views: care team, visits, and who opened their record.
 
 use haven_protocol::identity::{ActivityEntry, PersonSummary};
+use haven_protocol::ws::Topic;
 use leptos::prelude::*;
 
-use crate::components::data::{load, show};
-use crate::components::people::people;
+use crate::components::data::{load, refresh_on, show};
+use crate::components::empty::EmptyState;
+use crate::components::people::person_list;
 use crate::components::time::date;
 use crate::context::use_ctx;
 
@@ -13,8 +15,15 @@ pub fn CareTeam() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    show(load::<Vec<PersonSummary>>(ctx, "/care-team"), |l| {
-        people(l, "No clinicians are assigned to you yet.", false)
+    show(load::<Vec<PersonSummary>>(ctx, "/care-team"), |list| {
+        if list.is_empty() {
+            return view! {
+                <EmptyState title="No clinicians are assigned to you yet."
+                    text="When your clinic assigns a clinician to you, they appear here."/>
+            }
+            .into_any();
+        }
+        view! { <div class="card">{person_list(list, false)}</div> }.into_any()
     })
     .into_any()
 }
@@ -22,7 +31,10 @@ pub fn CareTeam() -> impl IntoView {
 /// Visits arrive with a later feature; until then the view says so rather than pretend.
 #[component]
 pub fn Visits() -> impl IntoView {
-    view! { <p class="empty">"You have no visits scheduled."</p> }
+    view! {
+        <EmptyState title="You have no visits scheduled."
+            text="When your clinic books a video visit with you, it appears here with a button to join."/>
+    }
 }
 
 #[component]
@@ -30,14 +42,28 @@ pub fn MyActivity() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    show(load::<Vec<ActivityEntry>>(ctx, "/my-activity"), |entries| {
+    let activity = load::<Vec<ActivityEntry>>(ctx, "/my-activity");
+    refresh_on(ctx, Topic::BreakGlass, "/my-activity", activity);
+    show(activity, |entries| {
         if entries.is_empty() {
-            return view! { <p class="empty">"Nobody has opened your record outside your care team."</p> }.into_any();
+            return view! {
+                <EmptyState title="Nobody has opened your record outside your care team."
+                    text="If a clinician ever needs emergency access to your record, you will see who, when and why here."/>
+            }
+            .into_any();
         }
-        view! { <ul class="list">{entries.into_iter().map(|e| view! {
-            <li class="flagged"><strong>{e.what}</strong>" · "{e.who.to_string()}" · "{date(e.at)}
-                {e.reason.map(|r| view! { <p>"Reason given: "{r.as_str().to_owned()}</p> })}</li>
-        }).collect_view()}</ul> }.into_any()
+        view! {
+            <ul class="events">
+                {entries.into_iter().map(|e| view! {
+                    <li class="flagged">
+                        <strong>{e.what}</strong>" · "{e.who.to_string()}
+                        <div class="when">{date(e.at)}</div>
+                        {e.reason.map(|r| view! { <p class="reason">"Reason given: "{r.as_str().to_owned()}</p> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        }
+        .into_any()
     })
     .into_any()
 }

@@ -4,12 +4,17 @@ use haven_protocol::identity::ContactCard;
 use leptos::prelude::*;
 
 use crate::components::data::{load, show};
+use crate::components::empty::EmptyState;
+use crate::components::table::Table;
 use crate::context::use_ctx;
 
 /// Scheduling arrives with visits; until then the view says so.
 #[component]
 pub fn Schedule() -> impl IntoView {
-    view! { <p class="empty">"No visits are scheduled."</p> }
+    view! {
+        <EmptyState title="No visits are scheduled."
+            text="Visits booked for the clinic will be listed here by day."/>
+    }
 }
 
 #[component]
@@ -17,10 +22,24 @@ pub fn PatientContacts() -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
-    show(load::<Vec<ContactCard>>(ctx, "/patient-contacts"), |cards| view! {
-        <table class="table"><thead><tr><th>"Name"</th><th>"Email"</th></tr></thead><tbody>
-            {cards.into_iter().map(|c| view! { <tr><td>{c.display_name.to_string()}</td><td>{c.email.as_str().to_owned()}</td></tr> }).collect_view()}
-        </tbody></table>
+    show(load::<Vec<ContactCard>>(ctx, "/patient-contacts"), |cards| {
+        if cards.is_empty() {
+            return view! { <EmptyState title="No patients yet."/> }.into_any();
+        }
+        view! {
+            <Table label="Patients' contact details" columns=&["Name", "Email"]>
+                {cards.into_iter().map(|c| {
+                    let email = c.email.as_str().to_owned();
+                    view! {
+                        <tr>
+                            <td data-label="Name">{c.display_name.to_string()}</td>
+                            <td data-label="Email"><a href=format!("mailto:{email}")>{email.clone()}</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </Table>
+        }
+        .into_any()
     })
     .into_any()
 }

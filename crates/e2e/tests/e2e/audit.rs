@@ -40,9 +40,39 @@ async fn the_auditor_verifies_the_log_in_the_browser_and_sees_tampering() {
         .wait_for("#audit-entries tr[data-action='sign_in']")
         .await
         .unwrap();
+    // People appear by name, not by id.
+    session
+        .wait_until(
+            "return [...document.querySelectorAll(\"#audit-entries tr[data-action='sign_in'] td[data-label='Who']\")]
+                .some(td => td.textContent.includes('Aud Itor'));",
+        )
+        .await
+        .unwrap();
+    // Filter by a person picked by name.
+    let auditor_id = session
+        .eval("return [...document.querySelectorAll('#audit-actor option')].find(o => o.textContent === 'Aud Itor')?.value ?? null;")
+        .await
+        .unwrap();
+    let auditor_id = auditor_id
+        .as_str()
+        .expect("the auditor is in the person picker");
+    session.select("#audit-actor", auditor_id).await.unwrap();
+    session
+        .click("#audit-search button[type='submit']")
+        .await
+        .unwrap();
+    session
+        .wait_until(
+            "const rows = [...document.querySelectorAll('#audit-entries tbody tr')];
+             return rows.length > 0 && rows.every(r => r.querySelector(\"td[data-label='Who']\").textContent.includes('Aud Itor'));",
+        )
+        .await
+        .unwrap();
+    session.select("#audit-actor", "").await.unwrap();
+
     // Search by action.
     session
-        .fill("#audit-action", "sign_in_failed")
+        .select("#audit-action", "sign_in_failed")
         .await
         .unwrap();
     session

@@ -190,7 +190,20 @@ async fn deactivating_a_user_signs_them_out_live() {
         .click("tr[data-email='staff@demo.haven'] button.deactivate")
         .await
         .unwrap();
-    admin.wait_for("#users-message").await.unwrap();
+    // Deactivation asks first; nothing happens until the administrator confirms.
+    admin.wait_for("#confirm-dialog[open]").await.unwrap();
+    assert!(
+        admin
+            .text("#confirm-title")
+            .await
+            .unwrap()
+            .contains("Deactivate Sam Staff")
+    );
+    admin.click("#confirm-accept").await.unwrap();
+    admin
+        .wait_for("#toasts .toast[data-kind='success']")
+        .await
+        .unwrap();
     // The staff member's page returns to sign-in by itself, saying why.
     staff
         .wait_for("#sign-in[data-step='password']")

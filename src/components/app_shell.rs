@@ -1,0 +1,91 @@
+//! The frame of the signed-in app: the brand, the navigation built from the role's views,
+//! who is signed in, the link status and sign-out; then the page. From 56rem wide the
+//! navigation is a sidebar; below, a bar across the top whose links scroll inside it
+//! (never the page). A skip link jumps past the navigation to the content.
+
+use haven_protocol::access::View;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::components::button::{Button, Variant};
+use crate::components::link_status::LinkStatus;
+use crate::transport::wss::LinkState;
+
+/// Who is signed in, as the frame shows it.
+pub struct Account {
+    pub name: String,
+    pub role: &'static str,
+}
+
+fn focus_content() {
+    if let Some(main) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("content"))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = main.focus();
+    }
+}
+
+/// The first letter of the brand, as its mark until brands bring a logo.
+fn mark(brand: &str) -> String {
+    brand
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn AppShell(
+    brand: String,
+    link: RwSignal<LinkState>,
+    account: Account,
+    /// The views of the role, in order.
+    views: Vec<View>,
+    /// The view whose entry is current.
+    #[prop(into)]
+    current: Signal<Option<View>>,
+    on_navigate: Callback<View>,
+    on_sign_out: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    let nav = views
+        .into_iter()
+        .map(|view| {
+            let path = view.path();
+            view! {
+                <li>
+                    <a href=path data-view=path
+                        aria-current=move || (current.get() == Some(view)).then_some("page")
+                        on:click=move |ev| { ev.prevent_default(); on_navigate.run(view); }>
+                        {view.title()}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <a class="skip-link" href="#content"
+            on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
+        <header class="app-bar">
+            <div class="brand-name">
+                <span class="brand-mark" aria-hidden="true">{mark(&brand)}</span>
+                <span>{brand.clone()}</span>
+            </div>
+            <nav id="nav" class="nav" aria-label="Main"><ul>{nav}</ul></nav>
+            <div class="who">
+                <span><span id="user-name" class="who-name">{account.name}</span>" "
+                    <span id="user-role" class="badge role">{account.role}</span></span>
+                <LinkStatus state=link/>
+            </div>
+            <div class="account">
+                <Button variant=Variant::Secondary small=true attr:id="sign-out"
+                    on:click=move |_| on_sign_out.run(())>"Sign out"</Button>
+            </div>
+        </header>
+        <main id="content" class="content" tabindex="-1">
+            {children()}
+        </main>
+    }
+}

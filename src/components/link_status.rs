@@ -1,0 +1,16 @@
+//! Whether the secure link (WSS) is up, as words and a dot.
+
+use leptos::prelude::*;
+
+use crate::transport::wss::LinkState;
+
+#[component]
+pub fn LinkStatus(state: RwSignal<LinkState>) -> impl IntoView {
+    view! {
+        <p id="link-status" class="link-status" role="status" aria-live="polite"
+            data-link=move || state.get().id()>
+            <span class="dot" aria-hidden="true"></span>
+            {move || state.get().label()}
+        </p>
+    }
+}

@@ -1,0 +1,36 @@
+//! Tables. A table scrolls inside its own box when it is wider than the screen, and
+//! below 40rem each row becomes a card whose cells are labelled by their column (each
+//! `<td>` carries `data-label`), so the page itself never scrolls sideways.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn Table(
+    /// What the table lists, for screen readers (a caption and the scroll region's name).
+    label: &'static str,
+    /// Column headings; an empty one is an actions column.
+    columns: &'static [&'static str],
+    #[prop(optional)] id: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let heads = columns
+        .iter()
+        .map(|c| {
+            if c.is_empty() {
+                view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> }
+                    .into_any()
+            } else {
+                view! { <th scope="col">{*c}</th> }.into_any()
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap" role="region" aria-label=label tabindex="0">
+            <table id=id class="table">
+                <caption class="visually-hidden">{label}</caption>
+                <thead><tr>{heads}</tr></thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,220 @@
+//! Names for the ids in the audit log. The log keeps ids only (never names); the
+//! auditor's page asks `GET /api/audit/people` for the people of the organisation and
+//! shows a name where it knows one, the id where it does not (someone removed, or the
+//! list could not be loaded). Pure: no browser APIs, tested on its own.
+
+use std::collections::HashMap;
+
+use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::identity::AuditPerson;
+
+/// Who an id is, as far as the page knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    people: HashMap<String, (String, Role)>,
+}
+
+/// A target as the table shows it: what kind of thing, and who or which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// "Patient", "User", "Invitation", ...; `None` when the target has no known kind.
+    pub kind: Option<&'static str>,
+    pub text: String,
+    /// Whether `text` is a person's name (rather than an id or a label).
+    pub is_name: bool,
+}
+
+impl Directory {
+    pub fn new(people: Vec<AuditPerson>) -> Self {
+        Self {
+            people: people
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.id.as_str().to_owned(),
+                        (p.display_name.to_string(), p.role),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The name for `id`, or the id itself.
+    pub fn person(&self, id: &str) -> Named {
+        match self.people.get(id) {
+            Some((name, role)) => Named {
+                name: name.clone(),
+                role: Some(*role),
+            },
+            None => Named {
+                name: id.to_owned(),
+                role: None,
+            },
+        }
+    }
+
+    pub fn knows(&self, id: &str) -> bool {
+        self.people.contains_key(id)
+    }
+
+    /// A `kind:id` target (`user:…`, `patient:…`, `invitation:…`, `grant:…`, `list:…`)
+    /// with the person's name where the id is a person's.
+    pub fn target(&self, target: &str) -> Target {
+        let Some((kind, rest)) = target.split_once(':') else {
+            let known = self.knows(target);
+            return Target {
+                kind: None,
+                text: self.person(target).name,
+                is_name: known,
+            };
+        };
+        let kind_label = match kind {
+            "user" => Some("User"),
+            "patient" => Some("Patient"),
+            "invitation" => Some("Invitation"),
+            "grant" => Some("Emergency access"),
+            "list" => Some("List"),
+            _ => None,
+        };
+        match kind_label {
+            Some(label) => Target {
+                kind: Some(label),
+                text: self.person(rest).name,
+                is_name: self.knows(rest),
+            },
+            None => Target {
+                kind: None,
+                text: target.to_owned(),
+                is_name: false,
+            },
+        }
+    }
+
+    /// Everyone, grouped by role in the permission table's order, by name within a role;
+    /// with `only`, one role.
+    pub fn by_role(&self, only: Option<Role>) -> Vec<(Role, Vec<(String, String)>)> {
+        Role::ALL
+            .into_iter()
+            .filter(|r| only.is_none_or(|o| o == *r))
+            .filter_map(|role| {
+                let mut people: Vec<(String, String)> = self
+                    .people
+                    .iter()
+                    .filter(|(_, (_, r))| *r == role)
+                    .map(|(id, (name, _))| (id.clone(), name.clone()))
+                    .collect();
+                people.sort_by(|a, b| {
+                    a.1.to_lowercase()
+                        .cmp(&b.1.to_lowercase())
+                        .then(a.0.cmp(&b.0))
+                });
+                (!people.is_empty()).then_some((role, people))
+            })
+            .collect()
+    }
+}
+
+/// An action as a phrase: `sign_in_failed` reads "Sign in failed".
+pub fn action_label(action: AuditAction) -> String {
+    let words = action.as_str().replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haven_protocol::identity::{DisplayName, Id};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const PAT: &str = "0123456789abcdef0123456789abcdef";
+    const DOC: &str = "fedcba9876543210fedcba9876543210";
+    const GONE: &str = "00000000000000000000000000000000";
+
+    fn directory() -> Directory {
+        let person = |id: &str, name: &str, role| AuditPerson {
+            id: Id::parse(id).unwrap(),
+            display_name: DisplayName::parse(name).unwrap(),
+            role,
+        };
+        Directory::new(vec![
+            person(PAT, "Pat Okafor", Role::Patient),
+            person(DOC, "Dr. Cleo Ruiz", Role::Clinician),
+        ])
+    }
+
+    #[wasm_bindgen_test]
+    fn known_ids_read_as_names_and_unknown_ones_as_ids() {
+        let d = directory();
+        assert_eq!(
+            d.person(DOC),
+            Named {
+                name: "Dr. Cleo Ruiz".into(),
+                role: Some(Role::Clinician)
+            }
+        );
+        assert_eq!(
+            d.person(GONE),
+            Named {
+                name: GONE.into(),
+                role: None
+            }
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn targets_keep_their_kind_and_name_people() {
+        let d = directory();
+        let t = d.target(&format!("patient:{PAT}"));
+        assert_eq!(
+            (t.kind, t.text.as_str(), t.is_name),
+            (Some("Patient"), "Pat Okafor", true)
+        );
+        let t = d.target(&format!("user:{GONE}"));
+        assert_eq!(
+            (t.kind, t.text.as_str(), t.is_name),
+            (Some("User"), GONE, false)
+        );
+        let t = d.target("list:open invitations");
+        assert_eq!(
+            (t.kind, t.text.as_str()),
+            (Some("List"), "open invitations")
+        );
+        let t = d.target("something:else");
+        assert_eq!((t.kind, t.text.as_str()), (None, "something:else"));
+        assert!(d.target(PAT).is_name);
+    }
+
+    #[wasm_bindgen_test]
+    fn pickers_group_by_role_in_table_order() {
+        let d = directory();
+        let groups = d.by_role(None);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].0, Role::Patient);
+        assert_eq!(
+            groups[1].1,
+            vec![(DOC.to_owned(), "Dr. Cleo Ruiz".to_owned())]
+        );
+        assert_eq!(d.by_role(Some(Role::Patient)).len(), 1);
+        assert!(d.by_role(Some(Role::Auditor)).is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn actions_read_as_phrases() {
+        assert_eq!(action_label(AuditAction::SignInFailed), "Sign in failed");
+        assert_eq!(
+            action_label(AuditAction::BreakGlassGranted),
+            "Break glass granted"
+        );
+    }
+}
