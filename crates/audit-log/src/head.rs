@@ -6,7 +6,9 @@
 //! is inside what is signed: a head of one tenant's log cannot be relabelled as another's,
 //! and a verifier always says which organisation's head it expects.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{
+    PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature, Signer, SigningKey, Verifier, VerifyingKey,
+};
 use haven_protocol::audit::ExportLine;
 use serde::{Deserialize, Serialize};
 
@@ -62,13 +64,62 @@ impl TreeHead {
 #[serde(deny_unknown_fields)]
 pub struct SignedTreeHead {
     /// The organisation whose log this is; covered by the signature.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::organisation))]
     pub organisation: String,
     pub tree_size: u64,
     pub timestamp: i64,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::root_hash))]
     pub root_hash: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::signature))]
     pub signature: String,
     /// The key that signed; a verifier compares it with the key it trusts.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::public_key))]
     pub public_key: String,
+}
+
+/// The hex fields' schemas, from the lengths [`parse_head`] reads.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Object, RefOr, Schema};
+
+    use super::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH};
+    use crate::tree::Hash;
+
+    /// `bytes` bytes in hex of either case, as `from_hex` reads them.
+    fn hex(bytes: usize, description: &str) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(2 * bytes))
+            .max_length(Some(2 * bytes))
+            .pattern(Some(format!("^[0-9a-fA-F]{{{}}}$", 2 * bytes)))
+            .description(Some(description))
+            .examples(["ab".repeat(bytes)])
+            .build()
+    }
+
+    pub fn organisation() -> RefOr<Schema> {
+        haven_protocol::identity::Id::schema()
+    }
+    pub fn root_hash() -> Object {
+        hex(
+            size_of::<Hash>(),
+            "The Merkle tree's root hash (SHA-256), in hex.",
+        )
+    }
+    pub fn signature() -> Object {
+        hex(
+            SIGNATURE_LENGTH,
+            "The server's Ed25519 signature over the head, in hex.",
+        )
+    }
+    pub fn public_key() -> Object {
+        hex(
+            PUBLIC_KEY_LENGTH,
+            "The Ed25519 key that signed, in hex; a verifier compares it with the key it trusts.",
+        )
+    }
 }
 
 impl SignedTreeHead {
@@ -156,8 +207,8 @@ pub fn verify_head(
 /// The contents of `head` if every field has its shape (hex of the right lengths), its
 /// signature NOT checked: for a report about a head, never for trusting one.
 pub fn parse_head(head: &SignedTreeHead) -> Result<TreeHead, HeadError> {
-    from_hex::<64>(&head.signature).ok_or(HeadError::Malformed)?;
-    from_hex::<32>(&head.public_key).ok_or(HeadError::Malformed)?;
+    from_hex::<SIGNATURE_LENGTH>(&head.signature).ok_or(HeadError::Malformed)?;
+    from_hex::<PUBLIC_KEY_LENGTH>(&head.public_key).ok_or(HeadError::Malformed)?;
     Ok(TreeHead {
         organisation: head.organisation.clone(),
         size: head.tree_size,

@@ -409,6 +409,41 @@ fn kind(schema: &Value) -> Option<&str> {
     }
 }
 
+/// The fields of a body to probe, nested objects included: each as a JSON pointer,
+/// whether it may be `null`, and its schema as written.
+fn leaves<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    pointer: String,
+    out: &mut Vec<(String, bool, &'a Value)>,
+) {
+    let (nullable, schema) = match schema["oneOf"].as_array() {
+        Some(one_of) => (
+            one_of.iter().any(|s| s["type"] == "null"),
+            one_of.iter().find(|s| s["type"] != "null").unwrap(),
+        ),
+        None => (false, schema),
+    };
+    let resolved = resolve(doc, schema);
+    match resolved["properties"].as_object() {
+        Some(properties) if kind(resolved) == Some("object") => {
+            for (name, property) in properties {
+                leaves(doc, property, format!("{pointer}/{name}"), out);
+            }
+        }
+        _ => out.push((pointer, nullable, schema)),
+    }
+}
+
+/// Sets the field at `pointer` (whose parent exists) to `value`.
+fn set(body: &mut Value, pointer: &str, value: Value) {
+    let (parent, name) = pointer.rsplit_once('/').unwrap();
+    body.pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object at {parent:?}"))
+        .insert(name.to_owned(), value);
+}
+
 /// Some value a property's schema allows, to fill the rest of a request.
 fn example_of(doc: &Value, schema: &Value) -> Option<Value> {
     let schema = resolve(doc, schema);
@@ -442,7 +477,8 @@ fn example_of(doc: &Value, schema: &Value) -> Option<Value> {
 
 /// Whether the server takes a request body, through the same code its handlers run:
 /// `parse_json` into the wire type, then the checks a handler makes before anything
-/// else (an invitation token's shape; the organisation's settings, by the real server).
+/// else (an invitation token's shape, a reported head's hex fields and organisation;
+/// the organisation's settings, by the real server).
 async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option<bool> {
     fn parses<T: serde::de::DeserializeOwned>(body: &Value) -> bool {
         let bytes = hyper::body::Bytes::from(body.to_string());
@@ -464,6 +500,16 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
                     .is_some()
         }
         "OrgSettings" => parses::<wire::OrgSettings>(body) && settings.put(body).await,
+        "WitnessAlarmReport" => {
+            parses::<haven_audit_log::WitnessAlarmReport>(body)
+                && serde_json::from_value::<haven_audit_log::WitnessAlarmReport>(body.clone())
+                    .is_ok_and(|report| {
+                        [report.kept, report.newer].iter().all(|head| {
+                            haven_audit_log::parse_head(head).is_ok()
+                                && wire::Id::parse(&head.organisation).is_ok()
+                        })
+                    })
+        }
         _ => return None,
     })
 }
@@ -525,14 +571,7 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
     let mut unknown = Vec::new();
     for (name, routes) in &bodies {
         let body_schema = resolve(&doc, &doc["components"]["schemas"][name]);
-        let properties = body_schema["properties"].as_object().unwrap();
-        let mut base = serde_json::Map::new();
-        for (property, schema) in properties {
-            if let Some(example) = example_of(&doc, schema) {
-                base.insert(property.clone(), example);
-            }
-        }
-        let base = Value::Object(base);
+        let base = example_of(&doc, body_schema).unwrap();
         let Some(base_taken) = server_takes(&settings, name, &base).await else {
             unknown.push(format!("{name} ({})", routes.join(", ")));
             continue;
@@ -542,15 +581,11 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
             "{name} ({routes:?}): the examples of its schemas are refused: {base}"
         );
 
-        for (property, schema) in properties {
-            let (nullable, schema) = match schema["oneOf"].as_array() {
-                Some(one_of) => (
-                    one_of.iter().any(|s| s["type"] == "null"),
-                    one_of.iter().find(|s| s["type"] != "null").unwrap(),
-                ),
-                None => (false, schema),
-            };
-            let schema_name = ref_name(schema).unwrap_or(property).to_owned();
+        let mut fields = Vec::new();
+        leaves(&doc, body_schema, String::new(), &mut fields);
+        for (pointer, nullable, schema) in fields {
+            let property = pointer.trim_start_matches('/').replace('/', ".");
+            let schema_name = ref_name(schema).unwrap_or(&property).to_owned();
             let schema = resolve(&doc, schema);
             let validator = value_validator(schema);
             let mut probes = probes(schema);
@@ -565,7 +600,7 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
             let mut pattern_bites = false;
             for probe in probes {
                 let mut body = base.clone();
-                body[property] = probe.value.clone();
+                set(&mut body, &pointer, probe.value.clone());
                 let allowed = probe.value.is_null() || validator.allows(&probe.value);
                 let taken = server_takes(&settings, name, &body).await.unwrap();
                 let shown = match &probe.value {
@@ -582,7 +617,7 @@ async fn request_schemas_and_parsers_agree_at_their_edges() {
                     if let Some(outside) = &probe.outside {
                         edges.insert(probe.what.split(' ').next().unwrap().to_owned());
                         let mut body = base.clone();
-                        body[property] = outside.clone();
+                        set(&mut body, &pointer, outside.clone());
                         if validator.allows(outside) {
                             disagreements.push(format!(
                                 "{what}: the schema allows {outside} just past its limit"
