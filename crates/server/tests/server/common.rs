@@ -243,6 +243,16 @@ pub mod store {
             .collect()
     }
 
+    /// The id of the user with `email`.
+    pub async fn user_id(db: &Pool, email: &str) -> String {
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_one(db)
+            .await
+            .unwrap();
+        id
+    }
+
     pub async fn total(db: &Pool) -> i64 {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_entries")
             .fetch_one(db)

@@ -5,6 +5,7 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::common::api::{get, invitation_token, post, sign_in};
+use crate::common::store::user_id;
 use crate::common::{TestServer, store};
 
 fn code(reply: &crate::common::Reply) -> String {
@@ -12,15 +13,6 @@ fn code(reply: &crate::common::Reply) -> String {
         .as_str()
         .unwrap_or("")
         .to_owned()
-}
-
-async fn user_id(db: &haven_server::store::Pool, email: &str) -> String {
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = ?")
-        .bind(email)
-        .fetch_one(db)
-        .await
-        .unwrap();
-    id
 }
 
 #[tokio::test]

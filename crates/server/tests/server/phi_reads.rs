@@ -7,16 +7,8 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::common::api::{get, post, sign_in};
+use crate::common::store::user_id;
 use crate::common::{TestServer, store, ws};
-
-async fn user_id(db: &haven_server::store::Pool, email: &str) -> String {
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = ?")
-        .bind(email)
-        .fetch_one(db)
-        .await
-        .unwrap();
-    id
-}
 
 #[tokio::test]
 async fn every_list_of_patients_read_is_recorded() {

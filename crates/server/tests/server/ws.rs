@@ -5,16 +5,13 @@
 
 use crate::common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use haven_protocol::ErrorCode;
 use haven_protocol::ws::ServerFrame;
-use rustls::pki_types::ServerName;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use common::ws::{Socket, next as next_frame, open};
 
@@ -135,22 +132,9 @@ async fn the_server_sends_heartbeats() {
 #[tokio::test]
 async fn another_origin_cannot_open_the_socket() {
     let server = TestServer::start().await;
-    let tcp = tokio::net::TcpStream::connect(server.running.addr)
+    let err = common::ws::try_open(&server, Some("https://evil.example"))
         .await
-        .unwrap();
-    let config = common::client_config(server.running.leaf.clone(), &[&rustls::version::TLS13]);
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
-    let mut request = format!("wss://localhost:{}/ws", server.port())
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("origin", "https://evil.example".parse().unwrap());
-    let err = tokio_tungstenite::client_async(request, tls)
-        .await
+        .map(|_| ())
         .unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
 }
