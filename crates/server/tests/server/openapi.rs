@@ -163,7 +163,12 @@ async fn every_path_parameter_is_declared_with_its_format() {
     let doc = served_document().await;
     let mut declared = 0;
     for (path, method, operation) in operations(&doc) {
-        let names: Vec<&str> = haven_server::http::openapi::path_parameter_names(&path);
+        // Read here on their own, not with the generator's function.
+        let names: Vec<&str> = path
+            .split('/')
+            .filter(|segment| segment.contains('{'))
+            .map(|segment| segment.trim_start_matches('{').trim_end_matches('}'))
+            .collect();
         let parameters = operation["parameters"]
             .as_array()
             .cloned()
