@@ -168,6 +168,25 @@ async fn main() -> std::process::ExitCode {
     // `--audit-only`: the audit figures alone, while tuning.
     let audit_only = std::env::args().any(|a| a == "--audit-only");
     let date = command_line("date", &["-u", "+%Y-%m-%d"]);
+    // `--signin-only`: the sign-in burst figures alone.
+    let signin_only = std::env::args().any(|a| a == "--signin-only");
+    match haven_e2e::signin_bench::run().await {
+        Ok(figures) => {
+            let section = haven_e2e::signin_bench::section(&figures, &date, &machine());
+            println!("{section}");
+            if let Err(e) = write_section("signin", &section) {
+                eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        Err(e) => {
+            eprintln!("haven-bench: sign-in burst: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    if signin_only {
+        return std::process::ExitCode::SUCCESS;
+    }
     if !audit_only && let Err(code) = startup(&sizes, &date).await {
         return code;
     }
