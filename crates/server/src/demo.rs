@@ -8,7 +8,7 @@ use haven_protocol::identity::{Id, Password};
 use sqlx::SqlitePool;
 
 use crate::clock::now;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::secrets;
 
 /// One demo account.
@@ -77,17 +77,14 @@ pub async fn seed(db: &SqlitePool, org: &Id) -> Result<()> {
                 .bind(org.as_str())
                 .bind(user.email)
                 .fetch_optional(db)
-                .await
-                .map_err(Error::internal)?;
+                .await?;
         if let Some((id,)) = existing {
             ids.push(id);
             continue;
         }
-        let password = Password::parse(user.password).map_err(Error::internal)?;
-        let hash = secrets::hash_password(&password)
-            .await
-            .map_err(Error::internal)?;
-        let id = secrets::new_id().map_err(Error::internal)?;
+        let password = Password::parse(user.password)?;
+        let hash = secrets::hash_password(&password).await?;
+        let id = secrets::new_id()?;
         sqlx::query(
             "INSERT INTO users (id, org_id, email, display_name, role, password_hash, totp_secret, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -101,8 +98,7 @@ pub async fn seed(db: &SqlitePool, org: &Id) -> Result<()> {
         .bind(user.totp_secret.map(|s| s.to_vec()))
         .bind(now())
         .execute(db)
-        .await
-        .map_err(Error::internal)?;
+        .await?;
         ids.push(id.to_string());
     }
     if let (Some(patient), Some(clinician)) = (ids.first(), ids.get(2)) {
@@ -113,8 +109,7 @@ pub async fn seed(db: &SqlitePool, org: &Id) -> Result<()> {
         .bind(clinician)
         .bind(patient)
         .execute(db)
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     }
     Ok(())
 }

@@ -127,6 +127,24 @@ impl From<haven_protocol::identity::FieldError> for Error {
     }
 }
 
+/// Values read back from our own store or configuration that do not convert: a bug or a
+/// changed row, never the caller's fault.
+macro_rules! internal_from {
+    ($($t:ty),+) => {
+        $(impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Self::internal(e)
+            }
+        })+
+    };
+}
+
+internal_from!(
+    std::num::TryFromIntError,
+    haven_protocol::access::UnknownRole,
+    haven_protocol::UrlError
+);
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {

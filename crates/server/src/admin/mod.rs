@@ -55,7 +55,7 @@ pub async fn list_users(
                 id: Id::parse(&r.id)?,
                 display_name: DisplayName::parse(&r.display_name)?,
                 email: Email::parse(&r.email)?,
-                role: Role::from_str(&r.role).map_err(Error::internal)?,
+                role: Role::from_str(&r.role)?,
                 active: r.active == 1,
                 totp_enrolled: r.totp == 1,
             })

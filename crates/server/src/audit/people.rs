@@ -9,7 +9,7 @@ use axum::extract::State;
 use haven_protocol::access::Role;
 use haven_protocol::identity::{AuditPerson, DisplayName, Id};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::extract::ClientAddr;
 use crate::identity::session::Authed;
 use crate::state::AppState;
@@ -38,7 +38,7 @@ pub async fn people(
             Ok(AuditPerson {
                 id: Id::parse(&p.id)?,
                 display_name: DisplayName::parse(&p.display_name)?,
-                role: Role::from_str(&p.role).map_err(Error::internal)?,
+                role: Role::from_str(&p.role)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

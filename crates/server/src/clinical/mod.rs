@@ -30,8 +30,8 @@ pub const BREAK_GLASS_SECS: i64 = 60 * 60;
 
 fn person(id: String, name: String) -> Result<PersonSummary> {
     Ok(PersonSummary {
-        id: Id::parse(&id).map_err(Error::internal)?,
-        display_name: DisplayName::parse(&name).map_err(Error::internal)?,
+        id: Id::parse(&id)?,
+        display_name: DisplayName::parse(&name)?,
     })
 }
 
@@ -41,8 +41,7 @@ async fn team(state: &AppState, authed: &Authed, sql: &'static str) -> Result<Ve
         .bind(authed.user_id.as_str())
         .bind(authed.org.id.as_str())
         .fetch_all(state.db())
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     rows.into_iter()
         .map(|(id, name)| person(id, name))
         .collect::<Result<_>>()
@@ -75,14 +74,9 @@ async fn patient(state: &AppState, authed: &Authed, id: &str) -> Result<(Id, Dis
     .bind(id.as_str())
     .bind(authed.org.id.as_str())
     .fetch_optional(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     let (name, email) = row.ok_or(Error::NotFound)?;
-    Ok((
-        id,
-        DisplayName::parse(&name).map_err(Error::internal)?,
-        Email::parse(&email).map_err(Error::internal)?,
-    ))
+    Ok((id, DisplayName::parse(&name)?, Email::parse(&email)?))
 }
 
 /// `GET /api/patients/{id}`
@@ -97,8 +91,7 @@ pub async fn record(
             .bind(authed.user_id.as_str())
             .bind(id.as_str())
             .fetch_optional(state.db())
-            .await
-            .map_err(Error::internal)?;
+            .await?;
     let access = if in_team.is_some() {
         AccessBasis::CareTeam
     } else {
@@ -110,8 +103,7 @@ pub async fn record(
         .bind(id.as_str())
         .bind(now())
         .fetch_optional(state.db())
-        .await
-        .map_err(Error::internal)?;
+        .await?;
         match grant {
             Some((expires_at,)) => AccessBasis::BreakGlass { expires_at },
             None => {
@@ -139,8 +131,7 @@ pub async fn record(
     )
     .bind(id.as_str())
     .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     Ok(Json(PatientRecord {
         id,
         display_name,
@@ -163,7 +154,7 @@ pub async fn break_glass(
 ) -> Result<Json<BreakGlassGrant>> {
     let request: BreakGlassRequest = parse_json(body)?;
     let (patient_id, patient_name, _) = patient(&state, &authed, &id).await?;
-    let grant_id = new_id().map_err(Error::internal)?;
+    let grant_id = new_id()?;
     let granted_at = now();
     let expires_at = granted_at + BREAK_GLASS_SECS;
     let mut tx = crate::store::begin_write(state.db()).await?;
@@ -179,13 +170,12 @@ pub async fn break_glass(
     .bind(granted_at)
     .bind(expires_at)
     .execute(&mut *tx)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     let event = Event::by(&authed, AuditAction::BreakGlassGranted)
         .target(format!("grant:{grant_id}"))
         .patient(patient_id.to_string());
     crate::audit::record(&mut tx, event).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     tracing::warn!(org = %authed.org.id, grant = %grant_id, "emergency access granted");
     announce(&state, &authed, &patient_id);
     Ok(Json(BreakGlassGrant {
@@ -204,11 +194,11 @@ type GrantRow = (String, String, String, String, String, i64, i64);
 fn grant(row: GrantRow) -> Result<BreakGlassGrant> {
     let (id, clinician, patient_id, patient, reason, granted_at, expires_at) = row;
     Ok(BreakGlassGrant {
-        id: Id::parse(&id).map_err(Error::internal)?,
-        clinician: DisplayName::parse(&clinician).map_err(Error::internal)?,
-        patient_id: Id::parse(&patient_id).map_err(Error::internal)?,
-        patient: DisplayName::parse(&patient).map_err(Error::internal)?,
-        reason: Reason::parse(&reason).map_err(Error::internal)?,
+        id: Id::parse(&id)?,
+        clinician: DisplayName::parse(&clinician)?,
+        patient_id: Id::parse(&patient_id)?,
+        patient: DisplayName::parse(&patient)?,
+        reason: Reason::parse(&reason)?,
         granted_at,
         expires_at,
     })
@@ -305,8 +295,7 @@ pub async fn my_activity(
         .bind(authed.user_id.as_str())
         .bind(authed.org.id.as_str())
         .fetch_all(state.db())
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     rows.into_iter()
         .map(|row| {
             let g = grant(row)?;
@@ -347,8 +336,7 @@ pub async fn contacts(
     )
     .bind(authed.org.id.as_str())
     .fetch_all(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     let cards = rows
         .into_iter()
         .map(|(id, name, email)| {

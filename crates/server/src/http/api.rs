@@ -20,9 +20,7 @@ pub const MAX_CSP_REPORT_BYTES: usize = 16 * 1024;
 
 /// `GET /api/health`: up only when the store answers.
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
-    crate::store::ping(state.db())
-        .await
-        .map_err(Error::internal)?;
+    crate::store::ping(state.db()).await?;
     Ok(Json(Health {
         status: "ok".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -35,7 +33,7 @@ pub async fn config(
     headers: HeaderMap,
 ) -> Result<Json<RawRuntimeConfig>> {
     let origin = request_origin(&state, &headers)?;
-    let ws = origin.websocket("/ws").map_err(Error::internal)?;
+    let ws = origin.websocket("/ws")?;
     let org = crate::tenancy::for_request(&state, &headers).await?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),

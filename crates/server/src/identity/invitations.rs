@@ -179,7 +179,7 @@ pub async fn accept(
             "This invitation has expired. Ask for a new one.",
         ));
     }
-    let role = Role::from_str(&invitation.role).map_err(Error::internal)?;
+    let role = Role::from_str(&invitation.role)?;
     let email = Email::parse(&invitation.email)?;
     let display_name = DisplayName::parse(&invitation.display_name)?;
     let password_hash = secrets::hash_password(&request.password).await?;
@@ -322,7 +322,7 @@ pub async fn list(
                 id: Id::parse(&r.id)?,
                 email: Email::parse(&r.email)?,
                 display_name: DisplayName::parse(&r.display_name)?,
-                role: Role::from_str(&r.role).map_err(Error::internal)?,
+                role: Role::from_str(&r.role)?,
                 invited_by: PersonSummary {
                     id: Id::parse(&r.invited_by)?,
                     display_name: DisplayName::parse(&r.sender_name)?,

@@ -118,14 +118,13 @@ pub async fn end(state: &AppState, session_hash: &[u8], reason: SessionEndReason
     .bind(reason.as_str())
     .bind(session_hash)
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     if let (Some((user, org, device, role)), Some((action, detail))) = (&ended, reason.audit()) {
-        let org = Id::parse(org).map_err(Error::internal)?;
+        let org = Id::parse(org)?;
         let mut event = crate::audit::Event::new(&org, action);
         event.actor = Some(haven_protocol::audit::AuditActor {
             user: user.clone(),
-            role: Role::from_str(role).map_err(Error::internal)?,
+            role: Role::from_str(role)?,
             device: Some(device.clone()),
         });
         if let Some(detail) = detail {
@@ -133,7 +132,7 @@ pub async fn end(state: &AppState, session_hash: &[u8], reason: SessionEndReason
         }
         crate::audit::record(&mut tx, event).await?;
     }
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     state.live().end_session(session_hash, reason);
     Ok(ended.is_some())
 }
@@ -172,8 +171,7 @@ pub async fn end_all(
     .bind(reason.as_str())
     .bind(user_id.as_str())
     .execute(&mut *conn)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     Ok(())
 }
 
@@ -206,8 +204,7 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
     )
     .bind(&hash)
     .fetch_optional(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     let Some((
         user_id,
         org_id,
@@ -248,18 +245,17 @@ pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Au
         .bind(now)
         .bind(&hash)
         .execute(state.db())
-        .await
-        .map_err(Error::internal)?;
+        .await?;
     Ok(Authed {
         session_hash: hash,
-        user_id: Id::parse(&user_id).map_err(Error::internal)?,
+        user_id: Id::parse(&user_id)?,
         org: Org {
             id: org.id.clone(),
             name: org_name,
-            idle_timeout_secs: u32::try_from(idle).map_err(Error::internal)?,
+            idle_timeout_secs: u32::try_from(idle)?,
         },
-        role: Role::from_str(&role).map_err(Error::internal)?,
-        display_name: DisplayName::parse(&name).map_err(Error::internal)?,
+        role: Role::from_str(&role)?,
+        display_name: DisplayName::parse(&name)?,
         email,
         device_id,
         stage: Stage::parse(&stage).ok_or_else(|| Error::internal("bad stage"))?,

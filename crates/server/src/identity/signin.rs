@@ -234,7 +234,7 @@ pub async fn login(
     };
     state.limiter().succeeded(reservation);
     let user_id = Id::parse(&account.id)?;
-    let role = Role::from_str(&account.role).map_err(Error::internal)?;
+    let role = Role::from_str(&account.role)?;
     let step = after_password(
         &state,
         Accepted {
@@ -338,7 +338,7 @@ async fn check_current_code(
     );
     let accepted = match step {
         Some(step) => {
-            let step = i64::try_from(step).map_err(Error::internal)?;
+            let step = i64::try_from(step)?;
             sqlx::query(
                 "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ? AND totp_secret = ?",
             )
@@ -420,7 +420,7 @@ pub async fn confirm(
         "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?
          WHERE id = ? AND totp_pending = ?",
     )
-    .bind(i64::try_from(step).map_err(Error::internal)?)
+    .bind(i64::try_from(step)?)
     .bind(authed.user_id.as_str())
     .bind(&pending)
     .execute(&mut *tx)

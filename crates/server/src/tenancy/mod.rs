@@ -21,9 +21,9 @@ pub struct Org {
 
 fn row_to_org(row: (String, String, i64)) -> Result<Org> {
     Ok(Org {
-        id: Id::parse(&row.0).map_err(Error::internal)?,
+        id: Id::parse(&row.0)?,
         name: row.1,
-        idle_timeout_secs: u32::try_from(row.2).map_err(Error::internal)?,
+        idle_timeout_secs: u32::try_from(row.2)?,
     })
 }
 
@@ -38,8 +38,7 @@ pub async fn for_request(state: &AppState, headers: &HeaderMap) -> Result<Org> {
     )
     .bind(host)
     .fetch_optional(state.db())
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     row_to_org(row.ok_or_else(|| Error::internal("no default organisation"))?)
 }
 
@@ -48,18 +47,16 @@ pub async fn ensure_default(db: &SqlitePool, name: &str, idle_timeout_secs: u32)
     let existing: Option<(String,)> =
         sqlx::query_as("SELECT id FROM organisations WHERE is_default = 1")
             .fetch_optional(db)
-            .await
-            .map_err(Error::internal)?;
+            .await?;
     if let Some((id,)) = existing {
         sqlx::query("UPDATE organisations SET name = ? WHERE id = ?")
             .bind(name)
             .bind(&id)
             .execute(db)
-            .await
-            .map_err(Error::internal)?;
+            .await?;
         return Id::parse(&id).map_err(Error::internal);
     }
-    let id = new_id().map_err(Error::internal)?;
+    let id = new_id()?;
     sqlx::query(
         "INSERT INTO organisations (id, name, host, is_default, idle_timeout_secs, created_at)
          VALUES (?, ?, NULL, 1, ?, ?)",
@@ -69,14 +66,13 @@ pub async fn ensure_default(db: &SqlitePool, name: &str, idle_timeout_secs: u32)
     .bind(i64::from(idle_timeout_secs))
     .bind(now())
     .execute(db)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     Ok(id)
 }
 
 /// Adds an organisation served on `host` (white label: one server, many brands).
 pub async fn create(db: &SqlitePool, name: &str, host: &str, idle_timeout_secs: u32) -> Result<Id> {
-    let id = new_id().map_err(Error::internal)?;
+    let id = new_id()?;
     sqlx::query(
         "INSERT INTO organisations (id, name, host, is_default, idle_timeout_secs, created_at)
          VALUES (?, ?, ?, 0, ?, ?)",
@@ -87,7 +83,6 @@ pub async fn create(db: &SqlitePool, name: &str, host: &str, idle_timeout_secs: 
     .bind(i64::from(idle_timeout_secs))
     .bind(now())
     .execute(db)
-    .await
-    .map_err(Error::internal)?;
+    .await?;
     Ok(id)
 }
