@@ -10,12 +10,14 @@ pub mod boot;
 pub mod capabilities;
 pub mod components;
 pub mod context;
+pub mod devices;
 pub mod diagnostics;
 pub mod error;
 pub mod pages;
 pub mod qr;
 pub mod route;
 pub mod session;
+pub mod storage;
 pub mod transport;
 
 /// Mounts the app on the page's `<body>`.

@@ -215,3 +215,23 @@ async fn the_witness_keeps_heads_per_organisation_in_indexeddb() {
     };
     assert!(!store.reported(&other).await.unwrap());
 }
+
+#[wasm_bindgen_test]
+async fn a_device_credential_is_kept_in_indexeddb_under_a_hash_of_the_address() {
+    use haven_protocol::identity::{DeviceCredential, Email};
+    let email = Email::parse("Kept.Device@Example.org").unwrap();
+    let other = Email::parse("someone.else@example.org").unwrap();
+    let credential = DeviceCredential::parse(&"k".repeat(43)).unwrap();
+    haven_app::devices::remember(&email, &credential).await;
+    let same = Email::parse("kept.device@example.org").unwrap();
+    assert_eq!(
+        haven_app::devices::credential(&same).await,
+        Some(credential)
+    );
+    assert_eq!(haven_app::devices::credential(&other).await, None);
+    // Nothing went to localStorage.
+    let window = web_sys::window().unwrap();
+    let local = js_sys::Reflect::get(&window, &"localStorage".into()).unwrap();
+    let length = js_sys::Reflect::get(&local, &"length".into()).unwrap();
+    assert_eq!(length.as_f64(), Some(0.0));
+}

@@ -8,124 +8,35 @@
 //! database closes when [`Kept`] is dropped.
 
 use haven_audit_log::{SignedTreeHead, WitnessAlarmReport};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+use crate::storage::KeyValue;
+pub use crate::storage::{Result, StoreError};
 
 const DB_NAME: &str = "haven-witness";
-const DB_VERSION: u32 = 1;
 /// Organisation id -> the newest verified head (JSON).
 const HEADS: &str = "heads";
 /// Organisation id -> the last alarm reported to the server (JSON), so one finding is
 /// reported once however often the page is opened.
 const ALARMS: &str = "alarms";
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("this browser offers no IndexedDB (private mode may turn it off)")]
-    Unavailable,
-    #[error("the browser's IndexedDB refused the request")]
-    Refused,
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-fn refused(_: JsValue) -> StoreError {
-    StoreError::Refused
-}
-
-/// Waits for `request` to succeed (or fail), then returns its result.
-async fn finished(request: &IdbRequest) -> Result<JsValue> {
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        request.set_onsuccess(Some(&resolve));
-        request.set_onerror(Some(&reject));
-    });
-    let outcome = JsFuture::from(promise).await;
-    request.set_onsuccess(None);
-    request.set_onerror(None);
-    outcome.map_err(refused)?;
-    request.result().map_err(refused)
-}
-
-/// Waits until `tx` has committed.
-async fn committed(tx: &IdbTransaction) -> Result<()> {
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        tx.set_oncomplete(Some(&resolve));
-        tx.set_onerror(Some(&reject));
-        tx.set_onabort(Some(&reject));
-    });
-    let outcome = JsFuture::from(promise).await;
-    tx.set_oncomplete(None);
-    tx.set_onerror(None);
-    tx.set_onabort(None);
-    outcome.map(|_| ()).map_err(refused)
-}
-
 /// The open witness database.
 pub struct Kept {
-    db: IdbDatabase,
-}
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        self.db.close();
-    }
+    db: KeyValue,
 }
 
 impl Kept {
     pub async fn open() -> Result<Self> {
-        let factory = web_sys::window()
-            .and_then(|w| w.indexed_db().ok().flatten())
-            .ok_or(StoreError::Unavailable)?;
-        let request: IdbOpenDbRequest = factory
-            .open_with_u32(DB_NAME, DB_VERSION)
-            .map_err(|_| StoreError::Unavailable)?;
-        // Creates the stores the first time; owned here and released once open.
-        let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let db = event
-                .target()
-                .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
-                .and_then(|r| r.result().ok())
-                .and_then(|db| db.dyn_into::<IdbDatabase>().ok());
-            // Version 1 is the only version: the upgrade runs on an empty database.
-            if let Some(db) = db {
-                for store in [HEADS, ALARMS] {
-                    let _ = db.create_object_store(store);
-                }
-            }
-        });
-        request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-        let opened = finished(&request).await;
-        request.set_onupgradeneeded(None);
-        drop(upgrade);
-        let db = opened?.dyn_into::<IdbDatabase>().map_err(refused)?;
-        Ok(Self { db })
+        Ok(Self {
+            db: KeyValue::open(DB_NAME, &[HEADS, ALARMS]).await?,
+        })
     }
 
     async fn read(&self, store: &str, organisation: &str) -> Result<Option<String>> {
-        let tx = self
-            .db
-            .transaction_with_str_and_mode(store, IdbTransactionMode::Readonly)
-            .map_err(refused)?;
-        let request = tx
-            .object_store(store)
-            .map_err(refused)?
-            .get(&JsValue::from_str(organisation))
-            .map_err(refused)?;
-        Ok(finished(&request).await?.as_string())
+        self.db.get(store, organisation).await
     }
 
     async fn write(&self, store: &str, organisation: &str, json: &str) -> Result<()> {
-        let tx = self
-            .db
-            .transaction_with_str_and_mode(store, IdbTransactionMode::Readwrite)
-            .map_err(refused)?;
-        tx.object_store(store)
-            .map_err(refused)?
-            .put_with_key(&JsValue::from_str(json), &JsValue::from_str(organisation))
-            .map_err(refused)?;
-        committed(&tx).await
+        self.db.put(store, organisation, json).await
     }
 
     /// The newest head kept for `organisation`; a value that no longer parses counts as

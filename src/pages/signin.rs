@@ -23,6 +23,8 @@ enum Step {
     },
     Code {
         token: String,
+        /// Whose code it is: the device credential is kept under it.
+        email: Option<Email>,
     },
     Enrol {
         token: String,
@@ -45,16 +47,25 @@ fn take_invitation() -> Option<String> {
     (!token.is_empty()).then_some(token)
 }
 
+/// Keeps the device credential a completed sign-in handed this browser.
+async fn keep_device(email: Option<&Email>, response: &SignInResponse) {
+    if let (Some(email), Some(device)) = (email, &response.device) {
+        crate::devices::remember(email, device).await;
+    }
+}
+
 async fn advance(
     ctx: Ctx,
     step: RwSignal<Step>,
     error: RwSignal<Option<String>>,
     path: &str,
     body: serde_json::Value,
+    email: Option<Email>,
 ) {
     match ctx.call::<SignInResponse>("POST", path, Some(body)).await {
         Ok(response) => {
             error.set(None);
+            keep_device(email.as_ref(), &response).await;
             match response.step {
                 SignInStep::SignedIn { session } => ctx.signed_in(Auth {
                     token: response.token,
@@ -62,6 +73,7 @@ async fn advance(
                 }),
                 SignInStep::TotpRequired => step.set(Step::Code {
                     token: response.token,
+                    email,
                 }),
                 SignInStep::TotpEnrolmentRequired {
                     secret,
@@ -85,14 +97,19 @@ async fn advance_with(
     error: RwSignal<Option<String>>,
     path: &str,
     body: serde_json::Value,
+    email: Option<Email>,
 ) {
     let url = ctx
         .config
         .with_value(|c| c.api_origin.with_path(&format!("/api{path}")));
     let Ok(url) = url else { return };
-    match crate::transport::https::call::<SignInResponse>(&url, "POST", Some(&token), Some(&body))
-        .await
-    {
+    let answer =
+        crate::transport::https::call::<SignInResponse>(&url, "POST", Some(&token), Some(&body))
+            .await;
+    if let Ok(response) = &answer {
+        keep_device(email.as_ref(), response).await;
+    }
+    match answer {
         Ok(response) => match response.step {
             SignInStep::SignedIn { session } => ctx.signed_in(Auth {
                 token: response.token,
@@ -152,25 +169,31 @@ pub fn SignIn() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match current {
                 Step::Password => {
-                    let body = json!({"email": email.get_untracked().trim(), "password": password.get_untracked()});
-                    advance(ctx, step, error, "/auth/login", body).await;
+                    let typed = Email::parse(&email.get_untracked()).ok();
+                    let mut body = json!({"email": email.get_untracked().trim(), "password": password.get_untracked()});
+                    // A browser that signed in to this account before says so: the
+                    // account's owner is then not locked out by someone else's guesses.
+                    if let Some(typed) = &typed
+                        && let Some(device) = crate::devices::credential(typed).await
+                    {
+                        body["device"] = json!(device.expose());
+                    }
+                    advance(ctx, step, error, "/auth/login", body, typed).await;
                     password.set(String::new());
                 }
                 Step::Join { invitation } => {
                     let body = json!({"token": invitation, "password": password.get_untracked()});
-                    advance(ctx, step, error, "/invitations/accept", body).await;
+                    advance(ctx, step, error, "/invitations/accept", body, None).await;
                     password.set(String::new());
                 }
-                Step::Code { token } => {
-                    advance_with(
-                        ctx,
-                        token,
-                        step,
-                        error,
-                        "/auth/totp",
-                        json!({"code": code.get_untracked()}),
-                    )
-                    .await;
+                Step::Code { token, email } => {
+                    let mut body = json!({"code": code.get_untracked()});
+                    if let Some(typed) = &email
+                        && let Some(device) = crate::devices::credential(typed).await
+                    {
+                        body["device"] = json!(device.expose());
+                    }
+                    advance_with(ctx, token, step, error, "/auth/totp", body, email).await;
                     code.set(String::new());
                 }
                 Step::Enrol { token, .. } => {
@@ -181,6 +204,7 @@ pub fn SignIn() -> impl IntoView {
                         error,
                         "/auth/totp/confirm",
                         json!({"code": code.get_untracked()}),
+                        None,
                     )
                     .await;
                     code.set(String::new());
