@@ -217,3 +217,60 @@ async fn deactivating_a_user_signs_them_out_live() {
     staff.close().await.unwrap();
     admin.close().await.unwrap();
 }
+
+/// Someone else spends the patient's sign-in budget from another browser; the patient's
+/// own browser, which signed in before, still gets in (its device credential, kept in
+/// IndexedDB), while the other browser stays locked out.
+#[tokio::test]
+async fn a_guesser_cannot_lock_the_owner_out_of_a_browser_they_used_before() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let owner = Session::start(Browser::Chromium).await.unwrap();
+    owner.goto(&server.url("/")).await.unwrap();
+    owner.sign_in("patient@demo.haven").await.unwrap();
+    owner.click("#sign-out").await.unwrap();
+    owner
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+
+    let guesser = Session::start(Browser::Chromium).await.unwrap();
+    guesser.goto(&server.url("/")).await.unwrap();
+    guesser
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+    guesser.fill("#email", "patient@demo.haven").await.unwrap();
+    let limit = haven_server::identity::ratelimit::PER_ACCOUNT + 1;
+    for attempt in 0..limit {
+        guesser
+            .fill("#password", &format!("a wrong guess number {attempt}"))
+            .await
+            .unwrap();
+        guesser.click("#sign-in-submit").await.unwrap();
+        guesser
+            .wait_until("return !!document.querySelector('#sign-in-error') && !document.querySelector('#sign-in-submit').disabled;")
+            .await
+            .unwrap();
+    }
+    // Even the right password is refused in the guesser's browser now.
+    let patient = haven_server::demo::USERS
+        .iter()
+        .find(|u| u.email == "patient@demo.haven")
+        .unwrap();
+    guesser.fill("#password", patient.password).await.unwrap();
+    guesser.click("#sign-in-submit").await.unwrap();
+    guesser
+        .wait_until("return (document.querySelector('#sign-in-error')?.textContent ?? '').includes('Too many');")
+        .await
+        .unwrap();
+
+    // The owner's browser signs in.
+    owner.sign_in("patient@demo.haven").await.unwrap();
+    // Nothing but the opaque credential was kept, and not in localStorage or cookies.
+    let stored = owner
+        .eval("return [localStorage.length, document.cookie].join('|');")
+        .await
+        .unwrap();
+    assert_eq!(stored, "0|");
+}
