@@ -28,14 +28,27 @@ pub async fn record_ended_break_glass(state: &AppState) -> Result<()> {
                 .execute(&mut *tx)
                 .await
                 .map_err(Error::internal)?;
-        if claimed.rows_affected() == 1 {
+        let announce = claimed.rows_affected() == 1;
+        if announce {
             let event = Event::new(&org, AuditAction::BreakGlassEnded)
-                .target(id)
-                .patient(patient)
-                .detail(format!("clinician {clinician}"));
+                .target(format!("grant:{id}"))
+                .patient(patient.clone())
+                .detail(format!("ran out; clinician {clinician}"));
             record(&mut tx, event).await?;
         }
-        tx.commit().await.map_err(Error::internal)?;
+        tx.commit().await?;
+        if announce {
+            // The patient's, the clinician's and the admins' open views update at once.
+            let (patient, clinician) = (Id::parse(&patient)?, Id::parse(&clinician)?);
+            state.live().push(
+                &org,
+                &[&patient, &clinician],
+                &[haven_protocol::access::Role::Admin],
+                &haven_protocol::ws::ServerFrame::Changed {
+                    topic: haven_protocol::ws::Topic::BreakGlass,
+                },
+            );
+        }
     }
     Ok(())
 }
