@@ -175,52 +175,54 @@ pub async fn end_all(
     Ok(())
 }
 
-type SessionRow = (
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-);
+/// A session with its user and organisation, as [`authenticate`] reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: String,
+    org_id: String,
+    stage: String,
+    last_seen_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+    role: String,
+    display_name: String,
+    email: String,
+    active: i64,
+    totp_enrolled: i64,
+    org_name: String,
+    idle_timeout_secs: i64,
+    device_id: String,
+}
 
 /// Checks `token` against the store for a request made to `org`.
 pub async fn authenticate(state: &AppState, token: &str, org: &Org) -> Result<Authed> {
     let hash = token_hash(token);
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.user_id, s.org_id, s.stage, s.last_seen_at, s.expires_at, s.ended_at,
-                u.role, u.display_name, u.email, u.active, u.totp_secret IS NOT NULL,
-                o.name, o.idle_timeout_secs, s.device_id
+                u.role, u.display_name, u.email, u.active, u.totp_secret IS NOT NULL AS totp_enrolled,
+                o.name AS org_name, o.idle_timeout_secs, s.device_id
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = s.org_id
          WHERE s.token_hash = ?",
     )
     .bind(&hash)
     .fetch_optional(state.db())
     .await?;
-    let Some((
+    let Some(SessionRow {
         user_id,
         org_id,
         stage,
-        last_seen,
+        last_seen_at: last_seen,
         expires_at,
         ended_at,
         role,
-        name,
+        display_name: name,
         email,
         active,
-        totp,
+        totp_enrolled: totp,
         org_name,
-        idle,
+        idle_timeout_secs: idle,
         device_id,
-    )) = row
+    }) = row
     else {
         return Err(Error::session_expired());
     };
