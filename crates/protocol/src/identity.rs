@@ -515,7 +515,11 @@ pub struct ContactCard {
 #[serde(tag = "basis", rename_all = "snake_case")]
 pub enum AccessBasis {
     CareTeam,
-    BreakGlass { expires_at: i64 },
+    /// Emergency access: `grant` is the one to end early.
+    BreakGlass {
+        expires_at: i64,
+        grant: Id,
+    },
 }
 
 /// `GET /api/patients/{id}`

@@ -86,6 +86,25 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
             });
         }
     };
+    // The clinician ends their emergency access as soon as they no longer need it.
+    let record_path = StoredValue::new(path.clone());
+    let end_access = {
+        move |grant: Id| {
+            let path = record_path.get_value();
+            leptos::task::spawn_local(async move {
+                let r: Result<serde_json::Value, _> = ctx
+                    .call("POST", &format!("/break-glass/{grant}/end"), None)
+                    .await;
+                if let Some(t) = toasts {
+                    match r {
+                        Ok(_) => t.success("Emergency access ended."),
+                        Err(e) => t.error(e.to_string()),
+                    }
+                }
+                fetch(ctx, path, record);
+            });
+        }
+    };
     let back = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         ctx.navigate(Route::View(haven_protocol::access::View::MyPatients));
@@ -96,9 +115,16 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
             {move || match record.get() {
                 None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Some(Ok(r)) => view! {
-                    {matches!(r.access, AccessBasis::BreakGlass { .. }).then(|| view! {
-                        <p id="break-glass-banner" class="flagged-banner" role="alert">"Emergency access: this opening is recorded and shown to the patient and administrators."</p>
-                    })}
+                    {match r.access.clone() {
+                        AccessBasis::BreakGlass { grant, .. } => Some(view! {
+                            <div id="break-glass-banner" class="flagged-banner" role="alert">
+                                <p>"Emergency access: this opening is recorded and shown to the patient and administrators."</p>
+                                <Button variant=Variant::Secondary small=true attr:id="end-break-glass"
+                                    on:click=move |_| end_access(grant.clone())>"End emergency access now"</Button>
+                            </div>
+                        }),
+                        AccessBasis::CareTeam => None,
+                    }}
                     <header class="view-header">
                         <h1 id="view-title">{r.display_name.to_string()}</h1>
                         <p>{r.email.as_str().to_owned()}</p>

@@ -95,9 +95,9 @@ pub async fn record(
     let access = if in_team.is_some() {
         AccessBasis::CareTeam
     } else {
-        let grant: Option<(i64,)> = sqlx::query_as(
-            "SELECT MAX(expires_at) FROM break_glass WHERE clinician_id = ? AND patient_id = ? AND expires_at > ?
-             HAVING MAX(expires_at) IS NOT NULL",
+        let grant: Option<(String, i64)> = sqlx::query_as(
+            "SELECT id, expires_at FROM break_glass WHERE clinician_id = ? AND patient_id = ? AND expires_at > ?
+             ORDER BY expires_at DESC LIMIT 1",
         )
         .bind(authed.user_id.as_str())
         .bind(id.as_str())
@@ -105,7 +105,10 @@ pub async fn record(
         .fetch_optional(state.db())
         .await?;
         match grant {
-            Some((expires_at,)) => AccessBasis::BreakGlass { expires_at },
+            Some((grant, expires_at)) => AccessBasis::BreakGlass {
+                expires_at,
+                grant: Id::parse(&grant)?,
+            },
             None => {
                 return Err(Error::bad(
                     ErrorCode::NotInCareTeam,
