@@ -22,7 +22,14 @@ pub use tree::{
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // Every export line carries a leaf hash: no formatting machinery per byte.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// Parses lower- or upper-case hex into exactly `N` bytes.
@@ -35,4 +42,19 @@ pub fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
         *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = hex(&bytes);
+        assert!(text.starts_with("000102") && text.ends_with("fdfeff"));
+        assert_eq!(from_hex::<256>(&text).map(|b| b.to_vec()), Some(bytes));
+        assert_eq!(from_hex::<1>("AB"), Some([0xab]));
+        assert_eq!(from_hex::<1>("g0"), None);
+    }
 }
