@@ -117,13 +117,15 @@ pub fn BreakGlassEvents() -> impl IntoView {
         }
         view! {
             <ul class="events">
-                {grants.into_iter().map(|g| view! {
-                    <li class="flagged">
+                {grants.into_iter().map(|g| {
+                    let ended = g.expires_at as f64 <= js_sys::Date::now() / 1000.0;
+                    view! {
+                    <li class="flagged" data-grant=g.id.to_string() data-state=if ended { "ended" } else { "active" }>
                         <strong>{g.clinician.to_string()}</strong>" opened the record of "<strong>{g.patient.to_string()}</strong>
-                        <div class="when">{date(g.granted_at)}" · until "{date(g.expires_at)}</div>
+                        <div class="when">{date(g.granted_at)}{if ended { " · ended " } else { " · until " }}{date(g.expires_at)}</div>
                         <p class="reason">"Reason: "{g.reason.as_str().to_owned()}</p>
                     </li>
-                }).collect_view()}
+                }}).collect_view()}
             </ul>
         }
         .into_any()

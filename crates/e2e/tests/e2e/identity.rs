@@ -274,3 +274,73 @@ async fn a_guesser_cannot_lock_the_owner_out_of_a_browser_they_used_before() {
         .unwrap();
     assert_eq!(stored, "0|");
 }
+
+/// A clinician opens a record with emergency access and then ends it early; the
+/// administrator's and the patient's open pages show both at once, without a reload.
+#[tokio::test]
+async fn emergency_access_and_its_early_end_show_at_once_to_admins_and_the_patient() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let db = haven_server::store::open(data.path()).await.unwrap();
+    let (patient_id,): (String,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'patient2@demo.haven'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+
+    let admin = Session::start(Browser::Chromium).await.unwrap();
+    admin.goto(&server.url("/admin/break-glass")).await.unwrap();
+    admin.sign_in("admin@demo.haven").await.unwrap();
+    admin
+        .click("a[data-view='/admin/break-glass']")
+        .await
+        .unwrap();
+    admin
+        .wait_for("#view[data-view='/admin/break-glass']")
+        .await
+        .unwrap();
+    let patient = Session::start(Browser::Chromium).await.unwrap();
+    patient.goto(&server.url("/my-activity")).await.unwrap();
+    patient.sign_in("patient2@demo.haven").await.unwrap();
+    patient.click("a[data-view='/my-activity']").await.unwrap();
+    patient
+        .wait_for("#view[data-view='/my-activity']")
+        .await
+        .unwrap();
+
+    let clinician = Session::start(Browser::Chromium).await.unwrap();
+    clinician.goto(&server.url("/")).await.unwrap();
+    clinician.sign_in("clinician@demo.haven").await.unwrap();
+    // The record of a patient outside the care team, opened within the app.
+    clinician
+        .eval(&format!("history.pushState(null, '', '/patients/{patient_id}'); dispatchEvent(new PopStateEvent('popstate'));"))
+        .await
+        .unwrap();
+    clinician.wait_for("#break-glass").await.unwrap();
+    clinician
+        .fill(
+            "#reason",
+            "Unconscious in the emergency room, allergies needed",
+        )
+        .await
+        .unwrap();
+    clinician
+        .click("#break-glass button[type='submit']")
+        .await
+        .unwrap();
+    clinician.wait_for("#break-glass-banner").await.unwrap();
+
+    // Shown at once, with no reload.
+    admin
+        .wait_for("li[data-grant][data-state='active']")
+        .await
+        .unwrap();
+    patient.wait_for("#view .events li").await.unwrap();
+
+    clinician.click("#end-break-glass").await.unwrap();
+    clinician.wait_for("#break-glass").await.unwrap();
+    admin
+        .wait_for("li[data-grant][data-state='ended']")
+        .await
+        .unwrap();
+}
