@@ -1,7 +1,7 @@
 //! The auditor's API: search, heads, proofs and the export.
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
@@ -21,6 +21,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use super::heads::current_head;
 use super::*;
 use crate::error::{Error, Result};
+use crate::http::extract::{Body, ClientAddr};
 use crate::http::openapi::{integer, query_parameter};
 use crate::identity::session::Authed;
 use crate::routes::{Schemas, one};
@@ -396,16 +397,16 @@ pub fn export_stream(
 pub async fn export(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ClientAddr(ip): ClientAddr,
 ) -> Result<Response> {
     record_alone(
         state.db(),
-        Event::by(&authed, AuditAction::AuditExported).from(Some(peer.ip())),
+        Event::by(&authed, AuditAction::AuditExported).from(Some(ip)),
     )
     .await?;
     let org = authed.org.id.as_str().to_owned();
     let head = current_head(&state, &org).await?;
-    let body = Body::from_stream(export_stream(state.db().clone(), org, head));
+    let body = axum::body::Body::from_stream(export_stream(state.db().clone(), org, head));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/jsonl"));
@@ -434,10 +435,9 @@ fn invalid_report() -> Error {
 pub async fn witness_alarm(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    ClientAddr(ip): ClientAddr,
+    Body(report): Body<WitnessAlarmReport>,
 ) -> Result<StatusCode> {
-    let report: WitnessAlarmReport = crate::http::api::parse_json(body)?;
     let org = authed.org.id.as_str();
     let (kept, newer) = (&report.kept, &report.newer);
     for head in [kept, newer] {
@@ -472,7 +472,7 @@ pub async fn witness_alarm(
         state.db(),
         Event::by(&authed, AuditAction::WitnessAlarm)
             .detail(detail)
-            .from(Some(peer.ip())),
+            .from(Some(ip)),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
