@@ -1,4 +1,4 @@
-//! `cargo xtask run | test | bench`: the one entry point, the same on a newcomer's
+//! `cargo xtask run | test | bench | screenshots`: the one entry point, the same on a newcomer's
 //! machine and in CI. Each command installs what it needs when it is missing (and only
 //! then), so a fresh machine of this project's kind needs nothing but Rust.
 
@@ -20,7 +20,10 @@ commands:
                          --brand-name NAME, --idle-timeout-secs N)
   test                   everything CI checks: fmt, clippy (native and wasm32), tests,
                          browser tests, the bundle size budget, end-to-end tests
-  bench                  measure bundle size and start-up time; update BENCHMARKS.md";
+  bench                  measure bundle size and start-up time; update BENCHMARKS.md
+  screenshots            build the app, serve it with the demo accounts, and write a PNG of
+                         every view of every role at 1280 px and 360 px wide into
+                         target/screenshots/; fails naming any view that scrolls sideways";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("run") => run(&rest),
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
+        Some("screenshots") => screenshots(&rest),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -217,5 +221,25 @@ fn bench(args: &[String]) -> Result {
             .env("HAVEN_DIST", &dist)
             .env("GECKODRIVER", tools::geckodriver())
             .env("HAVEN_BENCHMARKS", root().join("BENCHMARKS.md")),
+    )
+}
+
+fn screenshots(args: &[String]) -> Result {
+    if let Some(extra) = args.first() {
+        return Err(format!("`screenshots` takes no options (got {extra})"));
+    }
+    tools::ensure_build_tools()?;
+    tools::ensure_browsers()?;
+    let dist = bundle::build_app()?;
+    step("building the server");
+    run_cmd(cargo().args(["build", "-p", "haven-server"]))?;
+    let out = root().join("target/screenshots");
+    step("every view of every role, 1280 px and 360 px wide (headless Chromium)");
+    run_cmd(
+        cargo()
+            .args(["run", "-p", "haven-e2e", "--bin", "haven-screenshots"])
+            .env("HAVEN_SERVER_BIN", root().join("target/debug/haven-server"))
+            .env("HAVEN_DIST", &dist)
+            .env("HAVEN_SCREENSHOTS", &out),
     )
 }

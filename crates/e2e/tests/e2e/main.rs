@@ -5,4 +5,5 @@
 
 mod audit;
 mod identity;
+mod screens;
 mod secure_boot;
