@@ -27,6 +27,20 @@ fn focus_content() {
     }
 }
 
+/// On a phone the navigation scrolls sideways in its bar: bring the chosen link fully
+/// into view there (the page itself does not move).
+fn reveal(ev: &web_sys::MouseEvent) {
+    if let Some(link) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        options.set_inline(web_sys::ScrollLogicalPosition::Nearest);
+        link.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+}
+
 /// The first letter of the brand, as its mark until brands bring a logo.
 fn mark(brand: &str) -> String {
     brand
@@ -58,7 +72,11 @@ pub fn AppShell(
                 <li>
                     <a href=path data-view=path
                         aria-current=move || (current.get() == Some(view)).then_some("page")
-                        on:click=move |ev| { ev.prevent_default(); on_navigate.run(view); }>
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            reveal(&ev);
+                            on_navigate.run(view);
+                        }>
                         {view.title()}
                     </a>
                 </li>

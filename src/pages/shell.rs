@@ -131,8 +131,8 @@ pub fn Shell(brand: String, link: RwSignal<LinkState>) -> impl IntoView {
     view! {
         <div class="signed-in app-shell" data-role=role.as_str() data-totp=auth.info.totp_enrolled.to_string()>
             <AppShell brand link account views current on_navigate=navigate on_sign_out=sign_out>
-                {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
                 {body}
+                {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
             </AppShell>
             <ToastRegion toasts/>
             <ConfirmDialog confirm/>

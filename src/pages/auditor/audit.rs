@@ -141,6 +141,16 @@ fn PersonPicker(
     }
 }
 
+fn focus_detail() {
+    if let Some(detail) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("audit-entry"))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = detail.focus();
+    }
+}
+
 fn outcome(o: AuditOutcome) -> impl IntoView {
     match o {
         AuditOutcome::Success => view! { <span class="badge ok">"Success"</span> },
@@ -168,7 +178,7 @@ fn who(directory: &Option<Directory>, id: &str, role: Option<Role>) -> AnyView {
 fn target(directory: &Option<Directory>, target: &str) -> AnyView {
     match directory.as_ref().map(|d| d.target(target)) {
         Some(t) => {
-            let class = if t.is_name { "" } else { "mono" };
+            let class = if t.is_id { "mono" } else { "" };
             view! {
                 <span class=class>{t.text}</span>
                 {t.kind.map(|k| view! { <span class="sub">{k}</span> })}
@@ -182,7 +192,7 @@ fn target(directory: &Option<Directory>, target: &str) -> AnyView {
 fn detail(e: AuditEntry, directory: Option<Directory>) -> impl IntoView {
     let raw = serde_json::to_string_pretty(&e).unwrap_or_default();
     view! {
-        <section id="audit-entry" class="card entry-detail" aria-labelledby="audit-entry-title">
+        <section id="audit-entry" class="card entry-detail stack-sm" tabindex="-1" aria-labelledby="audit-entry-title">
             <h2 id="audit-entry-title" class="section-title">"Entry #" {e.index}</h2>
             <dl>
                 <dt>"Time (UTC)"</dt><dd>{utc(e.time)}</dd>
@@ -324,10 +334,14 @@ pub fn AuditView() -> impl IntoView {
                 view! {
                     <tr data-index=index data-action=e.action.as_str() data-selectable=""
                         aria-selected=is_selected.to_string()
-                        on:click=move |_| selected.set(Some(shown.clone()))>
+                        on:click=move |_| {
+                            selected.set(Some(shown.clone()));
+                            // Take the reader (and keyboard focus) to the entry shown.
+                            request_animation_frame(focus_detail);
+                        }>
                         <td data-label="#" class="num">
                             <button type="button" class="btn btn-quiet btn-small"
-                                aria-label=format!("Show entry {index}")>{index}</button>
+                                aria-label=format!("Show entry {index}")>{format!("#{index}")}</button>
                         </td>
                         <td data-label="Time (UTC)" class="nowrap">{utc(e.time)}</td>
                         <td data-label="Action">{action_label(e.action)}</td>

@@ -27,8 +27,8 @@ pub struct Target {
     /// "Patient", "User", "Invitation", ...; `None` when the target has no known kind.
     pub kind: Option<&'static str>,
     pub text: String,
-    /// Whether `text` is a person's name (rather than an id or a label).
-    pub is_name: bool,
+    /// Whether `text` is a bare identifier (no name known for it), shown as code.
+    pub is_id: bool,
 }
 
 impl Directory {
@@ -68,11 +68,10 @@ impl Directory {
     /// with the person's name where the id is a person's.
     pub fn target(&self, target: &str) -> Target {
         let Some((kind, rest)) = target.split_once(':') else {
-            let known = self.knows(target);
             return Target {
                 kind: None,
                 text: self.person(target).name,
-                is_name: known,
+                is_id: !self.knows(target),
             };
         };
         let kind_label = match kind {
@@ -84,15 +83,21 @@ impl Directory {
             _ => None,
         };
         match kind_label {
+            // A list is named by words, not by an id.
+            Some(label) if kind == "list" => Target {
+                kind: Some(label),
+                text: rest.to_owned(),
+                is_id: false,
+            },
             Some(label) => Target {
                 kind: Some(label),
                 text: self.person(rest).name,
-                is_name: self.knows(rest),
+                is_id: !self.knows(rest),
             },
             None => Target {
                 kind: None,
                 text: target.to_owned(),
-                is_name: false,
+                is_id: true,
             },
         }
     }
@@ -177,13 +182,13 @@ mod tests {
         let d = directory();
         let t = d.target(&format!("patient:{PAT}"));
         assert_eq!(
-            (t.kind, t.text.as_str(), t.is_name),
-            (Some("Patient"), "Pat Okafor", true)
+            (t.kind, t.text.as_str(), t.is_id),
+            (Some("Patient"), "Pat Okafor", false)
         );
         let t = d.target(&format!("user:{GONE}"));
         assert_eq!(
-            (t.kind, t.text.as_str(), t.is_name),
-            (Some("User"), GONE, false)
+            (t.kind, t.text.as_str(), t.is_id),
+            (Some("User"), GONE, true)
         );
         let t = d.target("list:open invitations");
         assert_eq!(
@@ -192,7 +197,8 @@ mod tests {
         );
         let t = d.target("something:else");
         assert_eq!((t.kind, t.text.as_str()), (None, "something:else"));
-        assert!(d.target(PAT).is_name);
+        assert!(!d.target(PAT).is_id);
+        assert!(!d.target("list:users").is_id);
     }
 
     #[wasm_bindgen_test]
