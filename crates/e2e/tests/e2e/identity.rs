@@ -190,7 +190,37 @@ async fn deactivating_a_user_signs_them_out_live() {
         .click("tr[data-email='staff@demo.haven'] button.deactivate")
         .await
         .unwrap();
-    // Deactivation asks first; nothing happens until the administrator confirms.
+    // Deactivation asks first, with focus on the safe choice; Escape cancels it and
+    // gives focus back to the button that asked.
+    admin.wait_for("#confirm-dialog[open]").await.unwrap();
+    let focused = admin
+        .eval("return document.activeElement?.id ?? null;")
+        .await
+        .unwrap();
+    assert_eq!(focused, serde_json::json!("confirm-cancel"));
+    admin
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Escape.to_string())
+        .await
+        .unwrap();
+    admin
+        .wait_until(
+            "return !document.querySelector('#confirm-dialog[open]')
+                && document.activeElement?.classList.contains('deactivate') === true;",
+        )
+        .await
+        .unwrap();
+    staff
+        .wait_for(".signed-in[data-role='staff']")
+        .await
+        .unwrap();
+    admin
+        .click("tr[data-email='staff@demo.haven'] button.deactivate")
+        .await
+        .unwrap();
     admin.wait_for("#confirm-dialog[open]").await.unwrap();
     assert!(
         admin
