@@ -94,6 +94,9 @@ pub struct Reservation {
 struct Inner {
     attempts: HashMap<Key, VecDeque<i64>>,
     tallies: HashMap<Key, Tally>,
+    /// Sweep expired keys when there are more than this many: twice what the last sweep
+    /// left, so a sweep's cost is spread over as many attempts as it examines.
+    sweep_at: usize,
 }
 
 pub struct Limiter {
@@ -153,11 +156,12 @@ impl Limiter {
             ],
         };
         let mut inner = self.inner();
-        if inner.attempts.len() > SWEEP_AT {
+        if inner.attempts.len() > inner.sweep_at.max(SWEEP_AT) {
             let window = self.window;
             inner
                 .attempts
                 .retain(|_, times| times.back().is_some_and(|t| now - t < window));
+            inner.sweep_at = 2 * inner.attempts.len();
         }
         let refused_by = limits
             .iter()
@@ -225,11 +229,6 @@ impl Limiter {
             .into_iter()
             .filter_map(|k| inner.tallies.remove(&k))
             .collect()
-    }
-
-    /// Every open tally, for a shutdown that must not lose them.
-    pub fn take_all(&self) -> Vec<Tally> {
-        self.inner().tallies.drain().map(|(_, t)| t).collect()
     }
 }
 
