@@ -391,7 +391,7 @@ pub enum LogoutWhy {
 
 /// `POST /api/auth/logout` (the body is optional; without it, `user`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     #[serde(default)]

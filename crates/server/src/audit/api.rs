@@ -1,12 +1,12 @@
 //! The auditor's API: search, heads, proofs and the export.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use haven_audit_log::{SignedTreeHead, WitnessAlarmReport, hex, parse_head, verify_head};
 use haven_protocol::ErrorCode;
 use haven_protocol::audit::AuditAction;
@@ -119,7 +119,7 @@ fn parse_entries(rows: Vec<(i64, String)>) -> Result<Vec<AuditEntry>> {
 /// `GET /api/audit/entries`
 pub async fn entries(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     query: std::result::Result<Query<EntriesQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>> {
     let Query(q) = query.map_err(|_| invalid_query())?;
@@ -168,10 +168,7 @@ pub async fn entries(
 }
 
 /// `GET /api/audit/head`
-pub async fn head(
-    State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
-) -> Result<Json<SignedTreeHead>> {
+pub async fn head(State(state): State<AppState>, authed: Authed) -> Result<Json<SignedTreeHead>> {
     Ok(Json(current_head(&state, authed.org.id.as_str()).await?))
 }
 
@@ -236,7 +233,7 @@ async fn check_size(state: &AppState, org: &str, wanted: u64) -> Result<()> {
 /// `GET /api/audit/proof/inclusion?index=&size=`
 pub async fn inclusion(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     query: std::result::Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<AuditProof>> {
     let Query(q) = query.map_err(|_| invalid_query())?;
@@ -256,7 +253,7 @@ pub async fn inclusion(
 /// `GET /api/audit/proof/consistency?from=&to=`
 pub async fn consistency(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<AuditProof>> {
     let Query(q) = query.map_err(|_| invalid_query())?;
@@ -396,7 +393,7 @@ pub fn export_stream(
 /// the export covers its own entry), then streamed.
 pub async fn export(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     ClientAddr(ip): ClientAddr,
 ) -> Result<Response> {
     record_alone(
@@ -434,7 +431,7 @@ fn invalid_report() -> Error {
 /// server's key signed each (nothing else from the body is written or echoed).
 pub async fn witness_alarm(
     State(state): State<AppState>,
-    Extension(authed): Extension<Authed>,
+    authed: Authed,
     ClientAddr(ip): ClientAddr,
     Body(report): Body<WitnessAlarmReport>,
 ) -> Result<StatusCode> {

@@ -3,8 +3,6 @@
 //! (staff: no clinical content), and a patient's own view of who opened their record.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use haven_protocol::ErrorCode;
@@ -19,8 +17,7 @@ use haven_protocol::ws::{ServerFrame, Topic};
 use crate::audit::Event;
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::http::api::parse_json;
-use crate::http::extract::ClientAddr;
+use crate::http::extract::{Body, ClientAddr};
 use crate::identity::session::Authed;
 use crate::secrets::new_id;
 use crate::state::AppState;
@@ -153,9 +150,8 @@ pub async fn break_glass(
     State(state): State<AppState>,
     authed: Authed,
     Path(id): Path<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    Body(request): Body<BreakGlassRequest>,
 ) -> Result<Json<BreakGlassGrant>> {
-    let request: BreakGlassRequest = parse_json(body)?;
     let (patient_id, patient_name, _) = patient(&state, &authed, &id).await?;
     let grant_id = new_id()?;
     let granted_at = now();

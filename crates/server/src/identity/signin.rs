@@ -5,9 +5,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +20,6 @@ use haven_protocol::identity::{
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::http::api::parse_json;
 use crate::http::extract::{Body, ClientAddr, OptionalBody};
 use crate::identity::ratelimit::Subject;
 use crate::identity::session::{self, Authed, Opening, Stage};
@@ -477,13 +474,9 @@ pub async fn confirm(
 pub async fn logout(
     State(state): State<AppState>,
     authed: Authed,
-    body: std::result::Result<Bytes, BytesRejection>,
+    OptionalBody(request): OptionalBody<LogoutRequest>,
 ) -> Result<Response> {
-    let why = match &body {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => LogoutWhy::User,
-        _ => parse_json::<LogoutRequest>(body)?.reason,
-    };
-    let reason = match why {
+    let reason = match request.reason {
         LogoutWhy::User => SessionEndReason::SignedOut,
         LogoutWhy::Inactivity => SessionEndReason::AutoLogoff,
     };
