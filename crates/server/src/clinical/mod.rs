@@ -188,25 +188,34 @@ pub async fn break_glass(
     }))
 }
 
-type GrantRow = (String, String, String, String, String, i64, i64);
+/// An emergency access with the names of both people, as the lists read it.
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    id: String,
+    clinician: String,
+    patient_id: String,
+    patient: String,
+    reason: String,
+    granted_at: i64,
+    expires_at: i64,
+}
 
 fn grant(row: GrantRow) -> Result<BreakGlassGrant> {
-    let (id, clinician, patient_id, patient, reason, granted_at, expires_at) = row;
     Ok(BreakGlassGrant {
-        id: Id::parse(&id)?,
-        clinician: DisplayName::parse(&clinician)?,
-        patient_id: Id::parse(&patient_id)?,
-        patient: DisplayName::parse(&patient)?,
-        reason: Reason::parse(&reason)?,
-        granted_at,
-        expires_at,
+        id: Id::parse(&row.id)?,
+        clinician: DisplayName::parse(&row.clinician)?,
+        patient_id: Id::parse(&row.patient_id)?,
+        patient: DisplayName::parse(&row.patient)?,
+        reason: Reason::parse(&row.reason)?,
+        granted_at: row.granted_at,
+        expires_at: row.expires_at,
     })
 }
 
 macro_rules! grants_where {
     ($condition:literal) => {
         concat!(
-            "SELECT b.id, c.display_name, b.patient_id, p.display_name, b.reason, b.granted_at, b.expires_at
+            "SELECT b.id, c.display_name AS clinician, b.patient_id, p.display_name AS patient, b.reason, b.granted_at, b.expires_at
              FROM break_glass b JOIN users c ON c.id = b.clinician_id JOIN users p ON p.id = b.patient_id WHERE ",
             $condition,
             " ORDER BY b.granted_at DESC"
