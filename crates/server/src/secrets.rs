@@ -74,7 +74,44 @@ pub fn peak_concurrent_hashes() -> usize {
     PEAK_HASHES.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// Runs `work` (an argon2 computation) on a blocking thread once a permit is free.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads argon2 runs on: a fixed few, started once. Each 19 MiB hash reuses its
+/// thread's memory, so the process's footprint stays at a few hashes however many
+/// requests have come (on tokio's blocking pool every new thread would keep its own).
+fn hash_threads() -> Option<&'static std::sync::mpsc::Sender<Job>> {
+    static THREADS: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    THREADS
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+            for n in 0..max_concurrent_hashes() {
+                let rx = rx.clone();
+                let started = std::thread::Builder::new()
+                    .name(format!("argon2-{n}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(poisoned) => poisoned.into_inner().recv(),
+                            };
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                if started.is_err() {
+                    return None;
+                }
+            }
+            Some(tx)
+        })
+        .as_ref()
+}
+
+/// Runs `work` (an argon2 computation) on one of the hash threads once a permit is free.
 async fn bounded<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, SecretError> {
@@ -83,15 +120,19 @@ async fn bounded<T: Send + 'static>(
         .acquire()
         .await
         .map_err(|_| SecretError::Hash)?;
-    tokio::task::spawn_blocking(move || {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
         let running = RUNNING_HASHES.fetch_add(1, Ordering::SeqCst) + 1;
         PEAK_HASHES.fetch_max(running, Ordering::SeqCst);
         let out = work();
         RUNNING_HASHES.fetch_sub(1, Ordering::SeqCst);
-        out
-    })
-    .await
-    .map_err(|_| SecretError::Hash)
+        let _ = done.send(out);
+    });
+    hash_threads()
+        .ok_or(SecretError::Hash)?
+        .send(job)
+        .map_err(|_| SecretError::Hash)?;
+    result.await.map_err(|_| SecretError::Hash)
 }
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads and
