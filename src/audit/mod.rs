@@ -128,14 +128,17 @@ async fn raise(ctx: Ctx, store: &Kept, alarm: Alarm) -> Shown {
 
 /// The witness's panel at the top of the audit view: checks the server's newest head
 /// against the one this browser kept, and shows either a quiet confirmation or the alarm.
+/// `done` turns true once the check has an outcome: the view shows the log only then.
 #[component]
-pub fn WitnessPanel() -> impl IntoView {
+pub fn WitnessPanel(done: RwSignal<bool>) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
+        done.set(true);
         return ().into_any();
     };
     let shown = RwSignal::new(Shown::Checking);
     leptos::task::spawn_local_scoped(async move {
         shown.set(witness(ctx).await);
+        done.set(true);
     });
     (move || match shown.get() {
         Shown::Checking => view! {

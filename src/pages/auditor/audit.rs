@@ -360,9 +360,10 @@ pub fn AuditView() -> impl IntoView {
             .collect_view()
     };
 
+    let witnessed = RwSignal::new(false);
     view! {
         <div class="audit stack">
-            <crate::audit::WitnessPanel/>
+            <crate::audit::WitnessPanel done=witnessed/>
             <div class="audit-toolbar">
                 <p class="muted small">"Verification checks every entry against the server's signed tree head, here in your browser."</p>
                 <div class="actions">
@@ -390,7 +391,8 @@ pub fn AuditView() -> impl IntoView {
                 </div>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || match entries.with(|e| e.as_ref().map(Vec::is_empty)) {
+            {move || match entries.with(|e| e.as_ref().map(Vec::is_empty)).filter(|_| witnessed.get()) {
+                // The log is shown only once the witness has checked the server's head.
                 None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Some(empty) => view! {
                     {empty.then(|| view! { <EmptyState title="No entries match this search."/> })}
