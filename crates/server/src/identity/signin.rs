@@ -260,24 +260,36 @@ pub async fn totp(
         return Err(Error::forbidden());
     }
     check_current_code(&state, &authed, ip, &request.code).await?;
+    Ok(Json(
+        replace_with_signed_in(&state, &authed, ip, None, request.device.as_ref()).await?,
+    ))
+}
+
+/// Ends `authed`'s session (a half-finished sign-in, or the session that just set up a
+/// factor) and opens a signed-in one in its place: a token is never promoted.
+async fn replace_with_signed_in(
+    state: &AppState,
+    authed: &Authed,
+    ip: IpAddr,
+    ends_by: Option<i64>,
+    device: Option<&DeviceCredential>,
+) -> Result<SignInResponse> {
     session::end(
-        &state,
+        state,
         &authed.session_hash,
         SessionEndReason::SecondFactorDone,
     )
     .await?;
-    Ok(Json(
-        signed_in(
-            &state,
-            &authed.user_id,
-            authed.role,
-            &authed.org,
-            Some(ip),
-            None,
-            request.device.as_ref(),
-        )
-        .await?,
-    ))
+    signed_in(
+        state,
+        &authed.user_id,
+        authed.role,
+        &authed.org,
+        Some(ip),
+        ends_by,
+        device,
+    )
+    .await
 }
 
 /// A reserved second-factor attempt for `authed`, or the refusal.
@@ -448,24 +460,9 @@ pub async fn confirm(
         );
     }
     // A new token either way: the enrolment token never becomes a full session.
-    session::end(
-        &state,
-        &authed.session_hash,
-        SessionEndReason::SecondFactorDone,
-    )
-    .await?;
     let ends_by = (authed.stage == Stage::Full).then_some(authed.expires_at);
     Ok(Json(
-        signed_in(
-            &state,
-            &authed.user_id,
-            authed.role,
-            &authed.org,
-            Some(ip),
-            ends_by,
-            request.device.as_ref(),
-        )
-        .await?,
+        replace_with_signed_in(&state, &authed, ip, ends_by, request.device.as_ref()).await?,
     ))
 }
 
