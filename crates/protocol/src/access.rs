@@ -48,6 +48,13 @@ impl Role {
         }
     }
 
+    /// Who may be a member of an end-to-end encrypted conversation: patients and their
+    /// clinicians. Staff, admins and auditors never are, and emergency access does not
+    /// make anyone a member.
+    pub fn converses(self) -> bool {
+        matches!(self, Self::Patient | Self::Clinician)
+    }
+
     /// Staff roles must have a second factor from their first sign-in; patients may.
     pub fn requires_totp(self) -> bool {
         !matches!(self, Self::Patient)
