@@ -88,8 +88,7 @@ impl DeviceCertificate {
             .ok_or(CertificateError::Missing)?;
         let body: CertificateBody =
             serde_json::from_slice(body_bytes).map_err(|_| CertificateError::Missing)?;
-        if body.name.chars().count() > MAX_NAME_CHARS || decode_key(&body.signature_key).is_none()
-        {
+        if body.name.chars().count() > MAX_NAME_CHARS || decode_key(&body.signature_key).is_none() {
             return Err(CertificateError::Malformed);
         }
         Ok(Self {
@@ -148,8 +147,7 @@ impl Issuer {
 
     /// Signs `body`. Refuses a body that no reader would accept as well-formed.
     pub fn issue(&self, body: CertificateBody) -> Result<DeviceCertificate, CertificateError> {
-        if body.name.chars().count() > MAX_NAME_CHARS || decode_key(&body.signature_key).is_none()
-        {
+        if body.name.chars().count() > MAX_NAME_CHARS || decode_key(&body.signature_key).is_none() {
             return Err(CertificateError::Malformed);
         }
         let body_bytes = serde_json::to_vec(&body).map_err(|_| CertificateError::Malformed)?;
@@ -189,9 +187,7 @@ impl Trust {
         signature_key: &[u8],
         now: Option<u64>,
     ) -> Result<(), CertificateError> {
-        let signature = certificate
-            .signature()
-            .ok_or(CertificateError::Malformed)?;
+        let signature = certificate.signature().ok_or(CertificateError::Malformed)?;
         self.issuer
             .verify(&certificate.signed_bytes(), &signature)
             .map_err(|_| CertificateError::BadSignature)?;
@@ -204,7 +200,11 @@ impl Trust {
         {
             return Err(CertificateError::OutsideLifetime);
         }
-        if decode_key(&body.signature_key).as_ref().map(|k| k.as_slice()) != Some(signature_key) {
+        if decode_key(&body.signature_key)
+            .as_ref()
+            .map(|k| k.as_slice())
+            != Some(signature_key)
+        {
             return Err(CertificateError::KeyMismatch);
         }
         if !body.role.converses() {

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
 use openmls::prelude::{
-    BasicCredential, Capabilities, ContentType, Credential, CredentialWithKey, ExtensionType, GroupId, KeyPackage,
-    LeafNode, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
-    MlsMessageBodyIn, MlsMessageOut, ProcessedMessageContent, ProtocolMessage,
-    PURE_CIPHERTEXT_WIRE_FORMAT_POLICY, SenderRatchetConfiguration, Sender, SignatureScheme,
+    BasicCredential, Capabilities, ContentType, Credential, CredentialWithKey, ExtensionType,
+    GroupId, KeyPackage, LeafNode, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig,
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageOut, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    ProcessedMessageContent, ProtocolMessage, Sender, SenderRatchetConfiguration, SignatureScheme,
     StagedCommit, StagedWelcome, tls_codec::Serialize as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
@@ -100,7 +100,9 @@ pub enum Received {
     },
     /// This device's own change came back (after a restart before the server's answer
     /// arrived): it is now merged.
-    OwnCommitMerged { epoch: u64 },
+    OwnCommitMerged {
+        epoch: u64,
+    },
     /// This device's own application message came back: nothing to show again.
     OwnMessage,
 }
@@ -676,11 +678,8 @@ impl Device {
                 })
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let result = Self::check_commit(group, &staged, &sender_certificate, trust, now);
-                let (added, removed) = match result {
-                    Ok(v) => v,
-                    Err(e) => return Err(e),
-                };
+                let (added, removed) =
+                    Self::check_commit(group, &staged, &sender_certificate, trust, now)?;
                 let removed_me = staged.self_removed();
                 // A change of ours that lost to this one stays as an intent for retry.
                 group
@@ -800,7 +799,11 @@ impl Device {
         let mut out = Vec::new();
         out.extend_from_slice(SNAPSHOT_MAGIC);
         push_bytes(&mut out, &meta)?;
-        out.extend_from_slice(&u32::try_from(pairs.len()).map_err(Error::internal)?.to_be_bytes());
+        out.extend_from_slice(
+            &u32::try_from(pairs.len())
+                .map_err(Error::internal)?
+                .to_be_bytes(),
+        );
         for (k, v) in &pairs {
             push_bytes(&mut out, k)?;
             push_bytes(&mut out, v)?;
@@ -814,14 +817,8 @@ impl Device {
         if reader.take(SNAPSHOT_MAGIC.len())? != SNAPSHOT_MAGIC {
             return Err(Error::BadSnapshot);
         }
-        let meta: Meta =
-            serde_json::from_slice(reader.bytes()?).map_err(|_| Error::BadSnapshot)?;
-        let count = u32::from_be_bytes(
-            reader
-                .take(4)?
-                .try_into()
-                .map_err(|_| Error::BadSnapshot)?,
-        );
+        let meta: Meta = serde_json::from_slice(reader.bytes()?).map_err(|_| Error::BadSnapshot)?;
+        let count = u32::from_be_bytes(reader.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
         let mut pairs = Vec::new();
         for _ in 0..count {
             let k = reader.bytes()?.to_vec();
@@ -862,7 +859,11 @@ impl Device {
 const SNAPSHOT_MAGIC: &[u8] = b"haven-mls-device-1\n";
 
 fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
-    out.extend_from_slice(&u32::try_from(bytes.len()).map_err(Error::internal)?.to_be_bytes());
+    out.extend_from_slice(
+        &u32::try_from(bytes.len())
+            .map_err(Error::internal)?
+            .to_be_bytes(),
+    );
     out.extend_from_slice(bytes);
     Ok(())
 }

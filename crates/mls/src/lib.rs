@@ -22,8 +22,7 @@ pub use wire::{Inspected, MessageKind};
 use openmls::prelude::Ciphersuite;
 
 /// X25519, AES-128-GCM, SHA-256, Ed25519: RFC 9420's mandatory suite, fast in wasm.
-pub const CIPHERSUITE: Ciphersuite =
-    Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
 
 /// How long a KeyPackage may wait in the directory before it is refused, in seconds.
 pub const KEY_PACKAGE_LIFETIME_SECS: u64 = 28 * 24 * 3600;

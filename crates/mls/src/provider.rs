@@ -35,10 +35,7 @@ impl Provider {
     /// Every stored key and value, sorted so equal stores give equal bytes.
     pub(crate) fn export(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let values = self.storage.values.read().map_err(|_| Error::Internal)?;
-        let mut pairs: Vec<_> = values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut pairs: Vec<_> = values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         pairs.sort();
         Ok(pairs)
     }

@@ -9,9 +9,9 @@ use openmls::prelude::{
 };
 use openmls_rust_crypto::RustCrypto;
 
+use crate::CIPHERSUITE;
 use crate::cert::{DeviceCertificate, Trust};
 use crate::error::{Error, Result};
-use crate::CIPHERSUITE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {

@@ -2,6 +2,8 @@
 //! (`cargo test -p haven-mls --target wasm32-unknown-unknown`). The "server" here is a
 //! plain ordered list: the real Delivery Service has its own tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
@@ -10,8 +12,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use ed25519_dalek::SigningKey;
 use haven_mls::{
-    CertificateBody, CertificateError, Device, Error, Issuer, MessageKind, Received, Trust,
-    wire,
+    CertificateBody, CertificateError, Device, Error, Issuer, MessageKind, Received, Trust, wire,
 };
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
@@ -98,9 +99,7 @@ fn kp(device: &mut Device) -> Vec<u8> {
 fn group(org: &Org, creator: &mut Device, others: &mut [Device]) {
     creator.create(CONVERSATION).unwrap();
     let kps: Vec<Vec<u8>> = others.iter_mut().map(kp).collect();
-    let commit = creator
-        .add(CONVERSATION, &kps, &org.trust, now())
-        .unwrap();
+    let commit = creator.add(CONVERSATION, &kps, &org.trust, now()).unwrap();
     assert_eq!(commit.added.len(), others.len());
     creator.confirm(CONVERSATION).unwrap();
     let welcome = commit.welcome.as_ref().unwrap();
@@ -134,8 +133,11 @@ fn groups_of_two_to_fifty_agree_and_everyone_reads_everyone() {
             let members = other.members(CONVERSATION, &org.trust).unwrap();
             assert_eq!(members.len(), size);
             assert!(members.iter().all(|(_, status)| status.is_ok()));
-            assert!(members.iter().any(|(m, _)| m.name == "Dr Ada Byron"
-                && m.role == Role::Clinician));
+            assert!(
+                members
+                    .iter()
+                    .any(|(m, _)| m.name == "Dr Ada Byron" && m.role == Role::Clinician)
+            );
         }
 
         let hello = clinician.send(CONVERSATION, b"hello everyone").unwrap();
@@ -154,9 +156,11 @@ fn groups_of_two_to_fifty_agree_and_everyone_reads_everyone() {
         }
         let reply = others[size - 2].send(CONVERSATION, b"thanks").unwrap();
         assert_eq!(
-            text(clinician
-                .receive(CONVERSATION, &reply, &org.trust, now())
-                .unwrap()),
+            text(
+                clinician
+                    .receive(CONVERSATION, &reply, &org.trust, now())
+                    .unwrap()
+            ),
             b"thanks"
         );
     }
@@ -183,7 +187,11 @@ fn a_removed_member_cannot_read_what_is_sent_after_the_remove() {
         .receive(CONVERSATION, &commit.commit, &org.trust, now())
         .unwrap();
     match got {
-        Received::Committed { removed, removed_me, .. } => {
+        Received::Committed {
+            removed,
+            removed_me,
+            ..
+        } => {
             assert_eq!(removed[0].device, leaving);
             assert!(!removed_me);
         }
@@ -199,14 +207,18 @@ fn a_removed_member_cannot_read_what_is_sent_after_the_remove() {
 
     let secret = clinician.send(CONVERSATION, b"after the remove").unwrap();
     assert_eq!(
-        text(others[0]
-            .receive(CONVERSATION, &secret, &org.trust, now())
-            .unwrap()),
+        text(
+            others[0]
+                .receive(CONVERSATION, &secret, &org.trust, now())
+                .unwrap()
+        ),
         b"after the remove"
     );
-    assert!(others[1]
-        .receive(CONVERSATION, &secret, &org.trust, now())
-        .is_err());
+    assert!(
+        others[1]
+            .receive(CONVERSATION, &secret, &org.trust, now())
+            .is_err()
+    );
     assert!(matches!(
         others[1].send(CONVERSATION, b"still here?"),
         Err(Error::NotAMember)
@@ -289,8 +301,14 @@ fn duplicates_out_of_order_late_and_tampered_messages() {
     let second = a.send(CONVERSATION, b"two").unwrap();
     let p = &mut others[0];
     // Out of order.
-    assert_eq!(text(p.receive(CONVERSATION, &second, &org.trust, now()).unwrap()), b"two");
-    assert_eq!(text(p.receive(CONVERSATION, &first, &org.trust, now()).unwrap()), b"one");
+    assert_eq!(
+        text(p.receive(CONVERSATION, &second, &org.trust, now()).unwrap()),
+        b"two"
+    );
+    assert_eq!(
+        text(p.receive(CONVERSATION, &first, &org.trust, now()).unwrap()),
+        b"one"
+    );
     // Twice: refused, never shown twice.
     assert!(matches!(
         p.receive(CONVERSATION, &first, &org.trust, now()),
@@ -302,8 +320,14 @@ fn duplicates_out_of_order_late_and_tampered_messages() {
     let mut tampered = third.clone();
     let last = tampered.len() - 5;
     tampered[last] ^= 1;
-    assert!(p.receive(CONVERSATION, &tampered, &org.trust, now()).is_err());
-    assert_eq!(text(p.receive(CONVERSATION, &third, &org.trust, now()).unwrap()), b"three");
+    assert!(
+        p.receive(CONVERSATION, &tampered, &org.trust, now())
+            .is_err()
+    );
+    assert_eq!(
+        text(p.receive(CONVERSATION, &third, &org.trust, now()).unwrap()),
+        b"three"
+    );
     // Garbage and another conversation's message.
     assert_eq!(
         p.receive(CONVERSATION, b"\x00\x01garbage", &org.trust, now()),
@@ -315,7 +339,9 @@ fn duplicates_out_of_order_late_and_tampered_messages() {
     );
 
     // Sent at one epoch, ordered after a commit to the next: still read.
-    let late = others[1].send(CONVERSATION, b"sent before the commit").unwrap();
+    let late = others[1]
+        .send(CONVERSATION, b"sent before the commit")
+        .unwrap();
     let mut newcomer = org.person(Role::Patient, "Q");
     let commit = a
         .add(CONVERSATION, &[kp(&mut newcomer)], &org.trust, now())
@@ -325,7 +351,11 @@ fn duplicates_out_of_order_late_and_tampered_messages() {
         .receive(CONVERSATION, &commit.commit, &org.trust, now())
         .unwrap();
     assert_eq!(
-        text(others[0].receive(CONVERSATION, &late, &org.trust, now()).unwrap()),
+        text(
+            others[0]
+                .receive(CONVERSATION, &late, &org.trust, now())
+                .unwrap()
+        ),
         b"sent before the commit"
     );
     assert_eq!(
@@ -402,13 +432,20 @@ fn members_without_a_good_certificate_are_refused_with_the_reason() {
     let cert = org.issuer.issue(body).unwrap();
     assert_eq!(
         staff.certify(cert.encoded(), &org.trust, now()),
-        Err(Error::Certificate(CertificateError::RoleNotAllowed(Role::Staff)))
+        Err(Error::Certificate(CertificateError::RoleNotAllowed(
+            Role::Staff
+        )))
     );
     // No Haven certificate at all: a plain name as the credential.
     let plain = raw_key_package(haven_mls::CIPHERSUITE);
     assert_eq!(
-        a.add(CONVERSATION, &[plain.clone()], &org.trust, now())
-            .unwrap_err(),
+        a.add(
+            CONVERSATION,
+            std::slice::from_ref(&plain),
+            &org.trust,
+            now()
+        )
+        .unwrap_err(),
         Error::Certificate(CertificateError::Missing)
     );
     assert_eq!(
@@ -448,9 +485,10 @@ fn a_commit_that_brings_in_an_uncertified_member_is_refused_by_honest_members() 
     );
     assert_eq!(others[0].epoch(CONVERSATION).unwrap(), epoch);
     // And Eve, joining through that Welcome, refuses the honest members in turn.
-    assert!(eve
-        .join(commit.welcome.as_ref().unwrap(), &rogue_org.trust, now())
-        .is_err());
+    assert!(
+        eve.join(commit.welcome.as_ref().unwrap(), &rogue_org.trust, now())
+            .is_err()
+    );
 }
 
 #[test]
@@ -465,14 +503,20 @@ fn a_patient_may_add_their_own_new_device_but_not_a_new_person() {
     let err = others[0]
         .add(CONVERSATION, &[kp(&mut stranger)], &org.trust, now())
         .unwrap_err();
-    assert!(matches!(err, Error::Refused(ref why) if why.contains("new person")), "{err}");
+    assert!(
+        matches!(err, Error::Refused(ref why) if why.contains("new person")),
+        "{err}"
+    );
     let mut dr_b = org.person(Role::Clinician, "Dr B");
     let dr_b_device = device_id(&dr_b);
     let _ = &mut dr_b;
     let err = others[0]
         .remove(CONVERSATION, &[device_id(&clinician)], &org.trust)
         .unwrap_err();
-    assert!(matches!(err, Error::Refused(ref why) if why.contains("another person")), "{err}");
+    assert!(
+        matches!(err, Error::Refused(ref why) if why.contains("another person")),
+        "{err}"
+    );
     let _ = dr_b_device;
 
     let mut second = org.device_for(pat_user, Role::Patient, "Pat");
@@ -486,7 +530,10 @@ fn a_patient_may_add_their_own_new_device_but_not_a_new_person() {
     second
         .join(commit.welcome.as_ref().unwrap(), &org.trust, now())
         .unwrap();
-    assert_eq!(clinician.members(CONVERSATION, &org.trust).unwrap().len(), 3);
+    assert_eq!(
+        clinician.members(CONVERSATION, &org.trust).unwrap().len(),
+        3
+    );
 }
 
 #[test]
@@ -521,7 +568,10 @@ fn a_revoked_device_is_shown_as_revoked_and_its_messages_refused_until_removed()
     clinician
         .receive(CONVERSATION, &commit.commit, &org.trust, now())
         .unwrap();
-    assert_eq!(clinician.members(CONVERSATION, &org.trust).unwrap().len(), 2);
+    assert_eq!(
+        clinician.members(CONVERSATION, &org.trust).unwrap().len(),
+        2
+    );
 }
 
 #[test]
@@ -531,15 +581,31 @@ fn a_device_restored_from_its_snapshot_carries_on() {
     let mut others = vec![org.person(Role::Patient, "Pat")];
     group(&org, &mut clinician, &mut others);
     let m = clinician.send(CONVERSATION, b"one").unwrap();
-    others[0].receive(CONVERSATION, &m, &org.trust, now()).unwrap();
+    others[0]
+        .receive(CONVERSATION, &m, &org.trust, now())
+        .unwrap();
 
     let saved = others[0].snapshot().unwrap();
     let mut restored = Device::restore(&saved).unwrap();
     assert_eq!(restored.snapshot().unwrap(), saved);
     let m = clinician.send(CONVERSATION, b"two").unwrap();
-    assert_eq!(text(restored.receive(CONVERSATION, &m, &org.trust, now()).unwrap()), b"two");
+    assert_eq!(
+        text(
+            restored
+                .receive(CONVERSATION, &m, &org.trust, now())
+                .unwrap()
+        ),
+        b"two"
+    );
     let back = restored.send(CONVERSATION, b"three").unwrap();
-    assert_eq!(text(clinician.receive(CONVERSATION, &back, &org.trust, now()).unwrap()), b"three");
+    assert_eq!(
+        text(
+            clinician
+                .receive(CONVERSATION, &back, &org.trust, now())
+                .unwrap()
+        ),
+        b"three"
+    );
     assert_eq!(
         restored.verification_code(CONVERSATION).unwrap(),
         clinician.verification_code(CONVERSATION).unwrap()
@@ -570,7 +636,11 @@ fn the_directory_refuses_bad_key_packages() {
     assert_eq!(checked.certificate.body().name, "Pat");
     assert_eq!(wire::inspect(&good).unwrap().kind, MessageKind::KeyPackage);
     let last = pat.last_resort_key_package().unwrap();
-    assert!(wire::check_key_package(&last, &org.trust, now()).unwrap().last_resort);
+    assert!(
+        wire::check_key_package(&last, &org.trust, now())
+            .unwrap()
+            .last_resort
+    );
 
     // A flipped bit in the signature.
     let mut bad = good.clone();
@@ -620,9 +690,14 @@ fn the_server_reads_only_kind_conversation_and_epoch() {
     let commit = clinician
         .add(CONVERSATION, &[kp(&mut dr)], &org.trust, now())
         .unwrap();
-    assert_eq!(wire::inspect(&commit.commit).unwrap().kind, MessageKind::Commit);
     assert_eq!(
-        wire::inspect(commit.welcome.as_ref().unwrap()).unwrap().kind,
+        wire::inspect(&commit.commit).unwrap().kind,
+        MessageKind::Commit
+    );
+    assert_eq!(
+        wire::inspect(commit.welcome.as_ref().unwrap())
+            .unwrap()
+            .kind,
         MessageKind::Welcome
     );
 }

@@ -127,6 +127,8 @@ fn test(args: &[String]) -> Result {
         "haven-app",
         "-p",
         "haven-protocol",
+        "-p",
+        "haven-mls",
         "--target",
         "wasm32-unknown-unknown",
         "--all-targets",
@@ -152,6 +154,8 @@ fn test(args: &[String]) -> Result {
                 "test",
                 "-p",
                 "haven-app",
+                "-p",
+                "haven-mls",
                 "--target",
                 "wasm32-unknown-unknown",
             ])
