@@ -301,16 +301,22 @@ impl Device {
     }
 
     fn key_package(&mut self, last_resort: bool) -> Result<Vec<u8>> {
-        self.key_package_with_lifetime(last_resort, Lifetime::new(KEY_PACKAGE_LIFETIME_SECS))
+        self.key_package_lifetime(last_resort, Lifetime::new(KEY_PACKAGE_LIFETIME_SECS))
     }
 
     #[doc(hidden)]
-    /// For tests of the directory: a KeyPackage with a chosen lifetime.
+    /// For tests of the directory: a KeyPackage valid from `not_before` to `not_after`
+    /// (Unix seconds).
     pub fn key_package_with_lifetime(
         &mut self,
         last_resort: bool,
-        lifetime: Lifetime,
+        not_before: u64,
+        not_after: u64,
     ) -> Result<Vec<u8>> {
+        self.key_package_lifetime(last_resort, Lifetime::init(not_before, not_after))
+    }
+
+    fn key_package_lifetime(&mut self, last_resort: bool, lifetime: Lifetime) -> Result<Vec<u8>> {
         let credential = self.credential()?;
         let mut builder = KeyPackage::builder()
             .key_package_lifetime(lifetime)

@@ -651,9 +651,7 @@ fn the_directory_refuses_bad_key_packages() {
         Err(Error::Refused(_))
     ));
     // Expired.
-    let expired = pat
-        .key_package_with_lifetime(false, openmls::prelude::Lifetime::init(1, 2))
-        .unwrap();
+    let expired = pat.key_package_with_lifetime(false, 1, 2).unwrap();
     assert!(matches!(
         wire::check_key_package(&expired, &org.trust, now()),
         Err(Error::Refused(ref why)) if why.contains("ifetime")

@@ -52,7 +52,7 @@ impl Role {
     /// clinicians. Staff, admins and auditors never are, and emergency access does not
     /// make anyone a member.
     pub fn converses(self) -> bool {
-        matches!(self, Self::Patient | Self::Clinician)
+        allowed(self, Action::Converse)
     }
 
     /// Staff roles must have a second factor from their first sign-in; patients may.
@@ -95,6 +95,9 @@ pub enum Action {
     ReadCareTeam,
     ReadOwnVisits,
     ReadMessages,
+    /// Take part in end-to-end encrypted conversations: register MLS devices, publish
+    /// and claim KeyPackages, send and receive.
+    Converse,
     ListAssignedPatients,
     ReadPatientRecord,
     BreakGlass,
@@ -133,6 +136,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadCareTeam, &[Patient]),
     (Action::ReadOwnVisits, &[Patient]),
     (Action::ReadMessages, &[Patient, Clinician]),
+    (Action::Converse, &[Patient, Clinician]),
     (Action::ListAssignedPatients, &[Clinician]),
     (Action::ReadPatientRecord, &[Clinician]),
     (Action::BreakGlass, &[Clinician]),

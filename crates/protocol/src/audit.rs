@@ -82,6 +82,8 @@ words! {
         PatientListRead = "patient_list_read": "A list holding patients' details was read (which list, how many records).",
         AuditExported = "audit_exported": "The audit log was exported.",
         WitnessAlarm = "witness_alarm": "A browser that had verified an older tree head found the log does not extend it.",
+        DeviceRegistered = "device_registered": "A browser registered an end-to-end encryption device and the server certified its key.",
+        DeviceRevoked = "device_revoked": "An end-to-end encryption device was revoked (by its owner, or because the account was deactivated or changed role); nothing more is delivered to it.",
     }
 }
 

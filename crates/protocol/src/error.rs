@@ -38,6 +38,15 @@ pub enum ErrorCode {
     InvalidQuery,
     NoChange,
     InvitationRevoked,
+    /// An MLS KeyPackage was refused: unreadable, badly signed, expired, another
+    /// ciphersuite, or not certified for the device it was uploaded for.
+    InvalidKeyPackage,
+    /// The person has as many encryption devices as allowed; revoke one first.
+    TooManyDevices,
+    /// The encryption device was revoked or belongs to someone else.
+    DeviceUnavailable,
+    /// The device already holds as many KeyPackages as allowed.
+    KeyPackagePoolFull,
     Internal,
 }
 
@@ -74,6 +83,10 @@ impl ErrorCode {
             Self::InvalidQuery => "invalid_query",
             Self::NoChange => "no_change",
             Self::InvitationRevoked => "invitation_revoked",
+            Self::InvalidKeyPackage => "invalid_key_package",
+            Self::TooManyDevices => "too_many_devices",
+            Self::DeviceUnavailable => "device_unavailable",
+            Self::KeyPackagePoolFull => "key_package_pool_full",
             Self::Internal => "internal",
         }
     }

@@ -30,10 +30,12 @@ pub enum FieldError {
     Id,
     #[error("this device credential is not valid")]
     Device,
+    #[error("expected lower-case hexadecimal bytes of the right length")]
+    Bytes,
 }
 
 impl FieldError {
-    pub const ALL: [FieldError; 7] = [
+    pub const ALL: [FieldError; 8] = [
         FieldError::Email,
         FieldError::DisplayName,
         FieldError::Password,
@@ -41,6 +43,7 @@ impl FieldError {
         FieldError::Reason,
         FieldError::Id,
         FieldError::Device,
+        FieldError::Bytes,
     ];
 
     /// The message as a static string: it never echoes what was typed.
@@ -55,6 +58,7 @@ impl FieldError {
             Self::Reason => "Give a reason of 20 to 500 characters.",
             Self::Id => "This identifier is not valid.",
             Self::Device => "This device credential is not valid.",
+            Self::Bytes => "Expected lower-case hexadecimal bytes of the right length.",
         }
     }
 }

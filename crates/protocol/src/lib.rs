@@ -11,6 +11,7 @@ pub mod audit;
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod messaging;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod url;

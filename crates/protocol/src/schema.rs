@@ -312,6 +312,41 @@ pub fn idle_timeout_secs() -> Object {
         .build()
 }
 
+fn hex_builder(min_bytes: usize, max_bytes: usize) -> ObjectBuilder {
+    string()
+        .min_length(Some(2 * min_bytes))
+        .max_length(Some(2 * max_bytes))
+        .pattern(Some(format!(
+            "^(?:[0-9a-f]{{2}}){{{min_bytes},{max_bytes}}}$"
+        )))
+}
+
+impl PartialSchema for crate::messaging::SignatureKey {
+    fn schema() -> RefOr<Schema> {
+        let bytes = crate::messaging::SignatureKey::BYTES;
+        described(
+            hex_builder(bytes, bytes),
+            format!("An Ed25519 public key: {bytes} bytes as lower-case hexadecimal."),
+            &"3d".repeat(bytes),
+        )
+    }
+}
+impl ToSchema for crate::messaging::SignatureKey {}
+
+impl PartialSchema for crate::messaging::KeyPackageBytes {
+    fn schema() -> RefOr<Schema> {
+        let max = crate::messaging::MAX_KEY_PACKAGE_BYTES;
+        described(
+            hex_builder(1, max),
+            format!(
+                "An encoded MLS KeyPackage (RFC 9420): 1 to {max} bytes as lower-case hexadecimal."
+            ),
+            "0001000520",
+        )
+    }
+}
+impl ToSchema for crate::messaging::KeyPackageBytes {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

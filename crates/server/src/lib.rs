@@ -12,6 +12,7 @@ pub mod audit;
 pub mod clinical;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -16,7 +16,8 @@ use crate::http::api;
 use crate::identity::session::Access;
 use crate::identity::{invitations, signin};
 use crate::state::AppState;
-use crate::{admin, audit, clinical};
+use crate::{admin, audit, clinical, delivery};
+use haven_protocol::messaging as mls_wire;
 
 /// Schemas a body needs, collected into the OpenAPI document's components.
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
@@ -215,6 +216,31 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),
+        spec(M::POST, "/mls/devices", full(&[Action::Converse]), post(delivery::directory::register))
+            .doc("Register this browser's end-to-end encryption key; the answer is its device certificate")
+            .takes(one::<mls_wire::RegisterDevice>)
+            .gives(one::<mls_wire::RegisteredDevice>),
+        spec(M::GET, "/mls/trust", full(&[Action::Converse]), get(delivery::directory::trust_anchor))
+            .doc("The key that signs device certificates, and the organisation's revoked devices")
+            .gives(one::<mls_wire::TrustAnchor>),
+        spec(M::POST, "/mls/devices/{id}/revoke", full(&[Action::Converse]), post(delivery::directory::revoke_own))
+            .doc("Retire one of one's own encryption devices: nothing more is delivered to it"),
+        spec(M::GET, "/mls/devices/{id}/key-packages", full(&[Action::Converse]), get(delivery::directory::pool))
+            .doc("How many KeyPackages one's device has in the directory")
+            .gives(one::<mls_wire::KeyPackagePool>),
+        spec(
+            M::POST,
+            "/mls/devices/{id}/key-packages",
+            full(&[Action::Converse]),
+            post(delivery::directory::upload).layer(DefaultBodyLimit::max(delivery::directory::MAX_UPLOAD_BYTES)),
+        )
+        .doc("Publish KeyPackages for one's device; each is checked, and one bad package stores none")
+        .takes(one::<mls_wire::UploadKeyPackages>)
+        .gives(one::<mls_wire::KeyPackagePool>),
+        spec(M::POST, "/mls/key-packages/claim", full(&[Action::Converse]), post(delivery::directory::claim))
+            .doc("One KeyPackage for each device of the people named (people one may converse with)")
+            .takes(one::<mls_wire::ClaimKeyPackages>)
+            .gives(many::<mls_wire::ClaimedKeyPackage>),
         spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::api::entries))
             .doc("Search the audit log: actor, patient, action, time range; paginated")
             .query(audit::api::entries_parameters)

@@ -217,6 +217,35 @@ pub fn check_totp(secret: &[u8], code: &TotpCode, unix_time: u64, last_step: u64
         .filter(|step| *step > last_step)
 }
 
+/// An Ed25519 signing key kept in `path` (mode 0600), created on first use.
+pub fn load_or_create_key(path: &std::path::Path) -> std::io::Result<ed25519_dalek::SigningKey> {
+    use ed25519_dalek::SigningKey;
+    if let Ok(bytes) = std::fs::read(path) {
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| std::io::Error::other("a signing key file is corrupt"))?;
+        return Ok(SigningKey::from_bytes(&bytes));
+    }
+    let seed = random_bytes::<32>().map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(&seed)?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, seed)?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,12 +122,20 @@ pub async fn start_with(
             source,
         }
     })?;
+    let mls_issuer =
+        crate::delivery::load_or_create_issuer(&config.data_dir).map_err(|source| {
+            StartError::Listen {
+                addr: config.listen,
+                source,
+            }
+        })?;
     let state = AppState::new(
         db,
         assets,
         config.public_origin.clone(),
         config.heartbeat,
         audit_key,
+        mls_issuer,
         config.guards.clone(),
     );
     let duties = tokio::spawn(crate::audit::duties::run_duties(

@@ -23,6 +23,7 @@ struct Inner {
     limiter: Limiter,
     live: Live,
     audit_key: ed25519_dalek::SigningKey,
+    mls_issuer: haven_mls::Issuer,
     guards: Guards,
     anonymous_sockets: crate::http::ws::Anonymous,
 }
@@ -58,6 +59,7 @@ impl AppState {
         public_origin: Option<HttpsUrl>,
         heartbeat: Duration,
         audit_key: ed25519_dalek::SigningKey,
+        mls_issuer: haven_mls::Issuer,
         guards: Guards,
     ) -> Self {
         Self {
@@ -69,6 +71,7 @@ impl AppState {
                 limiter: Limiter::new(guards.sign_in_window_secs),
                 live: Live::default(),
                 audit_key,
+                mls_issuer,
                 guards,
                 anonymous_sockets: crate::http::ws::Anonymous::default(),
             }),
@@ -95,6 +98,10 @@ impl AppState {
     }
     pub fn audit_key(&self) -> &ed25519_dalek::SigningKey {
         &self.inner.audit_key
+    }
+    /// The MLS Authentication Service's key: it signs device certificates.
+    pub fn mls_issuer(&self) -> &haven_mls::Issuer {
+        &self.inner.mls_issuer
     }
     pub fn anonymous_sockets(&self) -> &crate::http::ws::Anonymous {
         &self.inner.anonymous_sockets

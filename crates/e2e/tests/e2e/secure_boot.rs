@@ -242,6 +242,7 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
         None,
         std::time::Duration::from_secs(15),
         haven_server::audit::load_or_create_key(data.path()).unwrap(),
+        haven_server::delivery::load_or_create_issuer(data.path()).unwrap(),
         haven_server::state::Guards::default(),
     );
     let config_requests = Arc::new(AtomicUsize::new(0));

@@ -13,29 +13,7 @@ use crate::state::AppState;
 
 /// Loads the server's audit signing key, creating it (owner-only) on first start.
 pub fn load_or_create_key(data_dir: &Path) -> std::io::Result<SigningKey> {
-    let path = data_dir.join(KEY_FILE);
-    if let Ok(bytes) = std::fs::read(&path) {
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| std::io::Error::other("the audit signing key file is corrupt"))?;
-        return Ok(SigningKey::from_bytes(&bytes));
-    }
-    let seed = crate::secrets::random_bytes::<32>().map_err(std::io::Error::other)?;
-    std::fs::create_dir_all(data_dir)?;
-    #[cfg(unix)]
-    {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
-        file.write_all(&seed)?;
-    }
-    #[cfg(not(unix))]
-    std::fs::write(&path, seed)?;
-    Ok(SigningKey::from_bytes(&seed))
+    crate::secrets::load_or_create_key(&data_dir.join(KEY_FILE))
 }
 
 fn head_from_row(

@@ -1,0 +1,494 @@
+//! The Authentication Service and the KeyPackage directory.
+//!
+//! A signed-in patient or clinician registers a browser's MLS signature key and gets a
+//! certificate binding it to their organisation, user, role and name. Devices publish
+//! KeyPackages; others claim one per device to add it to a conversation. Each claim
+//! consumes a one-time package; the last-resort package is handed out when none is left.
+//!
+//! Trust: every KeyPackage is checked before it is stored (signatures, ciphersuite,
+//! lifetime, and that its certificate is the one this server issued for that device),
+//! so a member never receives one that an honest client would refuse. Claims are
+//! limited to people the caller may converse with.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use haven_mls::{CertificateBody, Trust};
+use haven_protocol::ErrorCode;
+use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::{
+    CERTIFICATE_LIFETIME_SECS, ClaimKeyPackages, ClaimedKeyPackage, KeyPackagePool,
+    MAX_CLAIM_USERS, MAX_DEVICES_PER_USER, MAX_KEY_PACKAGE_POOL, MAX_KEY_PACKAGES_PER_UPLOAD,
+    RegisterDevice, RegisteredDevice, TrustAnchor, UploadKeyPackages, to_hex,
+};
+use sqlx::SqliteConnection;
+
+use crate::audit::{self, Event};
+use crate::clock::now;
+use crate::error::{Error, Result};
+use crate::http::extract::{Body, ClientAddr};
+use crate::identity::session::Authed;
+use crate::state::AppState;
+use crate::store::begin_write;
+
+/// Certificates start a little in the past, so a browser whose clock is slightly behind
+/// still accepts its own.
+const CLOCK_SKEW_SECS: u64 = 300;
+
+/// The request body limit of a KeyPackage upload: every package at its largest, in hex.
+pub const MAX_UPLOAD_BYTES: usize =
+    MAX_KEY_PACKAGES_PER_UPLOAD * 2 * haven_protocol::messaging::MAX_KEY_PACKAGE_BYTES + 4096;
+
+fn device_ref(id: &Id) -> String {
+    format!("device:{id}")
+}
+
+fn unix(now: i64) -> u64 {
+    u64::try_from(now).unwrap_or(0)
+}
+
+/// What a member of `org` checks certificates against, as of now.
+pub async fn trust(state: &AppState, conn: &mut SqliteConnection, org: &Id) -> Result<Trust> {
+    let mut trust = Trust::new(org.clone(), state.mls_issuer().verifying_key());
+    trust.revoked = revoked(conn, org).await?.into_iter().collect();
+    Ok(trust)
+}
+
+/// Revoked devices whose certificates have not yet run out (older ones are refused by
+/// their lifetime anyway, so the list stays bounded).
+async fn revoked(conn: &mut SqliteConnection, org: &Id) -> Result<Vec<Id>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM mls_devices WHERE org_id = ? AND revoked_at IS NOT NULL AND not_after > ?
+         ORDER BY id",
+    )
+    .bind(org.as_str())
+    .bind(now())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id,)| Id::parse(&id).map_err(Error::internal))
+        .collect()
+}
+
+/// `GET /api/mls/trust`
+pub async fn trust_anchor(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<TrustAnchor>> {
+    let mut conn = state.db().acquire().await?;
+    let revoked = revoked(&mut conn, &authed.org.id).await?;
+    Ok(Json(TrustAnchor {
+        organisation: authed.org.id.clone(),
+        issuer_key: to_hex(state.mls_issuer().verifying_key().as_bytes()),
+        revoked,
+    }))
+}
+
+/// `POST /api/mls/devices`
+pub async fn register(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Body(request): Body<RegisterDevice>,
+) -> Result<(StatusCode, Json<RegisteredDevice>)> {
+    let device = crate::secrets::new_id()?;
+    let issued = unix(now());
+    let body = CertificateBody {
+        organisation: authed.org.id.clone(),
+        user: authed.user_id.clone(),
+        role: authed.role,
+        name: authed.display_name.as_str().to_owned(),
+        device: device.clone(),
+        signature_key: to_hex(request.signature_key.as_bytes()),
+        not_before: issued.saturating_sub(CLOCK_SKEW_SECS),
+        not_after: issued + CERTIFICATE_LIFETIME_SECS,
+    };
+    let not_after = i64::try_from(body.not_after).map_err(Error::internal)?;
+    let certificate = state
+        .mls_issuer()
+        .issue(body)
+        .map_err(|_| Error::internal("the certificate could not be issued"))?;
+
+    let mut tx = begin_write(state.db()).await?;
+    let (active,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM mls_devices WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(authed.user_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+    if active >= i64::from(MAX_DEVICES_PER_USER) {
+        return Err(Error::conflict(
+            ErrorCode::TooManyDevices,
+            "You have as many encryption devices as allowed. Remove one you no longer use first.",
+        ));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO mls_devices (id, org_id, user_id, signature_key, certificate, created_at, not_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (signature_key) DO NOTHING",
+    )
+    .bind(device.as_str())
+    .bind(authed.org.id.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(request.signature_key.as_bytes())
+    .bind(certificate.encoded())
+    .bind(now())
+    .bind(not_after)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(Error::conflict(
+            ErrorCode::DeviceUnavailable,
+            "This encryption key is already registered. Create a new one.",
+        ));
+    }
+    let event = Event::by(&authed, AuditAction::DeviceRegistered)
+        .target(device_ref(&device))
+        .from(Some(ip));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisteredDevice {
+            device,
+            certificate: to_hex(certificate.encoded()),
+        }),
+    ))
+}
+
+/// The caller's own device that is not revoked, with its certificate.
+async fn own_device(conn: &mut SqliteConnection, authed: &Authed, device: &Id) -> Result<Vec<u8>> {
+    let row: Option<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT certificate FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+    )
+    .bind(device.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(c,)| c).ok_or_else(|| {
+        Error::conflict(
+            ErrorCode::DeviceUnavailable,
+            "This encryption device was removed or is not yours. Set up this browser again.",
+        )
+    })
+}
+
+fn parse_device(id: &str) -> Result<Id> {
+    Id::parse(id).map_err(|_| Error::NotFound)
+}
+
+/// `POST /api/mls/devices/{id}/revoke`: the owner retires one of their devices.
+pub async fn revoke_own(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let device = parse_device(&id)?;
+    let mut tx = begin_write(state.db()).await?;
+    own_device(&mut tx, &authed, &device).await?;
+    revoke(&mut tx, &device, "revoked by its owner").await?;
+    let event = Event::by(&authed, AuditAction::DeviceRevoked)
+        .target(device_ref(&device))
+        .detail("revoked by its owner")
+        .from(Some(ip));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks a device revoked and drops its KeyPackages, inside the caller's transaction.
+pub async fn revoke(conn: &mut SqliteConnection, device: &Id, why: &str) -> Result<()> {
+    sqlx::query("UPDATE mls_devices SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now())
+        .bind(why)
+        .bind(device.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM key_packages WHERE device_id = ?")
+        .bind(device.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every device of `user` (deactivated, or their role changed), recording each
+/// as done by `authed`. Returns the devices revoked.
+pub async fn revoke_all_of(
+    conn: &mut SqliteConnection,
+    authed: &Authed,
+    user: &Id,
+    why: &'static str,
+) -> Result<Vec<Id>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM mls_devices WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(user.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut devices = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
+    for (id,) in rows {
+        let device = Id::parse(&id).map_err(Error::internal)?;
+        revoke(conn, &device, why).await?;
+        events.push(
+            Event::by(authed, AuditAction::DeviceRevoked)
+                .target(device_ref(&device))
+                .detail(why),
+        );
+        devices.push(device);
+    }
+    if !events.is_empty() {
+        audit::record_many(conn, events).await?;
+    }
+    Ok(devices)
+}
+
+async fn pool_of(conn: &mut SqliteConnection, device: &Id) -> Result<KeyPackagePool> {
+    let (one_time, last_resort): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(1 - last_resort), 0), COALESCE(SUM(last_resort), 0)
+         FROM key_packages WHERE device_id = ? AND not_after > ?",
+    )
+    .bind(device.as_str())
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(KeyPackagePool {
+        one_time: u32::try_from(one_time).unwrap_or(u32::MAX),
+        last_resort: last_resort > 0,
+    })
+}
+
+/// `GET /api/mls/devices/{id}/key-packages`: how full the device's pool is.
+pub async fn pool(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<KeyPackagePool>> {
+    let device = parse_device(&id)?;
+    let mut conn = state.db().acquire().await?;
+    own_device(&mut conn, &authed, &device).await?;
+    Ok(Json(pool_of(&mut conn, &device).await?))
+}
+
+fn invalid_key_package(message: &'static str) -> Error {
+    Error::bad(
+        ErrorCode::InvalidKeyPackage,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        message,
+    )
+}
+
+fn key_package_refusal(error: &haven_mls::Error) -> Error {
+    use haven_mls::CertificateError as C;
+    invalid_key_package(match error {
+        haven_mls::Error::Malformed => "A KeyPackage cannot be read as MLS.",
+        haven_mls::Error::WrongCiphersuite => {
+            "A KeyPackage uses another ciphersuite than this organisation's conversations."
+        }
+        haven_mls::Error::Certificate(C::OutsideLifetime) => {
+            "A KeyPackage's device certificate has expired."
+        }
+        haven_mls::Error::Certificate(C::Revoked) => "A KeyPackage is for a revoked device.",
+        haven_mls::Error::Certificate(_) => {
+            "A KeyPackage does not carry this server's certificate for this device."
+        }
+        _ => "A KeyPackage was refused: its signature or lifetime is not valid.",
+    })
+}
+
+/// `POST /api/mls/devices/{id}/key-packages`: publish KeyPackages. All are checked
+/// before any is stored; one bad package refuses the upload and stores nothing.
+pub async fn upload(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    Body(request): Body<UploadKeyPackages>,
+) -> Result<Json<KeyPackagePool>> {
+    let device = parse_device(&id)?;
+    if request.key_packages.is_empty() || request.key_packages.len() > MAX_KEY_PACKAGES_PER_UPLOAD {
+        return Err(invalid_key_package(
+            "Upload between 1 and 50 KeyPackages at a time.",
+        ));
+    }
+    let (certificate, trust) = {
+        let mut conn = state.db().acquire().await?;
+        let certificate = own_device(&mut conn, &authed, &device).await?;
+        (certificate, trust(&state, &mut conn, &authed.org.id).await?)
+    };
+    // Signature checks cost CPU: off the async threads.
+    let packages: Vec<Vec<u8>> = request
+        .key_packages
+        .iter()
+        .map(|k| k.as_bytes().to_vec())
+        .collect();
+    let checked = tokio::task::spawn_blocking(move || {
+        let at = unix(now());
+        packages
+            .iter()
+            .map(|bytes| haven_mls::wire::check_key_package(bytes, &trust, at))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(Error::internal)?;
+    let mut rows = Vec::with_capacity(checked.len());
+    for result in checked {
+        let package = result.map_err(|e| key_package_refusal(&e))?;
+        if package.certificate.encoded() != certificate.as_slice() {
+            return Err(invalid_key_package(
+                "A KeyPackage does not carry this server's certificate for this device.",
+            ));
+        }
+        rows.push(package);
+    }
+    let last_resorts = rows.iter().filter(|p| p.last_resort).count();
+    if last_resorts > 1 {
+        return Err(invalid_key_package(
+            "An upload may carry at most one last-resort KeyPackage.",
+        ));
+    }
+
+    let mut tx = begin_write(state.db()).await?;
+    // Revoked since the check above? Then nothing is stored.
+    own_device(&mut tx, &authed, &device).await?;
+    sqlx::query("DELETE FROM key_packages WHERE device_id = ? AND not_after <= ?")
+        .bind(device.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    let before = pool_of(&mut tx, &device).await?;
+    let new_one_time = u32::try_from(rows.len() - last_resorts).unwrap_or(u32::MAX);
+    if before.one_time.saturating_add(new_one_time) > MAX_KEY_PACKAGE_POOL {
+        return Err(Error::conflict(
+            ErrorCode::KeyPackagePoolFull,
+            "This device already has as many KeyPackages as the directory keeps.",
+        ));
+    }
+    if last_resorts > 0 {
+        sqlx::query("DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1")
+            .bind(device.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for package in &rows {
+        sqlx::query(
+            "INSERT INTO key_packages (reference, device_id, last_resort, not_after, body, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&package.reference)
+        .bind(device.as_str())
+        .bind(i64::from(package.last_resort))
+        .bind(i64::try_from(package.not_after).unwrap_or(i64::MAX))
+        .bind(&package.encoded)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let after = pool_of(&mut tx, &device).await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// May `caller` converse with `other` (both of the caller's organisation)? The same
+/// person (their other devices); clinicians with clinicians; a clinician with a patient
+/// of their care team and that patient with them.
+pub async fn may_converse(
+    conn: &mut SqliteConnection,
+    caller: &Authed,
+    other: &Id,
+    other_role: Role,
+) -> Result<bool> {
+    if other == &caller.user_id {
+        return Ok(true);
+    }
+    let (clinician, patient) = match (caller.role, other_role) {
+        (Role::Clinician, Role::Clinician) => return Ok(true),
+        (Role::Clinician, Role::Patient) => (&caller.user_id, other),
+        (Role::Patient, Role::Clinician) => (other, &caller.user_id),
+        _ => return Ok(false),
+    };
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM care_team WHERE org_id = ? AND clinician_id = ? AND patient_id = ?",
+    )
+    .bind(caller.org.id.as_str())
+    .bind(clinician.as_str())
+    .bind(patient.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// `POST /api/mls/key-packages/claim`: one KeyPackage for every device of each person
+/// named, each claim consuming a one-time package (the last-resort one when none is
+/// left). Devices with neither are left out.
+pub async fn claim(
+    State(state): State<AppState>,
+    authed: Authed,
+    Body(request): Body<ClaimKeyPackages>,
+) -> Result<Json<Vec<ClaimedKeyPackage>>> {
+    let users: BTreeSet<Id> = request.users.into_iter().collect();
+    if users.is_empty() || users.len() > MAX_CLAIM_USERS {
+        return Err(Error::bad(
+            ErrorCode::InvalidBody,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Name between 1 and 50 people.",
+        ));
+    }
+    let mut tx = begin_write(state.db()).await?;
+    let mut claimed = Vec::new();
+    for user in &users {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT role FROM users WHERE id = ? AND org_id = ? AND active = 1")
+                .bind(user.as_str())
+                .bind(authed.org.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let role = row.and_then(|(r,)| r.parse::<Role>().ok());
+        let allowed = match role {
+            Some(role) if role.converses() => may_converse(&mut tx, &authed, user, role).await?,
+            _ => false,
+        };
+        if !allowed {
+            return Err(Error::bad(
+                ErrorCode::NotInCareTeam,
+                StatusCode::FORBIDDEN,
+                "You cannot start a conversation with one of these people.",
+            ));
+        }
+        let devices: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM mls_devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY id",
+        )
+        .bind(user.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (device,) in devices {
+            let package: Option<(Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+                "SELECT reference, body, last_resort FROM key_packages
+                 WHERE device_id = ? AND not_after > ?
+                 ORDER BY last_resort, created_at LIMIT 1",
+            )
+            .bind(&device)
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((reference, body, last_resort)) = package else {
+                continue;
+            };
+            if last_resort == 0 {
+                sqlx::query("DELETE FROM key_packages WHERE reference = ?")
+                    .bind(&reference)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            claimed.push(ClaimedKeyPackage {
+                user: user.clone(),
+                device: Id::parse(&device).map_err(Error::internal)?,
+                key_package: to_hex(&body),
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(Json(claimed))
+}

@@ -1,0 +1,15 @@
+//! End-to-end encrypted messaging, the server's side: the MLS Authentication Service
+//! (device certificates) and the KeyPackage directory. The server handles public keys
+//! and ciphertext only; it never holds a key that opens a message.
+
+pub mod directory;
+
+use std::path::Path;
+
+/// The Authentication Service's signing key, kept beside the audit key in the data
+/// directory and created on first start.
+pub fn load_or_create_issuer(data_dir: &Path) -> std::io::Result<haven_mls::Issuer> {
+    crate::secrets::load_or_create_key(&data_dir.join(ISSUER_KEY_FILE)).map(haven_mls::Issuer::new)
+}
+
+const ISSUER_KEY_FILE: &str = "mls-issuer.key";
