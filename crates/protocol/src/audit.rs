@@ -84,6 +84,12 @@ words! {
         WitnessAlarm = "witness_alarm": "A browser that had verified an older tree head found the log does not extend it.",
         DeviceRegistered = "device_registered": "A browser registered an end-to-end encryption device and the server certified its key.",
         DeviceRevoked = "device_revoked": "An end-to-end encryption device was revoked (by its owner, or because the account was deactivated or changed role); nothing more is delivered to it.",
+        ConversationCreated = "conversation_created": "An end-to-end encrypted conversation about a patient's care was started.",
+        ConversationOpened = "conversation_opened": "Someone opened a conversation in the app.",
+        MessageSent = "message_sent": "An encrypted message or change of members was accepted into a conversation (ids and sizes, never content).",
+        MessageDelivered = "message_delivered": "A device acknowledged messages of a conversation (which sequence numbers).",
+        MemberAdded = "member_added": "A device was added to a conversation.",
+        MemberRemoved = "member_removed": "A device was removed from a conversation.",
     }
 }
 

@@ -47,6 +47,13 @@ pub enum ErrorCode {
     DeviceUnavailable,
     /// The device already holds as many KeyPackages as allowed.
     KeyPackagePoolFull,
+    /// The caller (or their device) is not a member of that conversation.
+    NotAMember,
+    /// A commit for an epoch that another commit already ended.
+    StaleEpoch,
+    /// The MLS message cannot be taken (unreadable, another conversation's, a kind
+    /// Haven does not use, or a commit that does not say what it changes).
+    InvalidMessage,
     Internal,
 }
 
@@ -87,6 +94,9 @@ impl ErrorCode {
             Self::TooManyDevices => "too_many_devices",
             Self::DeviceUnavailable => "device_unavailable",
             Self::KeyPackagePoolFull => "key_package_pool_full",
+            Self::NotAMember => "not_a_member",
+            Self::StaleEpoch => "stale_epoch",
+            Self::InvalidMessage => "invalid_message",
             Self::Internal => "internal",
         }
     }

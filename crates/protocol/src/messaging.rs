@@ -175,6 +175,111 @@ pub struct ClaimedKeyPackage {
     pub key_package: String,
 }
 
+/// Largest MLS message the Delivery Service takes, in bytes: a commit or Welcome for a
+/// conversation of a few hundred devices, or an application message with its padding.
+pub const MAX_MLS_MESSAGE_BYTES: usize = 1024 * 1024;
+/// How long the server keeps a message that some member device has not acknowledged.
+pub const MESSAGE_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// Messages one device may have in flight (sent, not yet acknowledged) per conversation.
+pub const DELIVERY_WINDOW: u32 = 256;
+
+/// MLS bytes in a WebSocket frame: standard base64 with padding.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MlsBytes(Vec<u8>);
+
+impl MlsBytes {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, FieldError> {
+        if bytes.is_empty() || bytes.len() > MAX_MLS_MESSAGE_BYTES {
+            return Err(FieldError::Bytes);
+        }
+        Ok(Self(bytes))
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl TryFrom<String> for MlsBytes {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        use base64::Engine as _;
+        if s.len() > MAX_MLS_MESSAGE_BYTES.div_ceil(3) * 4 {
+            return Err(FieldError::Bytes);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(|_| FieldError::Bytes)?;
+        Self::new(bytes)
+    }
+}
+
+impl From<MlsBytes> for String {
+    fn from(v: MlsBytes) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(v.0)
+    }
+}
+
+impl fmt::Debug for MlsBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MlsBytes({} bytes)", self.0.len())
+    }
+}
+
+/// What a commit changes, as its sender declares it: the server checks it against who
+/// may be in the conversation and routes the Welcome; the members' clients check the
+/// commit itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitInfo {
+    #[serde(default)]
+    pub added: Vec<Id>,
+    #[serde(default)]
+    pub removed: Vec<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<MlsBytes>,
+}
+
+/// What a delivered message is, for the receiving device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivered {
+    Application,
+    Commit,
+    /// The Welcome that adds this device; later messages follow it.
+    Welcome,
+}
+
+/// `POST /api/conversations`: start a conversation about a patient's care, with the
+/// caller's device as its first member.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversation {
+    pub patient: Id,
+    pub device: Id,
+}
+
+/// A conversation as its list shows it; no content.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: Id,
+    pub patient: Id,
+    pub created_by: Id,
+    pub created_at: i64,
+    /// The newest sequence number in the conversation.
+    pub last_seq: u64,
+    /// What this device has acknowledged (for unread counts).
+    pub acked_seq: u64,
+    /// This device's membership ended (removed or revoked).
+    pub left: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +306,17 @@ mod tests {
         assert!(KeyPackageBytes::parse(&"00".repeat(MAX_KEY_PACKAGE_BYTES + 1)).is_err());
         let round: String = KeyPackageBytes::parse("0a1b").unwrap().into();
         assert_eq!(round, "0a1b");
+    }
+
+    #[test]
+    fn mls_bytes_are_base64_within_limits() {
+        let bytes: MlsBytes = serde_json::from_str(r#""AAEC""#).unwrap();
+        assert_eq!(bytes.as_bytes(), &[0, 1, 2]);
+        for bad in ["\"\"", "\"AAE\"", "\"AA*C\"", "7"] {
+            assert!(serde_json::from_str::<MlsBytes>(bad).is_err(), "{bad}");
+        }
+        assert!(MlsBytes::new(vec![0; MAX_MLS_MESSAGE_BYTES + 1]).is_err());
+        let max = String::from(MlsBytes::new(vec![7; MAX_MLS_MESSAGE_BYTES]).unwrap());
+        assert!(MlsBytes::try_from(max).is_ok());
     }
 }

@@ -4,9 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
+use crate::identity::Id;
+use crate::messaging::{CommitInfo, Delivered, MlsBytes};
 
-/// The largest frame either side accepts. Later issues raise it for MLS messages.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The largest frame either side accepts: an MLS message at its largest, in base64,
+/// with room for the frame around it.
+pub const MAX_FRAME_BYTES: usize = crate::messaging::MAX_MLS_MESSAGE_BYTES / 3 * 4 + 8 * 1024;
 
 /// What the app sends.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +22,20 @@ pub enum ClientFrame {
     Auth { token: String },
     /// The person is active in the app: keeps the server's idle timer from expiring.
     Activity,
+    /// Deliver to this connection what this MLS device of the signed-in person has not
+    /// acknowledged, and everything new.
+    Subscribe { device: Id },
+    /// An MLS message (application message or commit) for a conversation. The answer
+    /// is `accepted` with its sequence number once it is durable, or `refused`.
+    Send {
+        request: u64,
+        conversation: Id,
+        message: MlsBytes,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<CommitInfo>,
+    },
+    /// The subscribed device has processed everything up to `seq` in `conversation`.
+    Ack { conversation: Id, seq: u64 },
 }
 
 impl std::fmt::Debug for ClientFrame {
@@ -27,6 +44,14 @@ impl std::fmt::Debug for ClientFrame {
             Self::Ping { seq } => write!(f, "Ping {{ seq: {seq} }}"),
             Self::Auth { .. } => f.write_str("Auth { token: <redacted> }"),
             Self::Activity => f.write_str("Activity"),
+            Self::Subscribe { device } => write!(f, "Subscribe({device})"),
+            Self::Send {
+                request,
+                conversation,
+                message,
+                ..
+            } => write!(f, "Send({request}, {conversation}, {message:?})"),
+            Self::Ack { conversation, seq } => write!(f, "Ack({conversation}, {seq})"),
         }
     }
 }
@@ -59,6 +84,34 @@ pub enum ServerFrame {
     /// content, only which view.
     Changed {
         topic: Topic,
+    },
+    /// The connection now receives the device's messages.
+    Subscribed {
+        device: Id,
+    },
+    /// A `send` is durable, with its place in the conversation.
+    Accepted {
+        request: u64,
+        seq: u64,
+    },
+    /// A `send` was refused and nothing was stored. For a commit that lost the race for
+    /// its epoch, `winner` is the sequence number of the commit that won: apply it,
+    /// then retry.
+    Refused {
+        request: u64,
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        winner: Option<u64>,
+    },
+    /// One message for the subscribed device, in order; acknowledge it with `ack`.
+    Deliver {
+        conversation: Id,
+        seq: u64,
+        kind: Delivered,
+        /// The sending device.
+        sender: Id,
+        message: MlsBytes,
     },
 }
 

@@ -241,6 +241,15 @@ pub fn table() -> Vec<Row> {
             .doc("One KeyPackage for each device of the people named (people one may converse with)")
             .takes(one::<mls_wire::ClaimKeyPackages>)
             .gives(many::<mls_wire::ClaimedKeyPackage>),
+        spec(M::POST, "/conversations", full(&[Action::Converse]), post(delivery::conversations::create))
+            .doc("Start an end-to-end encrypted conversation about a patient's care, with one's device as its first member")
+            .takes(one::<mls_wire::CreateConversation>)
+            .gives(one::<mls_wire::ConversationSummary>),
+        spec(M::GET, "/mls/devices/{id}/conversations", full(&[Action::Converse]), get(delivery::conversations::list))
+            .doc("The conversations of one's device, with what it has acknowledged (recorded as a read)")
+            .gives(many::<mls_wire::ConversationSummary>),
+        spec(M::POST, "/conversations/{id}/opened", full(&[Action::Converse]), post(delivery::conversations::opened))
+            .doc("Record that one opened a conversation"),
         spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::api::entries))
             .doc("Search the audit log: actor, patient, action, time range; paginated")
             .query(audit::api::entries_parameters)

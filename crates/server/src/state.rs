@@ -24,6 +24,8 @@ struct Inner {
     live: Live,
     audit_key: ed25519_dalek::SigningKey,
     mls_issuer: haven_mls::Issuer,
+    fanout: Arc<dyn crate::delivery::fanout::FanOut>,
+    writer: crate::delivery::writer::Writer,
     guards: Guards,
     anonymous_sockets: crate::http::ws::Anonymous,
 }
@@ -62,8 +64,13 @@ impl AppState {
         mls_issuer: haven_mls::Issuer,
         guards: Guards,
     ) -> Self {
+        let fanout: Arc<dyn crate::delivery::fanout::FanOut> =
+            Arc::new(crate::delivery::fanout::LocalFanOut::default());
+        let writer = crate::delivery::writer::Writer::spawn(db.clone(), fanout.clone());
         Self {
             inner: Arc::new(Inner {
+                fanout,
+                writer,
                 db,
                 assets,
                 public_origin,
@@ -102,6 +109,13 @@ impl AppState {
     /// The MLS Authentication Service's key: it signs device certificates.
     pub fn mls_issuer(&self) -> &haven_mls::Issuer {
         &self.inner.mls_issuer
+    }
+    pub fn fanout(&self) -> &Arc<dyn crate::delivery::fanout::FanOut> {
+        &self.inner.fanout
+    }
+    /// The Delivery Service's group-commit writer.
+    pub fn writer(&self) -> &crate::delivery::writer::Writer {
+        &self.inner.writer
     }
     pub fn anonymous_sockets(&self) -> &crate::http::ws::Anonymous {
         &self.inner.anonymous_sockets

@@ -2,7 +2,11 @@
 //! (device certificates) and the KeyPackage directory. The server handles public keys
 //! and ciphertext only; it never holds a key that opens a message.
 
+pub mod conversations;
 pub mod directory;
+pub mod fanout;
+pub mod socket;
+pub mod writer;
 
 use std::path::Path;
 

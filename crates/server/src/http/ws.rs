@@ -19,6 +19,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use haven_protocol::access::Action;
 
+use crate::delivery::fanout::Mailbox;
+use crate::delivery::socket::DeviceStream;
+use crate::delivery::writer::{AckJob, Refusal, SendJob};
 use crate::error::{Error, Result};
 use crate::http::headers::request_origin;
 use crate::identity::live::Control;
@@ -26,10 +29,13 @@ use crate::identity::session::{Authed, Stage, authenticate};
 use crate::secrets::parse_token;
 use crate::state::AppState;
 use crate::tenancy::Org;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use haven_protocol::identity::Id;
 
 /// Frames up to this size are read and then refused politely; past it the transport
 /// closes the connection (1009) without buffering more.
-pub const TRANSPORT_LIMIT_BYTES: usize = 1024 * 1024;
+pub const TRANSPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
@@ -159,13 +165,22 @@ struct Bound {
     authed: Authed,
     token: String,
     registration: u64,
+    /// When the session was last checked against the store. Messaging frames re-check
+    /// at most once a second: an ended session closes the socket at once anyway.
+    checked: Instant,
 }
+
+/// How long a session check stands for messaging frames.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The permission each message type needs; `None`: allowed before signing in.
 fn required(frame: &ClientFrame) -> Option<Action> {
     match frame {
         ClientFrame::Ping { .. } | ClientFrame::Auth { .. } => None,
         ClientFrame::Activity => Some(Action::WsSession),
+        ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. } => {
+            Some(Action::Converse)
+        }
     }
 }
 
@@ -174,30 +189,54 @@ fn unauthenticated_frame() -> ServerFrame {
 }
 
 /// Handles one frame: the permission table decides, as for every route.
+/// Checks that the bound session may still do `action`: re-read from the store on every
+/// frame, except messaging frames within [`RECHECK`] of the last check.
+async fn authorised(
+    state: &AppState,
+    org: &Org,
+    bound: &mut Option<Bound>,
+    action: Action,
+) -> std::result::Result<(), ServerFrame> {
+    let Some(b) = bound.as_mut() else {
+        return Err(unauthenticated_frame());
+    };
+    if action == Action::Converse && b.checked.elapsed() < RECHECK && b.authed.may(action) {
+        return Ok(());
+    }
+    match authenticate(state, &b.token, org).await {
+        Ok(authed) if authed.may(action) => {
+            b.authed = authed;
+            b.checked = Instant::now();
+            Ok(())
+        }
+        Ok(_) => Err(error_frame(
+            ErrorCode::Forbidden,
+            "Your role does not permit this.",
+        )),
+        Err(_) => Err(ServerFrame::SessionEnded {
+            reason: SessionEndReason::Expired,
+        }),
+    }
+}
+
 async fn handle(
     state: &AppState,
     org: &Org,
     bound: &mut Option<Bound>,
     frame: ClientFrame,
 ) -> ServerFrame {
-    if let Some(action) = required(&frame) {
-        let Some(b) = bound.as_ref() else {
-            return unauthenticated_frame();
-        };
-        // Re-checked on every frame: the session may have ended or idled out meanwhile.
-        match authenticate(state, &b.token, org).await {
-            Ok(authed) if authed.may(action) => {}
-            Ok(_) => return error_frame(ErrorCode::Forbidden, "Your role does not permit this."),
-            Err(_) => {
-                return ServerFrame::SessionEnded {
-                    reason: SessionEndReason::Expired,
-                };
-            }
-        }
+    if let Some(action) = required(&frame)
+        && let Err(refused) = authorised(state, org, bound, action).await
+    {
+        return refused;
     }
     match frame {
         ClientFrame::Ping { seq } => ServerFrame::Pong { seq },
         ClientFrame::Activity => ServerFrame::Heartbeat,
+        // Handled by the connection, which owns the delivery state.
+        ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. } => {
+            error_frame(ErrorCode::Internal, "Unexpected frame.")
+        }
         ClientFrame::Auth { token } => {
             let Some(token) = parse_token(&token).map(str::to_owned) else {
                 return unauthenticated_frame();
@@ -211,6 +250,7 @@ async fn handle(
                         authed,
                         token,
                         registration: u64::MAX,
+                        checked: Instant::now(),
                     });
                     ServerFrame::Authenticated
                 }
@@ -220,6 +260,182 @@ async fn handle(
                 ),
             }
         }
+    }
+}
+
+/// A `send` or `ack` waiting for the writer.
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
+
+enum Done {
+    Sent {
+        request: u64,
+        conversation: Id,
+        result: std::result::Result<u64, Refusal>,
+    },
+    Acked {
+        conversation: Id,
+        result: std::result::Result<u64, Refusal>,
+    },
+}
+
+async fn send_all(socket: &mut WebSocket, frames: &[ServerFrame]) -> bool {
+    for frame in frames {
+        let Some(message) = encode(frame) else {
+            return false;
+        };
+        if socket.send(message).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+fn not_subscribed() -> ServerFrame {
+    error_frame(
+        ErrorCode::DeviceUnavailable,
+        "Subscribe with this browser's encryption device first.",
+    )
+}
+
+/// `subscribe`, `send` and `ack`: the session was checked by the caller.
+async fn messaging(
+    state: &AppState,
+    authed: &Authed,
+    frame: ClientFrame,
+    stream: &mut Option<DeviceStream>,
+    mailbox: &mut Option<std::sync::Arc<Mailbox>>,
+    inflight: &mut FuturesUnordered<Pending>,
+    out: &mut Vec<ServerFrame>,
+) {
+    match frame {
+        ClientFrame::Subscribe { device } => {
+            match DeviceStream::subscribe(state, authed, device.clone()).await {
+                Ok(mut s) => {
+                    out.push(ServerFrame::Subscribed { device });
+                    match s.backlog(state).await {
+                        Ok(backlog) => match s.pump(state, &backlog).await {
+                            Ok(frames) => out.extend(frames),
+                            Err(e) => out.push(e),
+                        },
+                        Err(e) => out.push(e),
+                    }
+                    *mailbox = Some(s.mailbox());
+                    *stream = Some(s);
+                }
+                Err(refused) => out.push(refused),
+            }
+        }
+        ClientFrame::Send {
+            request,
+            conversation,
+            message,
+            commit,
+        } => {
+            let Some(s) = stream.as_ref() else {
+                out.push(not_subscribed());
+                return;
+            };
+            let refuse = |message: &'static str| ServerFrame::Refused {
+                request,
+                code: ErrorCode::InvalidMessage,
+                message: message.to_owned(),
+                winner: None,
+            };
+            let Ok(seen) = haven_mls::wire::inspect(message.as_bytes()) else {
+                out.push(refuse("That is not an MLS message."));
+                return;
+            };
+            if seen.conversation.as_deref() != Some(conversation.as_str().as_bytes()) {
+                out.push(refuse("That message belongs to another conversation."));
+                return;
+            }
+            let job = SendJob {
+                authed: authed.clone(),
+                source: None,
+                device: s.device.clone(),
+                conversation: conversation.clone(),
+                kind: seen.kind,
+                epoch: seen.epoch.unwrap_or(u64::MAX),
+                message: message.into_bytes(),
+                commit,
+            };
+            let writer = state.writer().clone();
+            inflight.push(Box::pin(async move {
+                Done::Sent {
+                    request,
+                    conversation,
+                    result: writer.send(job).await,
+                }
+            }));
+        }
+        ClientFrame::Ack { conversation, seq } => {
+            let Some(s) = stream.as_ref() else {
+                out.push(not_subscribed());
+                return;
+            };
+            let job = AckJob {
+                authed: authed.clone(),
+                device: s.device.clone(),
+                conversation: conversation.clone(),
+                seq,
+            };
+            let writer = state.writer().clone();
+            inflight.push(Box::pin(async move {
+                Done::Acked {
+                    conversation,
+                    result: writer.ack(job).await,
+                }
+            }));
+        }
+        _ => {}
+    }
+}
+
+/// The writer answered a `send` or an `ack`.
+async fn finished(
+    state: &AppState,
+    done: Done,
+    stream: &mut Option<DeviceStream>,
+    out: &mut Vec<ServerFrame>,
+) {
+    match done {
+        Done::Sent {
+            request,
+            conversation,
+            result: Ok(seq),
+        } => {
+            if let Some(s) = stream.as_mut() {
+                s.own_accepted(&conversation, seq);
+            }
+            out.push(ServerFrame::Accepted { request, seq });
+        }
+        Done::Sent {
+            request,
+            result: Err(refusal),
+            ..
+        } => out.push(ServerFrame::Refused {
+            request,
+            code: refusal.code,
+            message: refusal.message.to_owned(),
+            winner: refusal.winner,
+        }),
+        Done::Acked {
+            conversation,
+            result: Ok(position),
+        } => {
+            if let Some(s) = stream.as_mut() {
+                s.acked(&conversation, position);
+                // The window moved: send what waited for it.
+                match s.pump(state, std::slice::from_ref(&conversation)).await {
+                    Ok(frames) => out.extend(frames),
+                    Err(e) => out.push(e),
+                }
+            }
+        }
+        Done::Acked {
+            result: Err(refusal),
+            ..
+        } => out.push(error_frame(refusal.code, refusal.message)),
     }
 }
 
@@ -254,6 +470,9 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
     let mut ticks = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
+    let mut stream: Option<DeviceStream> = None;
+    let mut mailbox: Option<std::sync::Arc<Mailbox>> = None;
+    let mut inflight: FuturesUnordered<Pending> = FuturesUnordered::new();
     loop {
         tokio::select! {
             received = socket.recv() => {
@@ -267,8 +486,20 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
                     }
                 };
                 last_seen = Instant::now();
-                let reply = match message {
+                let replies = match message {
                     Message::Text(text) => match parse(text.as_str()) {
+                        Ok(frame @ (ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. })) => {
+                            let mut out = Vec::new();
+                            match authorised(&state, &org, &mut bound, Action::Converse).await {
+                                Err(refused) => out.push(refused),
+                                Ok(()) => {
+                                    if let Some(b) = bound.as_ref() {
+                                        messaging(&state, &b.authed, frame, &mut stream, &mut mailbox, &mut inflight, &mut out).await;
+                                    }
+                                }
+                            }
+                            out
+                        }
                         Ok(frame) => {
                             let reply = handle(&state, &org, &mut bound, frame).await;
                             if let Some(b) = bound.as_mut().filter(|b| b.registration == u64::MAX) {
@@ -286,19 +517,40 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
                                 control_tx_id = Some(id);
                                 control = Some(rx);
                             }
-                            reply
+                            vec![reply]
                         }
-                        Err(error) => error,
+                        Err(error) => vec![error],
                     },
-                    Message::Binary(_) => error_frame(
+                    Message::Binary(_) => vec![error_frame(
                         ErrorCode::UnknownFrame,
                         "This server accepts only JSON text frames.",
-                    ),
+                    )],
                     Message::Ping(_) | Message::Pong(_) => continue,
                     Message::Close(_) => break,
                 };
-                let Some(reply) = encode(&reply) else { break };
-                if socket.send(reply).await.is_err() {
+                if !send_all(&mut socket, &replies).await {
+                    break;
+                }
+            }
+            Some(done) = inflight.next(), if !inflight.is_empty() => {
+                let mut out = Vec::new();
+                finished(&state, done, &mut stream, &mut out).await;
+                if !send_all(&mut socket, &out).await {
+                    break;
+                }
+            }
+            conversations = async {
+                match mailbox.as_ref() {
+                    Some(m) => m.take().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some(s) = stream.as_mut() else { continue };
+                let frames = match s.pump(&state, &conversations).await {
+                    Ok(frames) => frames,
+                    Err(error) => vec![error],
+                };
+                if !send_all(&mut socket, &frames).await {
                     break;
                 }
             }

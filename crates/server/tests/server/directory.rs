@@ -19,7 +19,7 @@ fn code(reply: &Reply) -> String {
         .to_owned()
 }
 
-fn unhex(text: &str) -> Vec<u8> {
+pub(crate) fn unhex(text: &str) -> Vec<u8> {
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
@@ -30,7 +30,7 @@ fn now() -> u64 {
     crate::common::api::now()
 }
 
-async fn trust_of(client: &Client, token: &str) -> Trust {
+pub(crate) async fn trust_of(client: &Client, token: &str) -> Trust {
     let reply = get(client, "/api/mls/trust", token).await;
     assert_eq!(reply.status, StatusCode::OK);
     let body = reply.json();
@@ -50,7 +50,7 @@ async fn trust_of(client: &Client, token: &str) -> Trust {
 }
 
 /// Registers a fresh MLS device for the signed-in person and installs its certificate.
-async fn enrol(client: &Client, token: &str) -> (Device, String) {
+pub(crate) async fn enrol(client: &Client, token: &str) -> (Device, String) {
     let mut device = Device::new().unwrap();
     let reply = post(
         client,
@@ -68,7 +68,12 @@ async fn enrol(client: &Client, token: &str) -> (Device, String) {
     (device, body["device"].as_str().unwrap().to_owned())
 }
 
-async fn upload(client: &Client, token: &str, device: &str, packages: &[Vec<u8>]) -> Reply {
+pub(crate) async fn upload(
+    client: &Client,
+    token: &str,
+    device: &str,
+    packages: &[Vec<u8>],
+) -> Reply {
     let packages: Vec<Value> = packages.iter().map(|p| json!(to_hex(p))).collect();
     post(
         client,

@@ -514,6 +514,7 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
         "RegisterDevice" => parses::<haven_protocol::messaging::RegisterDevice>(body),
         "UploadKeyPackages" => parses::<haven_protocol::messaging::UploadKeyPackages>(body),
         "ClaimKeyPackages" => parses::<haven_protocol::messaging::ClaimKeyPackages>(body),
+        "CreateConversation" => parses::<haven_protocol::messaging::CreateConversation>(body),
         "AcceptInvitation" => {
             parses::<wire::AcceptInvitation>(body)
                 && body["token"]

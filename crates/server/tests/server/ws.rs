@@ -43,7 +43,7 @@ async fn bad_frames_get_an_error_and_the_connection_keeps_working() {
     next_frame(&mut socket).await;
     let big = format!(
         r#"{{"type":"ping","seq":1,"pad":"{}"}}"#,
-        "x".repeat(100 * 1024)
+        "x".repeat(haven_protocol::ws::MAX_FRAME_BYTES)
     );
     let cases: Vec<(Message, ErrorCode)> = vec![
         (Message::text("hello"), ErrorCode::UnknownFrame),
@@ -88,7 +88,9 @@ async fn a_frame_past_the_transport_limit_closes_only_that_connection() {
     let mut socket = open(&server, None).await;
     next_frame(&mut socket).await;
     let _ = socket
-        .send(Message::text("x".repeat(2 * 1024 * 1024)))
+        .send(Message::text(
+            "x".repeat(haven_server::http::ws::TRANSPORT_LIMIT_BYTES + 1024),
+        ))
         .await;
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -1,0 +1,176 @@
+//! Conversations as the API sees them: start one about a patient's care, list a
+//! device's conversations, and record that one was opened. Messages themselves travel
+//! over the WebSocket (`send`, `deliver`, `ack`), through the writer.
+//!
+//! Trust: who may be in a conversation comes from the care team, checked here and by
+//! the writer for every device added; emergency access never makes anyone a member.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use haven_protocol::ErrorCode;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::{ConversationSummary, CreateConversation};
+
+use crate::audit::{self, Event};
+use crate::clock::now;
+use crate::error::{Error, Result};
+use crate::http::extract::{Body, ClientAddr};
+use crate::identity::session::Authed;
+use crate::state::AppState;
+use crate::store::begin_write;
+
+/// `POST /api/conversations`
+pub async fn create(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Body(request): Body<CreateConversation>,
+) -> Result<(StatusCode, Json<ConversationSummary>)> {
+    let id = crate::secrets::new_id()?;
+    let mut tx = begin_write(state.db()).await?;
+    let device: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+    )
+    .bind(request.device.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if device.is_none() {
+        return Err(Error::conflict(
+            ErrorCode::DeviceUnavailable,
+            "This encryption device was removed or is not yours. Set up this browser again.",
+        ));
+    }
+    let patient: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM users WHERE id = ? AND org_id = ? AND active = 1")
+            .bind(request.patient.as_str())
+            .bind(authed.org.id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let is_patient = patient.is_some_and(|(role,)| role == "patient");
+    let allowed = is_patient
+        && crate::delivery::directory::may_converse(
+            &mut tx,
+            &authed,
+            &request.patient,
+            haven_protocol::Role::Patient,
+        )
+        .await?;
+    if !allowed {
+        return Err(Error::bad(
+            ErrorCode::NotInCareTeam,
+            StatusCode::FORBIDDEN,
+            "You can start a conversation only about your own care or a patient of your care team.",
+        ));
+    }
+    let at = now();
+    sqlx::query(
+        "INSERT INTO conversations (id, org_id, patient_id, created_by, created_at, epoch, last_seq)
+         VALUES (?, ?, ?, ?, ?, 0, 0)",
+    )
+    .bind(id.as_str())
+    .bind(authed.org.id.as_str())
+    .bind(request.patient.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO conversation_devices (conversation_id, device_id, user_id, joined_seq, acked_seq)
+         VALUES (?, ?, ?, 0, 0)",
+    )
+    .bind(id.as_str())
+    .bind(request.device.as_str())
+    .bind(authed.user_id.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::by(&authed, AuditAction::ConversationCreated)
+        .target(format!("conversation:{id}"))
+        .patient(request.patient.as_str())
+        .from(Some(ip));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConversationSummary {
+            id,
+            patient: request.patient,
+            created_by: authed.user_id.clone(),
+            created_at: at,
+            last_seq: 0,
+            acked_seq: 0,
+            left: false,
+        }),
+    ))
+}
+
+type SummaryRow = (String, String, String, i64, i64, i64, Option<i64>);
+
+/// `GET /api/mls/devices/{id}/conversations`: the device's conversations, newest
+/// activity first. A list naming patients, so it is recorded as a read.
+pub async fn list(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(device): Path<String>,
+) -> Result<Json<Vec<ConversationSummary>>> {
+    let device = Id::parse(&device).map_err(|_| Error::NotFound)?;
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT c.id, c.patient_id, c.created_by, c.created_at, c.last_seq, cd.acked_seq, cd.left_seq
+         FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
+         WHERE cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?
+         ORDER BY c.last_seq DESC, c.id LIMIT 1000",
+    )
+    .bind(device.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, patient, created_by, created_at, last_seq, acked, left) in rows {
+        out.push(ConversationSummary {
+            id: Id::parse(&id).map_err(Error::internal)?,
+            patient: Id::parse(&patient).map_err(Error::internal)?,
+            created_by: Id::parse(&created_by).map_err(Error::internal)?,
+            created_at,
+            last_seq: u64::try_from(left.map_or(last_seq, |l| l.min(last_seq))).unwrap_or(0),
+            acked_seq: u64::try_from(acked).unwrap_or(0),
+            left: left.is_some(),
+        });
+    }
+    crate::audit::record_list_read(&state, &authed, ip, "conversations", out.len()).await?;
+    Ok(Json(out))
+}
+
+/// `POST /api/conversations/{id}/opened`: the person opened the conversation.
+pub async fn opened(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = Id::parse(&id).map_err(|_| Error::NotFound)?;
+    let mut tx = begin_write(state.db()).await?;
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT c.patient_id FROM conversations c
+         WHERE c.id = ? AND c.org_id = ? AND EXISTS (
+             SELECT 1 FROM conversation_devices cd
+             WHERE cd.conversation_id = c.id AND cd.user_id = ? AND cd.left_seq IS NULL)",
+    )
+    .bind(id.as_str())
+    .bind(authed.org.id.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    // Not a member and no such conversation look the same.
+    let (patient,) = row.ok_or(Error::NotFound)?;
+    let event = Event::by(&authed, AuditAction::ConversationOpened)
+        .target(format!("conversation:{id}"))
+        .patient(patient)
+        .from(Some(ip));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,606 @@
+//! The group-commit writer: every message, its sequence number and its audit entry
+//! become durable together, before the sender hears "accepted", and the messages that
+//! arrive while one transaction commits share the next one (one fsync for many).
+//!
+//! Each job runs inside its own savepoint, so a refused job (a stale commit, a sender
+//! who is not a member) leaves no trace while the rest of its batch commits. Jobs of a
+//! batch run in arrival order, which is the order of sequence numbers.
+//!
+//! Trust: the sender's session was checked by the connection; everything about the
+//! conversation (membership, epoch, who may be added or removed) is checked here, inside
+//! the write transaction, so two concurrent commits cannot both win an epoch.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use haven_mls::MessageKind;
+use haven_protocol::ErrorCode;
+use haven_protocol::access::Role;
+use haven_protocol::audit::AuditAction;
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::{CommitInfo, MESSAGE_RETENTION_SECS};
+use sqlx::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::{self, Event};
+use crate::clock::now;
+use crate::delivery::fanout::FanOut;
+use crate::identity::session::Authed;
+use crate::store::Pool;
+
+/// Jobs one transaction takes at most.
+const MAX_BATCH: usize = 512;
+/// Jobs waiting before senders are slowed down.
+const QUEUE: usize = 4096;
+
+/// A message to store: already parsed, its framing read by [`haven_mls::wire::inspect`].
+pub struct SendJob {
+    pub authed: Authed,
+    pub source: Option<IpAddr>,
+    pub device: Id,
+    pub conversation: Id,
+    pub kind: MessageKind,
+    pub epoch: u64,
+    pub message: Vec<u8>,
+    pub commit: Option<CommitInfo>,
+}
+
+pub struct AckJob {
+    pub authed: Authed,
+    pub device: Id,
+    pub conversation: Id,
+    pub seq: u64,
+}
+
+enum Work {
+    Send(Box<SendJob>),
+    Ack(Box<AckJob>),
+}
+
+/// Why a job was refused. The message is for people and names no input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: &'static str,
+    pub winner: Option<u64>,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            code,
+            message,
+            winner: None,
+        }
+    }
+    fn not_a_member() -> Self {
+        Self::new(
+            ErrorCode::NotAMember,
+            "This device is not a member of that conversation.",
+        )
+    }
+    fn invalid(message: &'static str) -> Self {
+        Self::new(ErrorCode::InvalidMessage, message)
+    }
+    fn internal() -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "The message could not be stored. Nothing was lost: send it again.",
+        )
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(error = %error, "delivery store error");
+        Self::internal()
+    }
+}
+
+impl From<crate::error::Error> for Refusal {
+    fn from(error: crate::error::Error) -> Self {
+        tracing::error!(error = %error, "delivery error");
+        Self::internal()
+    }
+}
+
+type Reply = oneshot::Sender<Result<u64, Refusal>>;
+
+/// The handle connections submit to.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<(Work, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer task.
+    pub fn spawn(db: Pool, fanout: std::sync::Arc<dyn FanOut>) -> Self {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, fanout, rx));
+        Self { jobs }
+    }
+
+    async fn submit(&self, work: Work) -> Result<u64, Refusal> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send((work, reply))
+            .await
+            .map_err(|_| Refusal::internal())?;
+        answer.await.map_err(|_| Refusal::internal())?
+    }
+
+    /// Stores a message; `Ok(seq)` once it and its audit entries are durable.
+    pub async fn send(&self, job: SendJob) -> Result<u64, Refusal> {
+        self.submit(Work::Send(Box::new(job))).await
+    }
+
+    /// Records that a device processed everything up to `seq`; `Ok` with the device's
+    /// acknowledged position afterwards.
+    pub async fn ack(&self, job: AckJob) -> Result<u64, Refusal> {
+        self.submit(Work::Ack(Box::new(job))).await
+    }
+}
+
+/// What a job did, for after the commit.
+struct Done {
+    result: u64,
+    wake: Option<(Id, Vec<Id>)>,
+}
+
+async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receiver<(Work, Reply)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = process(&db, &batch).await;
+        let mut wakes = Vec::new();
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            let answer = result.map(|done| {
+                if let Some(wake) = done.wake {
+                    wakes.push(wake);
+                }
+                done.result
+            });
+            // The connection may have gone; the message is stored either way.
+            let _ = reply.send(answer);
+        }
+        for (conversation, devices) in wakes {
+            fanout.wake(&conversation, &devices);
+        }
+    }
+}
+
+/// Runs a batch in one transaction; each job's result, or every job refused if the
+/// transaction could not commit.
+async fn process(db: &Pool, batch: &[(Work, Reply)]) -> Vec<Result<Done, Refusal>> {
+    let all_failed = |n: usize| (0..n).map(|_| Err(Refusal::internal())).collect();
+    let Ok(mut tx) = crate::store::begin_write(db).await else {
+        return all_failed(batch.len());
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
+    for (work, _) in batch {
+        if sqlx::query("SAVEPOINT job")
+            .execute(&mut *tx)
+            .await
+            .is_err()
+        {
+            return all_failed(batch.len());
+        }
+        let mut job_events = Vec::new();
+        let outcome = match work {
+            Work::Send(job) => send(&mut tx, job, &mut job_events).await,
+            Work::Ack(job) => ack(&mut tx, job, &mut job_events).await,
+        };
+        let undo = if outcome.is_ok() {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job"
+        };
+        if sqlx::query(undo).execute(&mut *tx).await.is_err() {
+            return all_failed(batch.len());
+        }
+        if outcome.is_err() && sqlx::query("RELEASE job").execute(&mut *tx).await.is_err() {
+            return all_failed(batch.len());
+        }
+        if outcome.is_ok() {
+            events.append(&mut job_events);
+        }
+        results.push(outcome);
+    }
+    if !events.is_empty() && audit::record_many(&mut tx, events).await.is_err() {
+        return all_failed(batch.len());
+    }
+    if tx.commit().await.is_err() {
+        return all_failed(batch.len());
+    }
+    results
+}
+
+fn conversation_ref(id: &Id) -> String {
+    format!("conversation:{id}")
+}
+
+fn seq_i64(seq: u64) -> Result<i64, Refusal> {
+    i64::try_from(seq).map_err(|_| Refusal::invalid("That sequence number is out of range."))
+}
+
+struct ConversationRow {
+    patient: String,
+    epoch: u64,
+    last_seq: u64,
+}
+
+async fn conversation(
+    conn: &mut SqliteConnection,
+    org: &Id,
+    id: &Id,
+) -> Result<ConversationRow, Refusal> {
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT patient_id, epoch, last_seq FROM conversations WHERE id = ? AND org_id = ?",
+    )
+    .bind(id.as_str())
+    .bind(org.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (patient, epoch, last_seq) = row.ok_or_else(Refusal::not_a_member)?;
+    Ok(ConversationRow {
+        patient,
+        epoch: u64::try_from(epoch).unwrap_or(0),
+        last_seq: u64::try_from(last_seq).unwrap_or(0),
+    })
+}
+
+/// The device is the caller's, not revoked, and a current member of the conversation.
+async fn is_current_member(
+    conn: &mut SqliteConnection,
+    conversation: &Id,
+    device: &Id,
+    user: &Id,
+) -> Result<bool, Refusal> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
+         WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ?
+           AND cd.left_seq IS NULL AND d.revoked_at IS NULL",
+    )
+    .bind(conversation.as_str())
+    .bind(device.as_str())
+    .bind(user.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// May `user` (of the conversation's organisation) be in a conversation about
+/// `patient`? The patient, and active clinicians of their care team.
+async fn may_join(
+    conn: &mut SqliteConnection,
+    org: &Id,
+    patient: &str,
+    user: &str,
+) -> Result<bool, Refusal> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM users WHERE id = ? AND org_id = ? AND active = 1")
+            .bind(user)
+            .bind(org.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(role) = row.and_then(|(r,)| r.parse::<Role>().ok()) else {
+        return Ok(false);
+    };
+    match role {
+        Role::Patient => Ok(user == patient),
+        Role::Clinician => {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT 1 FROM care_team WHERE org_id = ? AND clinician_id = ? AND patient_id = ?",
+            )
+            .bind(org.as_str())
+            .bind(user)
+            .bind(patient)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.is_some())
+        }
+        _ => Ok(false),
+    }
+}
+
+async fn send(
+    conn: &mut SqliteConnection,
+    job: &SendJob,
+    events: &mut Vec<Event>,
+) -> Result<Done, Refusal> {
+    let org = &job.authed.org.id;
+    let row = conversation(conn, org, &job.conversation).await?;
+    if !is_current_member(conn, &job.conversation, &job.device, &job.authed.user_id).await? {
+        return Err(Refusal::not_a_member());
+    }
+    let seq = row.last_seq + 1;
+    let seq_db = seq_i64(seq)?;
+    let mut epoch_after = row.epoch;
+    let mut welcome: Option<&[u8]> = None;
+    let mut added_devices: Vec<(Id, String)> = Vec::new();
+    let mut removed_devices: Vec<Id> = Vec::new();
+    let kind = match job.kind {
+        MessageKind::Application => {
+            if job.commit.is_some() {
+                return Err(Refusal::invalid(
+                    "An application message cannot carry a change of members.",
+                ));
+            }
+            if job.epoch > row.epoch {
+                return Err(Refusal::invalid(
+                    "That message is for an epoch this conversation has not reached.",
+                ));
+            }
+            "application"
+        }
+        MessageKind::Commit => {
+            let Some(commit) = &job.commit else {
+                return Err(Refusal::invalid(
+                    "A commit must say which devices it adds and removes.",
+                ));
+            };
+            if job.epoch != row.epoch {
+                if job.epoch > row.epoch {
+                    return Err(Refusal::invalid(
+                        "That commit is for an epoch this conversation has not reached.",
+                    ));
+                }
+                let winner: Option<(i64,)> = sqlx::query_as(
+                    "SELECT seq FROM mls_messages WHERE conversation_id = ? AND kind = 'commit' AND epoch = ?",
+                )
+                .bind(job.conversation.as_str())
+                .bind(seq_i64(job.epoch)?)
+                .fetch_optional(&mut *conn)
+                .await?;
+                return Err(Refusal {
+                    code: ErrorCode::StaleEpoch,
+                    message: "Another change to this conversation came first. Apply it, then try again.",
+                    winner: winner.and_then(|(s,)| u64::try_from(s).ok()),
+                });
+            }
+            epoch_after = row.epoch + 1;
+            let added: BTreeSet<&Id> = commit.added.iter().collect();
+            let removed: BTreeSet<&Id> = commit.removed.iter().collect();
+            if added.len() != commit.added.len()
+                || removed.len() != commit.removed.len()
+                || added.iter().any(|d| removed.contains(d))
+                || added.len() + removed.len() > 1000
+            {
+                return Err(Refusal::invalid(
+                    "A commit names each device once, as added or removed.",
+                ));
+            }
+            if added.is_empty() != commit.welcome.is_none() {
+                return Err(Refusal::invalid(
+                    "A commit that adds devices carries their Welcome, and only then.",
+                ));
+            }
+            welcome = commit.welcome.as_ref().map(|w| w.as_bytes());
+            let sender_is_clinician = job.authed.role == Role::Clinician;
+            for device in added {
+                let found: Option<(String, Option<i64>)> = sqlx::query_as(
+                    "SELECT user_id, revoked_at FROM mls_devices WHERE id = ? AND org_id = ?",
+                )
+                .bind(device.as_str())
+                .bind(org.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((user, None)) = found else {
+                    return Err(Refusal::invalid(
+                        "A device to add is unknown or was revoked.",
+                    ));
+                };
+                let already: Option<(Option<i64>,)> = sqlx::query_as(
+                    "SELECT left_seq FROM conversation_devices WHERE conversation_id = ? AND device_id = ?",
+                )
+                .bind(job.conversation.as_str())
+                .bind(device.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+                if already.is_some() {
+                    return Err(Refusal::invalid(
+                        "A device to add is, or was, already in this conversation.",
+                    ));
+                }
+                if !may_join(conn, org, &row.patient, &user).await? {
+                    return Err(Refusal::new(
+                        ErrorCode::NotInCareTeam,
+                        "Only the patient and their care team can be in this conversation.",
+                    ));
+                }
+                if !sender_is_clinician && user != job.authed.user_id.as_str() {
+                    let present: Option<(i64,)> = sqlx::query_as(
+                        "SELECT 1 FROM conversation_devices WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL",
+                    )
+                    .bind(job.conversation.as_str())
+                    .bind(&user)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if present.is_none() {
+                        return Err(Refusal::new(
+                            ErrorCode::Forbidden,
+                            "Only a clinician can add a new person to a conversation.",
+                        ));
+                    }
+                }
+                added_devices.push((device.clone(), user));
+            }
+            for device in removed {
+                let found: Option<(String, Option<i64>)> = sqlx::query_as(
+                    "SELECT cd.user_id, d.revoked_at FROM conversation_devices cd
+                     JOIN mls_devices d ON d.id = cd.device_id
+                     WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.left_seq IS NULL",
+                )
+                .bind(job.conversation.as_str())
+                .bind(device.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((user, revoked)) = found else {
+                    return Err(Refusal::invalid(
+                        "A device to remove is not in this conversation.",
+                    ));
+                };
+                if !sender_is_clinician && user != job.authed.user_id.as_str() && revoked.is_none()
+                {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        "Only a clinician can remove another person from a conversation.",
+                    ));
+                }
+                removed_devices.push(device.clone());
+            }
+            "commit"
+        }
+        _ => {
+            return Err(Refusal::invalid(
+                "Only application messages and commits are sent to a conversation.",
+            ));
+        }
+    };
+
+    let at = now();
+    sqlx::query(
+        "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, welcome, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(job.conversation.as_str())
+    .bind(seq_db)
+    .bind(kind)
+    .bind(seq_i64(job.epoch)?)
+    .bind(job.device.as_str())
+    .bind(&job.message)
+    .bind(welcome)
+    .bind(at)
+    .bind(at + MESSAGE_RETENTION_SECS)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE conversations SET last_seq = ?, epoch = ? WHERE id = ?")
+        .bind(seq_db)
+        .bind(seq_i64(epoch_after)?)
+        .bind(job.conversation.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for (device, user) in &added_devices {
+        sqlx::query(
+            "INSERT INTO conversation_devices (conversation_id, device_id, user_id, joined_seq, acked_seq)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(job.conversation.as_str())
+        .bind(device.as_str())
+        .bind(user)
+        .bind(seq_db)
+        .bind(seq_db - 1)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for device in &removed_devices {
+        sqlx::query(
+            "UPDATE conversation_devices SET left_seq = ? WHERE conversation_id = ? AND device_id = ?",
+        )
+        .bind(seq_db)
+        .bind(job.conversation.as_str())
+        .bind(device.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let wake: Vec<(String,)> = sqlx::query_as(
+        "SELECT device_id FROM conversation_devices
+         WHERE conversation_id = ? AND (left_seq IS NULL OR left_seq >= ?) AND device_id != ?",
+    )
+    .bind(job.conversation.as_str())
+    .bind(seq_db)
+    .bind(job.device.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let wake = wake
+        .into_iter()
+        .filter_map(|(d,)| Id::parse(&d).ok())
+        .collect();
+
+    let target = conversation_ref(&job.conversation);
+    let base = |action| {
+        Event::by(&job.authed, action)
+            .target(target.clone())
+            .patient(row.patient.clone())
+            .from(job.source)
+    };
+    events.push(base(AuditAction::MessageSent).detail(format!(
+        "{kind} seq {seq}, {} bytes, from device {}",
+        job.message.len(),
+        job.device
+    )));
+    for (device, _) in &added_devices {
+        events.push(base(AuditAction::MemberAdded).detail(format!("device {device} at seq {seq}")));
+    }
+    for device in &removed_devices {
+        events
+            .push(base(AuditAction::MemberRemoved).detail(format!("device {device} at seq {seq}")));
+    }
+    Ok(Done {
+        result: seq,
+        wake: Some((job.conversation.clone(), wake)),
+    })
+}
+
+async fn ack(
+    conn: &mut SqliteConnection,
+    job: &AckJob,
+    events: &mut Vec<Event>,
+) -> Result<Done, Refusal> {
+    let row: Option<(i64, i64, Option<i64>, String, i64)> = sqlx::query_as(
+        "SELECT cd.acked_seq, cd.joined_seq, cd.left_seq, c.patient_id, c.last_seq
+         FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
+         WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?",
+    )
+    .bind(job.conversation.as_str())
+    .bind(job.device.as_str())
+    .bind(job.authed.user_id.as_str())
+    .bind(job.authed.org.id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((acked, _joined, left, patient, last)) = row else {
+        return Err(Refusal::not_a_member());
+    };
+    let seq = seq_i64(job.seq)?;
+    let limit = left.map_or(last, |l| l.min(last));
+    if seq > limit {
+        return Err(Refusal::invalid(
+            "That acknowledges messages this device has not been sent.",
+        ));
+    }
+    if seq <= acked {
+        return Ok(Done {
+            result: u64::try_from(acked).unwrap_or(0),
+            wake: None,
+        });
+    }
+    sqlx::query(
+        "UPDATE conversation_devices SET acked_seq = ? WHERE conversation_id = ? AND device_id = ?",
+    )
+    .bind(seq)
+    .bind(job.conversation.as_str())
+    .bind(job.device.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let range = if seq == acked + 1 {
+        format!("seq {seq}")
+    } else {
+        format!("seq {}-{seq}", acked + 1)
+    };
+    events.push(
+        Event::by(&job.authed, AuditAction::MessageDelivered)
+            .target(conversation_ref(&job.conversation))
+            .patient(patient)
+            .detail(format!("{range} to device {}", job.device)),
+    );
+    Ok(Done {
+        result: job.seq,
+        wake: None,
+    })
+}

@@ -1,0 +1,545 @@
+//! The Delivery Service through the real TLS WebSocket, with real MLS clients: ordered,
+//! exactly-once delivery with acknowledgements, catching up after being offline, the
+//! first commit of an epoch winning, and hostile frames refused with nothing stored.
+
+use haven_mls::{Device, Received, Trust};
+use haven_protocol::messaging::Delivered;
+use haven_protocol::ws::ServerFrame;
+use hyper::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::api::{get, post, sign_in};
+use crate::common::store::user_id;
+use crate::common::ws::{self, Socket};
+use crate::common::{Client, TestServer, store};
+use crate::directory::{enrol, trust_of, unhex, upload};
+
+fn now() -> u64 {
+    crate::common::api::now()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+struct Person {
+    token: String,
+    device: Device,
+    id: String,
+    trust: Trust,
+}
+
+impl Person {
+    async fn new(client: &Client, email: &str) -> Self {
+        let token = sign_in(client, email, None).await;
+        let (mut device, id) = enrol(client, &token).await;
+        let packages = device.key_packages(5).unwrap();
+        upload(client, &token, &id, &packages).await;
+        let trust = trust_of(client, &token).await;
+        Self {
+            token,
+            device,
+            id,
+            trust,
+        }
+    }
+
+    /// A signed-in socket subscribed to this person's device; returns it and the
+    /// frames delivered on subscribing.
+    async fn connect(&self, server: &TestServer) -> (Socket, Vec<ServerFrame>) {
+        let mut socket = ws::open(server, None).await;
+        assert!(matches!(
+            ws::next(&mut socket).await,
+            ServerFrame::Hello { .. }
+        ));
+        send_frame(&mut socket, json!({"type": "auth", "token": self.token})).await;
+        assert_eq!(ws::next(&mut socket).await, ServerFrame::Authenticated);
+        send_frame(&mut socket, json!({"type": "subscribe", "device": self.id})).await;
+        match ws::next(&mut socket).await {
+            ServerFrame::Subscribed { device } => assert_eq!(device.as_str(), self.id),
+            other => panic!("{other:?}"),
+        }
+        let backlog = drain(&mut socket).await;
+        (socket, backlog)
+    }
+}
+
+async fn send_frame(socket: &mut Socket, value: Value) {
+    use futures_util::SinkExt;
+    socket.send(ws::text(value)).await.unwrap();
+}
+
+/// Frames already on their way, without waiting for more than a moment after the last.
+async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
+    let mut frames = Vec::new();
+    // A ping round trip marks the end of what the server had queued before it.
+    send_frame(socket, json!({"type": "ping", "seq": 424242})).await;
+    loop {
+        match ws::next(socket).await {
+            ServerFrame::Pong { seq: 424242 } => return frames,
+            frame => frames.push(frame),
+        }
+    }
+}
+
+/// Sends an MLS message and returns the server's answer (accepted or refused).
+async fn submit(
+    socket: &mut Socket,
+    request: u64,
+    conversation: &str,
+    message: &[u8],
+    commit: Option<Value>,
+) -> ServerFrame {
+    let mut frame = json!({
+        "type": "send", "request": request, "conversation": conversation, "message": b64(message)
+    });
+    if let Some(commit) = commit {
+        frame["commit"] = commit;
+    }
+    send_frame(socket, frame).await;
+    loop {
+        match ws::next(socket).await {
+            f @ (ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => return f,
+            ServerFrame::Deliver { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+fn seq_of(frame: &ServerFrame) -> u64 {
+    match frame {
+        ServerFrame::Accepted { seq, .. } => *seq,
+        other => panic!("not accepted: {other:?}"),
+    }
+}
+
+async fn ack(socket: &mut Socket, conversation: &str, seq: u64) {
+    send_frame(
+        socket,
+        json!({"type": "ack", "conversation": conversation, "seq": seq}),
+    )
+    .await;
+}
+
+/// Waits until the store has the device's acknowledgement (acks are answered only when
+/// refused).
+async fn acked(client: &Client, person: &Person, seq: u64) {
+    for _ in 0..500 {
+        let list = get(
+            client,
+            &format!("/api/mls/devices/{}/conversations", person.id),
+            &person.token,
+        )
+        .await;
+        if list.json()[0]["acked_seq"].as_u64() >= Some(seq) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("acknowledgement of {seq} never stored");
+}
+
+/// Processes deliveries in order; returns the plaintexts shown and the last seq.
+fn apply(person: &mut Person, conversation: &str, frames: &[ServerFrame]) -> (Vec<String>, u64) {
+    let mut shown = Vec::new();
+    let mut last = 0;
+    for frame in frames {
+        let ServerFrame::Deliver {
+            conversation: c,
+            seq,
+            kind,
+            message,
+            ..
+        } = frame
+        else {
+            continue;
+        };
+        assert_eq!(c.as_str(), conversation);
+        assert!(*seq > last, "out of order: {seq} after {last}");
+        last = *seq;
+        match kind {
+            Delivered::Welcome => {
+                person
+                    .device
+                    .join(message.as_bytes(), &person.trust, now())
+                    .unwrap();
+            }
+            _ => {
+                let received = person
+                    .device
+                    .receive(
+                        conversation.as_bytes(),
+                        message.as_bytes(),
+                        &person.trust,
+                        now(),
+                    )
+                    .unwrap();
+                if let Received::Message { body, .. } = received {
+                    shown.push(String::from_utf8(body).unwrap());
+                }
+            }
+        }
+    }
+    (shown, last)
+}
+
+/// A clinician starts a conversation about the demo patient and adds the patient's
+/// device; returns the conversation id.
+async fn start(
+    client: &Client,
+    db: &haven_server::store::Pool,
+    clinician: &mut Person,
+    patient: &Person,
+    socket: &mut Socket,
+) -> String {
+    start_with_commit(client, db, clinician, patient, socket)
+        .await
+        .0
+}
+
+/// As [`start`], with the bytes of the commit that added the patient.
+async fn start_with_commit(
+    client: &Client,
+    db: &haven_server::store::Pool,
+    clinician: &mut Person,
+    patient: &Person,
+    socket: &mut Socket,
+) -> (String, Vec<u8>) {
+    let patient_user = user_id(db, "patient@demo.haven").await;
+    let reply = post(
+        client,
+        "/api/conversations",
+        Some(&clinician.token),
+        json!({"patient": patient_user, "device": clinician.id}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json());
+    let conversation = reply.json()["id"].as_str().unwrap().to_owned();
+    clinician.device.create(conversation.as_bytes()).unwrap();
+    let claimed = post(
+        client,
+        "/api/mls/key-packages/claim",
+        Some(&clinician.token),
+        json!({"users": [patient_user]}),
+    )
+    .await
+    .json();
+    let packages: Vec<Vec<u8>> = claimed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| unhex(c["key_package"].as_str().unwrap()))
+        .collect();
+    assert_eq!(packages.len(), 1);
+    let commit = clinician
+        .device
+        .add(conversation.as_bytes(), &packages, &clinician.trust, now())
+        .unwrap();
+    let info = json!({"added": [patient.id], "welcome": b64(commit.welcome.as_ref().unwrap())});
+    let answer = submit(socket, 1, &conversation, &commit.commit, Some(info)).await;
+    assert_eq!(seq_of(&answer), 1);
+    clinician.device.confirm(conversation.as_bytes()).unwrap();
+    (conversation, commit.commit)
+}
+
+#[tokio::test]
+async fn messages_arrive_in_order_exactly_once_and_catch_up_after_being_offline() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+
+    // Online: the Welcome, then a message, as they happen.
+    let hello = clinician
+        .device
+        .send(conversation.as_bytes(), b"How are you feeling today?")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 2, &conversation, &hello, None).await),
+        2
+    );
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        frames.push(ws::next(&mut p_socket).await);
+    }
+    let (shown, last) = apply(&mut patient, &conversation, &frames);
+    assert_eq!(shown, vec!["How are you feeling today?"]);
+    assert_eq!(last, 2);
+    ack(&mut p_socket, &conversation, 2).await;
+    let reply = patient
+        .device
+        .send(conversation.as_bytes(), b"Better, thanks")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut p_socket, 1, &conversation, &reply, None).await),
+        3
+    );
+    // Its own message needs no delivery back: the client acknowledges it as accepted.
+    ack(&mut p_socket, &conversation, 3).await;
+    acked(&client, &patient, 3).await;
+    let got = ws::next(&mut c_socket).await;
+    let (shown, _) = apply(&mut clinician, &conversation, &[got]);
+    assert_eq!(shown, vec!["Better, thanks"]);
+    ack(&mut c_socket, &conversation, 3).await;
+
+    // Offline: the patient's socket goes; three messages are sent meanwhile.
+    drop(p_socket);
+    let mut sent = Vec::new();
+    for (i, text) in ["one", "two", "three"].iter().enumerate() {
+        let m = clinician
+            .device
+            .send(conversation.as_bytes(), text.as_bytes())
+            .unwrap();
+        sent.push(seq_of(
+            &submit(&mut c_socket, 10 + i as u64, &conversation, &m, None).await,
+        ));
+    }
+    assert_eq!(sent, vec![4, 5, 6]);
+    // Reconnecting without acknowledging: the same three again, from the first
+    // unacknowledged one, in order.
+    let (socket, backlog) = patient.connect(&server).await;
+    let seqs = |frames: &[ServerFrame]| -> Vec<u64> {
+        frames
+            .iter()
+            .filter_map(|f| match f {
+                ServerFrame::Deliver { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(seqs(&backlog), vec![4, 5, 6]);
+    drop(socket);
+    let (mut p_socket, backlog) = patient.connect(&server).await;
+    assert_eq!(seqs(&backlog), vec![4, 5, 6]);
+    let (shown, last) = apply(&mut patient, &conversation, &backlog);
+    assert_eq!(shown, vec!["one", "two", "three"]);
+    ack(&mut p_socket, &conversation, last).await;
+    // Acknowledged: a new connection gets nothing more.
+    acked(&client, &patient, last).await;
+    let (_again, backlog) = patient.connect(&server).await;
+    assert!(seqs(&backlog).is_empty(), "{backlog:?}");
+
+    // The list shows the position; the audit log has ids and sizes, never content.
+    let list = get(
+        &client,
+        &format!("/api/mls/devices/{}/conversations", patient.id),
+        &patient.token,
+    )
+    .await;
+    assert_eq!(list.json()[0]["last_seq"], 6);
+    assert_eq!(list.json()[0]["acked_seq"], 6);
+    assert_eq!(store::count(&db, "message_sent").await, 6);
+    assert_eq!(store::count(&db, "member_added").await, 1);
+    assert!(store::count(&db, "message_delivered").await >= 3);
+    for action in ["message_sent", "message_delivered", "member_added"] {
+        for entry in store::entries(&db, action).await {
+            let text = entry.to_string();
+            for secret in ["feeling", "Better", "three"] {
+                assert!(!text.contains(secret), "{action}: {text}");
+            }
+            assert_eq!(entry["target"], format!("conversation:{conversation}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_first_commit_of_an_epoch_wins_and_the_loser_learns_the_winner() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let welcome = ws::next(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[welcome]);
+
+    // Both add a second device of the patient at epoch 1; the clinician's comes first.
+    let (mut phone, phone_id) = enrol(&client, &patient.token).await;
+    let packages = phone.key_packages(2).unwrap();
+    let first = clinician
+        .device
+        .add(
+            conversation.as_bytes(),
+            &packages[..1],
+            &clinician.trust,
+            now(),
+        )
+        .unwrap();
+    let second = patient
+        .device
+        .add(
+            conversation.as_bytes(),
+            &packages[1..],
+            &patient.trust,
+            now(),
+        )
+        .unwrap();
+    let info = |c: &haven_mls::Commit| json!({"added": [phone_id], "welcome": b64(c.welcome.as_ref().unwrap())});
+    assert_eq!(
+        seq_of(
+            &submit(
+                &mut c_socket,
+                5,
+                &conversation,
+                &first.commit,
+                Some(info(&first))
+            )
+            .await
+        ),
+        2
+    );
+    let lost = submit(
+        &mut p_socket,
+        6,
+        &conversation,
+        &second.commit,
+        Some(info(&second)),
+    )
+    .await;
+    match lost {
+        ServerFrame::Refused {
+            code,
+            winner,
+            request,
+            ..
+        } => {
+            assert_eq!(code, haven_protocol::ErrorCode::StaleEpoch);
+            assert_eq!(winner, Some(2));
+            assert_eq!(request, 6);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store::count(&db, "member_added").await,
+        2,
+        "the loser stored nothing"
+    );
+}
+
+#[tokio::test]
+async fn hostile_frames_are_refused_and_nothing_stored_changes() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (conversation, first_commit) =
+        start_with_commit(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let stored = |db: &haven_server::store::Pool| {
+        let db = db.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM mls_messages")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    let before = stored(&db).await;
+
+    // Another patient with a device of their own, not in the conversation.
+    let stranger = Person::new(&client, "patient2@demo.haven").await;
+    let (mut s_socket, _) = stranger.connect(&server).await;
+    let forged = clinician
+        .device
+        .send(conversation.as_bytes(), b"x")
+        .unwrap();
+    match submit(&mut s_socket, 1, &conversation, &forged, None).await {
+        ServerFrame::Refused { code, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::NotAMember)
+        }
+        other => panic!("{other:?}"),
+    }
+    // Subscribing as someone else's device, acking their conversation.
+    send_frame(
+        &mut s_socket,
+        json!({"type": "subscribe", "device": clinician.id}),
+    )
+    .await;
+    assert!(matches!(
+        ws::next(&mut s_socket).await,
+        ServerFrame::Error { .. }
+    ));
+
+    let m = clinician
+        .device
+        .send(conversation.as_bytes(), b"ok")
+        .unwrap();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"type": "send", "request": 1, "conversation": conversation, "message": "***"}),
+            "not base64",
+        ),
+        (
+            json!({"type": "send", "request": 1, "conversation": conversation, "message": b64(b"garbage")}),
+            "not MLS",
+        ),
+        (
+            json!({"type": "send", "request": 1, "conversation": "0".repeat(32), "message": b64(&m)}),
+            "another conversation",
+        ),
+        (
+            json!({"type": "send", "request": 1, "conversation": conversation, "message": b64(&m), "commit": {"added": []}}),
+            "application with commit info",
+        ),
+        (
+            json!({"type": "ack", "conversation": conversation, "seq": 99}),
+            "ack ahead",
+        ),
+        (
+            json!({"type": "send", "request": 1, "conversation": conversation, "message": b64(&vec![0u8; 1024 * 1024 + 1])}),
+            "oversized",
+        ),
+    ];
+    for (frame, what) in cases {
+        send_frame(&mut c_socket, frame).await;
+        let answer = ws::next(&mut c_socket).await;
+        assert!(
+            matches!(
+                answer,
+                ServerFrame::Refused { .. } | ServerFrame::Error { .. }
+            ),
+            "{what}: {answer:?}"
+        );
+    }
+    // The first commit again, replayed: its epoch is spent, so it is refused.
+    match submit(
+        &mut c_socket,
+        3,
+        &conversation,
+        &first_commit,
+        Some(json!({"added": [patient.id], "welcome": b64(b"x")})),
+    )
+    .await
+    {
+        ServerFrame::Refused { code, winner, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::StaleEpoch);
+            assert_eq!(winner, Some(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The connection still works, and nothing was stored by any of the above.
+    assert_eq!(stored(&db).await, before);
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 9, &conversation, &m, None).await),
+        2
+    );
+    // Staff never start one.
+    let staff = sign_in(&client, "staff@demo.haven", None).await;
+    let reply = post(
+        &client,
+        "/api/conversations",
+        Some(&staff),
+        json!({"patient": user_id(&db, "patient@demo.haven").await, "device": clinician.id}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
