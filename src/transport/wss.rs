@@ -250,6 +250,12 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
             (inner.on_event)(LinkEvent::Changed(topic));
         }
         ServerFrame::Heartbeat | ServerFrame::Error { .. } | ServerFrame::Authenticated => {}
+        // Sent only to a connection that subscribed an encryption device, which this
+        // link does not do yet.
+        ServerFrame::Subscribed { .. }
+        | ServerFrame::Accepted { .. }
+        | ServerFrame::Refused { .. }
+        | ServerFrame::Deliver { .. } => {}
     }
 }
 
