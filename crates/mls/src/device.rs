@@ -139,6 +139,9 @@ impl std::fmt::Debug for Received {
 enum Intent {
     Add(Vec<Vec<u8>>),
     Remove(Vec<Id>),
+    /// A commit with a fresh path and nothing else: new keys for this device
+    /// (post-compromise security), and a full tree.
+    Update,
 }
 
 /// What a snapshot holds beside the openmls store.
@@ -419,6 +422,11 @@ impl Device {
         self.stage(id, Intent::Remove(devices.to_vec()), trust, 0)
     }
 
+    /// Rotates this device's keys in the conversation: a commit with a path only.
+    pub fn update(&mut self, id: &[u8], trust: &Trust) -> Result<Commit> {
+        self.stage(id, Intent::Update, trust, 0)
+    }
+
     fn stage(&mut self, id: &[u8], intent: Intent, trust: &Trust, now: u64) -> Result<Commit> {
         let committer = self.own_body()?.clone();
         let conversation = self.conversation(id)?;
@@ -464,8 +472,9 @@ impl Device {
                     }
                 }
             }
+            Intent::Update => {}
         }
-        if add.is_empty() && remove.is_empty() {
+        if add.is_empty() && remove.is_empty() && !matches!(intent, Intent::Update) {
             return Err(Error::NothingToDo);
         }
         authorise(&committer, &added, &removed, &users_before, trust)?;

@@ -90,6 +90,8 @@ words! {
         MessageDelivered = "message_delivered": "A device acknowledged messages of a conversation (which sequence numbers).",
         MemberAdded = "member_added": "A device was added to a conversation.",
         MemberRemoved = "member_removed": "A device was removed from a conversation.",
+        AttachmentUploaded = "attachment_uploaded": "An encrypted attachment was stored for a conversation (id and size).",
+        AttachmentDownloaded = "attachment_downloaded": "An encrypted attachment was fetched by a member of its conversation (id and size).",
     }
 }
 

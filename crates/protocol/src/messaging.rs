@@ -131,6 +131,36 @@ pub struct RegisteredDevice {
     pub certificate: String,
 }
 
+/// `GET /api/mls/devices/{id}/state-key`: the secret that unlocks the device's local
+/// store. The server releases it only to a signed-in session of the device's owner, so
+/// after sign-out or automatic logoff the browser's copy of the conversations stays
+/// sealed until the next sign-in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStateKey {
+    /// 32 bytes, hex.
+    pub key: String,
+}
+
+impl fmt::Debug for DeviceStateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceStateKey(<redacted>)")
+    }
+}
+
+/// Largest attachment a person can send, in bytes, before encryption.
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+/// What encryption adds at most (nonce, tag, a small header), in bytes.
+pub const ATTACHMENT_OVERHEAD_BYTES: u64 = 1024;
+
+/// `POST /api/conversations/{id}/attachments`: the stored blob's id and size.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentStored {
+    pub id: Id,
+    pub size: u64,
+}
+
 /// `GET /api/mls/trust`: what a client needs to check certificates.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

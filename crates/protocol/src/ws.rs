@@ -121,6 +121,9 @@ pub enum ServerFrame {
 pub enum Topic {
     /// Emergency access to a record was granted or ended.
     BreakGlass,
+    /// An encryption device of someone one converses with was revoked: fetch the
+    /// revocation list again, show the removal as pending, and commit it if online.
+    Devices,
 }
 
 #[cfg(test)]

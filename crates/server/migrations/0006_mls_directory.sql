@@ -7,6 +7,8 @@ CREATE TABLE mls_devices (
     user_id       TEXT NOT NULL REFERENCES users (id),
     signature_key BLOB NOT NULL UNIQUE,
     certificate   BLOB NOT NULL,
+    -- Released only to the owner's signed-in sessions: it unlocks the browser's store.
+    state_key     BLOB NOT NULL,
     created_at    INTEGER NOT NULL,
     not_after     INTEGER NOT NULL,
     revoked_at    INTEGER,

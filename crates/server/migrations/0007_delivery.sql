@@ -44,3 +44,16 @@ CREATE TABLE mls_messages (
 ) STRICT;
 CREATE INDEX mls_messages_commit_by_epoch ON mls_messages (conversation_id, epoch) WHERE kind = 'commit';
 CREATE INDEX mls_messages_by_expiry ON mls_messages (expires_at);
+
+-- Encrypted attachments: the bytes live in the data directory's `attachments/` folder,
+-- named by id; the key that opens them travels only inside MLS messages.
+CREATE TABLE attachments (
+    id              TEXT PRIMARY KEY NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES organisations (id),
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    uploaded_by     TEXT NOT NULL REFERENCES users (id),
+    size            INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX attachments_by_expiry ON attachments (expires_at);

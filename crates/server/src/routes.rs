@@ -59,6 +59,8 @@ pub struct RouteSpec {
     pub response: Option<BodySchema>,
     /// A non-JSON answer: its media type (the export's JSON Lines).
     pub raw_response: Option<&'static str>,
+    /// A non-JSON request body: its media type (an encrypted attachment).
+    pub raw_request: Option<&'static str>,
 }
 
 type Row = (RouteSpec, MethodRouter<AppState>);
@@ -78,6 +80,7 @@ fn spec(
         request: None,
         response: None,
         raw_response: None,
+        raw_request: None,
     };
     (spec, handler)
 }
@@ -93,6 +96,7 @@ trait Describe {
     fn takes(self, body: BodySchema) -> Self;
     fn gives(self, body: BodySchema) -> Self;
     fn gives_raw(self, media: &'static str) -> Self;
+    fn takes_raw(self, media: &'static str) -> Self;
 }
 
 impl Describe for Row {
@@ -114,6 +118,10 @@ impl Describe for Row {
     }
     fn gives_raw(mut self, media: &'static str) -> Self {
         self.0.raw_response = Some(media);
+        self
+    }
+    fn takes_raw(mut self, media: &'static str) -> Self {
+        self.0.raw_request = Some(media);
         self
     }
 }
@@ -225,6 +233,9 @@ pub fn table() -> Vec<Row> {
             .gives(one::<mls_wire::TrustAnchor>),
         spec(M::POST, "/mls/devices/{id}/revoke", full(&[Action::Converse]), post(delivery::directory::revoke_own))
             .doc("Retire one of one's own encryption devices: nothing more is delivered to it"),
+        spec(M::GET, "/mls/devices/{id}/state-key", full(&[Action::Converse]), get(delivery::directory::state_key))
+            .doc("The secret that unlocks one's own device's local store in this browser")
+            .gives(one::<mls_wire::DeviceStateKey>),
         spec(M::GET, "/mls/devices/{id}/key-packages", full(&[Action::Converse]), get(delivery::directory::pool))
             .doc("How many KeyPackages one's device has in the directory")
             .gives(one::<mls_wire::KeyPackagePool>),
@@ -250,6 +261,19 @@ pub fn table() -> Vec<Row> {
             .gives(many::<mls_wire::ConversationSummary>),
         spec(M::POST, "/conversations/{id}/opened", full(&[Action::Converse]), post(delivery::conversations::opened))
             .doc("Record that one opened a conversation"),
+        spec(
+            M::POST,
+            "/conversations/{id}/attachments",
+            full(&[Action::Converse]),
+            post(delivery::attachments::upload)
+                .layer(DefaultBodyLimit::max(delivery::attachments::MAX_UPLOAD_BYTES)),
+        )
+        .doc("Store an attachment encrypted in the browser (its key travels inside the MLS message); members only")
+        .takes_raw("application/octet-stream")
+        .gives(one::<mls_wire::AttachmentStored>),
+        spec(M::GET, "/attachments/{id}", full(&[Action::Converse]), get(delivery::attachments::download))
+            .doc("An encrypted attachment, to members of its conversation; recorded")
+            .gives_raw("application/octet-stream"),
         spec(M::GET, "/audit/entries", full(&[Action::ReadAudit]), get(audit::api::entries))
             .doc("Search the audit log: actor, patient, action, time range; paginated")
             .query(audit::api::entries_parameters)

@@ -131,6 +131,7 @@ pub async fn start_with(
         })?;
     let state = AppState::new(
         db,
+        config.data_dir.clone(),
         assets,
         config.public_origin.clone(),
         config.heartbeat,
@@ -142,6 +143,7 @@ pub async fn start_with(
         state.clone(),
         config.audit_head_period,
     ));
+    let delivery_duties = tokio::spawn(crate::delivery::duties::run(state.clone()));
     let identity_duties = tokio::spawn(crate::identity::duties::run(
         state.clone(),
         config
@@ -169,6 +171,7 @@ pub async fn start_with(
         let result = server.handle(handle_for_task).serve(service).await;
         duties.abort();
         identity_duties.abort();
+        delivery_duties.abort();
         result
     });
     Ok(Running {

@@ -17,6 +17,7 @@ pub struct AppState {
 
 struct Inner {
     db: SqlitePool,
+    data_dir: std::path::PathBuf,
     assets: Assets,
     public_origin: Option<HttpsUrl>,
     heartbeat: Duration,
@@ -55,8 +56,10 @@ impl Default for Guards {
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: SqlitePool,
+        data_dir: std::path::PathBuf,
         assets: Assets,
         public_origin: Option<HttpsUrl>,
         heartbeat: Duration,
@@ -72,6 +75,7 @@ impl AppState {
                 fanout,
                 writer,
                 db,
+                data_dir,
                 assets,
                 public_origin,
                 heartbeat,
@@ -87,6 +91,10 @@ impl AppState {
 
     pub fn db(&self) -> &SqlitePool {
         &self.inner.db
+    }
+    /// Where the store, the keys and the attachments live.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.data_dir
     }
     pub fn assets(&self) -> &Assets {
         &self.inner.assets

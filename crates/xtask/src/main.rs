@@ -199,6 +199,25 @@ fn bench(args: &[String]) -> Result {
     }
     tools::ensure_build_tools()?;
     tools::ensure_browsers()?;
+    let mls = mls_bench()?;
+    if args.is_empty() && std::env::var_os("HAVEN_BENCH_MLS_ONLY").is_some() {
+        return run_cmd(
+            cargo()
+                .args([
+                    "run",
+                    "--release",
+                    "-p",
+                    "haven-e2e",
+                    "--bin",
+                    "haven-bench",
+                    "--",
+                ])
+                .arg("--mls")
+                .arg(&mls)
+                .arg("--mls-only")
+                .env("HAVEN_BENCHMARKS", root().join("BENCHMARKS.md")),
+        );
+    }
     let dist = bundle::build_app()?;
     let sizes = bundle::measure(&dist)?;
     println!("{}", sizes.table());
@@ -218,6 +237,8 @@ fn bench(args: &[String]) -> Result {
             ])
             .arg("--sizes")
             .arg(sizes.markdown_rows())
+            .arg("--mls")
+            .arg(&mls)
             .env(
                 "HAVEN_SERVER_BIN",
                 root().join("target/release/haven-server"),
@@ -226,6 +247,45 @@ fn bench(args: &[String]) -> Result {
             .env("GECKODRIVER", tools::geckodriver())
             .env("HAVEN_BENCHMARKS", root().join("BENCHMARKS.md")),
     )
+}
+
+/// Runs the MLS benchmark natively and in headless Chromium (release builds) and keeps
+/// what both printed, for `haven-bench --mls`.
+fn mls_bench() -> Result<std::path::PathBuf> {
+    step("MLS operations, natively and in headless Chromium");
+    let mut output = String::new();
+    for wasm in [false, true] {
+        let mut cmd = cargo();
+        cmd.args([
+            "test",
+            "--release",
+            "-p",
+            "haven-mls",
+            "--features",
+            "bench",
+            "--test",
+            "bench",
+        ]);
+        if wasm {
+            cmd.args(["--target", "wasm32-unknown-unknown"])
+                .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "600");
+        }
+        cmd.args(["--", "--nocapture"]);
+        let shown = format!("{cmd:?}");
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+            return Err(format!("{shown} failed ({})", out.status));
+        }
+        output.push_str(&text);
+    }
+    let path = root().join("target/mls-bench.txt");
+    std::fs::write(&path, output).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 fn screenshots(args: &[String]) -> Result {

@@ -200,6 +200,22 @@ async fn main() -> std::process::ExitCode {
     let date = command_line("date", &["-u", "+%Y-%m-%d"]);
     // `--signin-only`: the sign-in burst figures alone.
     let signin_only = std::env::args().any(|a| a == "--signin-only");
+    // `--mls FILE`: the output of the MLS benchmark runs (native and browser).
+    if let Some(path) = arg("--mls") {
+        let output = std::fs::read_to_string(&path).unwrap_or_default();
+        let Some(section) = haven_e2e::mls_bench::section(&output, &date, &machine()) else {
+            eprintln!("haven-bench: the MLS runs printed no complete figures ({path})");
+            return std::process::ExitCode::FAILURE;
+        };
+        println!("{section}");
+        if let Err(e) = write_section("mls", &section) {
+            eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+        if std::env::args().any(|a| a == "--mls-only") {
+            return std::process::ExitCode::SUCCESS;
+        }
+    }
     // `--audit-only` skips the sign-in burst too.
     if !audit_only {
         match haven_e2e::signin_bench::run().await {

@@ -238,6 +238,7 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
         haven_server::http::assets::Assets::load(&env_path("HAVEN_DIST").unwrap()).unwrap();
     let state = haven_server::AppState::new(
         db,
+        data.path().to_path_buf(),
         assets,
         None,
         std::time::Duration::from_secs(15),

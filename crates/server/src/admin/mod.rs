@@ -106,7 +106,8 @@ pub async fn change_role(
         .await?;
     session::end_all(&mut tx, &id, SessionEndReason::RoleChanged).await?;
     // A certificate names the role: the devices of the old role are retired.
-    crate::delivery::directory::revoke_all_of(&mut tx, &authed, &id, "role changed").await?;
+    let revoked =
+        crate::delivery::directory::revoke_all_of(&mut tx, &authed, &id, "role changed").await?;
     let event = Event::by(&authed, AuditAction::RoleChanged)
         .target(format!("user:{id}"))
         .detail(request.role.as_str())
@@ -122,6 +123,7 @@ pub async fn change_role(
         revoke_sent_by(&mut tx, &authed, &id, "its sender's role changed").await?;
     }
     tx.commit().await?;
+    crate::delivery::directory::announce_revoked(&state, &authed.org.id, &revoked).await?;
     state.live().end_user(&id, SessionEndReason::RoleChanged);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -160,8 +162,11 @@ pub async fn deactivate(
     )
     .await?;
     revoke_sent_by(&mut tx, &authed, &id, "its sender was deactivated").await?;
-    crate::delivery::directory::revoke_all_of(&mut tx, &authed, &id, "account deactivated").await?;
+    let revoked =
+        crate::delivery::directory::revoke_all_of(&mut tx, &authed, &id, "account deactivated")
+            .await?;
     tx.commit().await?;
+    crate::delivery::directory::announce_revoked(&state, &authed.org.id, &revoked).await?;
     state.live().end_user(&id, SessionEndReason::Deactivated);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

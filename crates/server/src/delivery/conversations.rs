@@ -93,7 +93,7 @@ pub async fn create(
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
     Ok((
-        StatusCode::CREATED,
+        StatusCode::OK,
         Json(ConversationSummary {
             id,
             patient: request.patient,

@@ -21,7 +21,7 @@ use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{
-    CERTIFICATE_LIFETIME_SECS, ClaimKeyPackages, ClaimedKeyPackage, KeyPackagePool,
+    CERTIFICATE_LIFETIME_SECS, ClaimKeyPackages, ClaimedKeyPackage, DeviceStateKey, KeyPackagePool,
     MAX_CLAIM_USERS, MAX_DEVICES_PER_USER, MAX_KEY_PACKAGE_POOL, MAX_KEY_PACKAGES_PER_UPLOAD,
     RegisterDevice, RegisteredDevice, TrustAnchor, UploadKeyPackages, to_hex,
 };
@@ -125,15 +125,17 @@ pub async fn register(
             "You have as many encryption devices as allowed. Remove one you no longer use first.",
         ));
     }
+    let state_key = crate::secrets::random_bytes::<32>()?;
     let inserted = sqlx::query(
-        "INSERT INTO mls_devices (id, org_id, user_id, signature_key, certificate, created_at, not_after)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (signature_key) DO NOTHING",
+        "INSERT INTO mls_devices (id, org_id, user_id, signature_key, certificate, state_key, created_at, not_after)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (signature_key) DO NOTHING",
     )
     .bind(device.as_str())
     .bind(authed.org.id.as_str())
     .bind(authed.user_id.as_str())
     .bind(request.signature_key.as_bytes())
     .bind(certificate.encoded())
+    .bind(state_key.as_slice())
     .bind(now())
     .bind(not_after)
     .execute(&mut *tx)
@@ -151,7 +153,7 @@ pub async fn register(
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
     Ok((
-        StatusCode::CREATED,
+        StatusCode::OK,
         Json(RegisteredDevice {
             device,
             certificate: to_hex(certificate.encoded()),
@@ -176,6 +178,55 @@ async fn own_device(conn: &mut SqliteConnection, authed: &Authed, device: &Id) -
     })
 }
 
+/// `GET /api/mls/devices/{id}/state-key`
+pub async fn state_key(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceStateKey>> {
+    let device = parse_device(&id)?;
+    let row: Option<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT state_key FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+    )
+    .bind(device.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_optional(state.db())
+    .await?;
+    let (key,) = row.ok_or_else(|| {
+        Error::conflict(
+            ErrorCode::DeviceUnavailable,
+            "This encryption device was removed or is not yours. Set up this browser again.",
+        )
+    })?;
+    Ok(Json(DeviceStateKey { key: to_hex(&key) }))
+}
+
+/// Tells everyone who shares a conversation with one of `devices` (just revoked) to
+/// fetch the revocation list again: they show the removal as pending at once, and the
+/// first of their devices online commits it.
+pub async fn announce_revoked(state: &AppState, org: &Id, devices: &[Id]) -> Result<()> {
+    let mut users = BTreeSet::new();
+    for device in devices {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT other.user_id FROM conversation_devices mine
+             JOIN conversation_devices other ON other.conversation_id = mine.conversation_id
+             WHERE mine.device_id = ? AND other.left_seq IS NULL",
+        )
+        .bind(device.as_str())
+        .fetch_all(state.db())
+        .await?;
+        users.extend(rows.into_iter().filter_map(|(u,)| Id::parse(&u).ok()));
+    }
+    if !users.is_empty() {
+        let users: Vec<&Id> = users.iter().collect();
+        let frame = haven_protocol::ws::ServerFrame::Changed {
+            topic: haven_protocol::ws::Topic::Devices,
+        };
+        state.live().push(org, &users, &[], &frame);
+    }
+    Ok(())
+}
+
 fn parse_device(id: &str) -> Result<Id> {
     Id::parse(id).map_err(|_| Error::NotFound)
 }
@@ -197,6 +248,7 @@ pub async fn revoke_own(
         .from(Some(ip));
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
+    announce_revoked(&state, &authed.org.id, std::slice::from_ref(&device)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

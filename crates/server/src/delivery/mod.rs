@@ -1,9 +1,13 @@
 //! End-to-end encrypted messaging, the server's side: the MLS Authentication Service
-//! (device certificates) and the KeyPackage directory. The server handles public keys
-//! and ciphertext only; it never holds a key that opens a message.
+//! (device certificates), the KeyPackage directory, and the Delivery Service
+//! (conversations, the ordered log and its group-commit writer, per-device delivery,
+//! encrypted attachments). The server handles public keys and ciphertext only; it never
+//! holds a key that opens a message.
 
+pub mod attachments;
 pub mod conversations;
 pub mod directory;
+pub mod duties;
 pub mod fanout;
 pub mod socket;
 pub mod writer;

@@ -152,6 +152,14 @@ pub fn document() -> OpenApi {
                     .build(),
             ));
         }
+        if let Some(media) = spec.raw_request {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(media, ContentBuilder::new().build())
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
         let success = match (spec.response, spec.raw_response) {
             (_, Some(media)) => (
                 "200",

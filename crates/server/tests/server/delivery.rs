@@ -214,7 +214,7 @@ async fn start_with_commit(
         json!({"patient": patient_user, "device": clinician.id}),
     )
     .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json());
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
     let conversation = reply.json()["id"].as_str().unwrap().to_owned();
     clinician.device.create(conversation.as_bytes()).unwrap();
     let claimed = post(
@@ -542,4 +542,276 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+async fn upload_attachment(
+    client: &Client,
+    token: &str,
+    conversation: &str,
+    bytes: Vec<u8>,
+) -> crate::common::Reply {
+    let auth = format!("Bearer {token}");
+    client
+        .send(
+            hyper::Method::POST,
+            &format!("/api/conversations/{conversation}/attachments"),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/octet-stream"),
+            ],
+            bytes,
+        )
+        .await
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn attachments_reach_members_only_and_are_recorded() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+
+    // Stand-in ciphertext: what the browser would upload after encrypting.
+    let blob: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let reply = upload_attachment(&client, &clinician.token, &conversation, blob.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(reply.json()["size"], blob.len());
+
+    let fetched = get(&client, &format!("/api/attachments/{id}"), &patient.token).await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.body.as_ref(), blob.as_slice());
+    // Not in the conversation, another role, an unknown id: nothing.
+    let stranger = sign_in(&client, "patient2@demo.haven", None).await;
+    assert_eq!(
+        get(&client, &format!("/api/attachments/{id}"), &stranger)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let staff = sign_in(&client, "staff@demo.haven", None).await;
+    assert_eq!(
+        get(&client, &format!("/api/attachments/{id}"), &staff)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let unknown = "0".repeat(32);
+    assert_eq!(
+        get(
+            &client,
+            &format!("/api/attachments/{unknown}"),
+            &patient.token
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let outsider = upload_attachment(&client, &stranger, &conversation, vec![1, 2, 3]).await;
+    assert_eq!(outsider.status, StatusCode::NOT_FOUND);
+
+    // Too large: refused, and nothing is left behind.
+    let limit = haven_server::delivery::attachments::MAX_UPLOAD_BYTES;
+    let huge =
+        upload_attachment(&client, &clinician.token, &conversation, vec![0; limit + 1]).await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let empty = upload_attachment(&client, &clinician.token, &conversation, Vec::new()).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        files_in(&server.data.path().join("attachments")),
+        vec![id.clone()]
+    );
+
+    assert_eq!(store::count(&db, "attachment_uploaded").await, 1);
+    let downloads = store::entries(&db, "attachment_downloaded").await;
+    assert_eq!(downloads.len(), 1);
+    assert!(
+        downloads[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&blob.len().to_string())
+    );
+}
+
+#[tokio::test]
+async fn the_local_store_key_is_released_only_to_its_owners_session() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let path = format!("/api/mls/devices/{}/state-key", patient.id);
+    let reply = get(&client, &path, &patient.token).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let key = reply.json()["key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 64);
+    assert_eq!(
+        get(&client, &path, &patient.token).await.json()["key"],
+        key,
+        "stable"
+    );
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    assert_eq!(
+        get(&client, &path, &clinician).await.status,
+        StatusCode::CONFLICT
+    );
+    let out = post(&client, "/api/auth/logout", Some(&patient.token), json!({})).await;
+    assert!(out.status.is_success());
+    assert_eq!(
+        get(&client, &path, &patient.token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn messages_are_deleted_once_every_device_acknowledged_or_they_expire() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    for i in 0..3 {
+        let m = clinician
+            .device
+            .send(conversation.as_bytes(), b"hello")
+            .unwrap();
+        submit(&mut c_socket, 20 + i, &conversation, &m, None).await;
+    }
+    let seqs = || async {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT seq FROM mls_messages ORDER BY seq")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        rows.into_iter().map(|(s,)| s).collect::<Vec<_>>()
+    };
+    let now = crate::common::api::now() as i64;
+    haven_server::delivery::duties::collect(&db, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        seqs().await,
+        vec![1, 2, 3, 4],
+        "nobody acknowledged anything yet"
+    );
+    ack(&mut c_socket, &conversation, 4).await;
+    ack(&mut p_socket, &conversation, 2).await;
+    acked(&client, &patient, 2).await;
+    acked(&client, &clinician, 4).await;
+    haven_server::delivery::duties::collect(&db, now)
+        .await
+        .unwrap();
+    assert_eq!(seqs().await, vec![3, 4], "the patient still needs 3 and 4");
+    // A reconnect still delivers them, in order.
+    drop(p_socket);
+    let (_p, backlog) = patient.connect(&server).await;
+    let delivered: Vec<u64> = backlog
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Deliver { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, vec![3, 4]);
+    // After the retention time, even unacknowledged messages go.
+    let later = now + haven_protocol::messaging::MESSAGE_RETENTION_SECS + 1;
+    haven_server::delivery::duties::collect(&db, later)
+        .await
+        .unwrap();
+    assert!(seqs().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deactivated_clinicians_device_gets_nothing_more_and_members_are_told_at_once() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let welcome = ws::next(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[welcome]);
+    ack(&mut p_socket, &conversation, 1).await;
+
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let clinician_id = user_id(&db, "clinician@demo.haven").await;
+    let reply = post(
+        &client,
+        &format!("/api/users/{clinician_id}/deactivate"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert!(reply.status.is_success());
+    // The patient is told at once; the clinician's socket ends.
+    assert_eq!(
+        ws::next(&mut p_socket).await,
+        ServerFrame::Changed {
+            topic: haven_protocol::ws::Topic::Devices
+        }
+    );
+    let frames = ws::closed(&mut c_socket).await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::SessionEnded { .. })),
+        "{frames:?}"
+    );
+    // The patient's client sees the removal pending, and commits it.
+    patient.trust = trust_of(&client, &patient.token).await;
+    let members = patient
+        .device
+        .members(conversation.as_bytes(), &patient.trust)
+        .unwrap();
+    assert!(members.iter().any(|(_, status)| status.is_err()));
+    let removal = patient
+        .device
+        .remove(
+            conversation.as_bytes(),
+            &[haven_protocol::identity::Id::parse(&clinician.id).unwrap()],
+            &patient.trust,
+        )
+        .unwrap();
+    let info = json!({"removed": [clinician.id]});
+    assert_eq!(
+        seq_of(&submit(&mut p_socket, 7, &conversation, &removal.commit, Some(info)).await),
+        2
+    );
+    patient.device.confirm(conversation.as_bytes()).unwrap();
+    let message = patient
+        .device
+        .send(conversation.as_bytes(), b"after")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut p_socket, 8, &conversation, &message, None).await),
+        3
+    );
+    // Its membership ended at the removal: the message after it is not for that device,
+    // and the revoked device can no longer subscribe anywhere.
+    let (left,): (Option<i64>,) =
+        sqlx::query_as("SELECT left_seq FROM conversation_devices WHERE device_id = ?")
+            .bind(&clinician.id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(left, Some(2));
+    assert_eq!(store::count(&db, "member_removed").await, 1);
 }

@@ -1,0 +1,57 @@
+//! Delivery's background duty: a message is kept until every member device has
+//! acknowledged it, or until it expires (`MESSAGE_RETENTION_SECS` after it was sent),
+//! whichever comes first; then its ciphertext is deleted. Revoked devices and devices
+//! that have acknowledged everything up to their removal hold nothing back.
+
+use std::time::Duration;
+
+use crate::clock::now;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store::Pool;
+
+/// How often the duty runs.
+pub const PERIOD: Duration = Duration::from_secs(60);
+/// Rows deleted per statement, so one run never holds the write lock for long.
+const BATCH: i64 = 5000;
+
+pub async fn run(state: AppState) {
+    let mut ticks = tokio::time::interval(PERIOD);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = collect(state.db(), now()).await {
+            tracing::error!(error = %e, "deleting delivered messages failed");
+        }
+        if let Err(e) = crate::delivery::attachments::collect(&state, now()).await {
+            tracing::error!(error = %e, "deleting expired attachments failed");
+        }
+    }
+}
+
+/// Deletes what no device still needs, as of `now`; returns how many messages went.
+pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
+    let mut deleted = 0;
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
+                 SELECT m.conversation_id, m.seq FROM mls_messages m
+                 WHERE m.expires_at <= ?
+                    OR m.seq <= (
+                        SELECT COALESCE(MIN(cd.acked_seq), m.seq)
+                        FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
+                        WHERE cd.conversation_id = m.conversation_id
+                          AND d.revoked_at IS NULL
+                          AND (cd.left_seq IS NULL OR cd.acked_seq < cd.left_seq))
+                 LIMIT ?)",
+        )
+        .bind(now)
+        .bind(BATCH)
+        .execute(db)
+        .await?
+        .rows_affected();
+        deleted += n;
+        if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
+            return Ok(deleted);
+        }
+    }
+}
