@@ -101,8 +101,18 @@ async fn submit(
     loop {
         match ws::next(socket).await {
             f @ (ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => return f,
-            ServerFrame::Deliver { .. } => continue,
+            ServerFrame::Deliver { .. } | ServerFrame::Changed { .. } => continue,
             other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The next delivery, past notices of changed devices.
+async fn next_delivery(socket: &mut Socket) -> ServerFrame {
+    loop {
+        match ws::next(socket).await {
+            ServerFrame::Changed { .. } => continue,
+            frame => return frame,
         }
     }
 }
@@ -814,4 +824,85 @@ async fn a_deactivated_clinicians_device_gets_nothing_more_and_members_are_told_
             .unwrap();
     assert_eq!(left, Some(2));
     assert_eq!(store::count(&db, "member_removed").await, 1);
+}
+
+#[tokio::test]
+async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_does() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut phone = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut phone_socket, _) = phone.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &phone, &mut c_socket).await;
+    let welcome = ws::next(&mut phone_socket).await;
+    apply(&mut phone, &conversation, &[welcome]);
+    ack(&mut phone_socket, &conversation, 1).await;
+
+    // The patient's laptop joins through the phone (their own new device).
+    let (mut laptop_device, laptop_id) = enrol(&client, &phone.token).await;
+    let package = laptop_device.key_packages(1).unwrap();
+    let add = phone
+        .device
+        .add(conversation.as_bytes(), &package, &phone.trust, now())
+        .unwrap();
+    let info = json!({"added": [laptop_id], "welcome": b64(add.welcome.as_ref().unwrap())});
+    assert_eq!(
+        seq_of(&submit(&mut phone_socket, 1, &conversation, &add.commit, Some(info)).await),
+        2
+    );
+    phone.device.confirm(conversation.as_bytes()).unwrap();
+    ack(&mut phone_socket, &conversation, 2).await;
+    let mut laptop = Person {
+        token: phone.token.clone(),
+        device: laptop_device,
+        id: laptop_id,
+        trust: phone.trust.clone(),
+    };
+    let (mut laptop_socket, backlog) = laptop.connect(&server).await;
+    apply(&mut laptop, &conversation, &backlog);
+
+    // The phone is lost: the patient revokes it from the laptop.
+    let reply = post(
+        &client,
+        &format!("/api/mls/devices/{}/revoke", phone.id),
+        Some(&laptop.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    // The clinician (still in epoch 2) writes; the laptop gets it, the phone does not.
+    let incoming = next_delivery(&mut c_socket).await; // the laptop's add, seq 2
+    apply(&mut clinician, &conversation, &[incoming]);
+    let message = clinician
+        .device
+        .send(conversation.as_bytes(), b"for current devices")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 2, &conversation, &message, None).await),
+        3
+    );
+    loop {
+        match ws::next(&mut laptop_socket).await {
+            ServerFrame::Deliver { seq: 3, .. } => break,
+            ServerFrame::Changed { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    for frame in drain(&mut phone_socket).await {
+        assert!(!matches!(frame, ServerFrame::Deliver { .. }), "{frame:?}");
+    }
+    // And it cannot subscribe again.
+    let mut again = ws::open(&server, None).await;
+    ws::next(&mut again).await;
+    send_frame(&mut again, json!({"type": "auth", "token": phone.token})).await;
+    ws::next(&mut again).await;
+    send_frame(&mut again, json!({"type": "subscribe", "device": phone.id})).await;
+    match ws::next(&mut again).await {
+        ServerFrame::Error { code, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::DeviceUnavailable)
+        }
+        other => panic!("{other:?}"),
+    }
 }
