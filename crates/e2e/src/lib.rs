@@ -16,6 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 pub mod audit_bench;
+pub mod delivery_bench;
 pub mod mls_bench;
 pub mod screenshots;
 pub mod signin_bench;

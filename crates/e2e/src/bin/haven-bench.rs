@@ -216,6 +216,27 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::SUCCESS;
         }
     }
+    // `--delivery-only`: the Delivery Service's throughput alone.
+    let delivery_only = std::env::args().any(|a| a == "--delivery-only");
+    if !audit_only && !signin_only {
+        match haven_e2e::delivery_bench::run().await {
+            Ok(figures) => {
+                let section = haven_e2e::delivery_bench::section(&figures, &date, &machine());
+                println!("{section}");
+                if let Err(e) = write_section("delivery", &section) {
+                    eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            Err(e) => {
+                eprintln!("haven-bench: delivery: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    if delivery_only {
+        return std::process::ExitCode::SUCCESS;
+    }
     // `--audit-only` skips the sign-in burst too.
     if !audit_only {
         match haven_e2e::signin_bench::run().await {

@@ -1,0 +1,483 @@
+//! The Delivery Service's throughput: durable, audited MLS messages accepted per second,
+//! beside a plain WebSocket echo (`ping` → `pong`) over the same connections in the same
+//! run. The release server runs in this process on a runtime of one thread of its own;
+//! the clients run on another. Messages are encrypted by real MLS clients before the
+//! clock starts, so the figure is the server's.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use haven_mls::{Device, Trust};
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::to_hex;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::Result;
+
+/// Conversations, each driven over its own connection.
+const CONVERSATIONS: usize = 20;
+/// Messages per conversation.
+const PER_CONVERSATION: usize = 1000;
+/// Sends in flight per connection.
+const WINDOW: usize = 64;
+
+pub struct Figures {
+    pub messages: usize,
+    pub per_sec: f64,
+    pub echo_per_sec: f64,
+    pub stored: i64,
+    pub audited: i64,
+    pub bytes: usize,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+struct Client {
+    tls: tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+}
+
+impl Client {
+    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        self.tls.connect(name, tcp).await.map_err(|e| e.to_string())
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Result<Value> {
+        let stream = self.connect().await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("localhost:{}", self.addr.port()))
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let request = builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!("{method} {path}: {status}"));
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+
+    async fn sign_in(&self, email: &str) -> Result<String> {
+        let user = haven_server::demo::USERS
+            .iter()
+            .find(|u| u.email == email)
+            .ok_or("no such demo user")?;
+        let first = self
+            .call(
+                "POST",
+                "/api/auth/login",
+                None,
+                json!({"email": email, "password": user.password}),
+            )
+            .await?;
+        let token = first["token"].as_str().ok_or("no token")?.to_owned();
+        let Some(secret) = user.totp_secret else {
+            return Ok(token);
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let code = haven_server::secrets::totp_code(&secret, now).map_err(|e| e.to_string())?;
+        let second = self
+            .call(
+                "POST",
+                "/api/auth/totp",
+                Some(&token),
+                json!({"code": code}),
+            )
+            .await?;
+        Ok(second["token"].as_str().ok_or("no token")?.to_owned())
+    }
+
+    async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
+        let tls = self.connect().await?;
+        let request = format!("wss://localhost:{}/ws", self.addr.port())
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        let (mut socket, _) = tokio_tungstenite::client_async(request, tls)
+            .await
+            .map_err(|e| e.to_string())?;
+        next(&mut socket).await?; // hello
+        send(&mut socket, json!({"type": "auth", "token": token})).await?;
+        next(&mut socket).await?;
+        send(&mut socket, json!({"type": "subscribe", "device": device})).await?;
+        let subscribed = next(&mut socket).await?;
+        if subscribed["type"] != "subscribed" {
+            return Err(format!("subscribe refused: {subscribed}"));
+        }
+        Ok(socket)
+    }
+}
+
+async fn send(socket: &mut Socket, frame: Value) -> Result {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn next(socket: &mut Socket) -> Result<Value> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str()).map_err(|e| e.to_string());
+            }
+            Some(Ok(_)) => continue,
+            other => return Err(format!("connection ended: {other:?}")),
+        }
+    }
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+async fn trust(client: &Client, token: &str) -> Result<Trust> {
+    let anchor = client
+        .call("GET", "/api/mls/trust", Some(token), Value::Null)
+        .await?;
+    let key: [u8; 32] = unhex(anchor["issuer_key"].as_str().ok_or("no key")?)
+        .try_into()
+        .map_err(|_| "bad key")?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|e| e.to_string())?;
+    let org =
+        Id::parse(anchor["organisation"].as_str().ok_or("no org")?).map_err(|e| e.to_string())?;
+    Ok(Trust::new(org, key))
+}
+
+async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
+    let mut device = Device::new().map_err(|e| e.to_string())?;
+    let registered = client
+        .call(
+            "POST",
+            "/api/mls/devices",
+            Some(token),
+            json!({"signature_key": to_hex(device.signature_key())}),
+        )
+        .await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    device
+        .certify(
+            &unhex(registered["certificate"].as_str().ok_or("no cert")?),
+            trust,
+            now,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok((
+        device,
+        registered["device"].as_str().ok_or("no id")?.to_owned(),
+    ))
+}
+
+/// Pipelines `frames` over `socket`, WINDOW at a time; counts answers of `kind`.
+async fn pump(socket: Socket, frames: Vec<String>, kind: &'static str) -> Result<usize> {
+    let (mut sink, mut stream) = socket.split();
+    let total = frames.len();
+    let window = Arc::new(tokio::sync::Semaphore::new(WINDOW));
+    let writer_window = window.clone();
+    let writer = tokio::spawn(async move {
+        for frame in frames {
+            let permit = writer_window.acquire().await.map_err(|e| e.to_string())?;
+            permit.forget();
+            sink.send(Message::text(frame))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(sink)
+    });
+    let mut answered = 0;
+    while answered < total {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let value: Value =
+                    serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
+                if value["type"] == kind {
+                    answered += 1;
+                    window.add_permits(1);
+                } else if value["type"] == "refused" || value["type"] == "error" {
+                    return Err(format!("refused during the run: {value}"));
+                }
+            }
+            Some(Ok(_)) => {}
+            other => return Err(format!("connection ended: {other:?}")),
+        }
+    }
+    let _sink = writer.await.map_err(|e| e.to_string())??;
+    Ok(answered)
+}
+
+fn tls(leaf: CertificateDer<'static>) -> Result<tokio_rustls::TlsConnector> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(leaf).map_err(|e| e.to_string())?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+pub async fn run() -> Result<Figures> {
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut config = haven_server::ServerConfig::new(data.path().to_path_buf());
+    config.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+    config.demo = true;
+    // The server on one thread of its own.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let running = haven_server::serve::start(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = ready_tx.send((running.addr, running.leaf.clone()));
+            let _ = stop_rx.await;
+            running.shutdown(std::time::Duration::from_secs(2)).await;
+            Ok::<_, String>(())
+        })
+    });
+    let (addr, leaf) = ready_rx.await.map_err(|_| "the server did not start")?;
+    let client = Client {
+        tls: tls(leaf)?,
+        addr,
+    };
+
+    let clinician = client.sign_in("clinician@demo.haven").await?;
+    let patient = client.sign_in("patient@demo.haven").await?;
+    let trust = trust(&client, &clinician).await?;
+    let (mut sender, sender_id) = enrol(&client, &clinician, &trust).await?;
+    let (mut receiver, receiver_id) = enrol(&client, &patient, &trust).await?;
+    let packages: Vec<Value> = receiver
+        .key_packages(CONVERSATIONS)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|p| json!(to_hex(p)))
+        .collect();
+    client
+        .call(
+            "POST",
+            &format!("/api/mls/devices/{receiver_id}/key-packages"),
+            Some(&patient),
+            json!({"key_packages": packages}),
+        )
+        .await?;
+    let session = client
+        .call("GET", "/api/session", Some(&patient), Value::Null)
+        .await?;
+    let patient_user = session["user_id"].as_str().ok_or("no user")?.to_owned();
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let mut setup = client.socket(&clinician, &sender_id).await?;
+    let mut batches = Vec::new();
+    let body = vec![b'x'; 100];
+    let mut bytes = 0;
+    for c in 0..CONVERSATIONS {
+        let created = client
+            .call(
+                "POST",
+                "/api/conversations",
+                Some(&clinician),
+                json!({"patient": patient_user, "device": sender_id}),
+            )
+            .await?;
+        let id = created["id"].as_str().ok_or("no id")?.to_owned();
+        sender.create(id.as_bytes()).map_err(|e| e.to_string())?;
+        let claimed = client
+            .call(
+                "POST",
+                "/api/mls/key-packages/claim",
+                Some(&clinician),
+                json!({"users": [patient_user]}),
+            )
+            .await?;
+        let package = unhex(claimed[0]["key_package"].as_str().ok_or("no package")?);
+        let commit = sender
+            .add(id.as_bytes(), &[package], &trust, now)
+            .map_err(|e| e.to_string())?;
+        let welcome = commit.welcome.as_ref().ok_or("no welcome")?;
+        send(
+            &mut setup,
+            json!({
+                "type": "send", "request": c, "conversation": id, "message": b64(&commit.commit),
+                "commit": {"added": [receiver_id], "welcome": b64(welcome)}
+            }),
+        )
+        .await?;
+        let answer = next(&mut setup).await?;
+        if answer["type"] != "accepted" {
+            return Err(format!("setup commit refused: {answer}"));
+        }
+        sender.confirm(id.as_bytes()).map_err(|e| e.to_string())?;
+        let mut frames = Vec::with_capacity(PER_CONVERSATION);
+        for i in 0..PER_CONVERSATION {
+            let message = sender
+                .send(id.as_bytes(), &body)
+                .map_err(|e| e.to_string())?;
+            bytes += message.len();
+            frames.push(
+                json!({"type": "send", "request": i, "conversation": id, "message": b64(&message)})
+                    .to_string(),
+            );
+        }
+        batches.push(frames);
+    }
+    drop(setup);
+
+    // Reference first: the same number of frames echoed over the same kind of connection.
+    let mut sockets = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        sockets.push(client.socket(&clinician, &sender_id).await?);
+    }
+    let pings: Vec<Vec<String>> = (0..CONVERSATIONS)
+        .map(|_| {
+            (0..PER_CONVERSATION)
+                .map(|i| json!({"type": "ping", "seq": i}).to_string())
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .zip(pings)
+        .map(|(socket, frames)| tokio::spawn(pump(socket, frames, "pong")))
+        .collect();
+    let mut echoed = 0;
+    for task in tasks {
+        echoed += task.await.map_err(|e| e.to_string())??;
+    }
+    let echo_per_sec = echoed as f64 / start.elapsed().as_secs_f64();
+
+    let mut sockets = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        sockets.push(client.socket(&clinician, &sender_id).await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .zip(batches)
+        .map(|(socket, frames)| tokio::spawn(pump(socket, frames, "accepted")))
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += task.await.map_err(|e| e.to_string())??;
+    }
+    let per_sec = accepted as f64 / start.elapsed().as_secs_f64();
+
+    let db = haven_server::store::open(data.path())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (stored,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM mls_messages WHERE kind = 'application'")
+            .fetch_one(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+    let (audited,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_entries WHERE action = 'message_sent'")
+            .fetch_one(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+    let _ = stop_tx.send(());
+    let _ = server.join();
+    let _ = &mut receiver;
+    Ok(Figures {
+        messages: accepted,
+        per_sec,
+        echo_per_sec,
+        stored,
+        audited,
+        bytes: bytes / (CONVERSATIONS * PER_CONVERSATION),
+    })
+}
+
+/// The BENCHMARKS.md section.
+pub fn section(f: &Figures, date: &str, machine: &str) -> String {
+    format!(
+        "## Delivery Service: durable, audited messages per second (issue 12)\n\n\
+         Measured by `cargo xtask bench` on {date}, {machine}. The release server runs in the \
+         bench process on a runtime of one thread of its own (SQLite's own worker thread aside), \
+         embedded SQLite with `synchronous=FULL`; the clients run on another thread. \
+         {conversations} conversations, each driven over its own WSS connection with {window} sends \
+         in flight; every message is a real MLS application message ({bytes} bytes of ciphertext \
+         for 100 bytes of text), encrypted before the clock starts. A message counts once the \
+         server answered `accepted`: it, its sequence number and its audit entry are then \
+         durable.\n\n\
+         | what | figure |\n| --- | ---: |\n\
+         | reference: WebSocket echo (`ping` → `pong`), same connections and window | {echo:.0} frames/s |\n\
+         | MLS messages accepted, durable and audited | **{rate:.0} messages/s** |\n\
+         | messages stored / `message_sent` entries after the run | {stored} / {audited} |\n\n\
+         Target (issue 12): at least 20,000 messages/s.",
+        conversations = CONVERSATIONS,
+        window = WINDOW,
+        bytes = f.bytes,
+        echo = f.echo_per_sec,
+        rate = f.per_sec,
+        stored = f.stored,
+        audited = f.audited,
+    )
+}
