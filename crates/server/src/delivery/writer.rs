@@ -10,7 +10,7 @@
 //! conversation (membership, epoch, who may be added or removed) is checked here, inside
 //! the write transaction, so two concurrent commits cannot both win an epoch.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use haven_mls::MessageKind;
@@ -175,42 +175,41 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
 }
 
 /// Runs a batch in one transaction; each job's result, or every job refused if the
-/// transaction could not commit.
+/// transaction could not commit. Consecutive application messages are checked and
+/// written together, with a few statements for the whole run; commits and
+/// acknowledgements run one by one, each inside its own savepoint.
 async fn process(db: &Pool, batch: &[(Work, Reply)]) -> Vec<Result<Done, Refusal>> {
     let all_failed = |n: usize| (0..n).map(|_| Err(Refusal::internal())).collect();
     let Ok(mut tx) = crate::store::begin_write(db).await else {
         return all_failed(batch.len());
     };
-    let mut results = Vec::with_capacity(batch.len());
+    let mut results: Vec<Result<Done, Refusal>> = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
+    let mut run: Vec<&SendJob> = Vec::new();
     for (work, _) in batch {
-        if sqlx::query("SAVEPOINT job")
-            .execute(&mut *tx)
-            .await
-            .is_err()
+        if let Work::Send(job) = work
+            && job.kind == MessageKind::Application
         {
-            return all_failed(batch.len());
+            run.push(job);
+            continue;
         }
-        let mut job_events = Vec::new();
-        let outcome = match work {
-            Work::Send(job) => send(&mut tx, job, &mut job_events).await,
-            Work::Ack(job) => ack(&mut tx, job, &mut job_events).await,
-        };
-        let undo = if outcome.is_ok() {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job"
-        };
-        if sqlx::query(undo).execute(&mut *tx).await.is_err() {
-            return all_failed(batch.len());
+        if !run.is_empty() {
+            match application_run(&mut tx, &run, &mut events).await {
+                Ok(outcomes) => results.extend(outcomes),
+                Err(_) => return all_failed(batch.len()),
+            }
+            run.clear();
         }
-        if outcome.is_err() && sqlx::query("RELEASE job").execute(&mut *tx).await.is_err() {
-            return all_failed(batch.len());
+        match one_by_one(&mut tx, work, &mut events).await {
+            Ok(outcome) => results.push(outcome),
+            Err(_) => return all_failed(batch.len()),
         }
-        if outcome.is_ok() {
-            events.append(&mut job_events);
+    }
+    if !run.is_empty() {
+        match application_run(&mut tx, &run, &mut events).await {
+            Ok(outcomes) => results.extend(outcomes),
+            Err(_) => return all_failed(batch.len()),
         }
-        results.push(outcome);
     }
     if !events.is_empty() && audit::record_many(&mut tx, events).await.is_err() {
         return all_failed(batch.len());
@@ -219,6 +218,184 @@ async fn process(db: &Pool, batch: &[(Work, Reply)]) -> Vec<Result<Done, Refusal
         return all_failed(batch.len());
     }
     results
+}
+
+/// One job inside its own savepoint: its writes stay only if it was accepted. `Err`:
+/// the transaction itself failed.
+async fn one_by_one(
+    tx: &mut SqliteConnection,
+    work: &Work,
+    events: &mut Vec<Event>,
+) -> Result<Result<Done, Refusal>, sqlx::Error> {
+    sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
+    let mut job_events = Vec::new();
+    let outcome = match work {
+        Work::Send(job) => send(tx, job, &mut job_events).await,
+        Work::Ack(job) => ack(tx, job, &mut job_events).await,
+    };
+    if outcome.is_ok() {
+        sqlx::query("RELEASE job").execute(&mut *tx).await?;
+        events.append(&mut job_events);
+    } else {
+        sqlx::query("ROLLBACK TO job").execute(&mut *tx).await?;
+        sqlx::query("RELEASE job").execute(&mut *tx).await?;
+    }
+    Ok(outcome)
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// What a run of application messages needs to know of one conversation.
+struct RunConversation {
+    patient: String,
+    epoch: u64,
+    last_seq: u64,
+    /// Current members: device -> user.
+    members: HashMap<String, String>,
+}
+
+/// Checks and stores consecutive application messages with a handful of statements:
+/// the conversations and their current members read once, the messages written in
+/// multi-row inserts, each conversation's position updated once. Nothing is written for
+/// a refused message. `Err`: the transaction itself failed.
+async fn application_run(
+    tx: &mut SqliteConnection,
+    run: &[&SendJob],
+    events: &mut Vec<Event>,
+) -> Result<Vec<Result<Done, Refusal>>, sqlx::Error> {
+    let ids: Vec<&str> = {
+        let mut seen = HashSet::new();
+        run.iter()
+            .map(|j| j.conversation.as_str())
+            .filter(|c| seen.insert(*c))
+            .collect()
+    };
+    let mut conversations: HashMap<String, RunConversation> = HashMap::new();
+    // Only placeholders are interpolated into these statements: the values are bound.
+    let sql = format!(
+        "SELECT id, org_id, patient_id, epoch, last_seq FROM conversations WHERE id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut query =
+        sqlx::query_as::<_, (String, String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let mut orgs: HashMap<String, String> = HashMap::new();
+    for (id, org, patient, epoch, last_seq) in query.fetch_all(&mut *tx).await? {
+        orgs.insert(id.clone(), org);
+        conversations.insert(
+            id,
+            RunConversation {
+                patient,
+                epoch: u64::try_from(epoch).unwrap_or(0),
+                last_seq: u64::try_from(last_seq).unwrap_or(0),
+                members: HashMap::new(),
+            },
+        );
+    }
+    let sql = format!(
+        "SELECT cd.conversation_id, cd.device_id, cd.user_id FROM conversation_devices cd
+         JOIN mls_devices d ON d.id = cd.device_id
+         WHERE cd.left_seq IS NULL AND d.revoked_at IS NULL AND cd.conversation_id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    for (conversation, device, user) in query.fetch_all(&mut *tx).await? {
+        if let Some(c) = conversations.get_mut(&conversation) {
+            c.members.insert(device, user);
+        }
+    }
+
+    let at = now();
+    let mut outcomes = Vec::with_capacity(run.len());
+    let mut rows: Vec<(&SendJob, u64)> = Vec::new();
+    for job in run {
+        let key = job.conversation.as_str();
+        let belongs = orgs
+            .get(key)
+            .is_some_and(|o| o == job.authed.org.id.as_str());
+        let Some(conversation) = conversations.get_mut(key).filter(|_| belongs) else {
+            outcomes.push(Err(Refusal::not_a_member()));
+            continue;
+        };
+        if conversation.members.get(job.device.as_str()) != Some(&job.authed.user_id.to_string()) {
+            outcomes.push(Err(Refusal::not_a_member()));
+            continue;
+        }
+        if job.commit.is_some() {
+            outcomes.push(Err(Refusal::invalid(
+                "An application message cannot carry a change of members.",
+            )));
+            continue;
+        }
+        if job.epoch > conversation.epoch {
+            outcomes.push(Err(Refusal::invalid(
+                "That message is for an epoch this conversation has not reached.",
+            )));
+            continue;
+        }
+        conversation.last_seq += 1;
+        let seq = conversation.last_seq;
+        let wake = conversation
+            .members
+            .keys()
+            .filter(|d| d.as_str() != job.device.as_str())
+            .filter_map(|d| Id::parse(d).ok())
+            .collect();
+        events.push(
+            Event::by(&job.authed, AuditAction::MessageSent)
+                .target(conversation_ref(&job.conversation))
+                .patient(conversation.patient.clone())
+                .from(job.source)
+                .detail(format!(
+                    "application seq {seq}, {} bytes, from device {}",
+                    job.message.len(),
+                    job.device
+                )),
+        );
+        rows.push((job, seq));
+        outcomes.push(Ok(Done {
+            result: seq,
+            wake: Some((job.conversation.clone(), wake)),
+        }));
+    }
+
+    // 9 values a row; SQLite takes 32,766 bound values a statement.
+    for chunk in rows.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, welcome, created_at, expires_at) VALUES {}",
+            vec!["(?, ?, 'application', ?, ?, ?, NULL, ?, ?)"; chunk.len()].join(", ")
+        );
+        // Only placeholders are interpolated: the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (job, seq) in chunk {
+            query = query
+                .bind(job.conversation.as_str())
+                .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+                .bind(i64::try_from(job.epoch).unwrap_or(i64::MAX))
+                .bind(job.device.as_str())
+                .bind(job.message.as_slice())
+                .bind(at)
+                .bind(at + MESSAGE_RETENTION_SECS);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    for (id, conversation) in &conversations {
+        if rows.iter().any(|(job, _)| job.conversation.as_str() == id) {
+            sqlx::query("UPDATE conversations SET last_seq = ? WHERE id = ?")
+                .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(outcomes)
 }
 
 fn conversation_ref(id: &Id) -> String {
