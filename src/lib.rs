@@ -12,6 +12,7 @@ pub mod components;
 pub mod context;
 pub mod devices;
 pub mod diagnostics;
+pub mod e2ee;
 pub mod error;
 pub mod pages;
 pub mod qr;

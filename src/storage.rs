@@ -95,6 +95,19 @@ impl KeyValue {
 
     /// The value under `key` in `store`, if any.
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .get_value(store, key)
+            .await?
+            .and_then(|v| v.as_string()))
+    }
+
+    /// Puts `value` under `key` in `store`, durably.
+    pub async fn put(&self, store: &str, key: &str, value: &str) -> Result<()> {
+        self.put_value(store, key, &JsValue::from_str(value)).await
+    }
+
+    /// Any structured-clonable value (bytes, a non-extractable `CryptoKey`) under `key`.
+    pub async fn get_value(&self, store: &str, key: &str) -> Result<Option<JsValue>> {
         let tx = self
             .db
             .transaction_with_str_and_mode(store, IdbTransactionMode::Readonly)
@@ -104,18 +117,19 @@ impl KeyValue {
             .map_err(refused)?
             .get(&JsValue::from_str(key))
             .map_err(refused)?;
-        Ok(finished(&request).await?.as_string())
+        let value = finished(&request).await?;
+        Ok((!value.is_undefined()).then_some(value))
     }
 
-    /// Puts `value` under `key` in `store`, durably.
-    pub async fn put(&self, store: &str, key: &str, value: &str) -> Result<()> {
+    /// Puts any structured-clonable `value` under `key` in `store`, durably.
+    pub async fn put_value(&self, store: &str, key: &str, value: &JsValue) -> Result<()> {
         let tx = self
             .db
             .transaction_with_str_and_mode(store, IdbTransactionMode::Readwrite)
             .map_err(refused)?;
         tx.object_store(store)
             .map_err(refused)?
-            .put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))
+            .put_with_key(value, &JsValue::from_str(key))
             .map_err(refused)?;
         committed(&tx).await
     }

@@ -235,3 +235,50 @@ async fn a_device_credential_is_kept_in_indexeddb_under_a_hash_of_the_address() 
     let length = js_sys::Reflect::get(&local, &"length".into()).unwrap();
     assert_eq!(length.as_f64(), Some(0.0));
 }
+
+#[wasm_bindgen_test]
+async fn the_vault_is_sealed_on_disk_and_opens_only_with_the_servers_secret() {
+    use haven_app::e2ee::vault::{Vault, VaultError};
+    use haven_app::storage::KeyValue;
+    let secret = [7u8; 32];
+    let device = "0123456789abcdef0123456789abcdef";
+    let history = b"Patient reports chest pain since Tuesday";
+    {
+        let vault = Vault::open(device, &secret).await.unwrap();
+        vault.put("history", history).await.unwrap();
+        assert_eq!(vault.get("history").await.unwrap().unwrap(), history);
+        assert_eq!(vault.get("nothing here").await.unwrap(), None);
+    }
+    // What is on disk: neither the plaintext nor a usable key.
+    let raw = KeyValue::open("haven-e2ee", &["vault"]).await.unwrap();
+    let record = raw
+        .get_value("vault", &format!("{device}/record/history"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = js_sys::Uint8Array::new(&record).to_vec();
+    assert!(!bytes.windows(7).any(|w| w == b"Patient"));
+    let wrapped = raw
+        .get_value("vault", &format!("{device}/key"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        wasm_bindgen::JsCast::is_instance_of::<js_sys::Uint8Array>(&wrapped),
+        "only the wrapped key is kept"
+    );
+
+    // After logoff the page has no key; a wrong secret opens nothing.
+    assert_eq!(
+        Vault::open(device, &[8u8; 32]).await.unwrap_err(),
+        VaultError::WrongSecret
+    );
+    // The next sign-in's secret opens it again.
+    let again = Vault::open(device, &secret).await.unwrap();
+    assert_eq!(again.get("history").await.unwrap().unwrap(), history);
+    // A record moved under another name is refused, not misread.
+    raw.put_value("vault", &format!("{device}/record/other"), &record)
+        .await
+        .unwrap();
+    assert_eq!(again.get("other").await.unwrap_err(), VaultError::Damaged);
+}
