@@ -9,12 +9,14 @@
 //! redacted.
 
 pub mod cert;
+pub mod content;
 mod device;
 mod error;
 mod provider;
 pub mod wire;
 
 pub use cert::{CertificateBody, CertificateError, DeviceCertificate, Issuer, Trust};
+pub use content::{Content, Entry, Shown, Transcript};
 pub use device::{Commit, Device, Member, Received};
 pub use error::{Error, Result};
 pub use wire::{Inspected, MessageKind};
