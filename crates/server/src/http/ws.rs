@@ -130,7 +130,7 @@ pub async fn upgrade(
     Ok(upgrade
         .max_message_size(TRANSPORT_LIMIT_BYTES)
         .max_frame_size(TRANSPORT_LIMIT_BYTES)
-        .on_upgrade(move |socket| connection(socket, state, org, slot)))
+        .on_upgrade(move |socket| connection(socket, state, org, slot, ip)))
 }
 
 fn encode(frame: &ServerFrame) -> Option<Message> {
@@ -297,16 +297,29 @@ fn not_subscribed() -> ServerFrame {
     )
 }
 
+/// A connection's messaging state, once it subscribed a device.
+struct Delivery {
+    stream: Option<DeviceStream>,
+    mailbox: Option<std::sync::Arc<Mailbox>>,
+    inflight: FuturesUnordered<Pending>,
+    /// The client's address, for the audit entries of what it sends.
+    source: std::net::IpAddr,
+}
+
 /// `subscribe`, `send` and `ack`: the session was checked by the caller.
 async fn messaging(
     state: &AppState,
     authed: &Authed,
     frame: ClientFrame,
-    stream: &mut Option<DeviceStream>,
-    mailbox: &mut Option<std::sync::Arc<Mailbox>>,
-    inflight: &mut FuturesUnordered<Pending>,
+    delivery: &mut Delivery,
     out: &mut Vec<ServerFrame>,
 ) {
+    let Delivery {
+        stream,
+        mailbox,
+        inflight,
+        source,
+    } = delivery;
     match frame {
         ClientFrame::Subscribe { device } => {
             match DeviceStream::subscribe(state, authed, device.clone()).await {
@@ -351,7 +364,7 @@ async fn messaging(
             }
             let job = SendJob {
                 authed: authed.clone(),
-                source: None,
+                source: Some(*source),
                 device: s.device.clone(),
                 conversation: conversation.clone(),
                 kind: seen.kind,
@@ -448,7 +461,13 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: AnonymousSlot) {
+async fn connection(
+    mut socket: WebSocket,
+    state: AppState,
+    org: Org,
+    slot: AnonymousSlot,
+    source: std::net::IpAddr,
+) {
     let heartbeat = state.heartbeat();
     // Until it authenticates, the socket holds a place among its address's anonymous
     // ones, and must authenticate by the deadline.
@@ -470,9 +489,12 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
     let mut ticks = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    let mut stream: Option<DeviceStream> = None;
-    let mut mailbox: Option<std::sync::Arc<Mailbox>> = None;
-    let mut inflight: FuturesUnordered<Pending> = FuturesUnordered::new();
+    let mut delivery = Delivery {
+        stream: None,
+        mailbox: None,
+        inflight: FuturesUnordered::new(),
+        source,
+    };
     loop {
         tokio::select! {
             received = socket.recv() => {
@@ -494,7 +516,7 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
                                 Err(refused) => out.push(refused),
                                 Ok(()) => {
                                     if let Some(b) = bound.as_ref() {
-                                        messaging(&state, &b.authed, frame, &mut stream, &mut mailbox, &mut inflight, &mut out).await;
+                                        messaging(&state, &b.authed, frame, &mut delivery, &mut out).await;
                                     }
                                 }
                             }
@@ -532,20 +554,20 @@ async fn connection(mut socket: WebSocket, state: AppState, org: Org, slot: Anon
                     break;
                 }
             }
-            Some(done) = inflight.next(), if !inflight.is_empty() => {
+            Some(done) = delivery.inflight.next(), if !delivery.inflight.is_empty() => {
                 let mut out = Vec::new();
-                finished(&state, done, &mut stream, &mut out).await;
+                finished(&state, done, &mut delivery.stream, &mut out).await;
                 if !send_all(&mut socket, &out).await {
                     break;
                 }
             }
             conversations = async {
-                match mailbox.as_ref() {
+                match delivery.mailbox.as_ref() {
                     Some(m) => m.take().await,
                     None => std::future::pending().await,
                 }
             } => {
-                let Some(s) = stream.as_mut() else { continue };
+                let Some(s) = delivery.stream.as_mut() else { continue };
                 let frames = match s.pump(&state, &conversations).await {
                     Ok(frames) => frames,
                     Err(error) => vec![error],
