@@ -23,6 +23,10 @@ pub struct Ctx {
     /// fetch again.
     pub changed: RwSignal<Option<Topic>>,
     pub link: StoredValue<Option<Link>, LocalStorage>,
+    /// The running end-to-end encryption, while someone who converses is signed in.
+    pub e2ee: StoredValue<Option<std::rc::Rc<crate::e2ee::Engine>>, LocalStorage>,
+    /// What the messaging views show.
+    pub inbox: RwSignal<crate::e2ee::inbox::Inbox>,
 }
 
 pub fn use_ctx() -> Option<Ctx> {
@@ -87,6 +91,7 @@ impl Ctx {
     /// Forgets the session here: memory, link binding, view. The server side is ended by
     /// [`Ctx::sign_out`] or has already ended.
     pub fn wipe(self, why: SignedOut) {
+        crate::e2ee::stop(self);
         self.auth.set(None);
         self.link.with_value(|link| {
             if let Some(link) = link {
@@ -119,6 +124,7 @@ impl Ctx {
                 link.authenticate(Some(token));
             }
         });
+        leptos::task::spawn_local(crate::e2ee::start(self));
         self.navigate(Route::Home);
     }
 }

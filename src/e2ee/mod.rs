@@ -1,8 +1,472 @@
 //! End-to-end encryption in the browser: the glue between `crates/mls` (the protocol,
 //! sans I/O), the server's directory and delivery, and the browser's sealed store.
 //!
+//! On sign-in of someone who converses, [`start`] unlocks this browser's device (or
+//! registers a new one), keeps its KeyPackages topped up, and subscribes it on the link.
+//! Every change then runs through the [`messenger`]'s queue; the views read the
+//! [`inbox::Inbox`] it publishes and ask for changes with [`submit`].
+//!
 //! Trust: nothing here sends plaintext anywhere but to the page; what is kept on disk is
 //! sealed by [`vault::Vault`], whose key opens only with a secret the server releases
 //! to a signed-in session of the device's owner.
 
+pub mod inbox;
+pub mod messenger;
 pub mod vault;
+pub mod worker;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use haven_protocol::access::{Action, allowed};
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::{
+    ClaimedKeyPackage, ConversationSummary, DeviceStateKey, KEY_PACKAGE_TARGET, KeyPackagePool,
+    RegisteredDevice, TrustAnchor, parse_hex,
+};
+use leptos::prelude::*;
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::context::Ctx;
+use crate::storage::KeyValue;
+use crate::transport::https::HttpError;
+use inbox::{Inbox, Status};
+use messenger::Job;
+use vault::Vault;
+use worker::{Reply, Request};
+
+/// The vault record holding the device's whole state.
+const STATE: &str = "state";
+
+/// The page's end of the worker: requests out, replies matched back by id.
+struct Proxy {
+    worker: web_sys::Worker,
+    waiting: Rc<RefCell<HashMap<u64, js_sys::Function>>>,
+    next: Cell<u64>,
+    _replies: EventListener,
+    _errors: EventListener,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+impl Proxy {
+    /// Starts the worker and waits until it listens.
+    async fn spawn() -> Result<Self, String> {
+        const CANNOT: &str = "This browser could not start the encryption worker.";
+        let worker = web_sys::Worker::new(worker::SCRIPT).map_err(|_| CANNOT.to_owned())?;
+        let waiting: Rc<RefCell<HashMap<u64, js_sys::Function>>> = Rc::default();
+        // A worker that fails to load or crashes answers nothing more: every caller
+        // waiting hears so.
+        let errors = {
+            let waiting = Rc::clone(&waiting);
+            EventListener::new(&worker, "error", move |_| {
+                for (_, resolve) in waiting.borrow_mut().drain() {
+                    let _ =
+                        resolve.call1(&wasm_bindgen::JsValue::NULL, &wasm_bindgen::JsValue::NULL);
+                }
+            })
+        };
+        let started = {
+            let waiting = Rc::clone(&waiting);
+            js_sys::Promise::new(&mut |resolve, _reject| {
+                waiting.borrow_mut().insert(0, resolve);
+            })
+        };
+        let replies = {
+            let waiting = Rc::clone(&waiting);
+            EventListener::new(&worker, "message", move |event| {
+                let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() else {
+                    return;
+                };
+                let data = event.data();
+                let Some(id) = js_sys::Array::from(&data).get(0).as_f64() else {
+                    return;
+                };
+                let resolve = waiting.borrow_mut().remove(&(id as u64));
+                if let Some(resolve) = resolve {
+                    let _ = resolve.call1(&wasm_bindgen::JsValue::NULL, &data);
+                }
+            })
+        };
+        let data = JsFuture::from(started)
+            .await
+            .map_err(|_| CANNOT.to_owned())?;
+        match worker::decode::<Reply>(&data) {
+            Some((_, Reply::Started, _)) => {}
+            _ => return Err(CANNOT.to_owned()),
+        }
+        Ok(Self {
+            worker,
+            waiting,
+            next: Cell::new(0),
+            _replies: replies,
+            _errors: errors,
+        })
+    }
+
+    /// Sends `request` (with `bytes`) and waits for its reply.
+    async fn call(
+        &self,
+        request: &Request,
+        bytes: Option<&[u8]>,
+    ) -> Result<(Reply, Option<Vec<u8>>), String> {
+        let id = self.next.get() + 1;
+        self.next.set(id);
+        let message =
+            worker::encode(id as f64, request, bytes).ok_or("The request could not be encoded.")?;
+        let waiting = Rc::clone(&self.waiting);
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            waiting.borrow_mut().insert(id, resolve);
+        });
+        self.worker
+            .post_message(&message)
+            .map_err(|_| "The encryption worker stopped.".to_owned())?;
+        let data = JsFuture::from(promise)
+            .await
+            .map_err(|_| "The encryption worker stopped.".to_owned())?;
+        let (_, reply, bytes) =
+            worker::decode::<Reply>(&data).ok_or("The encryption worker's answer was garbled.")?;
+        match reply {
+            Reply::Failed { message } => Err(message),
+            reply => Ok((reply, bytes)),
+        }
+    }
+}
+
+/// A running messenger: the worker holding its state, the jobs waiting for it, and the
+/// vault its state is sealed in.
+pub struct Engine {
+    proxy: Proxy,
+    device: Id,
+    queue: RefCell<VecDeque<Job>>,
+    running: Cell<bool>,
+    vault: Vault,
+}
+
+fn fail(ctx: Ctx, message: impl Into<String>) {
+    ctx.inbox.set(Inbox {
+        status: Status::Failed(message.into()),
+        conversations: Vec::new(),
+    });
+}
+
+/// 128 random bits from the browser's CSPRNG.
+pub fn random_id() -> Option<Id> {
+    let mut bytes = [0u8; 16];
+    web_sys::window()?
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    Some(Id::from_bytes(bytes))
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, String> {
+    parse_hex(text, 64 * 1024)
+        .map_err(|_| "The server's answer was not in the expected form.".to_owned())
+}
+
+fn said(error: HttpError) -> String {
+    error.to_string()
+}
+
+/// Starts end-to-end encryption for the signed-in person, if their role converses.
+pub async fn start(ctx: Ctx) {
+    let Some(auth) = ctx.auth.get_untracked() else {
+        return;
+    };
+    if !allowed(auth.info.role, Action::Converse) {
+        return;
+    }
+    ctx.inbox.set(Inbox {
+        status: Status::Starting,
+        conversations: Vec::new(),
+    });
+    let (engine, inbox) = match unlock(ctx, &auth.info.user_id).await {
+        Ok((engine, inbox)) => (Rc::new(engine), inbox),
+        Err(message) => return fail(ctx, message),
+    };
+    // Signed out (or in as someone else) meanwhile: this engine is not wanted.
+    if ctx.auth.get_untracked().map(|a| a.token) != Some(auth.token) {
+        return;
+    }
+    ctx.e2ee.set_value(Some(engine.clone()));
+    if let Err(message) = top_up(ctx, &engine).await {
+        return fail(ctx, message);
+    }
+    ctx.inbox.set(inbox);
+    refresh(ctx).await;
+    ctx.link.with_value(|link| {
+        if let Some(link) = link {
+            link.subscribe(Some(engine.device.clone()));
+        }
+    });
+}
+
+/// Forgets the running messenger (sign-out, automatic logoff): the worker goes, and what
+/// it kept stays sealed in the vault.
+pub fn stop(ctx: Ctx) {
+    ctx.e2ee.set_value(None);
+    ctx.link.with_value(|link| {
+        if let Some(link) = link {
+            link.subscribe(None);
+        }
+    });
+    ctx.inbox.set(Inbox::default());
+}
+
+/// The device of this browser for `user`, unlocked, or a new one registered.
+async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
+    let index = KeyValue::open(vault::DATABASE, &[vault::STORE])
+        .await
+        .map_err(|e| e.to_string())?;
+    let anchor: TrustAnchor = ctx.call("GET", "/mls/trust", None).await.map_err(said)?;
+    let proxy = Proxy::spawn().await?;
+    let index_key = format!("index/{user}");
+    let known = index
+        .get(vault::STORE, &index_key)
+        .await
+        .map_err(|e| e.to_string())?
+        .and_then(|s| Id::parse(&s).ok());
+    if let Some(device) = known
+        && let Some(vault) = open_vault(ctx, &device).await?
+        && let Some(sealed) = vault.get(STATE).await.map_err(|e| e.to_string())?
+    {
+        let request = Request::Restore {
+            device: device.clone(),
+            anchor,
+        };
+        let (reply, _) = proxy.call(&request, Some(&sealed)).await?;
+        let Reply::Ready { inbox } = reply else {
+            return Err("The encryption worker's answer was garbled.".to_owned());
+        };
+        return Ok((engine(proxy, device, vault), inbox));
+    }
+    // No device here yet (or it was revoked): register a new one.
+    let Reply::Signature { key } = proxy.call(&Request::New, None).await?.0 else {
+        return Err("The encryption worker's answer was garbled.".to_owned());
+    };
+    let registered: RegisteredDevice = ctx
+        .call(
+            "POST",
+            "/mls/devices",
+            Some(json!({ "signature_key": key })),
+        )
+        .await
+        .map_err(said)?;
+    let vault = open_vault(ctx, &registered.device).await?.ok_or_else(|| {
+        "This browser's encryption device was removed while it was being set up.".to_owned()
+    })?;
+    let request = Request::Certify {
+        device: registered.device.clone(),
+        certificate: registered.certificate,
+        anchor,
+    };
+    let (Reply::Ready { inbox }, Some(sealed)) = proxy.call(&request, None).await? else {
+        return Err("The encryption worker's answer was garbled.".to_owned());
+    };
+    vault.put(STATE, &sealed).await.map_err(|e| e.to_string())?;
+    index
+        .put(vault::STORE, &index_key, registered.device.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((engine(proxy, registered.device, vault), inbox))
+}
+
+fn engine(proxy: Proxy, device: Id, vault: Vault) -> Engine {
+    Engine {
+        proxy,
+        device,
+        queue: RefCell::default(),
+        running: Cell::new(false),
+        vault,
+    }
+}
+
+/// The vault of `device`, or `None` if the server no longer knows the device as ours.
+async fn open_vault(ctx: Ctx, device: &Id) -> Result<Option<Vault>, String> {
+    let secret: DeviceStateKey = match ctx
+        .call("GET", &format!("/mls/devices/{device}/state-key"), None)
+        .await
+    {
+        Ok(secret) => secret,
+        Err(HttpError::Api {
+            status: 404 | 409, ..
+        }) => return Ok(None),
+        Err(e) => return Err(said(e)),
+    };
+    let secret = unhex(&secret.key)?;
+    Vault::open(device.as_str(), &secret)
+        .await
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Keeps the directory stocked with this device's KeyPackages, so others can add it.
+async fn top_up(ctx: Ctx, engine: &Engine) -> Result<(), String> {
+    let path = format!("/mls/devices/{}/key-packages", engine.device);
+    let pool: KeyPackagePool = ctx.call("GET", &path, None).await.map_err(said)?;
+    let count = KEY_PACKAGE_TARGET.saturating_sub(pool.one_time) as usize;
+    if count < (KEY_PACKAGE_TARGET / 2) as usize && pool.last_resort {
+        return Ok(());
+    }
+    let request = Request::KeyPackages {
+        count,
+        last_resort: !pool.last_resort,
+    };
+    let (Reply::Packages { list }, Some(sealed)) = engine.proxy.call(&request, None).await? else {
+        return Err("The encryption worker's answer was garbled.".to_owned());
+    };
+    // Their private keys are sealed before anyone can claim them.
+    engine
+        .vault
+        .put(STATE, &sealed)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _: KeyPackagePool = ctx
+        .call("POST", &path, Some(json!({ "key_packages": list })))
+        .await
+        .map_err(said)?;
+    Ok(())
+}
+
+/// Fetches the device's conversations from the server (what it has not processed yet
+/// shows as "catching up").
+pub async fn refresh(ctx: Ctx) {
+    let Some(device) = ctx
+        .e2ee
+        .with_value(|e| e.as_ref().map(|e| e.device.clone()))
+    else {
+        return;
+    };
+    if let Ok(list) = ctx
+        .call::<Vec<ConversationSummary>>(
+            "GET",
+            &format!("/mls/devices/{device}/conversations"),
+            None,
+        )
+        .await
+    {
+        submit(ctx, Job::Summaries { list });
+    }
+}
+
+/// Fetches the trust anchor again (a device was revoked).
+pub async fn refresh_trust(ctx: Ctx) {
+    if let Ok(anchor) = ctx.call::<TrustAnchor>("GET", "/mls/trust", None).await {
+        submit(ctx, Job::Trust { anchor });
+    }
+}
+
+/// Queues a job for the running messenger; ignored when none runs.
+pub fn submit(ctx: Ctx, job: Job) {
+    let Some(engine) = ctx.e2ee.with_value(Clone::clone) else {
+        return;
+    };
+    engine.queue.borrow_mut().push_back(job);
+    if !engine.running.replace(true) {
+        leptos::task::spawn_local(drain(ctx, engine));
+    }
+}
+
+/// Runs queued jobs in batches: the worker changes the state, the page seals it, and
+/// only then do the batch's frames go to the server.
+async fn drain(ctx: Ctx, engine: Rc<Engine>) {
+    loop {
+        let jobs: Vec<Job> = engine.queue.borrow_mut().drain(..).collect();
+        if jobs.is_empty() {
+            engine.running.set(false);
+            return;
+        }
+        let answer = engine.proxy.call(&Request::Jobs { jobs }, None).await;
+        let current = ctx
+            .e2ee
+            .with_value(|e| e.as_ref().is_some_and(|e| Rc::ptr_eq(e, &engine)));
+        if !current {
+            return;
+        }
+        let (frames, inbox, sealed) = match answer {
+            Ok((Reply::Effects { frames, inbox }, Some(sealed))) => (frames, inbox, sealed),
+            Ok(_) => {
+                fail(
+                    ctx,
+                    "The encryption worker's answer was garbled. Reload the page.",
+                );
+                continue;
+            }
+            Err(message) => {
+                fail(ctx, message);
+                continue;
+            }
+        };
+        if engine.vault.put(STATE, &sealed).await.is_err() {
+            fail(
+                ctx,
+                "This browser could not save your messages. Free some space, then reload the page.",
+            );
+            continue;
+        }
+        ctx.link.with_value(|link| {
+            if let Some(link) = link {
+                for frame in &frames {
+                    link.send_frame(frame);
+                }
+            }
+        });
+        ctx.inbox.set(inbox);
+    }
+}
+
+/// Starts a conversation about `patient`'s care with the people in `with` (each of
+/// their devices is added).
+pub async fn start_conversation(ctx: Ctx, patient: Id, with: Vec<Id>) -> Result<Id, String> {
+    let Some(device) = ctx
+        .e2ee
+        .with_value(|e| e.as_ref().map(|e| e.device.clone()))
+    else {
+        return Err("Secure messaging is not ready on this browser yet.".to_owned());
+    };
+    let claimed: Vec<ClaimedKeyPackage> = ctx
+        .call(
+            "POST",
+            "/mls/key-packages/claim",
+            Some(json!({ "users": with })),
+        )
+        .await
+        .map_err(said)?;
+    if claimed.is_empty() {
+        return Err(
+            "Nobody you chose has set up secure messaging yet: they need to sign in to Haven once."
+                .to_owned(),
+        );
+    }
+    let key_packages = claimed
+        .iter()
+        .map(|c| unhex(&c.key_package))
+        .collect::<Result<Vec<_>, _>>()?;
+    let summary: ConversationSummary = ctx
+        .call(
+            "POST",
+            "/conversations",
+            Some(json!({ "patient": patient, "device": device })),
+        )
+        .await
+        .map_err(said)?;
+    let id = summary.id.clone();
+    submit(
+        ctx,
+        Job::Create {
+            summary,
+            key_packages,
+        },
+    );
+    Ok(id)
+}

@@ -16,8 +16,8 @@ use web_sys::{CryptoKey, SubtleCrypto};
 
 use crate::storage::KeyValue;
 
-const DATABASE: &str = "haven-e2ee";
-const STORE: &str = "vault";
+pub const DATABASE: &str = "haven-e2ee";
+pub const STORE: &str = "vault";
 const NONCE_BYTES: u32 = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

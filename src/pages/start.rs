@@ -63,6 +63,8 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
         route: RwSignal::new(current_route()),
         changed: RwSignal::new(None),
         link: StoredValue::new_local(None),
+        e2ee: StoredValue::new_local(None),
+        inbox: RwSignal::new(Default::default()),
     };
     provide_context(ctx);
     let link = Link::open(
@@ -80,8 +82,14 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     ctx.wipe(SignedOut::Ended(reason));
                 }
             }),
-            LinkEvent::Changed(topic) => {
-                leptos::task::spawn_local(async move { ctx.changed.set(Some(topic)) })
+            LinkEvent::Changed(topic) => leptos::task::spawn_local(async move {
+                if topic == haven_protocol::ws::Topic::Devices {
+                    crate::e2ee::refresh_trust(ctx).await;
+                }
+                ctx.changed.set(Some(topic));
+            }),
+            LinkEvent::Delivery(frame) => {
+                crate::e2ee::submit(ctx, crate::e2ee::messenger::Job::Frame { frame });
             }
         },
     );
@@ -91,6 +99,7 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     let popstate = StoredValue::new_local(popstate);
     on_cleanup(move || {
         popstate.set_value(None);
+        crate::e2ee::stop(ctx);
         ctx.link.set_value(None);
     });
 

@@ -51,6 +51,9 @@ pub enum LinkEvent {
     SessionEnded(haven_protocol::audit::SessionEndReason),
     /// Something this person sees changed: fetch it again.
     Changed(haven_protocol::ws::Topic),
+    /// For the subscribed encryption device: `subscribed`, `accepted`, `refused`,
+    /// `deliver`, and errors while subscribed.
+    Delivery(ServerFrame),
 }
 
 /// Ping this often when the server has not said otherwise.
@@ -62,6 +65,8 @@ struct Inner {
     on_event: Box<dyn Fn(LinkEvent)>,
     /// The session token this link presents after each (re)connect; memory only.
     token: Option<String>,
+    /// The encryption device subscribed after each authentication.
+    device: Option<haven_protocol::identity::Id>,
     socket: Option<WebSocket>,
     listeners: Vec<EventListener>,
     /// Listeners of a socket that closed while one of them was running; released at the
@@ -91,6 +96,7 @@ impl Link {
             on_state: Box::new(on_state),
             on_event: Box::new(on_event),
             token: None,
+            device: None,
             socket: None,
             listeners: Vec::new(),
             stale: Vec::new(),
@@ -116,7 +122,9 @@ impl Link {
         };
         inner.token = token;
         match inner.token.clone() {
-            Some(token) => send(&inner, &ClientFrame::Auth { token }),
+            Some(token) => {
+                send(&inner, &ClientFrame::Auth { token });
+            }
             // Unbinding: start over as an anonymous connection.
             None => {
                 if let Some(socket) = inner.socket.as_ref() {
@@ -124,6 +132,29 @@ impl Link {
                 }
             }
         }
+    }
+
+    /// Subscribes `device` (or, with `None`, stops asking for it at the next connect):
+    /// sent now if the link is authenticated, and again after every reconnect.
+    pub fn subscribe(&self, device: Option<haven_protocol::identity::Id>) {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        inner.device = device.clone();
+        if let Some(device) = device
+            && inner.token.is_some()
+        {
+            send(&inner, &ClientFrame::Subscribe { device });
+        }
+    }
+
+    /// Sends a messaging frame if the socket is open; `false` if it is not (the caller
+    /// keeps it and sends it again once subscribed).
+    pub fn send_frame(&self, frame: &ClientFrame) -> bool {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return false;
+        };
+        send(&inner, frame)
     }
 
     /// Tells the server the person is active, so its idle timer starts again.
@@ -137,12 +168,13 @@ impl Link {
     }
 }
 
-fn send(inner: &Inner, frame: &ClientFrame) {
+fn send(inner: &Inner, frame: &ClientFrame) -> bool {
     if let (Some(socket), Ok(text)) = (inner.socket.as_ref(), serde_json::to_string(frame))
         && socket.ready_state() == WebSocket::OPEN
     {
-        let _ = socket.send_with_str(&text);
+        return socket.send_with_str(&text).is_ok();
     }
+    false
 }
 
 impl Drop for Link {
@@ -249,13 +281,28 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
             let inner = rc.borrow();
             (inner.on_event)(LinkEvent::Changed(topic));
         }
-        ServerFrame::Heartbeat | ServerFrame::Error { .. } | ServerFrame::Authenticated => {}
-        // Sent only to a connection that subscribed an encryption device, which this
-        // link does not do yet.
-        ServerFrame::Subscribed { .. }
+        ServerFrame::Authenticated => {
+            let inner = rc.borrow();
+            if let Some(device) = inner.device.clone() {
+                send(&inner, &ClientFrame::Subscribe { device });
+            }
+        }
+        ServerFrame::Heartbeat => {}
+        // Errors reach the messenger only once it subscribed: before, nothing here
+        // asked for anything that can fail.
+        frame @ ServerFrame::Error { .. } => {
+            let inner = rc.borrow();
+            if inner.device.is_some() {
+                (inner.on_event)(LinkEvent::Delivery(frame));
+            }
+        }
+        frame @ (ServerFrame::Subscribed { .. }
         | ServerFrame::Accepted { .. }
         | ServerFrame::Refused { .. }
-        | ServerFrame::Deliver { .. } => {}
+        | ServerFrame::Deliver { .. }) => {
+            let inner = rc.borrow();
+            (inner.on_event)(LinkEvent::Delivery(frame));
+        }
     }
 }
 

@@ -178,6 +178,23 @@ impl Trust {
         }
     }
 
+    /// What the server published (`GET /api/mls/trust`): refused if its key is not an
+    /// Ed25519 public key.
+    pub fn from_anchor(
+        anchor: &haven_protocol::messaging::TrustAnchor,
+    ) -> Result<Self, CertificateError> {
+        let key = haven_protocol::messaging::SignatureKey::parse(&anchor.issuer_key)
+            .map_err(|_| CertificateError::Malformed)?;
+        let bytes: [u8; 32] = key
+            .as_bytes()
+            .try_into()
+            .map_err(|_| CertificateError::Malformed)?;
+        let issuer = VerifyingKey::from_bytes(&bytes).map_err(|_| CertificateError::Malformed)?;
+        let mut trust = Self::new(anchor.organisation.clone(), issuer);
+        trust.revoked = anchor.revoked.iter().cloned().collect();
+        Ok(trust)
+    }
+
     /// Whether a certificate may be believed for a leaf holding `signature_key`, as of
     /// `now` (Unix seconds). `now` is `None` for a member already in the group: its
     /// lifetime was checked when it entered, and only revocation ends it later.

@@ -38,7 +38,7 @@ const MAX_FORWARD_DISTANCE: u32 = 10_000;
 const PADDING: usize = 64;
 
 /// A member as people see it: the verified name and role from its certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub device: Id,
     pub user: Id,
@@ -283,6 +283,18 @@ impl Device {
 
     pub fn certificate(&self) -> Option<&DeviceCertificate> {
         self.certificate.as_ref()
+    }
+
+    /// This device as a member of its conversations (leaf unknown: `u32::MAX`).
+    pub fn me(&self) -> Result<Member> {
+        let body = self.own_body()?;
+        Ok(Member {
+            device: body.device.clone(),
+            user: body.user.clone(),
+            role: body.role,
+            name: body.name.clone(),
+            leaf: u32::MAX,
+        })
     }
 
     fn credential(&self) -> Result<CredentialWithKey> {

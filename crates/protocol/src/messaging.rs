@@ -28,7 +28,8 @@ pub const MAX_CLAIM_USERS: usize = 50;
 /// How long a device certificate is valid, in seconds.
 pub const CERTIFICATE_LIFETIME_SECS: u64 = 365 * 24 * 3600;
 
-fn parse_hex(input: &str, max_bytes: usize) -> Result<Vec<u8>, FieldError> {
+/// Lower-case hex of at most `max_bytes` bytes.
+pub fn parse_hex(input: &str, max_bytes: usize) -> Result<Vec<u8>, FieldError> {
     if input.is_empty() || !input.len().is_multiple_of(2) || input.len() > 2 * max_bytes {
         return Err(FieldError::Bytes);
     }

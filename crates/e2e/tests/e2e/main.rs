@@ -5,5 +5,6 @@
 
 mod audit;
 mod identity;
+mod messaging;
 mod screens;
 mod secure_boot;

@@ -1,0 +1,241 @@
+//! The MLS client runs in a dedicated Web Worker (`src/bin/e2ee-worker.rs`), loaded only
+//! after someone who converses signs in: openmls and its crypto stay out of the bundle
+//! every visitor downloads, and no MLS operation ever blocks the page.
+//!
+//! The worker is pure computation: it holds the [`Messenger`] and answers [`Request`]s
+//! with [`Reply`]s, handing back the sealed-state bytes to store. The page does all I/O
+//! (HTTPS, the WebSocket, the vault). Messages are `[id, json, bytes?]` arrays.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use haven_mls::{Device, Trust};
+use haven_protocol::identity::Id;
+use haven_protocol::messaging::{TrustAnchor, parse_hex, to_hex};
+use haven_protocol::ws::ClientFrame;
+use js_sys::{Array, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use super::inbox::Inbox;
+use super::messenger::{self, Job, Messenger};
+
+/// Where trunk puts the worker's loader (workers are not content-hashed).
+pub const SCRIPT: &str = "/e2ee-worker_loader.js";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// A fresh device: answered with its signature key, to register.
+    New,
+    /// The server's certificate for the fresh device: answered with its first state.
+    Certify {
+        device: Id,
+        certificate: String,
+        anchor: TrustAnchor,
+    },
+    /// The device's sealed state comes with this request.
+    Restore {
+        device: Id,
+        anchor: TrustAnchor,
+    },
+    KeyPackages {
+        count: usize,
+        last_resort: bool,
+    },
+    Jobs {
+        jobs: Vec<Job>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    /// The worker is listening (sent once, unasked, with id 0).
+    Started,
+    Signature {
+        key: String,
+    },
+    Ready {
+        inbox: Inbox,
+    },
+    /// Hex; sealed state to store before publishing them comes with the reply.
+    Packages {
+        list: Vec<String>,
+    },
+    Effects {
+        frames: Vec<ClientFrame>,
+        inbox: Inbox,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    fresh: Option<Device>,
+    messenger: Option<Messenger>,
+}
+
+fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn failed(message: impl ToString) -> (Reply, Option<Vec<u8>>) {
+    (
+        Reply::Failed {
+            message: message.to_string(),
+        },
+        None,
+    )
+}
+
+const NOT_READY: &str = "The encryption device is not ready.";
+
+fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
+    match request {
+        Request::New => match Device::new() {
+            Ok(device) => {
+                let key = to_hex(device.signature_key());
+                state.fresh = Some(device);
+                (Reply::Signature { key }, None)
+            }
+            Err(e) => failed(e),
+        },
+        Request::Certify {
+            device,
+            certificate,
+            anchor,
+        } => {
+            let Some(mut fresh) = state.fresh.take() else {
+                return failed(NOT_READY);
+            };
+            let trust = match Trust::from_anchor(&anchor) {
+                Ok(trust) => trust,
+                Err(e) => return failed(e),
+            };
+            let Ok(certificate) = parse_hex(&certificate, 64 * 1024) else {
+                return failed("The server's certificate cannot be read.");
+            };
+            if let Err(e) = fresh.certify(&certificate, &trust, now()) {
+                return failed(e);
+            }
+            let Some(sealed) = messenger::seal_new(&fresh) else {
+                return failed("The encryption state could not be saved.");
+            };
+            match Messenger::new(device, fresh, trust, None) {
+                Some(m) => {
+                    let inbox = m.inbox();
+                    state.messenger = Some(m);
+                    (Reply::Ready { inbox }, Some(sealed))
+                }
+                None => failed(NOT_READY),
+            }
+        }
+        Request::Restore { device, anchor } => {
+            let trust = match Trust::from_anchor(&anchor) {
+                Ok(trust) => trust,
+                Err(e) => return failed(e),
+            };
+            let restored = bytes
+                .as_deref()
+                .and_then(Messenger::unseal)
+                .and_then(|(d, saved)| Messenger::new(device, d, trust, Some(&saved)));
+            match restored {
+                Some(m) => {
+                    let inbox = m.inbox();
+                    state.messenger = Some(m);
+                    (Reply::Ready { inbox }, None)
+                }
+                None => failed("The saved conversations cannot be read."),
+            }
+        }
+        Request::KeyPackages { count, last_resort } => {
+            let Some(m) = state.messenger.as_mut() else {
+                return failed(NOT_READY);
+            };
+            let mut list = match m.key_packages(count) {
+                Ok(list) => list,
+                Err(e) => return failed(e),
+            };
+            if last_resort {
+                match m.last_resort() {
+                    Ok(p) => list.push(p),
+                    Err(e) => return failed(e),
+                }
+            }
+            let list = list.iter().map(|p| to_hex(p)).collect();
+            (Reply::Packages { list }, m.seal())
+        }
+        Request::Jobs { jobs } => {
+            let Some(m) = state.messenger.as_mut() else {
+                return failed(NOT_READY);
+            };
+            let effects = m.run(jobs);
+            let inbox = m.inbox();
+            (
+                Reply::Effects {
+                    frames: effects.frames,
+                    inbox,
+                },
+                effects.state,
+            )
+        }
+    }
+}
+
+/// Encodes one message: `[id, json, bytes?]`.
+pub fn encode<T: Serialize>(id: f64, body: &T, bytes: Option<&[u8]>) -> Option<Array> {
+    let json = serde_json::to_string(body).ok()?;
+    let message = Array::new();
+    message.push(&id.into());
+    message.push(&json.into());
+    if let Some(bytes) = bytes {
+        message.push(&Uint8Array::from(bytes).into());
+    }
+    Some(message)
+}
+
+/// Decodes one message.
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    data: &wasm_bindgen::JsValue,
+) -> Option<(f64, T, Option<Vec<u8>>)> {
+    let message = data.dyn_ref::<Array>()?;
+    let id = message.get(0).as_f64()?;
+    let body = serde_json::from_str(&message.get(1).as_string()?).ok()?;
+    let bytes = message
+        .get(2)
+        .dyn_into::<Uint8Array>()
+        .ok()
+        .map(|b| b.to_vec());
+    Some((id, body, bytes))
+}
+
+/// The worker's entry point: answers every request, in order.
+pub fn serve() {
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let state = Rc::new(RefCell::new(State::default()));
+    let reply_to = scope.clone();
+    let handler =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some((id, request, bytes)) = decode::<Request>(&event.data()) else {
+                return;
+            };
+            let Ok(mut state) = state.try_borrow_mut() else {
+                return;
+            };
+            let (reply, sealed) = handle(&mut state, request, bytes);
+            if let Some(message) = encode(id, &reply, sealed.as_deref()) {
+                let _ = reply_to.post_message(&message);
+            }
+        });
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    handler.forget();
+    // Messages sent before this point were dropped: the page waits for this one.
+    if let Some(message) = encode(0.0, &Reply::Started, None) {
+        let _ = scope.post_message(&message);
+    }
+}

@@ -1,0 +1,94 @@
+//! Starting a conversation: a patient writes to their care team; a clinician chooses
+//! one of their patients.
+
+use haven_protocol::access::Role;
+use haven_protocol::identity::{Id, PersonSummary};
+use leptos::prelude::*;
+
+use crate::components::button::{Button, Variant};
+use crate::components::data::{Loaded, load};
+use crate::context::{Ctx, use_ctx};
+
+fn begin(
+    ctx: Ctx,
+    patient: Id,
+    with: Vec<Id>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    selected: RwSignal<Option<Id>>,
+) {
+    busy.set(true);
+    error.set(None);
+    leptos::task::spawn_local(async move {
+        match crate::e2ee::start_conversation(ctx, patient, with).await {
+            Ok(id) => selected.set(Some(id)),
+            Err(message) => error.set(Some(message)),
+        }
+        busy.set(false);
+    });
+}
+
+#[component]
+pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
+    let Some(ctx) = use_ctx() else {
+        return ().into_any();
+    };
+    let Some(auth) = ctx.auth.get_untracked() else {
+        return ().into_any();
+    };
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let errors = move || {
+        error
+            .get()
+            .map(|e| view! { <p id="start-error" class="error" role="alert">{e}</p> })
+    };
+    if auth.info.role == Role::Patient {
+        let me = auth.info.user_id.clone();
+        let team: Loaded<Vec<PersonSummary>> = load(ctx, "/care-team");
+        let start = move |_| {
+            let Some(Ok(team)) = team.get_untracked() else {
+                return;
+            };
+            let with = team.into_iter().map(|p| p.id).collect();
+            begin(ctx, me.clone(), with, busy, error, selected);
+        };
+        return view! {
+            <div class="start-conversation stack-sm">
+                <Button class="start-care-team" on:click=start attr:disabled=move || busy.get() || !matches!(team.get(), Some(Ok(ref t)) if !t.is_empty())>
+                    "Message your care team"
+                </Button>
+                {errors}
+            </div>
+        }
+        .into_any();
+    }
+    let patients: Loaded<Vec<PersonSummary>> = load(ctx, "/patients");
+    let chosen = RwSignal::new(String::new());
+    let start = move |_| {
+        let Ok(patient) = Id::parse(&chosen.get_untracked()) else {
+            error.set(Some("Choose a patient first.".to_owned()));
+            return;
+        };
+        begin(ctx, patient.clone(), vec![patient], busy, error, selected);
+    };
+    view! {
+        <div class="start-conversation stack-sm">
+            <label class="field-label" for="start-patient">"New conversation with"</label>
+            <select id="start-patient" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                <option value="">"Choose a patient"</option>
+                {move || match patients.get() {
+                    Some(Ok(list)) => list.into_iter().map(|p| view! {
+                        <option value=p.id.to_string()>{p.display_name.to_string()}</option>
+                    }).collect_view().into_any(),
+                    _ => ().into_any(),
+                }}
+            </select>
+            <Button variant=Variant::Secondary class="start-patient-conversation" on:click=start attr:disabled=move || busy.get()>
+                "Start conversation"
+            </Button>
+            {errors}
+        </div>
+    }
+    .into_any()
+}
