@@ -1,5 +1,4 @@
-//! Starting a conversation: a patient writes to their care team; a clinician chooses
-//! one of their patients.
+//! Starting a conversation: a clinician chooses one of their patients.
 
 use haven_protocol::access::Role;
 use haven_protocol::identity::{Id, PersonSummary};
@@ -44,22 +43,10 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
             .map(|e| view! { <p id="start-error" class="error" role="alert">{e}</p> })
     };
     if auth.info.role == Role::Patient {
-        let me = auth.info.user_id.clone();
-        let team: Loaded<Vec<PersonSummary>> = load(ctx, "/care-team");
-        let start = move |_| {
-            let Some(Ok(team)) = team.get_untracked() else {
-                return;
-            };
-            let with = team.into_iter().map(|p| p.id).collect();
-            begin(ctx, me.clone(), with, busy, error, selected);
-        };
+        // In a conversation only clinicians bring people in (every member's device
+        // enforces it), so a patient's conversations start with their care team.
         return view! {
-            <div class="start-conversation stack-sm">
-                <Button class="start-care-team" on:click=start attr:disabled=move || busy.get() || !matches!(team.get(), Some(Ok(ref t)) if !t.is_empty())>
-                    "Message your care team"
-                </Button>
-                {errors}
-            </div>
+            <p class="muted start-conversation">"Your care team starts conversations with you; they appear here."</p>
         }
         .into_any();
     }

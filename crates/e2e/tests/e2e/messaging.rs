@@ -57,6 +57,30 @@ async fn texts(session: &Session) -> Vec<String> {
         .collect()
 }
 
+/// The clinician starts a conversation with the demo patient and holds it.
+async fn start_with_patient(clinician: &Session) {
+    clinician
+        .wait_until("return document.querySelectorAll('#start-patient option').length > 1;")
+        .await
+        .unwrap();
+    let value = clinician
+        .eval("return [...document.querySelectorAll('#start-patient option')].find(o => o.textContent === 'Pat Okafor').value;")
+        .await
+        .unwrap();
+    clinician
+        .select("#start-patient", value.as_str().unwrap())
+        .await
+        .unwrap();
+    clinician
+        .click(".start-patient-conversation")
+        .await
+        .unwrap();
+    clinician
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+}
+
 /// Every file under `dir`, recursively.
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -82,26 +106,7 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     sign_in_to_messages(&clinician, &server, "clinician@demo.haven").await;
 
     // The clinician starts a conversation with their patient.
-    clinician
-        .wait_until("return document.querySelectorAll('#start-patient option').length > 1;")
-        .await
-        .unwrap();
-    let value = clinician
-        .eval("return [...document.querySelectorAll('#start-patient option')].find(o => o.textContent === 'Pat Okafor').value;")
-        .await
-        .unwrap();
-    clinician
-        .select("#start-patient", value.as_str().unwrap())
-        .await
-        .unwrap();
-    clinician
-        .click(".start-patient-conversation")
-        .await
-        .unwrap();
-    clinician
-        .wait_for(".conversation[data-joined='true']")
-        .await
-        .unwrap();
+    start_with_patient(&clinician).await;
     let first = "Good morning Pat, how is the new inhaler working? (marker-kestrel-41)";
     send(&clinician, first).await;
     // Durable on the server (and, if the patient's open view got to it first, read).
