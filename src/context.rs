@@ -49,7 +49,8 @@ impl Ctx {
         self.route.set(route);
     }
 
-    fn url(self, path: &str) -> Result<HttpsUrl, HttpError> {
+    /// The API's address for `path`.
+    pub fn url(self, path: &str) -> Result<HttpsUrl, HttpError> {
         self.config
             .with_value(|c| c.api_origin.with_path(&format!("/api{path}")))
             .map_err(|_| HttpError::Malformed)

@@ -134,3 +134,28 @@ impl KeyValue {
         committed(&tx).await
     }
 }
+
+/// Hands `part` (a string or typed array, still in JavaScript) to the browser's download
+/// as `name`: a blob URL, so nothing leaves the page. The URL is revoked once the
+/// browser has had time to start the download.
+pub fn offer_download(part: &wasm_bindgen::JsValue, name: &str, mime: &str) -> Option<()> {
+    let parts = js_sys::Array::of1(part);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_blob_sequence_and_options(&parts, &options).ok()?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+    let anchor: web_sys::HtmlAnchorElement = web_sys::window()?
+        .document()?
+        .create_element("a")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
+    Some(())
+}

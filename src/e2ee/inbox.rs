@@ -66,7 +66,28 @@ impl Sending {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {
     Text(String),
+    /// A file encrypted in the sender's browser: where the server keeps it, the key that
+    /// opens it (held only in memory here), and what the sender said it is.
+    Attachment(Attachment),
     Deleted,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub blob: Id,
+    pub key: String,
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("blob", &self.blob)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +105,9 @@ pub struct Line {
     pub state: Option<Sending>,
     /// For a failed send: the request to retry.
     pub request: Option<u64>,
+    /// From history another member handed over (their name): this device did not
+    /// receive it through the conversation itself.
+    pub shared_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +129,9 @@ pub struct ConversationView {
     pub left: bool,
     /// The server has messages this device has not processed yet.
     pub catching_up: bool,
+    /// This device joined after others had talked; the earlier history comes when a
+    /// care-team device hands it over.
+    pub history_pending: bool,
     pub unread: usize,
     pub lines: Vec<Line>,
     pub members: Vec<MemberView>,

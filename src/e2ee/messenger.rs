@@ -18,7 +18,7 @@ use haven_protocol::messaging::{CommitInfo, ConversationSummary, Delivered, MlsB
 use haven_protocol::ws::{ClientFrame, ServerFrame};
 use serde::{Deserialize, Serialize};
 
-use super::inbox::{Body, ConversationView, Inbox, Line, MemberView, Sending, Status};
+use super::inbox::{Attachment, Body, ConversationView, Inbox, Line, MemberView, Sending, Status};
 
 /// Something that changes the messenger's state, in the order it happened.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,6 +42,63 @@ pub enum Job {
     Trust { anchor: TrustAnchor },
     /// The person has the conversation open: tell the others what they have read.
     Seen { conversation: Id },
+    /// Devices waiting to be added to a conversation (as the server listed them), with
+    /// the KeyPackages it gave out for them.
+    Add {
+        conversation: Id,
+        devices: Vec<Id>,
+        key_packages: Vec<Vec<u8>>,
+    },
+    /// A history archive offered to this device, fetched and opened by the page.
+    Import {
+        conversation: Id,
+        archive: String,
+        /// Who handed it over (their verified name).
+        by: String,
+    },
+}
+
+/// Longest history archive handed over, in entries and in bytes of JSON (the newest
+/// are kept): well inside the 25 MB an encrypted upload may have.
+const MAX_ARCHIVE_ENTRIES: usize = 20_000;
+const MAX_ARCHIVE_BYTES: usize = 20 * 1024 * 1024;
+/// KeyPackages kept waiting behind another change of the same conversation.
+const MAX_QUEUED_ADDS: usize = 50;
+
+/// History for devices this one just added: the page encrypts it under a fresh key,
+/// uploads it, and sends the key inside the conversation.
+#[derive(Serialize, Deserialize)]
+pub struct Handover {
+    pub conversation: Id,
+    pub archive: String,
+}
+
+impl std::fmt::Debug for Handover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handover")
+            .field("conversation", &self.conversation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A history archive offered to this device: the page fetches and opens it, then
+/// hands it back as [`Job::Import`].
+#[derive(Serialize, Deserialize)]
+pub struct Offered {
+    pub conversation: Id,
+    pub blob: Id,
+    pub key: String,
+    /// The verified name of the member who handed it over.
+    pub by: String,
+}
+
+impl std::fmt::Debug for Offered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Offered")
+            .field("conversation", &self.conversation)
+            .field("blob", &self.blob)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message of this device's that the server has not yet answered.
@@ -64,6 +121,18 @@ struct Logged {
     seq: u64,
     author: Member,
     content: Content,
+    /// For history handed over by another member: their name. Such entries were not
+    /// received by this device through MLS, and show as shared history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shared_by: Option<String>,
+}
+
+/// The id a message is created under (texts and attachments), which later changes name.
+fn created_id(content: &Content) -> Option<&Id> {
+    match content {
+        Content::Text { id, .. } | Content::Attachment { id, .. } => Some(id),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -87,6 +156,26 @@ struct Kept {
     read_sent: u64,
     #[serde(default)]
     problem: Option<String>,
+    /// The sequence number of the commit whose Welcome let this device in.
+    #[serde(default)]
+    joined_at: Option<u64>,
+    /// The earlier history was imported (or there was none to wait for).
+    #[serde(default)]
+    history_done: bool,
+    /// A commit of ours added devices at this sequence number: hand them the history
+    /// once everything before it is processed.
+    #[serde(default)]
+    handover_at: Option<u64>,
+    /// KeyPackages of devices to add once the change under way has landed.
+    #[serde(default)]
+    queued_adds: Vec<Vec<u8>>,
+}
+
+impl Kept {
+    /// Joined after others had talked, and nobody has handed the history over yet.
+    fn history_pending(&self) -> bool {
+        self.joined_at.is_some_and(|j| j > 1) && !self.history_done
+    }
 }
 
 /// What the vault holds besides the MLS state.
@@ -111,12 +200,17 @@ pub struct Messenger {
     transcripts: BTreeMap<Id, Transcript>,
     summaries: BTreeMap<Id, ConversationSummary>,
     status: Status,
+    handovers: Vec<Handover>,
+    offered: Vec<Offered>,
 }
 
-/// What a batch of jobs produced: the state to seal, then the frames to send.
+/// What a batch of jobs produced: the state to seal, then the frames to send, and
+/// history to hand over or fetch.
 pub struct Effects {
     pub state: Option<Vec<u8>>,
     pub frames: Vec<ClientFrame>,
+    pub handovers: Vec<Handover>,
+    pub offered: Vec<Offered>,
 }
 
 impl Messenger {
@@ -144,6 +238,8 @@ impl Messenger {
             transcripts,
             summaries: BTreeMap::new(),
             status: Status::Ready,
+            handovers: Vec::new(),
+            offered: Vec::new(),
         })
     }
 
@@ -197,6 +293,8 @@ impl Messenger {
         Effects {
             state: self.seal(),
             frames,
+            handovers: std::mem::take(&mut self.handovers),
+            offered: std::mem::take(&mut self.offered),
         }
     }
 
@@ -216,13 +314,28 @@ impl Messenger {
                 for summary in list {
                     self.summaries.insert(summary.id.clone(), summary);
                 }
+                self.remove_revoked(frames);
             }
             Job::Trust { anchor } => {
                 if let Ok(trust) = Trust::from_anchor(&anchor) {
                     self.trust = trust;
                 }
+                self.remove_revoked(frames);
             }
             Job::Seen { conversation } => self.seen(conversation, frames),
+            Job::Add {
+                conversation,
+                devices,
+                key_packages,
+            } => {
+                let wanted = self.new_devices_of_members(&conversation, &devices, key_packages);
+                self.add(&conversation, &wanted, frames);
+            }
+            Job::Import {
+                conversation,
+                archive,
+                by,
+            } => self.import(&conversation, &archive, &by),
         }
     }
 
@@ -251,7 +364,9 @@ impl Messenger {
                 touched.insert(conversation.clone());
                 self.deliver(conversation, seq, kind, &message, frames);
             }
-            ServerFrame::Accepted { request, seq } => self.accepted(request, seq, touched),
+            ServerFrame::Accepted { request, seq } => {
+                self.accepted(request, seq, touched, frames);
+            }
             ServerFrame::Refused {
                 request,
                 message,
@@ -288,7 +403,7 @@ impl Messenger {
         let transcript = self.transcripts.entry(conversation.clone()).or_default();
         match kind {
             Delivered::Welcome => match self.device.join(message.as_bytes(), &self.trust, now()) {
-                Ok(joined) if joined == id => {}
+                Ok(joined) if joined == id => kept.joined_at = Some(seq),
                 _ => kept.unreadable += 1,
             },
             Delivered::Application | Delivered::Commit => {
@@ -297,12 +412,30 @@ impl Messenger {
                     .receive(id, message.as_bytes(), &self.trust, now())
                 {
                     Ok(Received::Message { sender, body }) => match Content::decode(&body) {
+                        // History for a newcomer: taken from one's own devices and from
+                        // clinicians, who answer for what they hand over.
+                        Ok(Content::History { blob, key }) => {
+                            if kept.history_pending()
+                                && (sender.user == self.me.user || sender.role == Role::Clinician)
+                            {
+                                self.offered.push(Offered {
+                                    conversation: conversation.clone(),
+                                    blob,
+                                    key,
+                                    by: sender.name.clone(),
+                                });
+                            }
+                        }
                         Ok(content) => {
-                            if transcript.apply(seq, &sender, content.clone()).is_ok() {
+                            // While the earlier history is missing, a change to a message
+                            // from before is kept too, to apply once the history is in.
+                            let applied = transcript.apply(seq, &sender, content.clone()).is_ok();
+                            if applied || kept.history_pending() {
                                 kept.log.push(Logged {
                                     seq,
                                     author: sender,
                                     content,
+                                    shared_by: None,
                                 });
                             }
                         }
@@ -314,9 +447,19 @@ impl Messenger {
                         }
                     }
                     Ok(Received::OwnCommitMerged { .. }) => {
-                        self.saved
-                            .outbox
-                            .retain(|o| !(o.conversation == conversation && o.commit.is_some()));
+                        let (landed, rest): (Vec<Outgoing>, Vec<Outgoing>) =
+                            std::mem::take(&mut self.saved.outbox)
+                                .into_iter()
+                                .partition(|o| {
+                                    o.conversation == conversation && o.commit.is_some()
+                                });
+                        self.saved.outbox = rest;
+                        if landed
+                            .iter()
+                            .any(|o| o.commit.as_ref().is_some_and(|c| !c.added.is_empty()))
+                        {
+                            kept.handover_at = Some(seq);
+                        }
                     }
                     Ok(Received::OwnMessage) => {
                         let found = self
@@ -332,6 +475,7 @@ impl Messenger {
                                 seq,
                                 author: self.me.clone(),
                                 content,
+                                shared_by: None,
                             });
                         }
                     }
@@ -341,17 +485,187 @@ impl Messenger {
                 }
             }
         }
+        self.after_delivery(&conversation, seq, frames);
+    }
+
+    /// Everything up to `seq` is processed: move on, and rebuild a change of ours that
+    /// was waiting for the commit that beat it.
+    fn after_delivery(&mut self, conversation: &Id, seq: u64, frames: &mut Vec<ClientFrame>) {
+        let Some(kept) = self.saved.conversations.get_mut(conversation) else {
+            return;
+        };
         kept.processed = seq;
         while kept.own.remove(&(kept.processed + 1)) {
             kept.processed += 1;
         }
         if kept.retry_after.is_some_and(|w| kept.processed >= w) {
             kept.retry_after = None;
-            self.rebuild(&conversation, frames);
+            self.rebuild(conversation, frames);
+        }
+        self.settle(conversation, frames);
+    }
+
+    /// What waits for a change to land: the history for devices this one added, and
+    /// devices to add that queued behind the change.
+    fn settle(&mut self, conversation: &Id, frames: &mut Vec<ClientFrame>) {
+        self.hand_over(conversation);
+        let key = conversation.as_str().as_bytes();
+        if self.device.has_intent(key).unwrap_or(true) {
+            return;
+        }
+        let queued = match self.saved.conversations.get_mut(conversation) {
+            Some(kept) => std::mem::take(&mut kept.queued_adds),
+            None => return,
+        };
+        if !queued.is_empty() {
+            self.add(conversation, &queued, frames);
         }
     }
 
-    fn accepted(&mut self, request: u64, seq: u64, touched: &mut BTreeSet<Id>) {
+    /// Hands the history to devices this one added, once everything before the commit
+    /// that added them is processed (so nothing in between is missing) and this device's
+    /// own history is complete. An empty history is handed over too: it tells the
+    /// newcomers there is nothing to wait for.
+    fn hand_over(&mut self, conversation: &Id) {
+        let Some(kept) = self.saved.conversations.get_mut(conversation) else {
+            return;
+        };
+        let Some(at) = kept.handover_at else { return };
+        if kept.processed < at || kept.history_pending() {
+            return;
+        }
+        kept.handover_at = None;
+        // The newest entries before the commit, as many as fit.
+        let mut parts: Vec<String> = Vec::new();
+        let mut bytes = 2;
+        for logged in kept.log.iter().rev().filter(|l| l.seq < at) {
+            if matches!(logged.content, Content::History { .. }) {
+                continue;
+            }
+            let Ok(part) = serde_json::to_string(logged) else {
+                continue;
+            };
+            bytes += part.len() + 1;
+            if bytes > MAX_ARCHIVE_BYTES || parts.len() >= MAX_ARCHIVE_ENTRIES {
+                break;
+            }
+            parts.push(part);
+        }
+        parts.reverse();
+        self.handovers.push(Handover {
+            conversation: conversation.clone(),
+            archive: format!("[{}]", parts.join(",")),
+        });
+    }
+
+    /// Takes the history a member handed over: what was said before this device joined,
+    /// shown as shared by them. What this device received itself always stays, and
+    /// history entries that would collide with it are left out.
+    fn import(&mut self, conversation: &Id, archive: &str, by: &str) {
+        let Some(kept) = self.saved.conversations.get_mut(conversation) else {
+            return;
+        };
+        let Some(joined) = kept.joined_at.filter(|_| kept.history_pending()) else {
+            return;
+        };
+        let Ok(entries) = serde_json::from_str::<Vec<Logged>>(archive) else {
+            kept.problem =
+                Some("The history shared with this browser could not be read.".to_owned());
+            return;
+        };
+        let received: BTreeSet<Id> = kept
+            .log
+            .iter()
+            .filter_map(|l| created_id(&l.content).cloned())
+            .collect();
+        let mut shared: Vec<Logged> = entries
+            .into_iter()
+            .filter(|l| l.seq < joined && l.content.encode().is_ok())
+            .filter(|l| !matches!(l.content, Content::History { .. }))
+            .filter(|l| created_id(&l.content).is_none_or(|id| !received.contains(id)))
+            .take(MAX_ARCHIVE_ENTRIES)
+            .map(|mut l| {
+                l.shared_by = Some(by.to_owned());
+                l
+            })
+            .collect();
+        shared.sort_by_key(|l| l.seq);
+        shared.dedup_by_key(|l| l.seq);
+        let mut transcript = Transcript::default();
+        for l in shared.iter().chain(kept.log.iter()) {
+            let _ = transcript.apply(l.seq, &l.author, l.content.clone());
+        }
+        shared.append(&mut kept.log);
+        kept.log = shared;
+        kept.history_done = true;
+        self.transcripts.insert(conversation.clone(), transcript);
+        // A handover of ours may have waited for this.
+        self.hand_over(conversation);
+    }
+
+    /// Of the KeyPackages the server handed out, those for the devices asked for that
+    /// belong to people already in the conversation: a server cannot slip someone new in
+    /// (with the history that follows) by answering a claim with their KeyPackage.
+    fn new_devices_of_members(
+        &self,
+        conversation: &Id,
+        devices: &[Id],
+        key_packages: Vec<Vec<u8>>,
+    ) -> Vec<Vec<u8>> {
+        let key = conversation.as_str().as_bytes();
+        let Ok(members) = self.device.members(key, &self.trust) else {
+            return Vec::new();
+        };
+        let users: BTreeSet<Id> = members.into_iter().map(|(m, _)| m.user).collect();
+        key_packages
+            .into_iter()
+            .filter(|bytes| {
+                haven_mls::wire::check_key_package(bytes, &self.trust, now()).is_ok_and(|p| {
+                    let body = p.certificate.body();
+                    users.contains(&body.user) && devices.contains(&body.device)
+                })
+            })
+            .collect()
+    }
+
+    /// Adds devices waiting to join a conversation this device is in.
+    fn add(&mut self, conversation: &Id, key_packages: &[Vec<u8>], frames: &mut Vec<ClientFrame>) {
+        let key = conversation.as_str().as_bytes();
+        if key_packages.is_empty() {
+            return;
+        }
+        match self.device.has_intent(key) {
+            Ok(false) => {}
+            // Behind the change under way: added once it lands.
+            Ok(true) => {
+                if let Some(kept) = self.saved.conversations.get_mut(conversation) {
+                    kept.queued_adds.extend(key_packages.iter().cloned());
+                    let excess = kept.queued_adds.len().saturating_sub(MAX_QUEUED_ADDS);
+                    kept.queued_adds.drain(..excess);
+                }
+                return;
+            }
+            Err(_) => return,
+        }
+        match self.device.add(key, key_packages, &self.trust, now()) {
+            Ok(commit) => self.queue_commit(conversation, commit, frames),
+            // Already in (another member was quicker), or no longer allowed: nothing to do.
+            Err(haven_mls::Error::NothingToDo) => {}
+            Err(e) => {
+                if let Some(kept) = self.saved.conversations.get_mut(conversation) {
+                    kept.problem = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn accepted(
+        &mut self,
+        request: u64,
+        seq: u64,
+        touched: &mut BTreeSet<Id>,
+        frames: &mut Vec<ClientFrame>,
+    ) {
         let Some(index) = self.saved.outbox.iter().position(|o| o.request == request) else {
             return;
         };
@@ -362,6 +676,7 @@ impl Messenger {
             // Merged now; if it already came back (after a reconnect), nothing is left.
             let _ = self.device.confirm(id);
         }
+        let adds = out.commit.as_ref().is_some_and(|c| !c.added.is_empty());
         let kept = self
             .saved
             .conversations
@@ -375,18 +690,23 @@ impl Messenger {
                     seq,
                     author: self.me.clone(),
                     content,
+                    shared_by: None,
                 });
             }
+        }
+        if adds {
+            kept.handover_at = Some(seq);
         }
         if seq == kept.processed + 1 {
             kept.processed = seq;
             while kept.own.remove(&(kept.processed + 1)) {
                 kept.processed += 1;
             }
-            touched.insert(conversation);
+            touched.insert(conversation.clone());
         } else if seq > kept.processed {
             kept.own.insert(seq);
         }
+        self.settle(&conversation, frames);
     }
 
     fn refused(
@@ -405,9 +725,13 @@ impl Messenger {
             self.saved.outbox[index].failed = true;
             return;
         }
-        // A change: it lost its epoch to `winner`, or was refused outright.
+        // A change: it lost its epoch to `winner`, or was refused outright (then it is
+        // dropped, so what queued behind it can go).
         self.saved.outbox.remove(index);
-        let _ = self.device.lost_race(&id);
+        let _ = match winner {
+            Some(_) => self.device.lost_race(&id),
+            None => self.device.abandon(&id),
+        };
         let kept = self
             .saved
             .conversations
@@ -416,7 +740,10 @@ impl Messenger {
         match winner {
             Some(winner) if kept.processed >= winner => self.rebuild(&conversation, frames),
             Some(winner) => kept.retry_after = Some(winner),
-            None => kept.problem = Some(message),
+            None => {
+                kept.problem = Some(message);
+                self.settle(&conversation, frames);
+            }
         }
     }
 
@@ -553,6 +880,45 @@ impl Messenger {
         }
     }
 
+    /// Commits the removal of every revoked device still in a conversation this device
+    /// is in (until then, the members see "removal pending"). Every member device online
+    /// tries; the first commit wins and the others find nothing left to do.
+    fn remove_revoked(&mut self, frames: &mut Vec<ClientFrame>) {
+        let ids: Vec<Id> = self
+            .saved
+            .conversations
+            .iter()
+            .filter(|(_, kept)| !kept.left)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for conversation in ids {
+            let key = conversation.as_str().as_bytes();
+            // A change of ours is already on its way (its retry leaves out what is done).
+            if self.device.has_intent(key).unwrap_or(true) {
+                continue;
+            }
+            let Ok(members) = self.device.members(key, &self.trust) else {
+                continue;
+            };
+            let revoked: Vec<Id> = members
+                .into_iter()
+                .map(|(m, _)| m.device)
+                .filter(|d| *d != self.me.device && self.trust.revoked.contains(d))
+                .collect();
+            if revoked.is_empty() {
+                continue;
+            }
+            match self.device.remove(key, &revoked, &self.trust) {
+                Ok(commit) => self.queue_commit(&conversation, commit, frames),
+                Err(e) => {
+                    if let Some(kept) = self.saved.conversations.get_mut(&conversation) {
+                        kept.problem = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
     fn seen(&mut self, conversation: Id, frames: &mut Vec<ClientFrame>) {
         let Some(transcript) = self.transcripts.get(&conversation) else {
             return;
@@ -634,12 +1000,18 @@ impl Messenger {
             .map(|u| transcript.read_by(u))
             .max()
             .unwrap_or(0);
+        let shared: BTreeMap<&Id, &str> = kept
+            .log
+            .iter()
+            .filter_map(|l| Some((created_id(&l.content)?, l.shared_by.as_deref()?)))
+            .collect();
         let mut lines: Vec<Line> = transcript
             .entries()
             .iter()
             .map(|e| {
                 let mine = e.author.user == self.me.user;
                 Line {
+                    shared_by: shared.get(&e.id).map(|by| (*by).to_owned()),
                     id: e.id.clone(),
                     seq: Some(e.seq),
                     author: e.author.name.clone(),
@@ -647,7 +1019,19 @@ impl Messenger {
                     mine,
                     body: match &e.shown {
                         Shown::Text(text) => Body::Text(text.clone()),
-                        Shown::Attachment { name, .. } => Body::Text(format!("Attachment: {name}")),
+                        Shown::Attachment {
+                            blob,
+                            key,
+                            name,
+                            size,
+                            mime,
+                        } => Body::Attachment(Attachment {
+                            blob: blob.clone(),
+                            key: key.clone(),
+                            name: name.clone(),
+                            size: *size,
+                            mime: mime.clone(),
+                        }),
                         Shown::Deleted => Body::Deleted,
                     },
                     edited: e.edited,
@@ -662,23 +1046,43 @@ impl Messenger {
             .collect();
         lines.sort_by_key(|l| l.seq);
         for out in self.saved.outbox.iter().filter(|o| &o.conversation == id) {
-            if let Some(Content::Text { id, body }) = &out.content {
-                lines.push(Line {
-                    id: id.clone(),
-                    seq: None,
-                    author: self.me.name.clone(),
-                    role: self.me.role,
-                    mine: true,
-                    body: Body::Text(body.clone()),
-                    edited: false,
-                    state: Some(if out.failed {
-                        Sending::Failed
-                    } else {
-                        Sending::Sending
+            let (id, body) = match &out.content {
+                Some(Content::Text { id, body }) => (id, Body::Text(body.clone())),
+                Some(Content::Attachment {
+                    id,
+                    blob,
+                    key,
+                    name,
+                    size,
+                    mime,
+                }) => (
+                    id,
+                    Body::Attachment(Attachment {
+                        blob: blob.clone(),
+                        key: key.clone(),
+                        name: name.clone(),
+                        size: *size,
+                        mime: mime.clone(),
                     }),
-                    request: Some(out.request),
-                });
-            }
+                ),
+                _ => continue,
+            };
+            lines.push(Line {
+                shared_by: None,
+                id: id.clone(),
+                seq: None,
+                author: self.me.name.clone(),
+                role: self.me.role,
+                mine: true,
+                body,
+                edited: false,
+                state: Some(if out.failed {
+                    Sending::Failed
+                } else {
+                    Sending::Sending
+                }),
+                request: Some(out.request),
+            });
         }
         let last_seq = self.summaries.get(id).map_or(0, |s| s.last_seq);
         ConversationView {
@@ -687,6 +1091,7 @@ impl Messenger {
             joined,
             left: kept.left || self.summaries.get(id).is_some_and(|s| s.left),
             catching_up: last_seq > kept.processed,
+            history_pending: kept.history_pending(),
             unread: transcript.unread_for(&self.me.user),
             lines,
             members,

@@ -10,13 +10,14 @@
 //! sealed by [`vault::Vault`], whose key opens only with a secret the server releases
 //! to a signed-in session of the device's owner.
 
+pub mod blob;
 pub mod inbox;
 pub mod messenger;
 pub mod vault;
 pub mod worker;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use gloo_events::EventListener;
@@ -24,7 +25,7 @@ use haven_protocol::access::{Action, allowed};
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{
     ClaimedKeyPackage, ConversationSummary, DeviceStateKey, KEY_PACKAGE_TARGET, KeyPackagePool,
-    RegisteredDevice, TrustAnchor, parse_hex,
+    RegisteredDevice, TrustAnchor, WaitingDevice, parse_hex,
 };
 use leptos::prelude::*;
 use serde_json::json;
@@ -148,6 +149,13 @@ pub struct Engine {
     device: Id,
     queue: RefCell<VecDeque<Job>>,
     running: Cell<bool>,
+    /// Fetches of the trust anchor under way: jobs wait for them, so a commit that
+    /// removes a just-revoked device is never judged with an old list of revocations.
+    holds: Cell<u32>,
+    /// How many anchor fetches were started: only the newest one's result is used.
+    trust_asked: Cell<u64>,
+    /// Conversations this device is adding waiting devices to right now.
+    adding: RefCell<BTreeSet<Id>>,
     vault: Vault,
 }
 
@@ -287,6 +295,9 @@ fn engine(proxy: Proxy, device: Id, vault: Vault) -> Engine {
         device,
         queue: RefCell::default(),
         running: Cell::new(false),
+        holds: Cell::new(0),
+        trust_asked: Cell::new(0),
+        adding: RefCell::default(),
         vault,
     }
 }
@@ -355,15 +366,109 @@ pub async fn refresh(ctx: Ctx) {
         )
         .await
     {
+        let waiting: Vec<(Id, Vec<WaitingDevice>)> = list
+            .iter()
+            .filter(|s| !s.waiting.is_empty())
+            .map(|s| (s.id.clone(), s.waiting.clone()))
+            .collect();
         submit(ctx, Job::Summaries { list });
+        for (conversation, devices) in waiting {
+            add_waiting(ctx, conversation, devices).await;
+        }
     }
 }
 
-/// Fetches the trust anchor again (a device was revoked).
-pub async fn refresh_trust(ctx: Ctx) {
-    if let Ok(anchor) = ctx.call::<TrustAnchor>("GET", "/mls/trust", None).await {
-        submit(ctx, Job::Trust { anchor });
+/// Adds a member's new devices to a conversation this device is in: claims their
+/// KeyPackages and commits the Add; the history follows once the commit lands.
+async fn add_waiting(ctx: Ctx, conversation: Id, devices: Vec<WaitingDevice>) {
+    let Some(engine) = ctx.e2ee.with_value(Clone::clone) else {
+        return;
+    };
+    let joined = ctx.inbox.with_untracked(|i| {
+        i.conversations
+            .iter()
+            .any(|c| c.id == conversation && c.joined && !c.left)
+    });
+    if !joined || !engine.adding.borrow_mut().insert(conversation.clone()) {
+        return;
     }
+    let users: BTreeSet<&Id> = devices.iter().map(|d| &d.user).collect();
+    let request = json!({
+        "users": users,
+        "devices": devices.iter().map(|d| &d.device).collect::<Vec<_>>(),
+    });
+    let claimed = ctx
+        .call::<Vec<ClaimedKeyPackage>>("POST", "/mls/key-packages/claim", Some(request))
+        .await;
+    engine.adding.borrow_mut().remove(&conversation);
+    let Ok(claimed) = claimed else { return };
+    let Ok(key_packages) = claimed
+        .iter()
+        .map(|c| unhex(&c.key_package))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return;
+    };
+    if !key_packages.is_empty() {
+        submit(
+            ctx,
+            Job::Add {
+                conversation,
+                devices: devices.iter().map(|d| d.device.clone()).collect(),
+                key_packages,
+            },
+        );
+    }
+}
+
+/// How long frames wait for a fresh trust anchor before going on with the one this
+/// device has (a fetch that hangs must not hold messages back for good).
+const TRUST_WAIT_MS: u32 = 10_000;
+
+/// Fetches the trust anchor again: a device was revoked, or the link came back and one
+/// may have been meanwhile. Call it before handing on any frame that arrived after the
+/// reason to: the jobs queued from now on wait until the fresh anchor is in. Of several
+/// fetches under way, only the newest one's anchor is used.
+pub fn refresh_trust(ctx: Ctx) {
+    let Some(engine) = ctx.e2ee.with_value(Clone::clone) else {
+        return;
+    };
+    let asked = engine.trust_asked.get() + 1;
+    engine.trust_asked.set(asked);
+    engine.holds.set(engine.holds.get() + 1);
+    let released = Rc::new(Cell::new(false));
+    let release = {
+        let engine = Rc::clone(&engine);
+        let released = Rc::clone(&released);
+        move || {
+            if released.replace(true) {
+                return;
+            }
+            engine.holds.set(engine.holds.get().saturating_sub(1));
+            if engine.holds.get() == 0 && !engine.running.replace(true) {
+                leptos::task::spawn_local(drain(ctx, Rc::clone(&engine)));
+            }
+        }
+    };
+    gloo_timers::callback::Timeout::new(TRUST_WAIT_MS, release.clone()).forget();
+    leptos::task::spawn_local(async move {
+        let anchor = ctx.call::<TrustAnchor>("GET", "/mls/trust", None).await;
+        if let Ok(anchor) = anchor
+            && engine.trust_asked.get() == asked
+        {
+            if released.get() {
+                // Too late to go first: it still applies from here on.
+                engine.queue.borrow_mut().push_back(Job::Trust { anchor });
+            } else {
+                // Ahead of every frame that arrived while it was being fetched.
+                engine.queue.borrow_mut().push_front(Job::Trust { anchor });
+            }
+        }
+        release();
+        if !engine.running.replace(true) {
+            leptos::task::spawn_local(drain(ctx, engine));
+        }
+    });
 }
 
 /// Queues a job for the running messenger; ignored when none runs.
@@ -372,7 +477,7 @@ pub fn submit(ctx: Ctx, job: Job) {
         return;
     };
     engine.queue.borrow_mut().push_back(job);
-    if !engine.running.replace(true) {
+    if engine.holds.get() == 0 && !engine.running.replace(true) {
         leptos::task::spawn_local(drain(ctx, engine));
     }
 }
@@ -381,6 +486,11 @@ pub fn submit(ctx: Ctx, job: Job) {
 /// only then do the batch's frames go to the server.
 async fn drain(ctx: Ctx, engine: Rc<Engine>) {
     loop {
+        if engine.holds.get() > 0 {
+            // `refresh_trust` starts again once the anchor is in.
+            engine.running.set(false);
+            return;
+        }
         let jobs: Vec<Job> = engine.queue.borrow_mut().drain(..).collect();
         if jobs.is_empty() {
             engine.running.set(false);
@@ -393,8 +503,16 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
         if !current {
             return;
         }
-        let (frames, inbox, sealed) = match answer {
-            Ok((Reply::Effects { frames, inbox }, Some(sealed))) => (frames, inbox, sealed),
+        let (frames, inbox, handovers, offered, sealed) = match answer {
+            Ok((
+                Reply::Effects {
+                    frames,
+                    inbox,
+                    handovers,
+                    offered,
+                },
+                Some(sealed),
+            )) => (frames, inbox, handovers, offered, sealed),
             Ok(_) => {
                 fail(
                     ctx,
@@ -422,6 +540,56 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
             }
         });
         ctx.inbox.set(inbox);
+        for handover in handovers {
+            leptos::task::spawn_local(hand_over(ctx, handover));
+        }
+        for offer in offered {
+            leptos::task::spawn_local(take_history(ctx, offer));
+        }
+    }
+}
+
+/// Encrypts the history for devices just added, stores it, and sends its key inside
+/// the conversation. If this fails, the newcomers keep showing that history will come,
+/// and the next member device that adds someone hands it over again.
+async fn hand_over(ctx: Ctx, handover: messenger::Handover) {
+    let plain = js_sys::Uint8Array::from(handover.archive.as_bytes());
+    let result = async {
+        let sealed = blob::seal(&plain, blob::Kind::History).await?;
+        let stored =
+            blob::upload(ctx, &handover.conversation, &sealed.bytes, Rc::new(|_| {})).await?;
+        Ok::<_, String>((stored.id, sealed.key))
+    }
+    .await;
+    if let Ok((blob, key)) = result {
+        submit(
+            ctx,
+            Job::Send {
+                conversation: handover.conversation,
+                content: haven_mls::Content::History { blob, key },
+            },
+        );
+    }
+}
+
+/// Fetches and opens a history archive offered to this device, for the messenger to
+/// merge.
+async fn take_history(ctx: Ctx, offer: messenger::Offered) {
+    let result = async {
+        let sealed = blob::download(ctx, &offer.blob, Rc::new(|_| {})).await?;
+        let plain = blob::open(&sealed, &offer.key, blob::Kind::History).await?;
+        String::from_utf8(plain.to_vec()).map_err(|_| "unreadable".to_owned())
+    }
+    .await;
+    if let Ok(archive) = result {
+        submit(
+            ctx,
+            Job::Import {
+                conversation: offer.conversation,
+                archive,
+                by: offer.by,
+            },
+        );
     }
 }
 

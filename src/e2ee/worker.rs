@@ -19,7 +19,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use super::inbox::Inbox;
-use super::messenger::{self, Job, Messenger};
+use super::messenger::{self, Handover, Job, Messenger, Offered};
 
 /// Where trunk puts the worker's loader (workers are not content-hashed).
 pub const SCRIPT: &str = "/e2ee-worker_loader.js";
@@ -67,6 +67,10 @@ pub enum Reply {
     Effects {
         frames: Vec<ClientFrame>,
         inbox: Inbox,
+        #[serde(default)]
+        handovers: Vec<Handover>,
+        #[serde(default)]
+        offered: Vec<Offered>,
     },
     Failed {
         message: String,
@@ -179,6 +183,8 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                 Reply::Effects {
                     frames: effects.frames,
                     inbox,
+                    handovers: effects.handovers,
+                    offered: effects.offered,
                 },
                 effects.state,
             )

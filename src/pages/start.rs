@@ -82,12 +82,19 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     ctx.wipe(SignedOut::Ended(reason));
                 }
             }),
-            LinkEvent::Changed(topic) => leptos::task::spawn_local(async move {
-                if topic == haven_protocol::ws::Topic::Devices {
-                    crate::e2ee::refresh_trust(ctx).await;
+            LinkEvent::Changed(topic) => {
+                // At once, so the frames after this one wait for the fresh anchor.
+                match topic {
+                    haven_protocol::ws::Topic::Devices => crate::e2ee::refresh_trust(ctx),
+                    haven_protocol::ws::Topic::Conversations => {
+                        leptos::task::spawn_local(crate::e2ee::refresh(ctx));
+                    }
+                    haven_protocol::ws::Topic::BreakGlass => {}
                 }
-                ctx.changed.set(Some(topic));
-            }),
+                leptos::task::spawn_local(async move { ctx.changed.set(Some(topic)) });
+            }
+            // Subscribed again after a reconnect: devices may have been revoked meanwhile.
+            LinkEvent::Resubscribing => crate::e2ee::refresh_trust(ctx),
             LinkEvent::Delivery(frame) => {
                 crate::e2ee::submit(ctx, crate::e2ee::messenger::Job::Frame { frame });
             }

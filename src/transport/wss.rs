@@ -54,6 +54,9 @@ pub enum LinkEvent {
     /// For the subscribed encryption device: `subscribed`, `accepted`, `refused`,
     /// `deliver`, and errors while subscribed.
     Delivery(ServerFrame),
+    /// The link authenticated again and is about to subscribe the device: every frame
+    /// the device receives from here on comes after this event.
+    Resubscribing,
 }
 
 /// Ping this often when the server has not said otherwise.
@@ -284,6 +287,7 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
         ServerFrame::Authenticated => {
             let inner = rc.borrow();
             if let Some(device) = inner.device.clone() {
+                (inner.on_event)(LinkEvent::Resubscribing);
                 send(&inner, &ClientFrame::Subscribe { device });
             }
         }

@@ -254,6 +254,18 @@ impl Session {
             .map_err(|e| format!("{css}: {e}"))
     }
 
+    /// Chooses `path` in the file input `css`, as a person picking a file does.
+    pub async fn choose_file(&self, css: &str, path: &Path) -> Result {
+        let path = path.to_str().ok_or("the file's path is not UTF-8")?;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?
+            .send_keys(path)
+            .await
+            .map_err(|e| format!("{css}: {e}"))
+    }
+
     pub async fn click(&self, css: &str) -> Result {
         self.client
             .find(Locator::Css(css))

@@ -569,6 +569,21 @@ impl Device {
         }
     }
 
+    /// The server refused this device's pending change outright (not for losing a race):
+    /// drop it, so later changes are not held up behind it.
+    pub fn abandon(&mut self, id: &[u8]) -> Result<()> {
+        let provider = &self.provider;
+        let conversation = self
+            .conversations
+            .get_mut(id)
+            .ok_or(Error::UnknownConversation)?;
+        conversation.intent = None;
+        conversation
+            .group
+            .clear_pending_commit(provider.storage())
+            .map_err(Error::internal)
+    }
+
     /// Whether a change of this device's is waiting (sent or to be retried).
     pub fn has_intent(&self, id: &[u8]) -> Result<bool> {
         Ok(self.conversation(id)?.intent.is_some())

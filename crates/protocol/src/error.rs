@@ -51,6 +51,9 @@ pub enum ErrorCode {
     NotAMember,
     /// A commit for an epoch that another commit already ended.
     StaleEpoch,
+    /// That exact message is already in the conversation, sent by another device: a
+    /// replay.
+    Replayed,
     /// The MLS message cannot be taken (unreadable, another conversation's, a kind
     /// Haven does not use, or a commit that does not say what it changes).
     InvalidMessage,
@@ -96,6 +99,7 @@ impl ErrorCode {
             Self::KeyPackagePoolFull => "key_package_pool_full",
             Self::NotAMember => "not_a_member",
             Self::StaleEpoch => "stale_epoch",
+            Self::Replayed => "replayed",
             Self::InvalidMessage => "invalid_message",
             Self::Internal => "internal",
         }

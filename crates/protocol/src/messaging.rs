@@ -195,6 +195,10 @@ pub struct KeyPackagePool {
 #[serde(deny_unknown_fields)]
 pub struct ClaimKeyPackages {
     pub users: Vec<Id>,
+    /// Only these devices of those people (a member's new device, to add it to a
+    /// conversation); every device of theirs when empty.
+    #[serde(default)]
+    pub devices: Vec<Id>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -309,6 +313,18 @@ pub struct ConversationSummary {
     pub acked_seq: u64,
     /// This device's membership ended (removed or revoked).
     pub left: bool,
+    /// Devices of people in the conversation that are not in it yet (a new browser of
+    /// theirs), for this device to add: only one's own, or anyone's for a clinician.
+    #[serde(default)]
+    pub waiting: Vec<WaitingDevice>,
+}
+
+/// A device to add to a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingDevice {
+    pub device: Id,
+    pub user: Id,
 }
 
 #[cfg(test)]

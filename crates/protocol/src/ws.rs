@@ -124,6 +124,9 @@ pub enum Topic {
     /// An encryption device of someone one converses with was revoked: fetch the
     /// revocation list again, show the removal as pending, and commit it if online.
     Devices,
+    /// Someone one converses with set up a new device: fetch one's conversations again
+    /// (and add the device where one may).
+    Conversations,
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ struct Filters {
     action: String,
     actor: String,
     patient: String,
+    conversation: String,
     from: String,
     to: String,
 }
@@ -51,6 +52,13 @@ fn query_string(f: &Filters, after: Option<u64>) -> String {
         ("action", f.action.trim()),
         ("actor", f.actor.trim()),
         ("patient", f.patient.trim()),
+        (
+            "conversation",
+            f.conversation
+                .trim()
+                .trim_start_matches("conversation:")
+                .trim(),
+        ),
     ];
     for (key, value) in pairs {
         if !value.is_empty() {
@@ -72,17 +80,11 @@ fn query_string(f: &Filters, after: Option<u64>) -> String {
 
 /// Offers `text` as a file download (a blob URL; nothing leaves the page).
 fn download(text: &str, name: &str) -> Option<()> {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/jsonl");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).ok()?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
-    let document = web_sys::window()?.document()?;
-    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").ok()?.dyn_into().ok()?;
-    anchor.set_href(&url);
-    anchor.set_download(name);
-    anchor.click();
-    web_sys::Url::revoke_object_url(&url).ok()
+    crate::storage::offer_download(
+        &wasm_bindgen::JsValue::from_str(text),
+        name,
+        "application/jsonl",
+    )
 }
 
 async fn verify(ctx: Ctx) -> Result<(bool, String), String> {
@@ -229,6 +231,7 @@ pub fn AuditView() -> impl IntoView {
     let action = RwSignal::new(String::new());
     let actor = RwSignal::new(String::new());
     let patient = RwSignal::new(String::new());
+    let conversation = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let entries = RwSignal::new(None::<Vec<AuditEntry>>);
@@ -250,6 +253,7 @@ pub fn AuditView() -> impl IntoView {
         action: action.get_untracked(),
         actor: actor.get_untracked(),
         patient: patient.get_untracked(),
+        conversation: conversation.get_untracked(),
         from: from.get_untracked(),
         to: to.get_untracked(),
     };
@@ -284,7 +288,7 @@ pub fn AuditView() -> impl IntoView {
         load(None);
     };
     let clear = move |_| {
-        for field in [action, actor, patient, from, to] {
+        for field in [action, actor, patient, conversation, from, to] {
             field.set(String::new());
         }
         selected.set(None);
@@ -382,6 +386,8 @@ pub fn AuditView() -> impl IntoView {
                     <SelectField id="audit-action" label="Action" value=action options=actions/>
                     <PersonPicker id="audit-actor" label="Who" value=actor people/>
                     <PersonPicker id="audit-patient" label="Patient concerned" value=patient people only=Role::Patient/>
+                    <TextField id="audit-conversation" label="Conversation" value=conversation maxlength="45"
+                        help="Its id, as an entry's target shows it: conversation:…"/>
                     <TextField id="audit-from" label="From" kind="date" value=from/>
                     <TextField id="audit-to" label="To" kind="date" value=to/>
                 </div>

@@ -1,24 +1,61 @@
 //! One conversation: who is in it (verified names and roles), its verification code,
 //! its messages with their states, and the composer.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use haven_mls::Content;
 use haven_protocol::identity::Id;
+use haven_protocol::messaging::MAX_ATTACHMENT_BYTES;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::components::button::{Button, Variant};
-use crate::context::use_ctx;
-use crate::e2ee::inbox::{Body, ConversationView, Line, Sending};
+use crate::context::{Ctx, use_ctx};
+use crate::e2ee::inbox::{Attachment, Body, ConversationView, Line, Sending};
 use crate::e2ee::messenger::Job;
-use crate::e2ee::{random_id, submit};
+use crate::e2ee::{blob, random_id, submit};
 
 /// Longest message, in characters (as `crates/mls` accepts).
 const MAX_CHARS: usize = haven_mls::content::MAX_TEXT_CHARS;
+/// Longest file name, in characters (as `crates/mls` accepts).
+const MAX_NAME_CHARS: usize = haven_mls::content::MAX_NAME_CHARS;
+
+/// A download under way or failed, by blob: kept by the pane, so it survives the
+/// conversation's view being rebuilt as messages arrive.
+#[derive(Clone, PartialEq)]
+enum Transfer {
+    Running(f64),
+    Failed(String),
+}
+
+#[derive(Clone, Copy)]
+struct Transfers(RwSignal<HashMap<Id, Transfer>>);
+
+/// "12.3 KB", "4.0 MB".
+fn size_label(bytes: u64) -> String {
+    const KB: f64 = 1000.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
+    }
+}
+
+fn percent(progress: f64) -> String {
+    format!("{:.0}%", (progress * 100.0).clamp(0.0, 100.0))
+}
 
 #[component]
 pub fn ConversationPane(selected: RwSignal<Option<Id>>) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
+    provide_context(Transfers(RwSignal::new(HashMap::new())));
     let current = Memo::new(move |_| {
         let id = selected.get()?;
         ctx.inbox
@@ -94,6 +131,7 @@ fn Conversation(c: ConversationView) -> impl IntoView {
         .map(|l| {
             let text = match &l.body {
                 Body::Text(t) => view! { <p class="line-text">{t.clone()}</p> }.into_any(),
+                Body::Attachment(a) => attachment_line(a.clone(), l.seq.is_some()).into_any(),
                 Body::Deleted => {
                     view! { <p class="line-text deleted">"Message deleted"</p> }.into_any()
                 }
@@ -103,6 +141,9 @@ fn Conversation(c: ConversationView) -> impl IntoView {
                     <span class="line-author">{l.author.clone()}" · "{l.role.label()}</span>
                     {text}
                     {l.edited.then(|| view! { <span class="edited">"(edited)"</span> })}
+                    {l.shared_by.clone().map(|by| view! {
+                        <span class="shared-by">"From the history "{by}" shared with this browser"</span>
+                    })}
                     {state_line(l)}
                 </li>
             }
@@ -121,7 +162,7 @@ fn Conversation(c: ConversationView) -> impl IntoView {
                     <ul class="members">{members}</ul>
                 </details>
             </header>
-            {(!c.joined).then(|| view! {
+            {(!c.joined || c.history_pending).then(|| view! {
                 <p id="history-pending" class="notice" role="status">"History will appear when a care-team device is online."</p>
             })}
             {c.catching_up.then(|| view! { <p id="catching-up" class="notice" role="status">"Catching up…"</p> })}
@@ -136,6 +177,136 @@ fn Conversation(c: ConversationView) -> impl IntoView {
     .into_any()
 }
 
+/// An attachment in the transcript: its name and size, and a download that decrypts it
+/// in this browser.
+fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
+    let transfers = use_context::<Transfers>();
+    let ctx = use_ctx();
+    let blob = a.blob.clone();
+    let state = move || transfers.and_then(|t| t.0.with(|m| m.get(&blob).cloned()));
+    let state_for_button = state.clone();
+    let fetch = {
+        let a = a.clone();
+        move |_| {
+            let (Some(ctx), Some(transfers)) = (ctx, transfers) else {
+                return;
+            };
+            if matches!(
+                transfers.0.get_untracked().get(&a.blob),
+                Some(Transfer::Running(_))
+            ) {
+                return;
+            }
+            leptos::task::spawn_local(download(ctx, transfers, a.clone()));
+        }
+    };
+    view! {
+        <div class="line-attachment stack-sm" data-blob=a.blob.to_string()>
+            <p><span class="attachment-name">{a.name.clone()}</span>" · "{size_label(a.size)}</p>
+            {stored.then(|| view! {
+                <Button variant=Variant::Quiet small=true class="attachment-download"
+                    attr:disabled=move || matches!(state_for_button(), Some(Transfer::Running(_)))
+                    on:click=fetch>
+                    "Download"
+                </Button>
+            })}
+            {move || match state() {
+                Some(Transfer::Running(p)) => view! {
+                    <label class="transfer">"Downloading and decrypting "{percent(p)}
+                        <progress class="download-progress" max="1" value=p></progress></label>
+                }.into_any(),
+                Some(Transfer::Failed(e)) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
+                None => ().into_any(),
+            }}
+        </div>
+    }
+}
+
+async fn download(ctx: Ctx, transfers: Transfers, a: Attachment) {
+    let blob_id = a.blob.clone();
+    let set = move |state: Option<Transfer>| {
+        transfers.0.try_update(|m| match state {
+            Some(s) => {
+                m.insert(blob_id.clone(), s);
+            }
+            None => {
+                m.remove(&blob_id);
+            }
+        });
+    };
+    set(Some(Transfer::Running(0.0)));
+    let progress: Rc<dyn Fn(f64)> = {
+        let set = set.clone();
+        Rc::new(move |p| set(Some(Transfer::Running(p))))
+    };
+    let result = async {
+        let sealed = blob::download(ctx, &a.blob, progress).await?;
+        let plain = blob::open(&sealed, &a.key, blob::Kind::Attachment).await?;
+        blob::save(&plain, &a.name)
+    }
+    .await;
+    set(result.err().map(Transfer::Failed));
+}
+
+/// Reads, encrypts and uploads the chosen file, then sends its key and name inside an
+/// MLS message. Problems come back as the person should read them.
+async fn attach(
+    ctx: Ctx,
+    conversation: Id,
+    file: web_sys::File,
+    progress: RwSignal<Option<f64>>,
+) -> Result<(), String> {
+    let name = file.name();
+    let size = file.size() as u64;
+    if size == 0 {
+        return Err("That file is empty.".to_owned());
+    }
+    if size > MAX_ATTACHMENT_BYTES {
+        return Err(format!(
+            "Files can be at most {}; this one is {}.",
+            size_label(MAX_ATTACHMENT_BYTES),
+            size_label(size)
+        ));
+    }
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "Rename the file first: its name must be 1 to {MAX_NAME_CHARS} characters."
+        ));
+    }
+    let mime = Some(file.type_())
+        .filter(|m| !m.is_empty() && m.len() <= 100 && !m.chars().any(char::is_control))
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let id = random_id().ok_or("This browser offers no secure random numbers.")?;
+    progress.try_set(Some(0.0));
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "The file could not be read. Choose it again.".to_owned())?;
+    let plain = js_sys::Uint8Array::new(&buffer);
+    let sealed = blob::seal(&plain, blob::Kind::Attachment).await?;
+    let report: Rc<dyn Fn(f64)> = Rc::new(move |p| {
+        progress.try_set(Some(p));
+    });
+    let stored = blob::upload(ctx, &conversation, &sealed.bytes, report).await?;
+    submit(
+        ctx,
+        Job::Send {
+            conversation,
+            content: Content::Attachment {
+                id,
+                blob: stored.id,
+                key: sealed.key,
+                name,
+                size,
+                mime,
+            },
+        },
+    );
+    Ok(())
+}
+
 #[component]
 fn Composer(conversation: Id) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
@@ -143,6 +314,33 @@ fn Composer(conversation: Id) -> impl IntoView {
     };
     let draft = RwSignal::new(String::new());
     let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let uploading: RwSignal<Option<f64>> = RwSignal::new(None);
+    let attach_conversation = conversation.clone();
+    let chosen = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let file = input.files().and_then(|f| f.get(0));
+        // The same file can be chosen again after a failure.
+        input.set_value("");
+        let Some(file) = file else { return };
+        if uploading.get_untracked().is_some() {
+            error.set(Some("Wait for the file being sent first.".to_owned()));
+            return;
+        }
+        error.set(None);
+        let conversation = attach_conversation.clone();
+        leptos::task::spawn_local(async move {
+            let result = attach(ctx, conversation, file, uploading).await;
+            uploading.try_set(None);
+            if let Err(e) = result {
+                error.try_set(Some(e));
+            }
+        });
+    };
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = draft.get_untracked().trim().to_owned();
@@ -181,7 +379,17 @@ fn Composer(conversation: Id) -> impl IntoView {
                 on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
             <p id="message-help" class="field-help">"End-to-end encrypted: only the people in this conversation can read it."</p>
             {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-            <div class="actions"><Button submit=true class="send-message">"Send"</Button></div>
+            {move || uploading.get().map(|p| view! {
+                <label class="transfer" role="status">"Encrypting and sending the file "{percent(p)}
+                    <progress id="upload-progress" max="1" value=p></progress></label>
+            })}
+            <div class="actions">
+                <Button submit=true class="send-message">"Send"</Button>
+                <label class="attach">
+                    <span>"Attach a file (up to 25 MB)"</span>
+                    <input type="file" id="attachment-file" on:change=chosen/>
+                </label>
+            </div>
         </form>
     }
     .into_any()

@@ -1,7 +1,10 @@
 //! Issue 12 end to end: a patient and a clinician, each in their own browser, exchange
 //! end-to-end encrypted messages through the real server; the patient signs out, misses
 //! messages and catches up; a reload keeps the history (sealed in the browser's vault);
-//! and afterwards nothing the server wrote holds any of the plaintext.
+//! the server is killed and restarted mid-conversation and nothing is lost or
+//! duplicated; a file goes from one browser to the other encrypted; the clinician's
+//! second browser joins as a device of its own and receives the history; and afterwards
+//! nothing the server wrote holds any of the plaintext (text, file contents, file name).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
@@ -96,7 +99,7 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[tokio::test]
 async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let mut server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
     let patient = Session::start(Browser::Chromium).await.unwrap();
     let clinician = Session::start(Browser::Chromium).await.unwrap();
 
@@ -169,8 +172,160 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     sign_in_to_messages(&patient, &server, "patient@demo.haven").await;
     wait_for_text(&patient, missed[1]).await;
     assert_eq!(texts(&patient).await, expected);
+
     assert!(patient.console_errors().await.unwrap().is_empty());
     assert!(clinician.console_errors().await.unwrap().is_empty());
+
+    // The server is killed (SIGKILL) mid-conversation, with messages on their way, and
+    // started again: each browser sends again whatever the server had not answered, and
+    // every message appears once, in order, on both sides.
+    let crash = [
+        "Your peak-flow readings look steady. (marker-plover-5)",
+        "Keep the spacer clean. (marker-finch-8)",
+        "See you at the review. (marker-crane-3)",
+    ];
+    for text in crash {
+        clinician.fill("#message-text", text).await.unwrap();
+        clinician.click(".send-message").await.unwrap();
+    }
+    let port = server.port;
+    server.kill();
+    let server = ServerProcess::start(data.path(), port, &[]).unwrap();
+    wait_for_text(&patient, crash[2]).await;
+    clinician
+        .wait_until(r#"return document.querySelectorAll('.line-state:is([data-state="sending"], [data-state="failed"])').length === 0 && document.querySelectorAll('.transcript .line').length === 7;"#)
+        .await
+        .unwrap();
+    let expected: Vec<String> = expected
+        .into_iter()
+        .chain(crash.iter().map(|s| (*s).to_owned()))
+        .collect();
+    assert_eq!(texts(&patient).await, expected);
+    assert_eq!(texts(&clinician).await, expected);
+    for session in [&patient, &clinician] {
+        assert!(
+            session
+                .eval(
+                    "return document.querySelector('.conversation .notice:not([role])') === null;"
+                )
+                .await
+                .unwrap()
+                .as_bool()
+                .unwrap(),
+            "a message could not be read after the restart"
+        );
+    }
+    // While it was down, the browsers' reconnect attempts failed: nothing else.
+    for session in [&patient, &clinician] {
+        for error in session.console_errors().await.unwrap() {
+            assert!(
+                error.contains("WebSocket") || error.contains("ERR_CONNECTION_REFUSED"),
+                "{error}"
+            );
+        }
+    }
+
+    // The patient sends a file; the clinician downloads it, decrypted in their browser,
+    // byte for byte.
+    let picked = tempfile::tempdir().unwrap();
+    let name = "peak-flow-diary-marker-ibis.txt";
+    let mut contents = b"Peak flow diary (marker-ibis-contents)\n".to_vec();
+    for day in 0..20_000u32 {
+        contents.extend(format!("day {day}: {} L/min\n", 380 + day % 60).as_bytes());
+    }
+    let path = picked.path().join(name);
+    std::fs::write(&path, &contents).unwrap();
+    patient
+        .choose_file("#attachment-file", &path)
+        .await
+        .unwrap();
+    patient
+        .wait_for(".line[data-mine='true']:has(.line-attachment) .line-state:is([data-state='sent'], [data-state='read'])")
+        .await
+        .unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    clinician
+        .cdp(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({"behavior": "allow", "downloadPath": downloads.path()}),
+        )
+        .await
+        .unwrap();
+    clinician
+        .wait_until(&format!(
+            "return [...document.querySelectorAll('.line-attachment .attachment-name')].some(e => e.textContent === {});",
+            serde_json::to_string(name).unwrap()
+        ))
+        .await
+        .unwrap();
+    clinician
+        .click(".line-attachment .attachment-download")
+        .await
+        .unwrap();
+    let saved = downloads.path().join(name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if std::fs::read(&saved).is_ok_and(|b| b == contents) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download never completed: {:?}",
+            std::fs::read_dir(downloads.path())
+                .unwrap()
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let stored = data.path().join("attachments");
+    assert_eq!(
+        std::fs::read_dir(&stored).unwrap().count(),
+        1,
+        "the server holds the one encrypted file"
+    );
+    assert!(clinician.console_errors().await.unwrap().is_empty());
+    assert!(patient.console_errors().await.unwrap().is_empty());
+
+    // The clinician signs in on a second browser: it becomes a member device of its
+    // own, added by the first, which hands it the earlier history.
+    let second = Session::start(Browser::Chromium).await.unwrap();
+    sign_in_to_messages(&second, &server, "clinician@demo.haven").await;
+    second
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+    wait_for_text(&second, crash[2]).await;
+    assert_eq!(texts(&second).await, expected);
+    second
+        .wait_until(&format!(
+            "return [...document.querySelectorAll('.line-attachment .attachment-name')].some(e => e.textContent === {});",
+            serde_json::to_string(name).unwrap()
+        ))
+        .await
+        .unwrap();
+    assert!(
+        second
+            .eval("return document.querySelector('#history-pending') === null;")
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    );
+    // Everyone now sees three member devices, and the same verification code.
+    for session in [&patient, &clinician, &second] {
+        session
+            .wait_until("return document.querySelectorAll('.member').length === 3;")
+            .await
+            .unwrap();
+    }
+    let code = second.text("#verification-code").await.unwrap();
+    assert_eq!(code, patient.text("#verification-code").await.unwrap());
+    let from_second = "Writing from my other computer. (marker-stork-64)";
+    send(&second, from_second).await;
+    wait_for_text(&patient, from_second).await;
+    wait_for_text(&clinician, from_second).await;
+    assert!(second.console_errors().await.unwrap().is_empty());
+    second.close().await.unwrap();
 
     // What the server wrote (its database, logs, attachments) holds none of it.
     let mut written = Vec::new();
@@ -183,13 +338,162 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     );
     for path in &written {
         let bytes = std::fs::read(path).unwrap();
-        for marker in ["kestrel", "heron", "osprey", "wren", "inhaler"] {
+        for marker in [
+            "kestrel",
+            "heron",
+            "osprey",
+            "wren",
+            "inhaler",
+            "plover",
+            "finch",
+            "crane",
+            "marker-ibis",
+            "stork",
+            "Peak flow diary",
+            "L/min",
+        ] {
             assert!(
                 !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
                 "{marker} found in {}",
                 path.display()
             );
         }
+    }
+    patient.close().await.unwrap();
+    clinician.close().await.unwrap();
+}
+
+/// How the server stands with the demo clinician's encryption devices in its
+/// conversations: (device revoked, the sequence number of the commit that removed it).
+async fn clinician_devices(data: &Path) -> Vec<(bool, Option<i64>)> {
+    let db = haven_server::store::open(data).await.unwrap();
+    sqlx::query_as(
+        "SELECT d.revoked_at IS NOT NULL, cd.left_seq FROM conversation_devices cd
+         JOIN mls_devices d ON d.id = cd.device_id JOIN users u ON u.id = cd.user_id
+         WHERE u.email = 'clinician@demo.haven'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_deactivated_clinicians_device_receives_nothing_more() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let patient = Session::start(Browser::Chromium).await.unwrap();
+    let clinician = Session::start(Browser::Chromium).await.unwrap();
+    let admin = Session::start(Browser::Chromium).await.unwrap();
+    sign_in_to_messages(&patient, &server, "patient@demo.haven").await;
+    sign_in_to_messages(&clinician, &server, "clinician@demo.haven").await;
+    start_with_patient(&clinician).await;
+    send(&clinician, "Your results are in; all normal.").await;
+    wait_for_text(&patient, "Your results are in; all normal.").await;
+
+    // The admin deactivates the clinician; their page signs out by itself.
+    admin.goto(&server.url("/")).await.unwrap();
+    admin.sign_in("admin@demo.haven").await.unwrap();
+    admin.click("a[data-view='/admin/users']").await.unwrap();
+    admin
+        .click("tr[data-email='clinician@demo.haven'] button.deactivate")
+        .await
+        .unwrap();
+    admin.wait_for("#confirm-dialog[open]").await.unwrap();
+    admin.click("#confirm-accept").await.unwrap();
+    clinician
+        .wait_for("#sign-in[data-step='password']")
+        .await
+        .unwrap();
+
+    // The patient's device learns of the revocation at once and commits the removal:
+    // the clinician is no longer among the members.
+    patient
+        .wait_until("return document.querySelectorAll('.member').length === 1 && document.querySelector('.member[data-role=\"clinician\"]') === null;")
+        .await
+        .unwrap();
+    let removed = clinician_devices(data.path()).await;
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    let (revoked, left) = removed[0];
+    assert!(revoked);
+    let left = left.expect("the removal commit was accepted");
+
+    // What the patient writes now is stored after the removal, so it is never queued for
+    // the clinician's device, and no device of theirs acknowledges anything more.
+    let after = "Thank you, goodbye. (marker-removed-after)";
+    send(&patient, after).await;
+    patient
+        .wait_for(".line[data-mine='true'] .line-state[data-state='sent']")
+        .await
+        .unwrap();
+    let newest: i64 = patient
+        .eval("return Math.max(...[...document.querySelectorAll('.line[data-seq]')].map(l => Number(l.dataset.seq)));")
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(newest > left, "{newest} <= {left}");
+    assert_eq!(clinician_devices(data.path()).await, removed);
+
+    // And they cannot come back to read it: signing in is refused.
+    clinician
+        .fill("#email", "clinician@demo.haven")
+        .await
+        .unwrap();
+    let password = haven_server::demo::USERS
+        .iter()
+        .find(|u| u.email == "clinician@demo.haven")
+        .unwrap()
+        .password;
+    clinician.fill("#password", password).await.unwrap();
+    clinician.click("#sign-in-submit").await.unwrap();
+    clinician.wait_for("#sign-in-error").await.unwrap();
+    assert!(patient.console_errors().await.unwrap().is_empty());
+    for session in [patient, clinician, admin] {
+        session.close().await.unwrap();
+    }
+}
+
+/// Many patients use Safari: the basic exchange, and a reload that keeps the history, in
+/// WebKit (the patient) and Firefox (the clinician).
+#[tokio::test]
+async fn the_basic_exchange_and_a_reload_work_in_firefox_and_webkit() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let patient = Session::start(Browser::WebKit).await.unwrap();
+    let clinician = Session::start(Browser::Firefox).await.unwrap();
+    sign_in_to_messages(&patient, &server, "patient@demo.haven").await;
+    sign_in_to_messages(&clinician, &server, "clinician@demo.haven").await;
+    start_with_patient(&clinician).await;
+    let question = "Did the new dose help with the headaches?";
+    send(&clinician, question).await;
+    patient
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+    wait_for_text(&patient, question).await;
+    let answer = "Yes, far fewer since Tuesday.";
+    send(&patient, answer).await;
+    wait_for_text(&clinician, answer).await;
+    assert_eq!(
+        patient.text("#verification-code").await.unwrap(),
+        clinician.text("#verification-code").await.unwrap()
+    );
+
+    // Each reloads and signs in again: the history comes back from its own sealed store.
+    let expected = vec![question.to_owned(), answer.to_owned()];
+    for (session, email) in [
+        (&patient, "patient@demo.haven"),
+        (&clinician, "clinician@demo.haven"),
+    ] {
+        session.goto(&server.url("/")).await.unwrap();
+        sign_in_to_messages(session, &server, email).await;
+        wait_for_text(session, answer).await;
+        assert_eq!(texts(session).await, expected);
+        let errors = session
+            .eval("return document.documentElement.getAttribute('data-errors');")
+            .await
+            .unwrap();
+        assert_eq!(errors, serde_json::json!("0"), "{email}");
     }
     patient.close().await.unwrap();
     clinician.close().await.unwrap();

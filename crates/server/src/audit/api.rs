@@ -45,6 +45,7 @@ fn invalid_query() -> Error {
 pub struct EntriesQuery {
     actor: Option<String>,
     patient: Option<String>,
+    conversation: Option<String>,
     action: Option<String>,
     from: Option<i64>,
     to: Option<i64>,
@@ -76,6 +77,12 @@ pub fn entries_parameters(schemas: &mut Schemas) -> Vec<Parameter> {
             Required::False,
             one::<Id>(schemas),
             "Only entries about this patient.",
+        ),
+        query_parameter(
+            "conversation",
+            Required::False,
+            one::<Id>(schemas),
+            "Only entries about this conversation (messages, members, attachments).",
         ),
         query_parameter(
             "action",
@@ -127,7 +134,10 @@ pub async fn entries(
     if limit == 0 || limit > MAX_PAGE {
         return Err(invalid_query());
     }
-    for id in [&q.actor, &q.patient].into_iter().flatten() {
+    for id in [&q.actor, &q.patient, &q.conversation]
+        .into_iter()
+        .flatten()
+    {
         Id::parse(id).map_err(|_| invalid_query())?;
     }
     if q.action.as_ref().is_some_and(|a| {
@@ -143,6 +153,7 @@ pub async fn entries(
         "SELECT idx, payload FROM audit_entries
          WHERE org_id = ?1 AND (?2 IS NULL OR actor_user = ?2) AND (?3 IS NULL OR patient = ?3)
            AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) AND idx > ?7
+           AND (?9 IS NULL OR target = ?9)
          ORDER BY idx LIMIT ?8",
     )
     .bind(authed.org.id.as_str())
@@ -153,6 +164,7 @@ pub async fn entries(
     .bind(q.to)
     .bind(after)
     .bind(i64::from(limit) + 1)
+    .bind(q.conversation.map(|c| format!("conversation:{c}")))
     .fetch_all(state.db())
     .await
     .map_err(Error::internal)?;

@@ -162,13 +162,14 @@ pub async fn record(conn: &mut SqliteConnection, event: Event) -> Result<u64> {
         .ok_or_else(|| Error::internal("nothing recorded"))
 }
 
-/// An `audit_entries` row: org, index, time, actor, action, patient, payload.
+/// An `audit_entries` row: org, index, time, actor, action, patient, target, payload.
 type EntryRow = (
     String,
     i64,
     i64,
     Option<String>,
     String,
+    Option<String>,
     Option<String>,
     String,
 );
@@ -240,16 +241,17 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
             entry.actor.as_ref().map(|a| a.user.clone()),
             entry.action.as_str().to_owned(),
             entry.patient,
+            entry.target,
             payload,
         ));
         indexes.push(index);
     }
     for chunk in entry_rows.chunks(ROWS_PER_INSERT) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, payload) VALUES {rows}"
+            "INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, target, payload) VALUES {rows}"
         )));
-        for (org, idx, at, actor, action, patient, payload) in chunk {
+        for (org, idx, at, actor, action, patient, target, payload) in chunk {
             insert = insert
                 .bind(org)
                 .bind(idx)
@@ -257,6 +259,7 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
                 .bind(actor)
                 .bind(action)
                 .bind(patient)
+                .bind(target)
                 .bind(payload);
         }
         insert.execute(&mut *conn).await.map_err(Error::internal)?;

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use haven_protocol::ErrorCode;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
-use haven_protocol::messaging::{ConversationSummary, CreateConversation};
+use haven_protocol::messaging::{ConversationSummary, CreateConversation, WaitingDevice};
 
 use crate::audit::{self, Event};
 use crate::clock::now;
@@ -102,6 +102,7 @@ pub async fn create(
             last_seq: 0,
             acked_seq: 0,
             left: false,
+            waiting: Vec::new(),
         }),
     ))
 }
@@ -128,8 +129,50 @@ pub async fn list(
     .bind(authed.org.id.as_str())
     .fetch_all(state.db())
     .await?;
+    // Devices of current members that are not in the conversation yet and have a
+    // KeyPackage to be added with: a clinician may add anyone's, others only their own.
+    // Their owners must still be allowed in (the patient, or a clinician of the care
+    // team), as the writer checks again when the Add arrives.
+    let waiting: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT mine.conversation_id, d.id, d.user_id
+         FROM conversation_devices mine
+         JOIN conversations c ON c.id = mine.conversation_id
+         JOIN conversation_devices member
+           ON member.conversation_id = mine.conversation_id AND member.left_seq IS NULL
+         JOIN mls_devices d ON d.user_id = member.user_id AND d.revoked_at IS NULL
+         JOIN users u ON u.id = d.user_id AND u.active = 1
+         WHERE mine.device_id = ? AND mine.user_id = ? AND mine.left_seq IS NULL
+           AND (d.user_id = c.patient_id
+                OR (u.role = 'clinician' AND EXISTS (
+                    SELECT 1 FROM care_team ct WHERE ct.org_id = c.org_id
+                      AND ct.clinician_id = d.user_id AND ct.patient_id = c.patient_id)))
+           AND (? OR d.user_id = ?)
+           AND NOT EXISTS (SELECT 1 FROM conversation_devices x
+                           WHERE x.conversation_id = mine.conversation_id AND x.device_id = d.id)
+           AND EXISTS (SELECT 1 FROM key_packages k WHERE k.device_id = d.id AND k.not_after > ?)
+         LIMIT 1000",
+    )
+    .bind(device.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(authed.role == haven_protocol::Role::Clinician)
+    .bind(authed.user_id.as_str())
+    .bind(now())
+    .fetch_all(state.db())
+    .await?;
+    let mut waiting_in: std::collections::HashMap<String, Vec<WaitingDevice>> =
+        std::collections::HashMap::new();
+    for (conversation, device, user) in waiting {
+        let (Ok(device), Ok(user)) = (Id::parse(&device), Id::parse(&user)) else {
+            continue;
+        };
+        waiting_in
+            .entry(conversation)
+            .or_default()
+            .push(WaitingDevice { device, user });
+    }
     let mut out = Vec::with_capacity(rows.len());
     for (id, patient, created_by, created_at, last_seq, acked, left) in rows {
+        let waiting = waiting_in.remove(&id).unwrap_or_default();
         out.push(ConversationSummary {
             id: Id::parse(&id).map_err(Error::internal)?,
             patient: Id::parse(&patient).map_err(Error::internal)?,
@@ -138,6 +181,7 @@ pub async fn list(
             last_seq: u64::try_from(left.map_or(last_seq, |l| l.min(last_seq))).unwrap_or(0),
             acked_seq: u64::try_from(acked).unwrap_or(0),
             left: left.is_some(),
+            waiting,
         });
     }
     crate::audit::record_list_read(&state, &authed, ip, "conversations", out.len()).await?;

@@ -440,7 +440,41 @@ pub async fn upload(
     }
     let after = pool_of(&mut tx, &device).await?;
     tx.commit().await?;
+    // A device's first KeyPackages: it can be added now, so the people it shares
+    // conversations with (its owner's other devices among them) look again.
+    if before.one_time == 0
+        && !before.last_resort
+        && let Err(e) = announce_new_device(&state, &authed).await
+    {
+        // Stored either way: the others find the device the next time they look.
+        tracing::warn!(error = %e, "announcing a new device failed");
+    }
     Ok(Json(after))
+}
+
+/// Tells everyone in a conversation with `authed`'s user to fetch their conversations
+/// again: a new device of theirs is waiting to be added.
+async fn announce_new_device(state: &AppState, authed: &Authed) -> Result<()> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT other.user_id FROM conversation_devices mine
+         JOIN conversation_devices other ON other.conversation_id = mine.conversation_id
+         WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.left_seq IS NULL",
+    )
+    .bind(authed.user_id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    let users: Vec<Id> = rows
+        .into_iter()
+        .filter_map(|(u,)| Id::parse(&u).ok())
+        .collect();
+    if !users.is_empty() {
+        let users: Vec<&Id> = users.iter().collect();
+        let frame = haven_protocol::ws::ServerFrame::Changed {
+            topic: haven_protocol::ws::Topic::Conversations,
+        };
+        state.live().push(&authed.org.id, &users, &[], &frame);
+    }
+    Ok(())
 }
 
 /// May `caller` converse with `other` (both of the caller's organisation)? The same
@@ -488,6 +522,14 @@ pub async fn claim(
             "Name between 1 and 50 people.",
         ));
     }
+    let only: BTreeSet<String> = request.devices.iter().map(Id::to_string).collect();
+    if only.len() > MAX_CLAIM_USERS {
+        return Err(Error::bad(
+            ErrorCode::InvalidBody,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Name at most 50 devices.",
+        ));
+    }
     let mut tx = begin_write(state.db()).await?;
     let mut claimed = Vec::new();
     for user in &users {
@@ -516,6 +558,9 @@ pub async fn claim(
         .fetch_all(&mut *tx)
         .await?;
         for (device,) in devices {
+            if !only.is_empty() && !only.contains(&device) {
+                continue;
+            }
             let package: Option<(Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
                 "SELECT reference, body, last_resort FROM key_packages
                  WHERE device_id = ? AND not_after > ?

@@ -19,6 +19,7 @@ use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{CommitInfo, MESSAGE_RETENTION_SECS};
+use sha2::{Digest as _, Sha256};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -81,6 +82,12 @@ impl Refusal {
     }
     fn invalid(message: &'static str) -> Self {
         Self::new(ErrorCode::InvalidMessage, message)
+    }
+    fn replayed() -> Self {
+        Self::new(
+            ErrorCode::Replayed,
+            "That message is already in this conversation; it was not stored again.",
+        )
     }
     fn internal() -> Self {
         Self::new(
@@ -312,10 +319,31 @@ async fn application_run(
         }
     }
 
+    // Messages already stored (a sender retrying after a reconnect, or a replay): by
+    // conversation and digest, their sequence number and sending device.
+    let digests: Vec<Vec<u8>> = run.iter().map(|j| digest(&j.message)).collect();
+    let mut stored: HashMap<(String, Vec<u8>), (u64, String)> = HashMap::new();
+    let sql = format!(
+        "SELECT conversation_id, digest, seq, sender_device FROM mls_messages
+         WHERE conversation_id IN ({}) AND digest IN ({})",
+        placeholders(ids.len()),
+        placeholders(digests.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, Vec<u8>, i64, String)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    for d in &digests {
+        query = query.bind(d.as_slice());
+    }
+    for (conversation, d, seq, sender) in query.fetch_all(&mut *tx).await? {
+        stored.insert((conversation, d), (u64::try_from(seq).unwrap_or(0), sender));
+    }
+
     let at = now();
     let mut outcomes = Vec::with_capacity(run.len());
-    let mut rows: Vec<(&SendJob, u64)> = Vec::new();
-    for job in run {
+    let mut rows: Vec<(&SendJob, u64, &[u8])> = Vec::new();
+    for (job, digest) in run.iter().zip(&digests) {
         let key = job.conversation.as_str();
         let belongs = orgs
             .get(key)
@@ -334,6 +362,20 @@ async fn application_run(
             )));
             continue;
         }
+        let key = (job.conversation.to_string(), digest.clone());
+        if let Some((seq, sender)) = stored.get(&key) {
+            // The same device sending it again learns where it is; anyone else is
+            // replaying it.
+            outcomes.push(if sender == job.device.as_str() {
+                Ok(Done {
+                    result: *seq,
+                    wake: None,
+                })
+            } else {
+                Err(Refusal::replayed())
+            });
+            continue;
+        }
         if job.epoch > conversation.epoch {
             outcomes.push(Err(Refusal::invalid(
                 "That message is for an epoch this conversation has not reached.",
@@ -342,6 +384,7 @@ async fn application_run(
         }
         conversation.last_seq += 1;
         let seq = conversation.last_seq;
+        stored.insert(key, (seq, job.device.to_string()));
         let wake = conversation
             .members
             .keys()
@@ -359,35 +402,39 @@ async fn application_run(
                     job.device
                 )),
         );
-        rows.push((job, seq));
+        rows.push((job, seq, digest.as_slice()));
         outcomes.push(Ok(Done {
             result: seq,
             wake: Some((job.conversation.clone(), wake)),
         }));
     }
 
-    // 9 values a row; SQLite takes 32,766 bound values a statement.
+    // 8 bound values a row; SQLite takes 32,766 bound values a statement.
     for chunk in rows.chunks(1000) {
         let sql = format!(
-            "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, welcome, created_at, expires_at) VALUES {}",
-            vec!["(?, ?, 'application', ?, ?, ?, NULL, ?, ?)"; chunk.len()].join(", ")
+            "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, digest, welcome, created_at, expires_at) VALUES {}",
+            vec!["(?, ?, 'application', ?, ?, ?, ?, NULL, ?, ?)"; chunk.len()].join(", ")
         );
         // Only placeholders are interpolated: the values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (job, seq) in chunk {
+        for (job, seq, digest) in chunk {
             query = query
                 .bind(job.conversation.as_str())
                 .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
                 .bind(i64::try_from(job.epoch).unwrap_or(i64::MAX))
                 .bind(job.device.as_str())
                 .bind(job.message.as_slice())
+                .bind(*digest)
                 .bind(at)
                 .bind(at + MESSAGE_RETENTION_SECS);
         }
         query.execute(&mut *tx).await?;
     }
     for (id, conversation) in &conversations {
-        if rows.iter().any(|(job, _)| job.conversation.as_str() == id) {
+        if rows
+            .iter()
+            .any(|(job, _, _)| job.conversation.as_str() == id)
+        {
             sqlx::query("UPDATE conversations SET last_seq = ? WHERE id = ?")
                 .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
                 .bind(id)
@@ -396,6 +443,34 @@ async fn application_run(
         }
     }
     Ok(outcomes)
+}
+
+/// What identifies a message's bytes within its conversation.
+fn digest(message: &[u8]) -> Vec<u8> {
+    Sha256::digest(message).to_vec()
+}
+
+/// Where the same bytes are already stored in `conversation`: `Ok(Some(seq))` if this
+/// device sent them (it is sending again after a reconnect), refused as a replay if
+/// another device did.
+async fn stored_before(
+    conn: &mut SqliteConnection,
+    conversation: &Id,
+    device: &Id,
+    digest: &[u8],
+) -> Result<Option<u64>, Refusal> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT seq, sender_device FROM mls_messages WHERE conversation_id = ? AND digest = ?",
+    )
+    .bind(conversation.as_str())
+    .bind(digest)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((seq, sender)) if sender == device.as_str() => Ok(u64::try_from(seq).ok()),
+        Some(_) => Err(Refusal::replayed()),
+    }
 }
 
 fn conversation_ref(id: &Id) -> String {
@@ -495,6 +570,15 @@ async fn send(
     let row = conversation(conn, org, &job.conversation).await?;
     if !is_current_member(conn, &job.conversation, &job.device, &job.authed.user_id).await? {
         return Err(Refusal::not_a_member());
+    }
+    // Sent again after a reconnect (a commit included: it must not look like it lost
+    // its own epoch): where it already is, with nothing written.
+    let digest = digest(&job.message);
+    if let Some(seq) = stored_before(conn, &job.conversation, &job.device, &digest).await? {
+        return Ok(Done {
+            result: seq,
+            wake: None,
+        });
     }
     let seq = row.last_seq + 1;
     let seq_db = seq_i64(seq)?;
@@ -643,8 +727,8 @@ async fn send(
 
     let at = now();
     sqlx::query(
-        "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, welcome, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, digest, welcome, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(job.conversation.as_str())
     .bind(seq_db)
@@ -652,6 +736,7 @@ async fn send(
     .bind(seq_i64(job.epoch)?)
     .bind(job.device.as_str())
     .bind(&job.message)
+    .bind(&digest)
     .bind(welcome)
     .bind(at)
     .bind(at + MESSAGE_RETENTION_SECS)

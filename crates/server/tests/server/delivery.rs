@@ -520,27 +520,45 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
             "{what}: {answer:?}"
         );
     }
-    // The first commit again, replayed: its epoch is spent, so it is refused.
-    match submit(
+    // The first commit again from the device that sent it (as after a reconnect that
+    // lost the answer): the server says where it already is and stores nothing; it is
+    // not mistaken for a commit that lost its epoch.
+    let again = submit(
         &mut c_socket,
         3,
         &conversation,
         &first_commit,
         Some(json!({"added": [patient.id], "welcome": b64(b"x")})),
     )
-    .await
-    {
-        ServerFrame::Refused { code, winner, .. } => {
-            assert_eq!(code, haven_protocol::ErrorCode::StaleEpoch);
-            assert_eq!(winner, Some(1));
-        }
-        other => panic!("{other:?}"),
-    }
+    .await;
+    assert_eq!(seq_of(&again), 1);
     // The connection still works, and nothing was stored by any of the above.
     assert_eq!(stored(&db).await, before);
     assert_eq!(
         seq_of(&submit(&mut c_socket, 9, &conversation, &m, None).await),
         2
+    );
+    // Sent twice by its device: stored once. Replayed by another member's device:
+    // refused as a replay.
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 10, &conversation, &m, None).await),
+        2
+    );
+    let (mut p_socket, _) = patient.connect(&server).await;
+    match submit(&mut p_socket, 1, &conversation, &m, None).await {
+        ServerFrame::Refused { code, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::Replayed)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stored(&db).await, before + 1);
+    let fresh = clinician
+        .device
+        .send(conversation.as_bytes(), b"still working")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 11, &conversation, &fresh, None).await),
+        3
     );
     // Staff never start one.
     let staff = sign_in(&client, "staff@demo.haven", None).await;
@@ -905,4 +923,116 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
         }
         other => panic!("{other:?}"),
     }
+}
+
+async fn summaries(client: &Client, token: &str, device: &str) -> Value {
+    let reply = get(
+        client,
+        &format!("/api/mls/devices/{device}/conversations"),
+        token,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.json()
+}
+
+async fn pool_size(db: &haven_server::store::Pool, device: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM key_packages WHERE device_id = ?")
+        .bind(device)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_members_new_device_waits_to_be_added_and_is_claimed_on_its_own() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let phone = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &phone, &mut c_socket).await;
+    let listed = summaries(&client, &clinician.token, &clinician.id).await;
+    assert_eq!(listed[0]["waiting"], json!([]));
+
+    // The patient sets up a second browser; the clinician is told to look again, and
+    // sees it waiting in the conversation. The patient's phone sees it too (their own).
+    let (mut laptop, laptop_id) = enrol(&client, &phone.token).await;
+    let packages = laptop.key_packages(3).unwrap();
+    upload(&client, &phone.token, &laptop_id, &packages).await;
+    loop {
+        match ws::next(&mut c_socket).await {
+            ServerFrame::Changed {
+                topic: haven_protocol::ws::Topic::Conversations,
+            } => break,
+            ServerFrame::Changed { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    let patient_user = user_id(&db, "patient@demo.haven").await;
+    let waiting = json!([{"device": laptop_id, "user": patient_user}]);
+    let listed = summaries(&client, &clinician.token, &clinician.id).await;
+    assert_eq!(listed[0]["id"], json!(conversation));
+    assert_eq!(listed[0]["waiting"], waiting);
+    let listed = summaries(&client, &phone.token, &phone.id).await;
+    assert_eq!(listed[0]["waiting"], waiting);
+
+    // Claiming just that device takes one of its packages and none of the phone's.
+    let before = pool_size(&db, &phone.id).await;
+    let claimed = post(
+        &client,
+        "/api/mls/key-packages/claim",
+        Some(&clinician.token),
+        json!({"users": [patient_user], "devices": [laptop_id]}),
+    )
+    .await
+    .json();
+    let claimed = claimed.as_array().unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0]["device"], json!(laptop_id));
+    assert_eq!(pool_size(&db, &phone.id).await, before);
+
+    // Once added, it is no longer waiting.
+    let package = unhex(claimed[0]["key_package"].as_str().unwrap());
+    let add = clinician
+        .device
+        .add(conversation.as_bytes(), &[package], &clinician.trust, now())
+        .unwrap();
+    let info = json!({"added": [laptop_id], "welcome": b64(add.welcome.as_ref().unwrap())});
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 2, &conversation, &add.commit, Some(info)).await),
+        2
+    );
+    let listed = summaries(&client, &clinician.token, &clinician.id).await;
+    assert_eq!(listed[0]["waiting"], json!([]));
+
+    // The auditor finds exactly this conversation's entries: created, the two devices
+    // added, the two commits stored.
+    let auditor = sign_in(&client, "auditor@demo.haven", None).await;
+    let page = get(
+        &client,
+        &format!("/api/audit/entries?limit=200&conversation={conversation}"),
+        &auditor,
+    )
+    .await
+    .json();
+    let entries = page["entries"].as_array().unwrap();
+    let target = format!("conversation:{conversation}");
+    assert!(
+        entries.iter().all(|e| e["target"] == json!(target)),
+        "{entries:?}"
+    );
+    let count = |action: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == json!(action))
+            .count()
+    };
+    assert_eq!(count("conversation_created"), 1);
+    assert_eq!(count("member_added"), 2);
+    assert_eq!(count("message_sent"), 2);
+    let bad = get(&client, "/api/audit/entries?conversation=nope", &auditor).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }

@@ -1,0 +1,5 @@
+-- A message sent twice (its sender reconnected before hearing "accepted", or someone
+-- replays captured ciphertext) is stored once: the digest of each message's bytes is
+-- unique within its conversation. Rows written before this migration have none.
+ALTER TABLE mls_messages ADD COLUMN digest BLOB;
+CREATE UNIQUE INDEX mls_messages_by_digest ON mls_messages (conversation_id, digest);
