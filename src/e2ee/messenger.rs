@@ -454,9 +454,10 @@ impl Messenger {
                                     o.conversation == conversation && o.commit.is_some()
                                 });
                         self.saved.outbox = rest;
-                        if landed
-                            .iter()
-                            .any(|o| o.commit.as_ref().is_some_and(|c| !c.added.is_empty()))
+                        if seq > 1
+                            && landed
+                                .iter()
+                                .any(|o| o.commit.as_ref().is_some_and(|c| !c.added.is_empty()))
                         {
                             kept.handover_at = Some(seq);
                         }
@@ -694,7 +695,8 @@ impl Messenger {
                 });
             }
         }
-        if adds {
+        // The commit that started the conversation has no history to hand over.
+        if adds && seq > 1 {
             kept.handover_at = Some(seq);
         }
         if seq == kept.processed + 1 {

@@ -33,6 +33,11 @@ pub enum Browser {
     WebKit,
 }
 
+/// The last TOTP time step used per (origin, email): a server accepts each step's code
+/// once, so a person signing in twice within 30 seconds needs the next step's code.
+static TOTP_USED: std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
 const WEBKIT_BROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
 fn free_port() -> Result<u16> {
@@ -290,16 +295,50 @@ impl Session {
         self.click("#sign-in-submit").await?;
         if let Some(secret) = user.totp_secret {
             self.wait_for("#sign-in[data-step='code']").await?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|e| e.to_string())?
-                .as_secs();
-            let code = haven_server::secrets::totp_code(&secret, now).map_err(|e| e.to_string())?;
+            let step = self.totp_step(email).await?;
+            let code = haven_server::secrets::totp_code(
+                &secret,
+                step * haven_server::secrets::TOTP_STEP_SECS,
+            )
+            .map_err(|e| e.to_string())?;
             self.fill("#code", &code).await?;
             self.click("#code-submit").await?;
         }
         self.wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
             .await
+    }
+
+    /// A TOTP time step not yet used for `email` on this page's server, within the one
+    /// step either way the server accepts; waits for the next step when none is left.
+    async fn totp_step(&self, email: &str) -> Result<u64> {
+        let origin = self
+            .client
+            .current_url()
+            .await
+            .map_err(|e| e.to_string())?
+            .origin()
+            .ascii_serialization();
+        let key = (origin, email.to_owned());
+        let period = haven_server::secrets::TOTP_STEP_SECS;
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs();
+            let current = now / period;
+            {
+                let mut used = TOTP_USED.lock().map_err(|e| e.to_string())?;
+                let step = used
+                    .get(&key)
+                    .map_or(current, |last| (last + 1).max(current.saturating_sub(1)));
+                if step <= current + 1 {
+                    used.insert(key, step);
+                    return Ok(step);
+                }
+            }
+            // The condition waited on is the clock itself: the next time step.
+            tokio::time::sleep(Duration::from_secs(period - now % period)).await;
+        }
     }
 
     /// Chooses the option `value` of the `<select>` `css`.

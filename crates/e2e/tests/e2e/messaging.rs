@@ -395,6 +395,10 @@ async fn a_deactivated_clinicians_device_receives_nothing_more() {
     admin.sign_in("admin@demo.haven").await.unwrap();
     admin.click("a[data-view='/admin/users']").await.unwrap();
     admin
+        .wait_for("tr[data-email='clinician@demo.haven'] button.deactivate")
+        .await
+        .unwrap();
+    admin
         .click("tr[data-email='clinician@demo.haven'] button.deactivate")
         .await
         .unwrap();
