@@ -131,6 +131,13 @@ impl KeyValue {
             .map_err(refused)?
             .put_with_key(value, &JsValue::from_str(key))
             .map_err(refused)?;
+        // Commit now rather than when the page next runs: a page frozen right after
+        // this (navigated away, kept in the back/forward cache) must not hold the store
+        // locked for the page that replaces it. Browsers without `commit` commit anyway.
+        // (`commit` is IndexedDB 3.0, in every current engine; web-sys's WebIDL still
+        // marks it deprecated.)
+        #[allow(deprecated)]
+        let _ = tx.commit();
         committed(&tx).await
     }
 }

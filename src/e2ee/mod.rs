@@ -231,35 +231,64 @@ pub fn stop(ctx: Ctx) {
     ctx.inbox.set(Inbox::default());
 }
 
+/// How long one step of setting up may take before the person is told which one hangs.
+const STEP_TIMEOUT_MS: u32 = 30_000;
+const STORAGE: &str = "This browser's storage";
+const WORKER: &str = "The encryption worker";
+
+/// `step`, or an error naming `what` did not answer in time.
+async fn within<T>(
+    what: &str,
+    step: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let timer = gloo_timers::future::TimeoutFuture::new(STEP_TIMEOUT_MS);
+    let step = std::pin::pin!(step);
+    match futures::future::select(step, timer).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right(_) => Err(format!(
+            "{what} did not answer. Reload the page to try again."
+        )),
+    }
+}
+
 /// The device of this browser for `user`, unlocked, or a new one registered.
 async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
-    let index = KeyValue::open(vault::DATABASE, &[vault::STORE])
-        .await
-        .map_err(|e| e.to_string())?;
+    let index = within(STORAGE, async {
+        KeyValue::open(vault::DATABASE, &[vault::STORE])
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await?;
     let anchor: TrustAnchor = ctx.call("GET", "/mls/trust", None).await.map_err(said)?;
-    let proxy = Proxy::spawn().await?;
+    let proxy = within(WORKER, Proxy::spawn()).await?;
     let index_key = format!("index/{user}");
-    let known = index
-        .get(vault::STORE, &index_key)
-        .await
-        .map_err(|e| e.to_string())?
-        .and_then(|s| Id::parse(&s).ok());
+    let known = within(STORAGE, async {
+        index
+            .get(vault::STORE, &index_key)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await?
+    .and_then(|s| Id::parse(&s).ok());
     if let Some(device) = known
-        && let Some(vault) = open_vault(ctx, &device).await?
-        && let Some(sealed) = vault.get(STATE).await.map_err(|e| e.to_string())?
+        && let Some(vault) = within(STORAGE, open_vault(ctx, &device)).await?
+        && let Some(sealed) = within(STORAGE, async {
+            vault.get(STATE).await.map_err(|e| e.to_string())
+        })
+        .await?
     {
         let request = Request::Restore {
             device: device.clone(),
             anchor,
         };
-        let (reply, _) = proxy.call(&request, Some(&sealed)).await?;
+        let (reply, _) = within(WORKER, proxy.call(&request, Some(&sealed))).await?;
         let Reply::Ready { inbox } = reply else {
             return Err("The encryption worker's answer was garbled.".to_owned());
         };
         return Ok((engine(proxy, device, vault), inbox));
     }
     // No device here yet (or it was revoked): register a new one.
-    let Reply::Signature { key } = proxy.call(&Request::New, None).await?.0 else {
+    let Reply::Signature { key } = within(WORKER, proxy.call(&Request::New, None)).await?.0 else {
         return Err("The encryption worker's answer was garbled.".to_owned());
     };
     let registered: RegisteredDevice = ctx
@@ -270,22 +299,28 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         )
         .await
         .map_err(said)?;
-    let vault = open_vault(ctx, &registered.device).await?.ok_or_else(|| {
-        "This browser's encryption device was removed while it was being set up.".to_owned()
-    })?;
+    let vault = within(STORAGE, open_vault(ctx, &registered.device))
+        .await?
+        .ok_or_else(|| {
+            "This browser's encryption device was removed while it was being set up.".to_owned()
+        })?;
     let request = Request::Certify {
         device: registered.device.clone(),
         certificate: registered.certificate,
         anchor,
     };
-    let (Reply::Ready { inbox }, Some(sealed)) = proxy.call(&request, None).await? else {
+    let (Reply::Ready { inbox }, Some(sealed)) = within(WORKER, proxy.call(&request, None)).await?
+    else {
         return Err("The encryption worker's answer was garbled.".to_owned());
     };
-    vault.put(STATE, &sealed).await.map_err(|e| e.to_string())?;
-    index
-        .put(vault::STORE, &index_key, registered.device.as_str())
-        .await
-        .map_err(|e| e.to_string())?;
+    within(STORAGE, async {
+        vault.put(STATE, &sealed).await.map_err(|e| e.to_string())?;
+        index
+            .put(vault::STORE, &index_key, registered.device.as_str())
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await?;
     Ok((engine(proxy, registered.device, vault), inbox))
 }
 
@@ -333,7 +368,9 @@ async fn top_up(ctx: Ctx, engine: &Engine) -> Result<(), String> {
         count,
         last_resort: !pool.last_resort,
     };
-    let (Reply::Packages { list }, Some(sealed)) = engine.proxy.call(&request, None).await? else {
+    let (Reply::Packages { list }, Some(sealed)) =
+        within(WORKER, engine.proxy.call(&request, None)).await?
+    else {
         return Err("The encryption worker's answer was garbled.".to_owned());
     };
     // Their private keys are sealed before anyone can claim them.

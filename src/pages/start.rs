@@ -5,6 +5,7 @@
 use gloo_events::EventListener;
 use haven_protocol::RuntimeConfig;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::capabilities::Capability;
 use crate::components::link_status::LinkStatus;
@@ -104,8 +105,24 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     let popstate = web_sys::window()
         .map(|w| EventListener::new(&w, "popstate", move |_| ctx.route.set(current_route())));
     let popstate = StoredValue::new_local(popstate);
+    // Leaving the page (or its being kept in the back/forward cache) ends the encryption
+    // worker and closes the sealed store; coming back from that cache starts them again.
+    let pagehide = web_sys::window()
+        .map(|w| EventListener::new(&w, "pagehide", move |_| crate::e2ee::stop(ctx)));
+    let pageshow = web_sys::window().map(|w| {
+        EventListener::new(&w, "pageshow", move |event| {
+            let restored = event
+                .dyn_ref::<web_sys::PageTransitionEvent>()
+                .is_some_and(web_sys::PageTransitionEvent::persisted);
+            if restored && ctx.auth.get_untracked().is_some() {
+                leptos::task::spawn_local(crate::e2ee::start(ctx));
+            }
+        })
+    });
+    let page_events = StoredValue::new_local((pagehide, pageshow));
     on_cleanup(move || {
         popstate.set_value(None);
+        page_events.set_value((None, None));
         crate::e2ee::stop(ctx);
         ctx.link.set_value(None);
     });

@@ -233,6 +233,23 @@ impl Session {
             .map_err(|e| format!("goto {url}: {e}"))
     }
 
+    /// Reloads the page as a person pressing reload does, and waits until the new
+    /// document has loaded.
+    pub async fn reload(&self) -> Result {
+        self.eval("window.__havenBeforeReload = true; setTimeout(() => location.reload(), 0); return true;")
+            .await?;
+        let deadline = Instant::now() + WAIT;
+        // While the old document goes, a script may not run at all: that is no answer.
+        let loaded = "return window.__havenBeforeReload === undefined && document.readyState === 'complete';";
+        while self.eval(loaded).await.ok() != Some(Value::Bool(true)) {
+            if Instant::now() > deadline {
+                return Err(format!("{}: the page did not reload", self.browser.name()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
     /// Waits until `css` matches an element.
     pub async fn wait_for(&self, css: &str) -> Result {
         self.client

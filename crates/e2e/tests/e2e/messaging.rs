@@ -19,10 +19,14 @@ async fn open_messages(session: &Session) {
         .click("#nav a[data-view='/messages']")
         .await
         .unwrap();
-    session
-        .wait_for("#messages[data-e2ee='ready']")
-        .await
-        .unwrap();
+    if let Err(e) = session.wait_for("#messages[data-e2ee='ready']").await {
+        let page = session
+            .eval(
+                "return document.querySelector('#messages')?.outerHTML ?? document.body.outerHTML;",
+            )
+            .await;
+        panic!("{e}\n{page:?}");
+    }
 }
 
 async fn sign_in_to_messages(session: &Session, server: &ServerProcess, email: &str) {
@@ -489,8 +493,9 @@ async fn the_basic_exchange_and_a_reload_work_in_firefox_and_webkit() {
         (&patient, "patient@demo.haven"),
         (&clinician, "clinician@demo.haven"),
     ] {
-        session.goto(&server.url("/")).await.unwrap();
-        sign_in_to_messages(session, &server, email).await;
+        session.reload().await.unwrap();
+        session.sign_in(email).await.unwrap();
+        open_messages(session).await;
         wait_for_text(session, answer).await;
         assert_eq!(texts(session).await, expected);
         let errors = session
