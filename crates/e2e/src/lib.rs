@@ -63,7 +63,18 @@ fn start_xvfb() -> Result<(Owned, String)> {
     for n in 90..190 {
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
         let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
-        if socket.exists() || lock.exists() {
+        if lock.exists() {
+            // A display whose X server was killed leaves its lock behind: reuse it.
+            let holder = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok());
+            let alive = holder.is_none_or(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if alive {
+                continue;
+            }
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(&socket);
+        } else if socket.exists() {
             continue;
         }
         let child = Command::new("Xvfb")
