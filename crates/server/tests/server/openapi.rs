@@ -232,7 +232,16 @@ async fn every_path_parameter_is_declared_with_its_format() {
     for (path, expected) in [
         (
             "/api/audit/entries",
-            &["actor", "patient", "action", "from", "to", "after", "limit"][..],
+            &[
+                "actor",
+                "patient",
+                "conversation",
+                "action",
+                "from",
+                "to",
+                "after",
+                "limit",
+            ][..],
         ),
         ("/api/audit/proof/inclusion", &["index", "size"][..]),
         ("/api/audit/proof/consistency", &["from", "to"][..]),
