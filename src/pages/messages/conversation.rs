@@ -33,6 +33,11 @@ enum Transfer {
 #[derive(Clone, Copy)]
 struct Transfers(RwSignal<HashMap<Id, Transfer>>);
 
+/// The message of one's own being edited, with the draft: kept by the pane, so the
+/// draft survives the conversation's view being rebuilt as messages arrive.
+#[derive(Clone, Copy)]
+struct Editing(RwSignal<Option<(Id, String)>>);
+
 /// "12.3 KB", "4.0 MB".
 fn size_label(bytes: u64) -> String {
     const KB: f64 = 1000.0;
@@ -56,6 +61,10 @@ pub fn ConversationPane(selected: RwSignal<Option<Id>>) -> impl IntoView {
         return ().into_any();
     };
     provide_context(Transfers(RwSignal::new(HashMap::new())));
+    let editing = Editing(RwSignal::new(None));
+    provide_context(editing);
+    // Starting or ending an edit redraws the conversation; typing in it does not.
+    let edited_id = Memo::new(move |_| editing.0.with(|e| e.as_ref().map(|(id, _)| id.clone())));
     let current = Memo::new(move |_| {
         let id = selected.get()?;
         ctx.inbox
@@ -81,9 +90,12 @@ pub fn ConversationPane(selected: RwSignal<Option<Id>>) -> impl IntoView {
     });
     view! {
         <section class="conversation-pane card stack" aria-labelledby="conversation-title">
-            {move || match current.get() {
-                None => view! { <p class="muted">"Choose a conversation."</p> }.into_any(),
-                Some(c) => view! { <Conversation c/> }.into_any(),
+            {move || {
+                edited_id.track();
+                match current.get() {
+                    None => view! { <p class="muted">"Choose a conversation."</p> }.into_any(),
+                    Some(c) => view! { <Conversation c/> }.into_any(),
+                }
             }}
             {move || writable.get().map(|conversation| view! { <Composer conversation/> })}
         </section>
@@ -136,6 +148,16 @@ fn Conversation(c: ConversationView) -> impl IntoView {
                     view! { <p class="line-text deleted">"Message deleted"</p> }.into_any()
                 }
             };
+            let changeable = (l.mine && l.seq.is_some() && c.joined && !c.left)
+                .then(|| match &l.body {
+                    Body::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .flatten();
+            let text = match changeable.clone() {
+                Some(current) => own_text(c.id.clone(), l.id.clone(), current, text).into_any(),
+                None => text,
+            };
             view! {
                 <li class="line" data-mine=l.mine.to_string() data-seq=l.seq.map(|s| s.to_string())>
                     <span class="line-author">{l.author.clone()}" · "{l.role.label()}</span>
@@ -172,6 +194,112 @@ fn Conversation(c: ConversationView) -> impl IntoView {
                 <p class="notice">{format!("{} messages could not be verified and are not shown.", c.unreadable)}</p>
             })}
             <ol class="transcript" aria-live="polite" aria-label="Messages">{lines}</ol>
+        </div>
+    }
+    .into_any()
+}
+
+/// One's own text message: shown as it is, with Edit and Delete; or, while editing, a
+/// field with the draft. Both changes travel as new MLS messages; everyone sees the
+/// message as edited or deleted.
+fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> impl IntoView {
+    let editing = use_context::<Editing>();
+    let confirm = crate::components::dialog::use_confirm();
+    let ctx = use_ctx();
+    let (Some(editing), Some(ctx)) = (editing, ctx) else {
+        return shown.into_any();
+    };
+    let is_editing = editing
+        .0
+        .with_untracked(|e| e.as_ref().is_some_and(|(id, _)| *id == message));
+    if is_editing {
+        let draft = editing
+            .0
+            .with_untracked(|e| e.as_ref().map(|(_, d)| d.clone()))
+            .unwrap_or_default();
+        let error: RwSignal<Option<String>> = RwSignal::new(None);
+        let id = message.clone();
+        let save = move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let body = editing
+                .0
+                .with_untracked(|e| e.as_ref().map(|(_, d)| d.trim().to_owned()))
+                .unwrap_or_default();
+            if body.is_empty() {
+                error.set(Some(
+                    "Write something, or delete the message instead.".to_owned(),
+                ));
+                return;
+            }
+            if body.chars().count() > MAX_CHARS {
+                error.set(Some(format!(
+                    "A message can be at most {MAX_CHARS} characters."
+                )));
+                return;
+            }
+            editing.0.set(None);
+            submit(
+                ctx,
+                Job::Send {
+                    conversation: conversation.clone(),
+                    content: Content::Edit {
+                        id: id.clone(),
+                        body,
+                    },
+                },
+            );
+        };
+        return view! {
+            <form class="edit-form stack-sm" on:submit=save novalidate=true>
+                <label class="field-label" for="edit-text">"Edit your message"</label>
+                <textarea id="edit-text" rows="3" prop:value=draft
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        editing.0.update_untracked(|e| {
+                            if let Some((_, d)) = e {
+                                *d = text;
+                            }
+                        });
+                    }></textarea>
+                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                <div class="actions">
+                    <Button submit=true small=true class="save-edit">"Save"</Button>
+                    <Button variant=Variant::Secondary small=true class="cancel-edit"
+                        on:click=move |_| editing.0.set(None)>"Cancel"</Button>
+                </div>
+            </form>
+        }
+        .into_any();
+    }
+    let edit = {
+        let message = message.clone();
+        move |_| editing.0.set(Some((message.clone(), current.clone())))
+    };
+    let delete = move |_| {
+        let Some(confirm) = confirm else { return };
+        let (conversation, message) = (conversation.clone(), message.clone());
+        confirm.ask(crate::components::dialog::Request {
+            title: "Delete this message?".to_owned(),
+            message: "Everyone in the conversation will see that a message was deleted. Their devices stop showing its text."
+                .to_owned(),
+            confirm: "Delete message",
+            on_confirm: Box::new(move || {
+                submit(
+                    ctx,
+                    Job::Send {
+                        conversation,
+                        content: Content::Delete { id: message },
+                    },
+                );
+            }),
+            on_cancel: None,
+        });
+    };
+    view! {
+        {shown}
+        <div class="line-actions">
+            <Button variant=Variant::Quiet small=true class="edit-message" on:click=edit>"Edit"</Button>
+            <Button variant=Variant::QuietDanger small=true class="delete-message" on:click=delete>"Delete"</Button>
         </div>
     }
     .into_any()

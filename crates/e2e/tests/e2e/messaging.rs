@@ -394,6 +394,35 @@ async fn a_deactivated_clinicians_device_receives_nothing_more() {
     send(&clinician, "Your results are in; all normal.").await;
     wait_for_text(&patient, "Your results are in; all normal.").await;
 
+    // The clinician corrects that message and deletes a mistaken one: the patient sees
+    // the correction marked as edited, and the other as deleted, its text gone.
+    clinician
+        .click(".line[data-mine='true'] .edit-message")
+        .await
+        .unwrap();
+    clinician.wait_for("#edit-text").await.unwrap();
+    let corrected = "Your results are in; all normal. Call me with any questions.";
+    clinician.fill("#edit-text", corrected).await.unwrap();
+    clinician.click(".save-edit").await.unwrap();
+    wait_for_text(&patient, corrected).await;
+    patient.wait_for(".line .edited").await.unwrap();
+    let mistaken = "Please ignore: meant for another patient.";
+    send(&clinician, mistaken).await;
+    wait_for_text(&patient, mistaken).await;
+    clinician
+        .click(".transcript .line:last-child .delete-message")
+        .await
+        .unwrap();
+    clinician.wait_for("#confirm-dialog[open]").await.unwrap();
+    clinician.click("#confirm-accept").await.unwrap();
+    patient
+        .wait_until(&format!(
+            "return document.querySelector('.line-text.deleted') !== null && ![...document.querySelectorAll('.line-text')].some(p => p.textContent === {});",
+            serde_json::to_string(mistaken).unwrap()
+        ))
+        .await
+        .unwrap();
+
     // The admin deactivates the clinician; their page signs out by itself.
     admin.goto(&server.url("/")).await.unwrap();
     admin.sign_in("admin@demo.haven").await.unwrap();

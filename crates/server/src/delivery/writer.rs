@@ -320,24 +320,20 @@ async fn application_run(
     }
 
     // Messages already stored (a sender retrying after a reconnect, or a replay): by
-    // conversation and digest, their sequence number and sending device.
+    // digest, their conversation, sequence number and sending device. One index probe
+    // per message.
     let digests: Vec<Vec<u8>> = run.iter().map(|j| digest(&j.message)).collect();
-    let mut stored: HashMap<(String, Vec<u8>), (u64, String)> = HashMap::new();
+    let mut stored: HashMap<Vec<u8>, (String, u64, String)> = HashMap::new();
     let sql = format!(
-        "SELECT conversation_id, digest, seq, sender_device FROM mls_messages
-         WHERE conversation_id IN ({}) AND digest IN ({})",
-        placeholders(ids.len()),
+        "SELECT digest, conversation_id, seq, sender_device FROM mls_messages WHERE digest IN ({})",
         placeholders(digests.len())
     );
-    let mut query = sqlx::query_as::<_, (String, Vec<u8>, i64, String)>(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        query = query.bind(*id);
-    }
+    let mut query = sqlx::query_as::<_, (Vec<u8>, String, i64, String)>(sqlx::AssertSqlSafe(sql));
     for d in &digests {
         query = query.bind(d.as_slice());
     }
-    for (conversation, d, seq, sender) in query.fetch_all(&mut *tx).await? {
-        stored.insert((conversation, d), (u64::try_from(seq).unwrap_or(0), sender));
+    for (d, conversation, seq, sender) in query.fetch_all(&mut *tx).await? {
+        stored.insert(d, (conversation, u64::try_from(seq).unwrap_or(0), sender));
     }
 
     let at = now();
@@ -362,11 +358,10 @@ async fn application_run(
             )));
             continue;
         }
-        let key = (job.conversation.to_string(), digest.clone());
-        if let Some((seq, sender)) = stored.get(&key) {
-            // The same device sending it again learns where it is; anyone else is
-            // replaying it.
-            outcomes.push(if sender == job.device.as_str() {
+        if let Some((stored_in, seq, sender)) = stored.get(digest) {
+            // The same device sending it again learns where it is; anyone else (or the
+            // same bytes aimed at another conversation) is replaying it.
+            outcomes.push(if sender == job.device.as_str() && stored_in == key {
                 Ok(Done {
                     result: *seq,
                     wake: None,
@@ -384,7 +379,10 @@ async fn application_run(
         }
         conversation.last_seq += 1;
         let seq = conversation.last_seq;
-        stored.insert(key, (seq, job.device.to_string()));
+        stored.insert(
+            digest.clone(),
+            (key.to_owned(), seq, job.device.to_string()),
+        );
         let wake = conversation
             .members
             .keys()
@@ -450,25 +448,28 @@ fn digest(message: &[u8]) -> Vec<u8> {
     Sha256::digest(message).to_vec()
 }
 
-/// Where the same bytes are already stored in `conversation`: `Ok(Some(seq))` if this
-/// device sent them (it is sending again after a reconnect), refused as a replay if
-/// another device did.
+/// Where the same bytes are already stored: `Ok(Some(seq))` if this device sent them to
+/// `conversation` (it is sending again after a reconnect), refused as a replay if another
+/// device did or they were stored in another conversation.
 async fn stored_before(
     conn: &mut SqliteConnection,
     conversation: &Id,
     device: &Id,
     digest: &[u8],
 ) -> Result<Option<u64>, Refusal> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT seq, sender_device FROM mls_messages WHERE conversation_id = ? AND digest = ?",
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT conversation_id, seq, sender_device FROM mls_messages WHERE digest = ?",
     )
-    .bind(conversation.as_str())
     .bind(digest)
     .fetch_optional(&mut *conn)
     .await?;
     match row {
         None => Ok(None),
-        Some((seq, sender)) if sender == device.as_str() => Ok(u64::try_from(seq).ok()),
+        Some((stored_in, seq, sender))
+            if sender == device.as_str() && stored_in == conversation.as_str() =>
+        {
+            Ok(u64::try_from(seq).ok())
+        }
         Some(_) => Err(Refusal::replayed()),
     }
 }
