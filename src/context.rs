@@ -67,8 +67,12 @@ impl Ctx {
         let url = self.url(path)?;
         let token = self.auth.get_untracked().map(|a| a.token);
         let result = https::call(&url, method, token.as_deref(), body.as_ref()).await;
+        // Only if the refused session is still the one signed in: an answer that arrives
+        // after signing out (or in again) says nothing about the current state.
+        let current = self.auth.get_untracked().map(|a| a.token);
         if let Err(HttpError::Api { code, .. }) = &result
             && token.is_some()
+            && current == token
             && matches!(
                 code,
                 haven_protocol::ErrorCode::SessionExpired
