@@ -157,6 +157,94 @@ pub struct Engine {
     /// Conversations this device is adding waiting devices to right now.
     adding: RefCell<BTreeSet<Id>>,
     vault: Vault,
+    /// Held as long as this engine runs.
+    tab: RefCell<Option<TabLock>>,
+}
+
+/// The Web Lock that makes this tab the only one of the browser running a person's
+/// device; released when dropped (and by the browser when the page goes).
+struct TabLock {
+    release: Option<js_sys::Function>,
+}
+
+impl Drop for TabLock {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    }
+}
+
+/// How long to wait for another tab before saying so (and waiting on).
+const OTHER_TAB_MS: u32 = 3_000;
+
+impl TabLock {
+    /// Waits for the lock. If another tab holds it, the person is told so, and this tab
+    /// takes over once that one closes. A browser without Web Locks goes on without.
+    async fn acquire(ctx: Ctx, user: &Id) -> Self {
+        use js_sys::Reflect;
+        use wasm_bindgen::JsValue;
+        let none = Self { release: None };
+        let Some(navigator) =
+            web_sys::window().and_then(|w| Reflect::get(&w, &JsValue::from_str("navigator")).ok())
+        else {
+            return none;
+        };
+        let Some(locks) = Reflect::get(&navigator, &JsValue::from_str("locks"))
+            .ok()
+            .filter(JsValue::is_object)
+        else {
+            return none;
+        };
+        let Some(request) = Reflect::get(&locks, &JsValue::from_str("request"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        else {
+            return none;
+        };
+        let granted: Rc<RefCell<Option<js_sys::Function>>> = Rc::default();
+        let release: Rc<RefCell<Option<js_sys::Function>>> = Rc::default();
+        let got = {
+            let granted = Rc::clone(&granted);
+            js_sys::Promise::new(&mut |resolve, _reject| {
+                *granted.borrow_mut() = Some(resolve);
+            })
+        };
+        let callback = {
+            let release = Rc::clone(&release);
+            wasm_bindgen::closure::Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+                // The lock is held until this promise settles.
+                let held = js_sys::Promise::new(&mut |resolve, _reject| {
+                    *release.borrow_mut() = Some(resolve);
+                });
+                if let Some(resolve) = granted.borrow_mut().take() {
+                    let _ = resolve.call0(&JsValue::NULL);
+                }
+                held
+            })
+        };
+        let name = JsValue::from_str(&format!("haven-e2ee/{user}"));
+        if request.call2(&locks, &name, &callback).is_err() {
+            return none;
+        }
+        let timer = gloo_timers::future::TimeoutFuture::new(OTHER_TAB_MS);
+        let got = JsFuture::from(got);
+        let got = match futures::future::select(got, timer).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right((_, got)) => {
+                fail(
+                    ctx,
+                    "Secure messaging is open in another tab of this browser. Use that tab, or close it: this one takes over then.",
+                );
+                got.await
+            }
+        };
+        if got.is_err() {
+            return none;
+        }
+        let release = release.borrow_mut().take();
+        Self { release }
+    }
 }
 
 fn fail(ctx: Ctx, message: impl Into<String>) {
@@ -198,8 +286,25 @@ pub async fn start(ctx: Ctx) {
         status: Status::Starting,
         conversations: Vec::new(),
     });
+    // One tab at a time runs this browser's device: two would both encrypt with the
+    // same keys and overwrite each other's sealed state.
+    let tab = TabLock::acquire(ctx, &auth.info.user_id).await;
+    if ctx
+        .auth
+        .with_untracked(|a| a.as_ref().map(|a| a.token == auth.token))
+        != Some(true)
+    {
+        return;
+    }
+    ctx.inbox.set(Inbox {
+        status: Status::Starting,
+        conversations: Vec::new(),
+    });
     let (engine, inbox) = match unlock(ctx, &auth.info.user_id).await {
-        Ok((engine, inbox)) => (Rc::new(engine), inbox),
+        Ok((engine, inbox)) => {
+            engine.tab.replace(Some(tab));
+            (Rc::new(engine), inbox)
+        }
         Err(message) => return fail(ctx, message),
     };
     // Signed out (or in as someone else) meanwhile: this engine is not wanted.
@@ -334,6 +439,7 @@ fn engine(proxy: Proxy, device: Id, vault: Vault) -> Engine {
         trust_asked: Cell::new(0),
         adding: RefCell::default(),
         vault,
+        tab: RefCell::default(),
     }
 }
 

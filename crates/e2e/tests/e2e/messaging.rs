@@ -536,3 +536,38 @@ async fn the_basic_exchange_and_a_reload_work_in_firefox_and_webkit() {
     patient.close().await.unwrap();
     clinician.close().await.unwrap();
 }
+
+/// Two tabs of one browser must not both run its encryption device (they would encrypt
+/// with the same keys): the second says so, and takes over once the first is closed.
+#[tokio::test]
+async fn a_second_tab_waits_until_the_first_is_closed() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let browser = Session::start(Browser::Chromium).await.unwrap();
+    sign_in_to_messages(&browser, &server, "patient@demo.haven").await;
+    let first = browser.client.window().await.unwrap();
+    let second = browser.client.new_window(true).await.unwrap().handle;
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
+    browser.goto(&server.url("/")).await.unwrap();
+    browser.sign_in("patient@demo.haven").await.unwrap();
+    browser
+        .click("#nav a[data-view='/messages']")
+        .await
+        .unwrap();
+    browser
+        .wait_until("return document.querySelector('#e2ee-failed')?.textContent.includes('open in another tab') === true;")
+        .await
+        .unwrap();
+    browser.client.switch_to_window(first).await.unwrap();
+    browser.client.close_window().await.unwrap();
+    browser.client.switch_to_window(second).await.unwrap();
+    browser
+        .wait_for("#messages[data-e2ee='ready']")
+        .await
+        .unwrap();
+    browser.close().await.unwrap();
+}
