@@ -580,16 +580,21 @@ pub fn refresh_trust(ctx: Ctx) {
     engine.trust_asked.set(asked);
     engine.holds.set(engine.holds.get() + 1);
     let released = Rc::new(Cell::new(false));
+    // The timer keeps only a weak reference: after sign-out the worker (and the keys in
+    // it) goes at once, not when the timer fires.
     let release = {
-        let engine = Rc::clone(&engine);
+        let engine = Rc::downgrade(&engine);
         let released = Rc::clone(&released);
         move || {
             if released.replace(true) {
                 return;
             }
+            let Some(engine) = engine.upgrade() else {
+                return;
+            };
             engine.holds.set(engine.holds.get().saturating_sub(1));
             if engine.holds.get() == 0 && !engine.running.replace(true) {
-                leptos::task::spawn_local(drain(ctx, Rc::clone(&engine)));
+                leptos::task::spawn_local(drain(ctx, engine));
             }
         }
     };
