@@ -176,6 +176,25 @@ impl Kept {
     fn history_pending(&self) -> bool {
         self.joined_at.is_some_and(|j| j > 1) && !self.history_done
     }
+
+    /// A commit of ours that added devices landed at `seq`: they get the history (the
+    /// commit that started the conversation has none to hand over).
+    fn added_devices_at(&mut self, seq: u64) {
+        if seq > 1 {
+            self.handover_at = Some(seq);
+        }
+    }
+}
+
+/// An attachment as the views show it.
+fn attachment(blob: &Id, key: &str, name: &str, size: u64, mime: &str) -> Body {
+    Body::Attachment(Attachment {
+        blob: blob.clone(),
+        key: key.to_owned(),
+        name: name.to_owned(),
+        size,
+        mime: mime.to_owned(),
+    })
 }
 
 /// What the vault holds besides the MLS state.
@@ -447,20 +466,13 @@ impl Messenger {
                         }
                     }
                     Ok(Received::OwnCommitMerged { .. }) => {
-                        let (landed, rest): (Vec<Outgoing>, Vec<Outgoing>) =
-                            std::mem::take(&mut self.saved.outbox)
-                                .into_iter()
-                                .partition(|o| {
-                                    o.conversation == conversation && o.commit.is_some()
-                                });
-                        self.saved.outbox = rest;
-                        if seq > 1
-                            && landed
-                                .iter()
-                                .any(|o| o.commit.as_ref().is_some_and(|c| !c.added.is_empty()))
-                        {
-                            kept.handover_at = Some(seq);
+                        let ours = |o: &Outgoing| o.conversation == conversation;
+                        if self.saved.outbox.iter().any(|o| ours(o) && adds_devices(o)) {
+                            kept.added_devices_at(seq);
                         }
+                        self.saved
+                            .outbox
+                            .retain(|o| !(ours(o) && o.commit.is_some()));
                     }
                     Ok(Received::OwnMessage) => {
                         let found = self
@@ -677,7 +689,7 @@ impl Messenger {
             // Merged now; if it already came back (after a reconnect), nothing is left.
             let _ = self.device.confirm(id);
         }
-        let adds = out.commit.as_ref().is_some_and(|c| !c.added.is_empty());
+        let adds = adds_devices(&out);
         let kept = self
             .saved
             .conversations
@@ -695,9 +707,8 @@ impl Messenger {
                 });
             }
         }
-        // The commit that started the conversation has no history to hand over.
-        if adds && seq > 1 {
-            kept.handover_at = Some(seq);
+        if adds {
+            kept.added_devices_at(seq);
         }
         if seq == kept.processed + 1 {
             kept.processed = seq;
@@ -1027,13 +1038,7 @@ impl Messenger {
                             name,
                             size,
                             mime,
-                        } => Body::Attachment(Attachment {
-                            blob: blob.clone(),
-                            key: key.clone(),
-                            name: name.clone(),
-                            size: *size,
-                            mime: mime.clone(),
-                        }),
+                        } => attachment(blob, key, name, *size, mime),
                         Shown::Deleted => Body::Deleted,
                     },
                     edited: e.edited,
@@ -1057,16 +1062,7 @@ impl Messenger {
                     name,
                     size,
                     mime,
-                }) => (
-                    id,
-                    Body::Attachment(Attachment {
-                        blob: blob.clone(),
-                        key: key.clone(),
-                        name: name.clone(),
-                        size: *size,
-                        mime: mime.clone(),
-                    }),
-                ),
+                }) => (id, attachment(blob, key, name, *size, mime)),
                 _ => continue,
             };
             lines.push(Line {
@@ -1116,6 +1112,11 @@ fn title(me: Role, members: &[MemberView]) -> String {
         .iter()
         .find(|m| m.role == Role::Patient)
         .map_or_else(|| "Conversation".to_owned(), |m| m.name.clone())
+}
+
+/// Whether `out` is a change that adds devices.
+fn adds_devices(out: &Outgoing) -> bool {
+    out.commit.as_ref().is_some_and(|c| !c.added.is_empty())
 }
 
 fn send_frame(out: &Outgoing) -> ClientFrame {

@@ -289,13 +289,10 @@ pub async fn start(ctx: Ctx) {
     // One tab at a time runs this browser's device: two would both encrypt with the
     // same keys and overwrite each other's sealed state.
     let tab = TabLock::acquire(ctx, &auth.info.user_id).await;
-    if ctx
-        .auth
-        .with_untracked(|a| a.as_ref().map(|a| a.token == auth.token))
-        != Some(true)
-    {
+    if !still_signed_in(ctx, &auth.token) {
         return;
     }
+    // Again: waiting for another tab may have said so meanwhile.
     ctx.inbox.set(Inbox {
         status: Status::Starting,
         conversations: Vec::new(),
@@ -308,7 +305,7 @@ pub async fn start(ctx: Ctx) {
         Err(message) => return fail(ctx, message),
     };
     // Signed out (or in as someone else) meanwhile: this engine is not wanted.
-    if ctx.auth.get_untracked().map(|a| a.token) != Some(auth.token) {
+    if !still_signed_in(ctx, &auth.token) {
         return;
     }
     ctx.e2ee.set_value(Some(engine.clone()));
@@ -322,6 +319,12 @@ pub async fn start(ctx: Ctx) {
             link.subscribe(Some(engine.device.clone()));
         }
     });
+}
+
+/// Whether the session `token` is still the one signed in here.
+fn still_signed_in(ctx: Ctx, token: &str) -> bool {
+    ctx.auth
+        .with_untracked(|a| a.as_ref().is_some_and(|a| a.token == token))
 }
 
 /// Forgets the running messenger (sign-out, automatic logoff): the worker goes, and what

@@ -323,7 +323,7 @@ async fn application_run(
     // digest, their conversation, sequence number and sending device. One index probe
     // per message.
     let digests: Vec<Vec<u8>> = run.iter().map(|j| digest(&j.message)).collect();
-    let mut stored: HashMap<Vec<u8>, (String, u64, String)> = HashMap::new();
+    let mut stored: HashMap<Vec<u8>, Stored> = HashMap::new();
     let sql = format!(
         "SELECT digest, conversation_id, seq, sender_device FROM mls_messages WHERE digest IN ({})",
         placeholders(digests.len())
@@ -333,7 +333,7 @@ async fn application_run(
         query = query.bind(d.as_slice());
     }
     for (d, conversation, seq, sender) in query.fetch_all(&mut *tx).await? {
-        stored.insert(d, (conversation, u64::try_from(seq).unwrap_or(0), sender));
+        stored.insert(d, Stored::from_row(conversation, seq, sender));
     }
 
     let at = now();
@@ -358,17 +358,15 @@ async fn application_run(
             )));
             continue;
         }
-        if let Some((stored_in, seq, sender)) = stored.get(digest) {
-            // The same device sending it again learns where it is; anyone else (or the
-            // same bytes aimed at another conversation) is replaying it.
-            outcomes.push(if sender == job.device.as_str() && stored_in == key {
-                Ok(Done {
-                    result: *seq,
-                    wake: None,
-                })
-            } else {
-                Err(Refusal::replayed())
-            });
+        if let Some(before) = stored.get(digest) {
+            outcomes.push(
+                before
+                    .answer(&job.conversation, &job.device)
+                    .map(|seq| Done {
+                        result: seq,
+                        wake: None,
+                    }),
+            );
             continue;
         }
         if job.epoch > conversation.epoch {
@@ -381,7 +379,11 @@ async fn application_run(
         let seq = conversation.last_seq;
         stored.insert(
             digest.clone(),
-            (key.to_owned(), seq, job.device.to_string()),
+            Stored {
+                conversation: key.to_owned(),
+                seq,
+                sender: job.device.to_string(),
+            },
         );
         let wake = conversation
             .members
@@ -443,35 +445,51 @@ async fn application_run(
     Ok(outcomes)
 }
 
-/// What identifies a message's bytes within its conversation.
+/// What identifies a message's bytes (unique among all stored messages).
 fn digest(message: &[u8]) -> Vec<u8> {
     Sha256::digest(message).to_vec()
 }
 
-/// Where the same bytes are already stored: `Ok(Some(seq))` if this device sent them to
-/// `conversation` (it is sending again after a reconnect), refused as a replay if another
-/// device did or they were stored in another conversation.
+/// Where a message's bytes are already stored.
+struct Stored {
+    conversation: String,
+    seq: u64,
+    sender: String,
+}
+
+impl Stored {
+    fn from_row(conversation: String, seq: i64, sender: String) -> Self {
+        Self {
+            conversation,
+            seq: u64::try_from(seq).unwrap_or(0),
+            sender,
+        }
+    }
+
+    /// The answer to `device` sending the same bytes to `conversation` again: where they
+    /// already are if it sent them there (after a reconnect that lost the answer); a
+    /// replay if another device did, or they were stored in another conversation.
+    fn answer(&self, conversation: &Id, device: &Id) -> Result<u64, Refusal> {
+        if self.sender == device.as_str() && self.conversation == conversation.as_str() {
+            Ok(self.seq)
+        } else {
+            Err(Refusal::replayed())
+        }
+    }
+}
+
+/// The message with `digest`, if its bytes are already stored.
 async fn stored_before(
     conn: &mut SqliteConnection,
-    conversation: &Id,
-    device: &Id,
     digest: &[u8],
-) -> Result<Option<u64>, Refusal> {
+) -> Result<Option<Stored>, Refusal> {
     let row: Option<(String, i64, String)> = sqlx::query_as(
         "SELECT conversation_id, seq, sender_device FROM mls_messages WHERE digest = ?",
     )
     .bind(digest)
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        None => Ok(None),
-        Some((stored_in, seq, sender))
-            if sender == device.as_str() && stored_in == conversation.as_str() =>
-        {
-            Ok(u64::try_from(seq).ok())
-        }
-        Some(_) => Err(Refusal::replayed()),
-    }
+    Ok(row.map(|(conversation, seq, sender)| Stored::from_row(conversation, seq, sender)))
 }
 
 fn conversation_ref(id: &Id) -> String {
@@ -575,9 +593,9 @@ async fn send(
     // Sent again after a reconnect (a commit included: it must not look like it lost
     // its own epoch): where it already is, with nothing written.
     let digest = digest(&job.message);
-    if let Some(seq) = stored_before(conn, &job.conversation, &job.device, &digest).await? {
+    if let Some(before) = stored_before(conn, &digest).await? {
         return Ok(Done {
-            result: seq,
+            result: before.answer(&job.conversation, &job.device)?,
             wake: None,
         });
     }
