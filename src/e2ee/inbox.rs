@@ -36,6 +36,8 @@ pub enum Sending {
     Sending,
     /// Durable on the server.
     Sent,
+    /// Received by a device of everyone else in the conversation.
+    Delivered,
     /// Someone else in the conversation said they read it.
     Read,
     /// The server refused it; it can be sent again.
@@ -47,6 +49,7 @@ impl Sending {
         match self {
             Self::Sending => "sending",
             Self::Sent => "sent",
+            Self::Delivered => "delivered",
             Self::Read => "read",
             Self::Failed => "failed",
         }
@@ -56,6 +59,7 @@ impl Sending {
         match self {
             Self::Sending => "Sending…",
             Self::Sent => "Sent",
+            Self::Delivered => "Delivered",
             Self::Read => "Read",
             Self::Failed => "Not sent",
         }

@@ -15,7 +15,7 @@ use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::TrustAnchor;
 use haven_protocol::messaging::{CommitInfo, ConversationSummary, Delivered, MlsBytes};
-use haven_protocol::ws::{ClientFrame, ServerFrame};
+use haven_protocol::ws::{ClientFrame, Reached, ServerFrame};
 use serde::{Deserialize, Serialize};
 
 use super::inbox::{Attachment, Body, ConversationView, Inbox, Line, MemberView, Sending, Status};
@@ -218,6 +218,8 @@ pub struct Messenger {
     saved: Saved,
     transcripts: BTreeMap<Id, Transcript>,
     summaries: BTreeMap<Id, ConversationSummary>,
+    /// How far each other person received each conversation, as the server last said.
+    delivered: BTreeMap<Id, Vec<Reached>>,
     status: Status,
     handovers: Vec<Handover>,
     offered: Vec<Offered>,
@@ -256,6 +258,7 @@ impl Messenger {
             saved,
             transcripts,
             summaries: BTreeMap::new(),
+            delivered: BTreeMap::new(),
             status: Status::Ready,
             handovers: Vec::new(),
             offered: Vec::new(),
@@ -385,6 +388,12 @@ impl Messenger {
             }
             ServerFrame::Accepted { request, seq } => {
                 self.accepted(request, seq, touched, frames);
+            }
+            ServerFrame::Receipts {
+                conversation,
+                delivered,
+            } => {
+                self.delivered.insert(conversation, delivered);
             }
             ServerFrame::Refused {
                 request,
@@ -950,6 +959,12 @@ impl Messenger {
             return;
         }
         kept.read_sent = newest;
+        // The server records the read for the audit log; the others' read mark
+        // travels encrypted.
+        frames.push(ClientFrame::Read {
+            conversation: conversation.clone(),
+            seq: newest,
+        });
         self.send(conversation, Content::Read { seq: newest }, frames);
     }
 
@@ -1013,6 +1028,12 @@ impl Messenger {
             .map(|u| transcript.read_by(u))
             .max()
             .unwrap_or(0);
+        // Delivered once it reached every other person (one device of theirs is enough).
+        let delivered_to_all = self
+            .delivered
+            .get(id)
+            .and_then(|list| list.iter().map(|r| r.seq).min())
+            .unwrap_or(0);
         let shared: BTreeMap<&Id, &str> = kept
             .log
             .iter()
@@ -1044,6 +1065,8 @@ impl Messenger {
                     edited: e.edited,
                     state: mine.then_some(if others_read >= e.seq {
                         Sending::Read
+                    } else if delivered_to_all >= e.seq {
+                        Sending::Delivered
                     } else {
                         Sending::Sent
                     }),

@@ -303,7 +303,8 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
         frame @ (ServerFrame::Subscribed { .. }
         | ServerFrame::Accepted { .. }
         | ServerFrame::Refused { .. }
-        | ServerFrame::Deliver { .. }) => {
+        | ServerFrame::Deliver { .. }
+        | ServerFrame::Receipts { .. }) => {
             let inner = rc.borrow();
             (inner.on_event)(LinkEvent::Delivery(frame));
         }

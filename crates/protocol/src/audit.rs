@@ -88,6 +88,7 @@ words! {
         ConversationOpened = "conversation_opened": "Someone opened a conversation in the app.",
         MessageSent = "message_sent": "An encrypted message or change of members was accepted into a conversation (ids and sizes, never content).",
         MessageDelivered = "message_delivered": "A device acknowledged messages of a conversation (which sequence numbers).",
+        MessageRead = "message_read": "Someone read a conversation on a device, up to which sequence number (reported by their device).",
         MemberAdded = "member_added": "A device was added to a conversation.",
         MemberRemoved = "member_removed": "A device was removed from a conversation.",
         AttachmentUploaded = "attachment_uploaded": "An encrypted attachment was stored for a conversation (id and size).",

@@ -36,6 +36,10 @@ pub enum ClientFrame {
     },
     /// The subscribed device has processed everything up to `seq` in `conversation`.
     Ack { conversation: Id, seq: u64 },
+    /// The person has seen everything up to `seq` in `conversation` on this device
+    /// (recorded in the audit log; the read mark the others see travels end-to-end
+    /// encrypted).
+    Read { conversation: Id, seq: u64 },
 }
 
 impl std::fmt::Debug for ClientFrame {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for ClientFrame {
                 ..
             } => write!(f, "Send({request}, {conversation}, {message:?})"),
             Self::Ack { conversation, seq } => write!(f, "Ack({conversation}, {seq})"),
+            Self::Read { conversation, seq } => write!(f, "Read({conversation}, {seq})"),
         }
     }
 }
@@ -113,6 +118,20 @@ pub enum ServerFrame {
         sender: Id,
         message: MlsBytes,
     },
+    /// How far each other person in `conversation` has received it: the highest
+    /// sequence number one of their devices acknowledged. Sent after `subscribed` for
+    /// every conversation of the device, and again whenever someone's position moves.
+    Receipts {
+        conversation: Id,
+        delivered: Vec<Reached>,
+    },
+}
+
+/// One person's position in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reached {
+    pub user: Id,
+    pub seq: u64,
 }
 
 /// What a [`ServerFrame::Changed`] is about.

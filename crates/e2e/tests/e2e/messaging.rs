@@ -119,7 +119,7 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     // Durable on the server (and, if the patient's open view got to it first, read).
     clinician
         .wait_for(
-            ".line[data-mine='true'] .line-state:is([data-state='sent'], [data-state='read'])",
+            ".line[data-mine='true'] .line-state:is([data-state='sent'], [data-state='delivered'], [data-state='read'])",
         )
         .await
         .unwrap();
@@ -160,10 +160,26 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     for text in missed {
         send(&clinician, text).await;
     }
+    // Stored, but no device of the patient's has them: sent, not delivered.
+    let last_state = "return [...document.querySelectorAll('.line[data-mine=\"true\"] .line-state')].slice(-2).map(s => s.dataset.state).join(' ');";
+    clinician
+        .wait_until(&format!(
+            "return (() => {{ {last_state} }})() === 'sent sent';"
+        ))
+        .await
+        .unwrap();
     // Back again: everything, in order, exactly once.
     patient.sign_in("patient@demo.haven").await.unwrap();
     open_messages(&patient).await;
     wait_for_text(&patient, missed[1]).await;
+    // The patient's device acknowledged them: the clinician sees them delivered (or
+    // already read, the conversation being open on the patient's side).
+    clinician
+        .wait_until(&format!(
+            "return ['delivered delivered', 'read read'].includes((() => {{ {last_state} }})());"
+        ))
+        .await
+        .unwrap();
     let expected: Vec<String> = [first, reply, missed[0], missed[1]]
         .iter()
         .map(|s| (*s).to_owned())
@@ -244,7 +260,7 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
         .await
         .unwrap();
     patient
-        .wait_for(".line[data-mine='true']:has(.line-attachment) .line-state:is([data-state='sent'], [data-state='read'])")
+        .wait_for(".line[data-mine='true']:has(.line-attachment) .line-state:is([data-state='sent'], [data-state='delivered'], [data-state='read'])")
         .await
         .unwrap();
     let downloads = tempfile::tempdir().unwrap();

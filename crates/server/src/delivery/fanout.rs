@@ -20,32 +20,47 @@ pub trait FanOut: Send + Sync {
     fn subscribe(&self, device: &Id) -> Subscription;
     /// Something new in `conversation` for each of `devices`.
     fn wake(&self, conversation: &Id, devices: &[Id]);
+    /// Someone's delivered position in `conversation` moved: each of `devices` reads
+    /// the receipts again.
+    fn receipts(&self, conversation: &Id, devices: &[Id]);
 }
 
 /// What a connection waits on: the conversations with something new since it last
-/// looked.
+/// looked, and those whose receipts moved.
 #[derive(Default)]
 pub struct Mailbox {
-    pending: Mutex<HashSet<Id>>,
+    pending: Mutex<Posted>,
     notify: Notify,
 }
 
+/// What was posted to a mailbox since it was last taken.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Posted {
+    pub messages: HashSet<Id>,
+    pub receipts: HashSet<Id>,
+}
+
 impl Mailbox {
-    fn post(&self, conversation: &Id) {
+    fn post(&self, conversation: &Id, receipts: bool) {
         if let Ok(mut pending) = self.pending.lock() {
-            pending.insert(conversation.clone());
+            let set = if receipts {
+                &mut pending.receipts
+            } else {
+                &mut pending.messages
+            };
+            set.insert(conversation.clone());
         }
         self.notify.notify_one();
     }
 
     /// Waits until something was posted, then takes everything posted so far.
-    pub async fn take(&self) -> Vec<Id> {
+    pub async fn take(&self) -> Posted {
         loop {
-            let taken: Vec<Id> = match self.pending.lock() {
-                Ok(mut pending) => pending.drain().collect(),
-                Err(_) => Vec::new(),
+            let taken = match self.pending.lock() {
+                Ok(mut pending) => std::mem::take(&mut *pending),
+                Err(_) => Posted::default(),
             };
-            if !taken.is_empty() {
+            if !taken.messages.is_empty() || !taken.receipts.is_empty() {
                 return taken;
             }
             self.notify.notified().await;
@@ -115,12 +130,22 @@ impl FanOut for LocalFanOut {
     }
 
     fn wake(&self, conversation: &Id, devices: &[Id]) {
+        self.post(conversation, devices, false);
+    }
+
+    fn receipts(&self, conversation: &Id, devices: &[Id]) {
+        self.post(conversation, devices, true);
+    }
+}
+
+impl LocalFanOut {
+    fn post(&self, conversation: &Id, devices: &[Id], receipts: bool) {
         let Ok(map) = self.0.devices.lock() else {
             return;
         };
         for device in devices {
             for (_, mailbox) in map.get(device).into_iter().flatten() {
-                mailbox.post(conversation);
+                mailbox.post(conversation, receipts);
             }
         }
     }
@@ -141,9 +166,16 @@ mod tests {
         hub.wake(&c1, std::slice::from_ref(&a));
         hub.wake(&c1, &[a.clone(), b.clone()]);
         hub.wake(&c2, std::slice::from_ref(&a));
-        let mut got = sub.mailbox.take().await;
-        got.sort();
-        assert_eq!(got, vec![c1.clone(), c2]);
+        hub.receipts(&c2, std::slice::from_ref(&a));
+        hub.receipts(&c1, std::slice::from_ref(&b));
+        let got = sub.mailbox.take().await;
+        assert_eq!(
+            got,
+            Posted {
+                messages: [c1.clone(), c2.clone()].into(),
+                receipts: [c2].into(),
+            }
+        );
         drop(sub);
         assert!(hub.0.devices.lock().unwrap().is_empty());
         hub.wake(&c1, &[a]);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use haven_protocol::ErrorCode;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{DELIVERY_WINDOW, Delivered, MlsBytes};
-use haven_protocol::ws::ServerFrame;
+use haven_protocol::ws::{Reached, ServerFrame};
 
 use crate::delivery::fanout::{Mailbox, Subscription};
 use crate::identity::session::Authed;
@@ -26,7 +26,12 @@ pub struct DeviceStream {
     /// last acknowledged.
     sent: HashMap<Id, u64>,
     acked: HashMap<Id, u64>,
+    /// The receipts last sent on this connection, per conversation.
+    receipts: HashMap<Id, Vec<Reached>>,
 }
+
+/// The most conversations' receipts sent after `subscribe` (the newest first).
+const RECEIPTS_AFTER_SUBSCRIBE: i64 = 1000;
 
 fn error(code: ErrorCode, message: &str) -> ServerFrame {
     ServerFrame::Error {
@@ -73,6 +78,7 @@ impl DeviceStream {
             subscription,
             sent: HashMap::new(),
             acked: HashMap::new(),
+            receipts: HashMap::new(),
         })
     }
 
@@ -172,6 +178,71 @@ impl DeviceStream {
                 last = seq;
             }
             self.sent.insert(conversation.clone(), last);
+        }
+        Ok(frames)
+    }
+
+    /// How far each other person got in each of `conversations` (or, with `None`, in
+    /// the device's newest conversations), for what changed since this connection last
+    /// said. Only conversations the device is still in.
+    pub async fn receipts(
+        &mut self,
+        state: &AppState,
+        conversations: Option<&[Id]>,
+    ) -> Result<Vec<ServerFrame>, ServerFrame> {
+        let mine: Vec<Id> = match conversations {
+            Some(list) => list.to_vec(),
+            None => {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT cd.conversation_id FROM conversation_devices cd
+                     JOIN conversations c ON c.id = cd.conversation_id
+                     WHERE cd.device_id = ? AND cd.left_seq IS NULL
+                     ORDER BY c.last_seq DESC LIMIT ?",
+                )
+                .bind(self.device.as_str())
+                .bind(RECEIPTS_AFTER_SUBSCRIBE)
+                .fetch_all(state.db())
+                .await
+                .map_err(store_error)?;
+                rows.into_iter()
+                    .filter_map(|(c,)| Id::parse(&c).ok())
+                    .collect()
+            }
+        };
+        let mut frames = Vec::new();
+        for conversation in mine {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT o.user_id, MAX(o.acked_seq) FROM conversation_devices me
+                 JOIN conversation_devices o
+                   ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
+                  AND o.user_id <> me.user_id
+                 WHERE me.conversation_id = ? AND me.device_id = ? AND me.left_seq IS NULL
+                 GROUP BY o.user_id ORDER BY o.user_id",
+            )
+            .bind(conversation.as_str())
+            .bind(self.device.as_str())
+            .fetch_all(state.db())
+            .await
+            .map_err(store_error)?;
+            let delivered: Vec<Reached> = rows
+                .into_iter()
+                .filter_map(|(user, seq)| {
+                    Some(Reached {
+                        user: Id::parse(&user).ok()?,
+                        seq: u64::try_from(seq).ok()?,
+                    })
+                })
+                .collect();
+            let before = self.receipts.get(&conversation);
+            if before == Some(&delivered) || (before.is_none() && delivered.is_empty()) {
+                continue;
+            }
+            self.receipts
+                .insert(conversation.clone(), delivered.clone());
+            frames.push(ServerFrame::Receipts {
+                conversation,
+                delivered,
+            });
         }
         Ok(frames)
     }

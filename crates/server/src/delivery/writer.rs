@@ -51,6 +51,9 @@ pub struct AckJob {
     pub device: Id,
     pub conversation: Id,
     pub seq: u64,
+    /// The person read up to `seq` (an audit entry), rather than the device
+    /// processed it.
+    pub read: bool,
 }
 
 enum Work {
@@ -152,6 +155,8 @@ impl Writer {
 struct Done {
     result: u64,
     wake: Option<(Id, Vec<Id>)>,
+    /// Someone's delivered position moved: these devices get the new receipts.
+    receipts: Option<(Id, Vec<Id>)>,
 }
 
 async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receiver<(Work, Reply)>) {
@@ -165,11 +170,11 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
         }
         let results = process(&db, &batch).await;
         let mut wakes = Vec::new();
+        let mut receipts = Vec::new();
         for ((_, reply), result) in batch.into_iter().zip(results) {
             let answer = result.map(|done| {
-                if let Some(wake) = done.wake {
-                    wakes.push(wake);
-                }
+                wakes.extend(done.wake);
+                receipts.extend(done.receipts);
                 done.result
             });
             // The connection may have gone; the message is stored either way.
@@ -177,6 +182,9 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
         }
         for (conversation, devices) in wakes {
             fanout.wake(&conversation, &devices);
+        }
+        for (conversation, devices) in receipts {
+            fanout.receipts(&conversation, &devices);
         }
     }
 }
@@ -365,6 +373,7 @@ async fn application_run(
                     .map(|seq| Done {
                         result: seq,
                         wake: None,
+                        receipts: None,
                     }),
             );
             continue;
@@ -406,6 +415,7 @@ async fn application_run(
         outcomes.push(Ok(Done {
             result: seq,
             wake: Some((job.conversation.clone(), wake)),
+            receipts: None,
         }));
     }
 
@@ -597,6 +607,7 @@ async fn send(
         return Ok(Done {
             result: before.answer(&job.conversation, &job.device)?,
             wake: None,
+            receipts: None,
         });
     }
     let seq = row.last_seq + 1;
@@ -826,6 +837,7 @@ async fn send(
     Ok(Done {
         result: seq,
         wake: Some((job.conversation.clone(), wake)),
+        receipts: None,
     })
 }
 
@@ -835,7 +847,7 @@ async fn ack(
     events: &mut Vec<Event>,
 ) -> Result<Done, Refusal> {
     let row: Option<(i64, i64, Option<i64>, String, i64)> = sqlx::query_as(
-        "SELECT cd.acked_seq, cd.joined_seq, cd.left_seq, c.patient_id, c.last_seq
+        "SELECT cd.acked_seq, cd.read_seq, cd.left_seq, c.patient_id, c.last_seq
          FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
          WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?",
     )
@@ -845,43 +857,95 @@ async fn ack(
     .bind(job.authed.org.id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((acked, _joined, left, patient, last)) = row else {
+    let Some((acked, read, left, patient, last)) = row else {
         return Err(Refusal::not_a_member());
     };
     let seq = seq_i64(job.seq)?;
     let limit = left.map_or(last, |l| l.min(last));
     if seq > limit {
-        return Err(Refusal::invalid(
-            "That acknowledges messages this device has not been sent.",
-        ));
+        return Err(Refusal::invalid(if job.read {
+            "That marks as read messages this device has not been sent."
+        } else {
+            "That acknowledges messages this device has not been sent."
+        }));
     }
-    if seq <= acked {
+    let before = if job.read { read } else { acked };
+    // Nothing moves backwards, and a repeat records nothing.
+    if seq <= before {
         return Ok(Done {
-            result: u64::try_from(acked).unwrap_or(0),
+            result: u64::try_from(before).unwrap_or(0),
             wake: None,
+            receipts: None,
         });
     }
-    sqlx::query(
-        "UPDATE conversation_devices SET acked_seq = ? WHERE conversation_id = ? AND device_id = ?",
-    )
+    // The person's position before this: the furthest any of their devices got.
+    let person = if job.read {
+        i64::MAX
+    } else {
+        let (furthest,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MAX(acked_seq), 0) FROM conversation_devices
+             WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL",
+        )
+        .bind(job.conversation.as_str())
+        .bind(job.authed.user_id.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        furthest
+    };
+    sqlx::query(if job.read {
+        "UPDATE conversation_devices SET read_seq = ? WHERE conversation_id = ? AND device_id = ?"
+    } else {
+        "UPDATE conversation_devices SET acked_seq = ? WHERE conversation_id = ? AND device_id = ?"
+    })
     .bind(seq)
     .bind(job.conversation.as_str())
     .bind(job.device.as_str())
     .execute(&mut *conn)
     .await?;
-    let range = if seq == acked + 1 {
+    let range = if seq == before + 1 {
         format!("seq {seq}")
     } else {
-        format!("seq {}-{seq}", acked + 1)
+        format!("seq {}-{seq}", before + 1)
+    };
+    let (action, detail) = if job.read {
+        (
+            AuditAction::MessageRead,
+            format!("{range} on device {}", job.device),
+        )
+    } else {
+        (
+            AuditAction::MessageDelivered,
+            format!("{range} to device {}", job.device),
+        )
     };
     events.push(
-        Event::by(&job.authed, AuditAction::MessageDelivered)
+        Event::by(&job.authed, action)
             .target(conversation_ref(&job.conversation))
             .patient(patient)
-            .detail(format!("{range} to device {}", job.device)),
+            .detail(detail),
     );
+    // The others learn that this person received more (only their own devices'
+    // acknowledgements move it; a read does not).
+    let receipts = if seq > person {
+        let devices: Vec<(String,)> = sqlx::query_as(
+            "SELECT device_id FROM conversation_devices
+             WHERE conversation_id = ? AND user_id <> ? AND left_seq IS NULL",
+        )
+        .bind(job.conversation.as_str())
+        .bind(job.authed.user_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        let devices: Vec<Id> = devices
+            .into_iter()
+            .filter_map(|(d,)| Id::parse(&d).ok())
+            .collect();
+        (!devices.is_empty()).then(|| (job.conversation.clone(), devices))
+    } else {
+        None
+    };
     Ok(Done {
         result: job.seq,
         wake: None,
+        receipts,
     })
 }

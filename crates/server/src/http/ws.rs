@@ -178,9 +178,10 @@ fn required(frame: &ClientFrame) -> Option<Action> {
     match frame {
         ClientFrame::Ping { .. } | ClientFrame::Auth { .. } => None,
         ClientFrame::Activity => Some(Action::WsSession),
-        ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. } => {
-            Some(Action::Converse)
-        }
+        ClientFrame::Subscribe { .. }
+        | ClientFrame::Send { .. }
+        | ClientFrame::Ack { .. }
+        | ClientFrame::Read { .. } => Some(Action::Converse),
     }
 }
 
@@ -234,9 +235,10 @@ async fn handle(
         ClientFrame::Ping { seq } => ServerFrame::Pong { seq },
         ClientFrame::Activity => ServerFrame::Heartbeat,
         // Handled by the connection, which owns the delivery state.
-        ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. } => {
-            error_frame(ErrorCode::Internal, "Unexpected frame.")
-        }
+        ClientFrame::Subscribe { .. }
+        | ClientFrame::Send { .. }
+        | ClientFrame::Ack { .. }
+        | ClientFrame::Read { .. } => error_frame(ErrorCode::Internal, "Unexpected frame."),
         ClientFrame::Auth { token } => {
             let Some(token) = parse_token(&token).map(str::to_owned) else {
                 return unauthenticated_frame();
@@ -274,6 +276,9 @@ enum Done {
     },
     Acked {
         conversation: Id,
+        result: std::result::Result<u64, Refusal>,
+    },
+    Read {
         result: std::result::Result<u64, Refusal>,
     },
 }
@@ -330,6 +335,10 @@ async fn messaging(
                             Ok(frames) => out.extend(frames),
                             Err(e) => out.push(e),
                         },
+                        Err(e) => out.push(e),
+                    }
+                    match s.receipts(state, None).await {
+                        Ok(frames) => out.extend(frames),
                         Err(e) => out.push(e),
                     }
                     *mailbox = Some(s.mailbox());
@@ -391,11 +400,31 @@ async fn messaging(
                 device: s.device.clone(),
                 conversation: conversation.clone(),
                 seq,
+                read: false,
             };
             let writer = state.writer().clone();
             inflight.push(Box::pin(async move {
                 Done::Acked {
                     conversation,
+                    result: writer.ack(job).await,
+                }
+            }));
+        }
+        ClientFrame::Read { conversation, seq } => {
+            let Some(s) = stream.as_ref() else {
+                out.push(not_subscribed());
+                return;
+            };
+            let job = AckJob {
+                authed: authed.clone(),
+                device: s.device.clone(),
+                conversation,
+                seq,
+                read: true,
+            };
+            let writer = state.writer().clone();
+            inflight.push(Box::pin(async move {
+                Done::Read {
                     result: writer.ack(job).await,
                 }
             }));
@@ -448,7 +477,11 @@ async fn finished(
         Done::Acked {
             result: Err(refusal),
             ..
+        }
+        | Done::Read {
+            result: Err(refusal),
         } => out.push(error_frame(refusal.code, refusal.message)),
+        Done::Read { result: Ok(_) } => {}
     }
 }
 
@@ -510,7 +543,10 @@ async fn connection(
                 last_seen = Instant::now();
                 let replies = match message {
                     Message::Text(text) => match parse(text.as_str()) {
-                        Ok(frame @ (ClientFrame::Subscribe { .. } | ClientFrame::Send { .. } | ClientFrame::Ack { .. })) => {
+                        Ok(frame @ (ClientFrame::Subscribe { .. }
+        | ClientFrame::Send { .. }
+        | ClientFrame::Ack { .. }
+        | ClientFrame::Read { .. })) => {
                             let mut out = Vec::new();
                             match authorised(&state, &org, &mut bound, Action::Converse).await {
                                 Err(refused) => out.push(refused),
@@ -561,17 +597,25 @@ async fn connection(
                     break;
                 }
             }
-            conversations = async {
+            posted = async {
                 match delivery.mailbox.as_ref() {
                     Some(m) => m.take().await,
                     None => std::future::pending().await,
                 }
             } => {
                 let Some(s) = delivery.stream.as_mut() else { continue };
-                let frames = match s.pump(&state, &conversations).await {
+                let messages: Vec<Id> = posted.messages.into_iter().collect();
+                let receipts: Vec<Id> = posted.receipts.into_iter().collect();
+                let mut frames = match s.pump(&state, &messages).await {
                     Ok(frames) => frames,
                     Err(error) => vec![error],
                 };
+                if !receipts.is_empty() {
+                    match s.receipts(&state, Some(&receipts)).await {
+                        Ok(more) => frames.extend(more),
+                        Err(error) => frames.push(error),
+                    }
+                }
                 if !send_all(&mut socket, &frames).await {
                     break;
                 }

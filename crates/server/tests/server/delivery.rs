@@ -49,19 +49,26 @@ impl Person {
     /// frames delivered on subscribing.
     async fn connect(&self, server: &TestServer) -> (Socket, Vec<ServerFrame>) {
         let mut socket = ws::open(server, None).await;
-        assert!(matches!(
-            ws::next(&mut socket).await,
-            ServerFrame::Hello { .. }
-        ));
+        assert!(matches!(next(&mut socket).await, ServerFrame::Hello { .. }));
         send_frame(&mut socket, json!({"type": "auth", "token": self.token})).await;
-        assert_eq!(ws::next(&mut socket).await, ServerFrame::Authenticated);
+        assert_eq!(next(&mut socket).await, ServerFrame::Authenticated);
         send_frame(&mut socket, json!({"type": "subscribe", "device": self.id})).await;
-        match ws::next(&mut socket).await {
+        match next(&mut socket).await {
             ServerFrame::Subscribed { device } => assert_eq!(device.as_str(), self.id),
             other => panic!("{other:?}"),
         }
         let backlog = drain(&mut socket).await;
         (socket, backlog)
+    }
+}
+
+/// The next frame, past receipts (which come whenever someone acknowledges).
+async fn next(socket: &mut Socket) -> ServerFrame {
+    loop {
+        match ws::next(socket).await {
+            ServerFrame::Receipts { .. } => continue,
+            frame => return frame,
+        }
     }
 }
 
@@ -76,7 +83,7 @@ async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
     // A ping round trip marks the end of what the server had queued before it.
     send_frame(socket, json!({"type": "ping", "seq": 424242})).await;
     loop {
-        match ws::next(socket).await {
+        match next(socket).await {
             ServerFrame::Pong { seq: 424242 } => return frames,
             frame => frames.push(frame),
         }
@@ -99,7 +106,7 @@ async fn submit(
     }
     send_frame(socket, frame).await;
     loop {
-        match ws::next(socket).await {
+        match next(socket).await {
             f @ (ServerFrame::Accepted { .. } | ServerFrame::Refused { .. }) => return f,
             ServerFrame::Deliver { .. } | ServerFrame::Changed { .. } => continue,
             other => panic!("{other:?}"),
@@ -110,7 +117,7 @@ async fn submit(
 /// The next delivery, past notices of changed devices.
 async fn next_delivery(socket: &mut Socket) -> ServerFrame {
     loop {
-        match ws::next(socket).await {
+        match next(socket).await {
             ServerFrame::Changed { .. } => continue,
             frame => return frame,
         }
@@ -275,7 +282,7 @@ async fn messages_arrive_in_order_exactly_once_and_catch_up_after_being_offline(
     );
     let mut frames = Vec::new();
     while frames.len() < 2 {
-        frames.push(ws::next(&mut p_socket).await);
+        frames.push(next(&mut p_socket).await);
     }
     let (shown, last) = apply(&mut patient, &conversation, &frames);
     assert_eq!(shown, vec!["How are you feeling today?"]);
@@ -292,7 +299,7 @@ async fn messages_arrive_in_order_exactly_once_and_catch_up_after_being_offline(
     // Its own message needs no delivery back: the client acknowledges it as accepted.
     ack(&mut p_socket, &conversation, 3).await;
     acked(&client, &patient, 3).await;
-    let got = ws::next(&mut c_socket).await;
+    let got = next(&mut c_socket).await;
     let (shown, _) = apply(&mut clinician, &conversation, &[got]);
     assert_eq!(shown, vec!["Better, thanks"]);
     ack(&mut c_socket, &conversation, 3).await;
@@ -367,7 +374,7 @@ async fn the_first_commit_of_an_epoch_wins_and_the_loser_learns_the_winner() {
     let (mut c_socket, _) = clinician.connect(&server).await;
     let (mut p_socket, _) = patient.connect(&server).await;
     let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
-    let welcome = ws::next(&mut p_socket).await;
+    let welcome = next(&mut p_socket).await;
     apply(&mut patient, &conversation, &[welcome]);
 
     // Both add a second device of the patient at epoch 1; the clinician's comes first.
@@ -475,7 +482,7 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
     )
     .await;
     assert!(matches!(
-        ws::next(&mut s_socket).await,
+        next(&mut s_socket).await,
         ServerFrame::Error { .. }
     ));
 
@@ -511,7 +518,7 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
     ];
     for (frame, what) in cases {
         send_frame(&mut c_socket, frame).await;
-        let answer = ws::next(&mut c_socket).await;
+        let answer = next(&mut c_socket).await;
         assert!(
             matches!(
                 answer,
@@ -775,7 +782,7 @@ async fn a_deactivated_clinicians_device_gets_nothing_more_and_members_are_told_
     let (mut c_socket, _) = clinician.connect(&server).await;
     let (mut p_socket, _) = patient.connect(&server).await;
     let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
-    let welcome = ws::next(&mut p_socket).await;
+    let welcome = next(&mut p_socket).await;
     apply(&mut patient, &conversation, &[welcome]);
     ack(&mut p_socket, &conversation, 1).await;
 
@@ -791,7 +798,7 @@ async fn a_deactivated_clinicians_device_gets_nothing_more_and_members_are_told_
     assert!(reply.status.is_success());
     // The patient is told at once; the clinician's socket ends.
     assert_eq!(
-        ws::next(&mut p_socket).await,
+        next(&mut p_socket).await,
         ServerFrame::Changed {
             topic: haven_protocol::ws::Topic::Devices
         }
@@ -854,7 +861,7 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
     let (mut c_socket, _) = clinician.connect(&server).await;
     let (mut phone_socket, _) = phone.connect(&server).await;
     let conversation = start(&client, &db, &mut clinician, &phone, &mut c_socket).await;
-    let welcome = ws::next(&mut phone_socket).await;
+    let welcome = next(&mut phone_socket).await;
     apply(&mut phone, &conversation, &[welcome]);
     ack(&mut phone_socket, &conversation, 1).await;
 
@@ -902,7 +909,7 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
         3
     );
     loop {
-        match ws::next(&mut laptop_socket).await {
+        match next(&mut laptop_socket).await {
             ServerFrame::Deliver { seq: 3, .. } => break,
             ServerFrame::Changed { .. } => continue,
             other => panic!("{other:?}"),
@@ -913,11 +920,11 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
     }
     // And it cannot subscribe again.
     let mut again = ws::open(&server, None).await;
-    ws::next(&mut again).await;
+    next(&mut again).await;
     send_frame(&mut again, json!({"type": "auth", "token": phone.token})).await;
-    ws::next(&mut again).await;
+    next(&mut again).await;
     send_frame(&mut again, json!({"type": "subscribe", "device": phone.id})).await;
-    match ws::next(&mut again).await {
+    match next(&mut again).await {
         ServerFrame::Error { code, .. } => {
             assert_eq!(code, haven_protocol::ErrorCode::DeviceUnavailable)
         }
@@ -963,7 +970,7 @@ async fn a_members_new_device_waits_to_be_added_and_is_claimed_on_its_own() {
     let packages = laptop.key_packages(3).unwrap();
     upload(&client, &phone.token, &laptop_id, &packages).await;
     loop {
-        match ws::next(&mut c_socket).await {
+        match next(&mut c_socket).await {
             ServerFrame::Changed {
                 topic: haven_protocol::ws::Topic::Conversations,
             } => break,
@@ -1035,4 +1042,146 @@ async fn a_members_new_device_waits_to_be_added_and_is_claimed_on_its_own() {
     assert_eq!(count("message_sent"), 2);
     let bad = get(&client, "/api/audit/entries?conversation=nope", &auditor).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+/// The next receipts frame, past everything else.
+async fn next_receipts(socket: &mut Socket) -> (String, Vec<(String, u64)>) {
+    loop {
+        if let ServerFrame::Receipts {
+            conversation,
+            delivered,
+        } = ws::next(socket).await
+        {
+            let positions = delivered
+                .into_iter()
+                .map(|r| (r.user.to_string(), r.seq))
+                .collect();
+            return (conversation.to_string(), positions);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sender_learns_what_was_delivered_and_reads_are_recorded_once() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let patient_user = user_id(&db, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+
+    // Nothing reached the patient yet. When their device acknowledges the Welcome, the
+    // clinician hears it at once.
+    let (mut p_socket, backlog) = patient.connect(&server).await;
+    let (_, last) = apply(&mut patient, &conversation, &backlog);
+    assert_eq!(last, 1);
+    ack(&mut p_socket, &conversation, 1).await;
+    assert_eq!(
+        next_receipts(&mut c_socket).await,
+        (conversation.clone(), vec![(patient_user.clone(), 1)])
+    );
+
+    let hello = clinician
+        .device
+        .send(conversation.as_bytes(), b"Your results are in")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 2, &conversation, &hello, None).await),
+        2
+    );
+    let got = next(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[got]);
+    // The same acknowledgement twice moves nothing and tells nobody twice: the next
+    // receipts the clinician gets are for message 3.
+    ack(&mut p_socket, &conversation, 2).await;
+    assert_eq!(
+        next_receipts(&mut c_socket).await,
+        (conversation.clone(), vec![(patient_user.clone(), 2)])
+    );
+    ack(&mut p_socket, &conversation, 2).await;
+    let more = clinician
+        .device
+        .send(conversation.as_bytes(), b"Call us to book")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 3, &conversation, &more, None).await),
+        3
+    );
+    let got = next(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[got]);
+    ack(&mut p_socket, &conversation, 3).await;
+    assert_eq!(
+        next_receipts(&mut c_socket).await,
+        (conversation.clone(), vec![(patient_user.clone(), 3)])
+    );
+    // A connection made later hears where everyone is as soon as it subscribes.
+    let mut again = ws::open(&server, None).await;
+    send_frame(
+        &mut again,
+        json!({"type": "auth", "token": clinician.token}),
+    )
+    .await;
+    send_frame(
+        &mut again,
+        json!({"type": "subscribe", "device": clinician.id}),
+    )
+    .await;
+    assert_eq!(
+        next_receipts(&mut again).await,
+        (conversation.clone(), vec![(patient_user.clone(), 3)])
+    );
+
+    // Reading is recorded once per step forward, never beyond what was sent, and only
+    // for a member.
+    let read = |seq: u64| json!({"type": "read", "conversation": conversation, "seq": seq});
+    send_frame(&mut p_socket, read(2)).await;
+    send_frame(&mut p_socket, read(2)).await;
+    send_frame(&mut p_socket, read(1)).await;
+    send_frame(&mut p_socket, read(99)).await;
+    match next(&mut p_socket).await {
+        ServerFrame::Error { code, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::InvalidMessage)
+        }
+        other => panic!("{other:?}"),
+    }
+    let elsewhere = haven_protocol::identity::Id::from_bytes([7; 16]).to_string();
+    send_frame(
+        &mut p_socket,
+        json!({"type": "read", "conversation": elsewhere, "seq": 1}),
+    )
+    .await;
+    assert!(matches!(
+        next(&mut p_socket).await,
+        ServerFrame::Error { .. }
+    ));
+    send_frame(&mut p_socket, read(3)).await;
+    send_frame(&mut p_socket, read(3)).await;
+    // The connection still works after the refusals, and its message, sent after the
+    // reads, is written after them.
+    let reply = patient
+        .device
+        .send(conversation.as_bytes(), b"Will do")
+        .unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut p_socket, 1, &conversation, &reply, None).await),
+        4
+    );
+    let reads = store::entries(&db, "message_read").await;
+    let details: Vec<String> = reads
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            format!("seq 1-2 on device {}", patient.id),
+            format!("seq 3 on device {}", patient.id),
+        ]
+    );
+    for entry in &reads {
+        assert_eq!(entry["target"], format!("conversation:{conversation}"));
+        assert_eq!(entry["actor"]["user"], json!(patient_user));
+    }
 }
