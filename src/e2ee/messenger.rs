@@ -639,12 +639,22 @@ impl Messenger {
             return Vec::new();
         };
         let users: BTreeSet<Id> = members.into_iter().map(|(m, _)| m.user).collect();
+        // In a care-team conversation a clinician also brings in the clinicians the
+        // server lists as joining the care team; the members list shows each of them
+        // with their certified name and role.
+        let team_grows = self.me.role == Role::Clinician
+            && self
+                .summaries
+                .get(conversation)
+                .is_some_and(|s| s.care_team);
         key_packages
             .into_iter()
             .filter(|bytes| {
                 haven_mls::wire::check_key_package(bytes, &self.trust, now()).is_ok_and(|p| {
                     let body = p.certificate.body();
-                    users.contains(&body.user) && devices.contains(&body.device)
+                    let welcome =
+                        users.contains(&body.user) || (team_grows && body.role == Role::Clinician);
+                    welcome && devices.contains(&body.device)
                 })
             })
             .collect()

@@ -744,41 +744,63 @@ async fn take_history(ctx: Ctx, offer: messenger::Offered) {
     }
 }
 
-/// Starts a conversation about `patient`'s care with the people in `with` (each of
-/// their devices is added).
-pub async fn start_conversation(ctx: Ctx, patient: Id, with: Vec<Id>) -> Result<Id, String> {
+/// Starts a conversation about `patient`'s care with the patient (each of their
+/// devices is added) and, for a care-team conversation, every clinician of the care team.
+pub async fn start_conversation(ctx: Ctx, patient: Id, care_team: bool) -> Result<Id, String> {
     let Some(device) = ctx
         .e2ee
         .with_value(|e| e.as_ref().map(|e| e.device.clone()))
     else {
         return Err("Secure messaging is not ready on this browser yet.".to_owned());
     };
-    let claimed: Vec<ClaimedKeyPackage> = ctx
+    let mut claimed: Vec<ClaimedKeyPackage> = ctx
         .call(
             "POST",
             "/mls/key-packages/claim",
-            Some(json!({ "users": with })),
+            Some(json!({ "users": [&patient] })),
         )
         .await
         .map_err(said)?;
     if claimed.is_empty() {
         return Err(
-            "Nobody you chose has set up secure messaging yet: they need to sign in to Haven once."
+            "This patient has not set up secure messaging yet: they need to sign in to Haven once."
                 .to_owned(),
         );
+    }
+    let summary: ConversationSummary = ctx
+        .call(
+            "POST",
+            "/conversations",
+            Some(json!({ "patient": patient, "device": device, "care_team": care_team })),
+        )
+        .await
+        .map_err(said)?;
+    // The care team's devices (and one's own other browsers), as the server lists them
+    // for the new conversation; the patient's were claimed above.
+    let others: Vec<&WaitingDevice> = summary
+        .waiting
+        .iter()
+        .filter(|w| w.user != patient)
+        .collect();
+    if care_team && !others.is_empty() {
+        let users: BTreeSet<&Id> = others.iter().map(|w| &w.user).collect();
+        let devices: Vec<&Id> = others.iter().map(|w| &w.device).collect();
+        // Anyone missing now is added later, when the list shows them waiting again.
+        if let Ok(more) = ctx
+            .call::<Vec<ClaimedKeyPackage>>(
+                "POST",
+                "/mls/key-packages/claim",
+                Some(json!({ "users": users, "devices": devices })),
+            )
+            .await
+        {
+            claimed.extend(more);
+        }
     }
     let key_packages = claimed
         .iter()
         .map(|c| unhex(&c.key_package))
         .collect::<Result<Vec<_>, _>>()?;
-    let summary: ConversationSummary = ctx
-        .call(
-            "POST",
-            "/conversations",
-            Some(json!({ "patient": patient, "device": device })),
-        )
-        .await
-        .map_err(said)?;
     let id = summary.id.clone();
     submit(
         ctx,

@@ -102,6 +102,8 @@ pub enum Action {
     ReadPatientRecord,
     BreakGlass,
     InvitePatient,
+    /// Bring another clinician into the care team of one's own patient.
+    ManageCareTeam,
     ReadWaitingRoom,
     ReadSchedule,
     ReadPatientContacts,
@@ -141,6 +143,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadPatientRecord, &[Clinician]),
     (Action::BreakGlass, &[Clinician]),
     (Action::InvitePatient, &[Clinician]),
+    (Action::ManageCareTeam, &[Clinician]),
     (Action::ReadWaitingRoom, &[Clinician]),
     (Action::ReadSchedule, &[Staff]),
     (Action::ReadPatientContacts, &[Staff]),

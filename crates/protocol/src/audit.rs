@@ -78,6 +78,7 @@ words! {
         SettingsChanged = "settings_changed": "An administrator changed the organisation's settings.",
         BreakGlassGranted = "break_glass_granted": "A clinician opened emergency access to a patient outside their care team.",
         BreakGlassEnded = "break_glass_ended": "Emergency access ended (ended early by the clinician, or run out).",
+        CareTeamJoined = "care_team_joined": "A clinician was brought into a patient's care team (by whom, whom).",
         RecordOpened = "record_opened": "A patient's record was read.",
         PatientListRead = "patient_list_read": "A list holding patients' details was read (which list, how many records).",
         AuditExported = "audit_exported": "The audit log was exported.",

@@ -545,6 +545,15 @@ pub struct BreakGlassRequest {
     pub reason: Reason,
 }
 
+/// `POST /api/patients/{id}/care-team`: bring another clinician of the organisation into
+/// the patient's care team.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinCareTeam {
+    pub clinician: Id,
+}
+
 /// One line of a patient's own activity view.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -297,6 +297,10 @@ pub enum Delivered {
 pub struct CreateConversation {
     pub patient: Id,
     pub device: Id,
+    /// Every clinician of the patient's care team belongs, including those brought in
+    /// later (a clinician's choice); otherwise only the people it was started with.
+    #[serde(default)]
+    pub care_team: bool,
 }
 
 /// A conversation as its list shows it; no content.
@@ -313,6 +317,9 @@ pub struct ConversationSummary {
     pub acked_seq: u64,
     /// This device's membership ended (removed or revoked).
     pub left: bool,
+    /// A care-team conversation: the patient's whole care team belongs.
+    #[serde(default)]
+    pub care_team: bool,
     /// Devices of people in the conversation that are not in it yet (a new browser of
     /// theirs), for this device to add: only one's own, or anyone's for a clinician.
     #[serde(default)]

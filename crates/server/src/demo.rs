@@ -23,7 +23,7 @@ pub struct DemoUser {
 
 /// The demo accounts. TOTP secrets are fixed so that the printed helper and the tests
 /// can compute codes.
-pub const USERS: [DemoUser; 6] = [
+pub const USERS: [DemoUser; 7] = [
     DemoUser {
         role: Role::Patient,
         email: "patient@demo.haven",
@@ -44,6 +44,13 @@ pub const USERS: [DemoUser; 6] = [
         name: "Dr. Cleo Ruiz",
         password: "demo clinician password",
         totp_secret: Some(*b"demo-clinician-totp!"),
+    },
+    DemoUser {
+        role: Role::Clinician,
+        email: "clinician2@demo.haven",
+        name: "Dr. Noor Haddad",
+        password: "demo clinician password",
+        totp_secret: Some(*b"demo-clinician-2-otp"),
     },
     DemoUser {
         role: Role::Staff,
@@ -68,7 +75,8 @@ pub const USERS: [DemoUser; 6] = [
     },
 ];
 
-/// Adds the demo users to `org` (once); the first patient joins the clinician's care team.
+/// Adds the demo users to `org` (once); the first patient joins the first clinician's care
+/// team (the second clinician is in no care team until someone brings them in).
 pub async fn seed(db: &SqlitePool, org: &Id) -> Result<()> {
     let mut ids = Vec::new();
     for user in &USERS {

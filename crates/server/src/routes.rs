@@ -206,6 +206,13 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/patients/{id}", full(&[Action::ReadPatientRecord]), get(clinical::record))
             .doc("A patient's record: care team, or an active emergency access")
             .gives(one::<wire::PatientRecord>),
+        spec(M::POST, "/patients/{id}/care-team", full(&[Action::ManageCareTeam]), post(clinical::join_care_team))
+            .doc("Bring another clinician of the organisation into the care team of one's patient; they are added to its care-team conversations with the history")
+            .takes(one::<wire::JoinCareTeam>)
+            .gives(many::<wire::PersonSummary>),
+        spec(M::GET, "/clinicians", full(&[Action::ManageCareTeam]), get(clinical::clinicians))
+            .doc("The organisation's active clinicians (names only)")
+            .gives(many::<wire::PersonSummary>),
         spec(M::POST, "/patients/{id}/break-glass", full(&[Action::BreakGlass]), post(clinical::break_glass))
             .doc("Emergency access to a patient outside the care team, with a reason; time-boxed and shown to the patient and admins")
             .takes(one::<wire::BreakGlassRequest>)

@@ -2,7 +2,9 @@
 //! with a written reason.
 
 use haven_protocol::ErrorCode;
-use haven_protocol::identity::{AccessBasis, BreakGlassGrant, Id, PatientRecord, Reason};
+use haven_protocol::identity::{
+    AccessBasis, BreakGlassGrant, Id, PatientRecord, PersonSummary, Reason,
+};
 use haven_protocol::ws::Topic;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -30,6 +32,80 @@ fn fetch(ctx: Ctx, path: String, record: RwSignal<Loaded>) {
             });
         record.set(Some(r));
     });
+}
+
+/// A clinician of the care team brings a colleague into it; the colleague is then added
+/// to the patient's care-team conversations, with their history.
+#[component]
+fn JoinCareTeamForm(
+    patient: Id,
+    team: Vec<PersonSummary>,
+    record: RwSignal<Loaded>,
+) -> impl IntoView {
+    let Some(ctx) = use_ctx() else {
+        return ().into_any();
+    };
+    let clinicians: crate::components::data::Loaded<Vec<PersonSummary>> =
+        crate::components::data::load(ctx, "/clinicians");
+    let chosen = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let toasts = use_toasts();
+    let path = format!("/patients/{patient}");
+    let join = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Ok(clinician) = Id::parse(&chosen.get_untracked()) else {
+            error.set(Some("Choose a clinician first.".to_owned()));
+            return;
+        };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let path = path.clone();
+        leptos::task::spawn_local(async move {
+            let r: Result<Vec<PersonSummary>, _> = ctx
+                .call(
+                    "POST",
+                    &format!("{path}/care-team"),
+                    Some(json!({ "clinician": clinician })),
+                )
+                .await;
+            busy.set(false);
+            match r {
+                Ok(_) => {
+                    if let Some(t) = toasts {
+                        t.success("Added to the care team. Their devices join the care-team conversations with the history.");
+                    }
+                    fetch(ctx, path, record);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let in_team: Vec<Id> = team.into_iter().map(|p| p.id).collect();
+    view! {
+        <form id="join-care-team" class="form stack-sm" novalidate on:submit=join>
+            <label class="field-label" for="care-team-clinician">"Bring a clinician into the care team"</label>
+            <select id="care-team-clinician" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                <option value="">"Choose a clinician"</option>
+                {move || match clinicians.get() {
+                    Some(Ok(list)) => list.into_iter()
+                        .filter(|c| !in_team.contains(&c.id))
+                        .map(|c| view! { <option value=c.id.to_string()>{c.display_name.to_string()}</option> })
+                        .collect_view()
+                        .into_any(),
+                    _ => ().into_any(),
+                }}
+            </select>
+            <div class="form-actions">
+                <Button variant=Variant::Secondary submit=true attr:disabled=move || busy.get()>"Add to care team"</Button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </form>
+    }
+    .into_any()
 }
 
 #[component]
@@ -134,8 +210,11 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
                         {if r.care_team.is_empty() {
                             view! { <p class="muted">"No care team."</p> }.into_any()
                         } else {
-                            person_list(r.care_team, false).into_any()
+                            person_list(r.care_team.clone(), false).into_any()
                         }}
+                        {(r.access == AccessBasis::CareTeam).then(|| view! {
+                            <JoinCareTeamForm patient=r.id.clone() team=r.care_team.clone() record=record/>
+                        })}
                     </section>
                 }.into_any(),
                 Some(Err((Some(ErrorCode::NotInCareTeam), message))) => view! {

@@ -11,7 +11,7 @@ use crate::context::{Ctx, use_ctx};
 fn begin(
     ctx: Ctx,
     patient: Id,
-    with: Vec<Id>,
+    care_team: bool,
     busy: RwSignal<bool>,
     error: RwSignal<Option<String>>,
     selected: RwSignal<Option<Id>>,
@@ -19,7 +19,7 @@ fn begin(
     busy.set(true);
     error.set(None);
     leptos::task::spawn_local(async move {
-        match crate::e2ee::start_conversation(ctx, patient, with).await {
+        match crate::e2ee::start_conversation(ctx, patient, care_team).await {
             Ok(id) => selected.set(Some(id)),
             Err(message) => error.set(Some(message)),
         }
@@ -52,12 +52,20 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
     }
     let patients: Loaded<Vec<PersonSummary>> = load(ctx, "/patients");
     let chosen = RwSignal::new(String::new());
+    let whole_team = RwSignal::new(false);
     let start = move |_| {
         let Ok(patient) = Id::parse(&chosen.get_untracked()) else {
             error.set(Some("Choose a patient first.".to_owned()));
             return;
         };
-        begin(ctx, patient.clone(), vec![patient], busy, error, selected);
+        begin(
+            ctx,
+            patient,
+            whole_team.get_untracked(),
+            busy,
+            error,
+            selected,
+        );
     };
     view! {
         <div class="start-conversation stack-sm">
@@ -71,6 +79,11 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
                     _ => ().into_any(),
                 }}
             </select>
+            <label class="checkbox">
+                <input type="checkbox" id="start-care-team"
+                    on:change=move |ev| whole_team.set(event_target_checked(&ev))/>
+                " With the whole care team (clinicians who join the team later are added, with the history)"
+            </label>
             <Button variant=Variant::Secondary class="start-patient-conversation" on:click=start attr:disabled=move || busy.get()>
                 "Start conversation"
             </Button>

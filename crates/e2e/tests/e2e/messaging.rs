@@ -587,3 +587,152 @@ async fn a_second_tab_waits_until_the_first_is_closed() {
         .unwrap();
     browser.close().await.unwrap();
 }
+
+/// A care-team conversation grows with the care team: a clinician brought into the
+/// patient's care team from the record page is added by a member's device and receives
+/// the earlier history; the patient sees them with their verified name and role.
+#[tokio::test]
+async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_history() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let patient = Session::start(Browser::Chromium).await.unwrap();
+    let colleague = Session::start(Browser::Chromium).await.unwrap();
+    let clinician = Session::start(Browser::Chromium).await.unwrap();
+    sign_in_to_messages(&patient, &server, "patient@demo.haven").await;
+    // The colleague has set up secure messaging but is in no care team yet: no
+    // conversations.
+    sign_in_to_messages(&colleague, &server, "clinician2@demo.haven").await;
+    sign_in_to_messages(&clinician, &server, "clinician@demo.haven").await;
+
+    clinician
+        .wait_until("return document.querySelectorAll('#start-patient option').length > 1;")
+        .await
+        .unwrap();
+    let patient_id = clinician
+        .eval("return [...document.querySelectorAll('#start-patient option')].find(o => o.textContent === 'Pat Okafor').value;")
+        .await
+        .unwrap();
+    let patient_id = patient_id.as_str().unwrap().to_owned();
+    clinician
+        .select("#start-patient", &patient_id)
+        .await
+        .unwrap();
+    clinician.click("#start-care-team").await.unwrap();
+    clinician
+        .click(".start-patient-conversation")
+        .await
+        .unwrap();
+    clinician
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+    let before = [
+        "Your referral to the asthma nurse is booked. (marker-lapwing-22)",
+        "Thank you, what day is it? (marker-curlew-31)",
+    ];
+    send(&clinician, before[0]).await;
+    patient
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+    wait_for_text(&patient, before[0]).await;
+    send(&patient, before[1]).await;
+    wait_for_text(&clinician, before[1]).await;
+
+    // From the patient's record, the clinician brings the colleague into the care team.
+    clinician
+        .eval(&format!("history.pushState(null, '', '/patients/{patient_id}'); dispatchEvent(new PopStateEvent('popstate'));"))
+        .await
+        .unwrap();
+    clinician
+        .wait_until("return document.querySelectorAll('#care-team-clinician option').length > 1;")
+        .await
+        .unwrap();
+    let colleague_id = clinician
+        .eval("return [...document.querySelectorAll('#care-team-clinician option')].find(o => o.textContent === 'Dr. Noor Haddad').value;")
+        .await
+        .unwrap();
+    clinician
+        .select("#care-team-clinician", colleague_id.as_str().unwrap())
+        .await
+        .unwrap();
+    clinician
+        .click("#join-care-team button[type='submit']")
+        .await
+        .unwrap();
+    clinician
+        .wait_until("return [...document.querySelectorAll('#view li')].some(l => l.textContent.includes('Dr. Noor Haddad'));")
+        .await
+        .unwrap();
+
+    // The clinician's device adds the colleague's and hands over the history: the
+    // colleague's browser shows the conversation, both earlier messages marked as
+    // shared history, and never an unreadable line.
+    colleague
+        .wait_for(".conversation[data-joined='true']")
+        .await
+        .unwrap();
+    wait_for_text(&colleague, before[1]).await;
+    assert_eq!(
+        texts(&colleague).await,
+        before.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    );
+    colleague
+        .wait_until("return document.querySelector('#history-pending') === null;")
+        .await
+        .unwrap();
+    assert_eq!(
+        colleague
+            .eval("return [...document.querySelectorAll('.transcript .line')].map(l => l.querySelector('.shared-by')?.textContent ?? '');")
+            .await
+            .unwrap(),
+        serde_json::json!([
+            "From the history Dr. Cleo Ruiz shared with this browser",
+            "From the history Dr. Cleo Ruiz shared with this browser"
+        ])
+    );
+    assert!(
+        colleague
+            .eval("return document.querySelector('.conversation .notice:not([role])') === null;")
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap(),
+        "a line could not be read"
+    );
+    // Everyone sees three members, the colleague as a clinician, and the same code.
+    clinician
+        .click("#nav a[data-view='/messages']")
+        .await
+        .unwrap();
+    for session in [&patient, &clinician, &colleague] {
+        session
+            .wait_until("return document.querySelectorAll('.member').length === 3 && [...document.querySelectorAll('.member')].some(m => m.dataset.role === 'clinician' && m.textContent.includes('Dr. Noor Haddad'));")
+            .await
+            .unwrap();
+    }
+    let code = colleague.text("#verification-code").await.unwrap();
+    assert_eq!(code, patient.text("#verification-code").await.unwrap());
+    assert_eq!(code, clinician.text("#verification-code").await.unwrap());
+    let hello = "I will see you at the clinic on Thursday. (marker-dunlin-58)";
+    send(&colleague, hello).await;
+    wait_for_text(&patient, hello).await;
+    wait_for_text(&clinician, hello).await;
+    for session in [&patient, &clinician, &colleague] {
+        assert!(session.console_errors().await.unwrap().is_empty());
+    }
+
+    // Recorded: who brought whom into which patient's care team.
+    let db = haven_server::store::open(data.path()).await.unwrap();
+    let (joined,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_entries WHERE action = 'care_team_joined' AND target = ?",
+    )
+    .bind(format!("patient:{patient_id}"))
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(joined, 1);
+    for session in [patient, colleague, clinician] {
+        session.close().await.unwrap();
+    }
+}

@@ -10,7 +10,7 @@ use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::{
     AccessBasis, ActivityEntry, BreakGlassGrant, BreakGlassRequest, ContactCard, DisplayName,
-    Email, Id, PatientRecord, PersonSummary, Reason,
+    Email, Id, JoinCareTeam, PatientRecord, PersonSummary, Reason,
 };
 use haven_protocol::ws::{ServerFrame, Topic};
 
@@ -186,6 +186,105 @@ pub async fn break_glass(
         granted_at,
         expires_at,
     }))
+}
+
+/// `GET /api/clinicians`: the organisation's active clinicians (names only), to bring one
+/// into a care team.
+pub async fn clinicians(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Vec<PersonSummary>>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, display_name FROM users
+         WHERE org_id = ? AND role = 'clinician' AND active = 1
+         ORDER BY display_name LIMIT 1000",
+    )
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    rows.into_iter()
+        .map(|(id, name)| person(id, name))
+        .collect::<Result<Vec<_>>>()
+        .map(Json)
+}
+
+/// `POST /api/patients/{id}/care-team`: a clinician of the patient's care team brings in
+/// another active clinician of the organisation. Recorded; the people in the patient's
+/// care-team conversations are told, so a device of theirs adds the newcomer's devices
+/// and hands over the history.
+pub async fn join_care_team(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+    Body(request): Body<JoinCareTeam>,
+) -> Result<Json<Vec<PersonSummary>>> {
+    let (patient_id, _, _) = patient(&state, &authed, &id).await?;
+    let mut tx = crate::store::begin_write(state.db()).await?;
+    let caller_in: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM care_team WHERE org_id = ? AND clinician_id = ? AND patient_id = ?",
+    )
+    .bind(authed.org.id.as_str())
+    .bind(authed.user_id.as_str())
+    .bind(patient_id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if caller_in.is_none() {
+        return Err(Error::bad(
+            ErrorCode::NotInCareTeam,
+            StatusCode::FORBIDDEN,
+            "Only a clinician of this patient's care team can bring someone into it.",
+        ));
+    }
+    let clinician: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM users WHERE id = ? AND org_id = ? AND role = 'clinician' AND active = 1",
+    )
+    .bind(request.clinician.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if clinician.is_none() {
+        return Err(Error::bad(
+            ErrorCode::InvalidField,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "That is not an active clinician of your organisation.",
+        ));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO care_team (org_id, clinician_id, patient_id) VALUES (?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(authed.org.id.as_str())
+    .bind(request.clinician.as_str())
+    .bind(patient_id.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(Error::no_change(
+            "That clinician is already in this patient's care team.",
+        ));
+    }
+    let event = Event::by(&authed, AuditAction::CareTeamJoined)
+        .target(format!("patient:{patient_id}"))
+        .patient(patient_id.to_string())
+        .detail(format!("clinician {}", request.clinician))
+        .from(Some(ip));
+    crate::audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    crate::delivery::directory::announce_care_team(&state, &authed.org.id, &request.clinician)
+        .await?;
+    let team: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
+         WHERE c.patient_id = ? AND c.org_id = ? ORDER BY u.display_name",
+    )
+    .bind(patient_id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    team.into_iter()
+        .map(|(id, name)| person(id, name))
+        .collect::<Result<Vec<_>>>()
+        .map(Json)
 }
 
 /// An emergency access with the names of both people, as the lists read it.

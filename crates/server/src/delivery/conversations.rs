@@ -5,6 +5,8 @@
 //! Trust: who may be in a conversation comes from the care team, checked here and by
 //! the writer for every device added; emergency access never makes anyone a member.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -65,16 +67,24 @@ pub async fn create(
             "You can start a conversation only about your own care or a patient of your care team.",
         ));
     }
+    if request.care_team && authed.role != haven_protocol::Role::Clinician {
+        return Err(Error::bad(
+            ErrorCode::Forbidden,
+            StatusCode::FORBIDDEN,
+            "Only a clinician of the care team starts a care-team conversation.",
+        ));
+    }
     let at = now();
     sqlx::query(
-        "INSERT INTO conversations (id, org_id, patient_id, created_by, created_at, epoch, last_seq)
-         VALUES (?, ?, ?, ?, ?, 0, 0)",
+        "INSERT INTO conversations (id, org_id, patient_id, created_by, created_at, epoch, last_seq, care_team)
+         VALUES (?, ?, ?, ?, ?, 0, 0, ?)",
     )
     .bind(id.as_str())
     .bind(authed.org.id.as_str())
     .bind(request.patient.as_str())
     .bind(authed.user_id.as_str())
     .bind(at)
+    .bind(i64::from(request.care_team))
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -92,6 +102,12 @@ pub async fn create(
         .from(Some(ip));
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
+    // Who the new conversation's first commit should add besides the people chosen: in
+    // a care-team conversation, the care team's devices.
+    let waiting = waiting(&state, &authed, &request.device, Some(&id))
+        .await?
+        .remove(id.as_str())
+        .unwrap_or_default();
     Ok((
         StatusCode::OK,
         Json(ConversationSummary {
@@ -102,12 +118,94 @@ pub async fn create(
             last_seq: 0,
             acked_seq: 0,
             left: false,
-            waiting: Vec::new(),
+            care_team: request.care_team,
+            waiting,
         }),
     ))
 }
 
-type SummaryRow = (String, String, String, i64, i64, i64, Option<i64>);
+/// What the devices waiting to join the caller's conversations must satisfy (`d` the
+/// device, `mine` the caller's membership, `c` the conversation).
+macro_rules! waiting_where {
+    ($only:literal) => {
+        concat!("WHERE mine.device_id = ? ", $only, " AND mine.user_id = ? AND mine.left_seq IS NULL
+           AND (c.care_team = 1 OR EXISTS (
+                SELECT 1 FROM conversation_devices member
+                WHERE member.conversation_id = mine.conversation_id
+                  AND member.user_id = d.user_id AND member.left_seq IS NULL))
+           AND (? OR d.user_id = ?)
+           AND NOT EXISTS (SELECT 1 FROM conversation_devices x
+                           WHERE x.conversation_id = mine.conversation_id AND x.device_id = d.id)
+           AND EXISTS (SELECT 1 FROM key_packages k WHERE k.device_id = d.id AND k.not_after > ?)")
+    };
+}
+
+/// The patient's devices, then those of the care team's clinicians.
+macro_rules! waiting {
+    ($only:literal) => {
+        concat!(
+            "SELECT mine.conversation_id, d.id, d.user_id
+             FROM conversation_devices mine
+             JOIN conversations c ON c.id = mine.conversation_id
+             JOIN mls_devices d ON d.user_id = c.patient_id AND d.revoked_at IS NULL
+             JOIN users u ON u.id = d.user_id AND u.active = 1 ",
+            waiting_where!($only),
+            " UNION
+             SELECT mine.conversation_id, d.id, d.user_id
+             FROM conversation_devices mine
+             JOIN conversations c ON c.id = mine.conversation_id
+             JOIN care_team ct ON ct.org_id = c.org_id AND ct.patient_id = c.patient_id
+             JOIN mls_devices d ON d.user_id = ct.clinician_id AND d.revoked_at IS NULL
+             JOIN users u ON u.id = d.user_id AND u.active = 1 AND u.role = 'clinician' ",
+            waiting_where!($only),
+            " LIMIT 1000"
+        )
+    };
+}
+
+/// Devices that belong in the caller's conversations (or in `only`) but are not in them
+/// yet and have a KeyPackage to be added with: new devices of current members and, in a
+/// care-team conversation, the devices of every clinician of the care team (one brought
+/// in later). A clinician may add anyone's, others only their own. Their owners must
+/// still be allowed in (the patient, or a clinician of the care team), as the writer
+/// checks again when the Add arrives.
+async fn waiting(
+    state: &AppState,
+    authed: &Authed,
+    device: &Id,
+    only: Option<&Id>,
+) -> Result<HashMap<String, Vec<WaitingDevice>>> {
+    let mut query = sqlx::query_as(match only {
+        None => waiting!(""),
+        Some(_) => waiting!("AND mine.conversation_id = ?"),
+    });
+    let role_may_add_others = authed.role == haven_protocol::Role::Clinician;
+    for _ in 0..2 {
+        query = query.bind(device.as_str());
+        if let Some(conversation) = only {
+            query = query.bind(conversation.as_str());
+        }
+        query = query
+            .bind(authed.user_id.as_str())
+            .bind(role_may_add_others)
+            .bind(authed.user_id.as_str())
+            .bind(now());
+    }
+    let rows: Vec<(String, String, String)> = query.fetch_all(state.db()).await?;
+    let mut waiting_in: HashMap<String, Vec<WaitingDevice>> = HashMap::new();
+    for (conversation, device, user) in rows {
+        let (Ok(device), Ok(user)) = (Id::parse(&device), Id::parse(&user)) else {
+            continue;
+        };
+        waiting_in
+            .entry(conversation)
+            .or_default()
+            .push(WaitingDevice { device, user });
+    }
+    Ok(waiting_in)
+}
+
+type SummaryRow = (String, String, String, i64, i64, i64, Option<i64>, i64);
 
 /// `GET /api/mls/devices/{id}/conversations`: the device's conversations, newest
 /// activity first. A list naming patients, so it is recorded as a read.
@@ -119,7 +217,8 @@ pub async fn list(
 ) -> Result<Json<Vec<ConversationSummary>>> {
     let device = Id::parse(&device).map_err(|_| Error::NotFound)?;
     let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT c.id, c.patient_id, c.created_by, c.created_at, c.last_seq, cd.acked_seq, cd.left_seq
+        "SELECT c.id, c.patient_id, c.created_by, c.created_at, c.last_seq, cd.acked_seq, cd.left_seq,
+                c.care_team
          FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
          WHERE cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?
          ORDER BY c.last_seq DESC, c.id LIMIT 1000",
@@ -129,49 +228,9 @@ pub async fn list(
     .bind(authed.org.id.as_str())
     .fetch_all(state.db())
     .await?;
-    // Devices of current members that are not in the conversation yet and have a
-    // KeyPackage to be added with: a clinician may add anyone's, others only their own.
-    // Their owners must still be allowed in (the patient, or a clinician of the care
-    // team), as the writer checks again when the Add arrives.
-    let waiting: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT DISTINCT mine.conversation_id, d.id, d.user_id
-         FROM conversation_devices mine
-         JOIN conversations c ON c.id = mine.conversation_id
-         JOIN conversation_devices member
-           ON member.conversation_id = mine.conversation_id AND member.left_seq IS NULL
-         JOIN mls_devices d ON d.user_id = member.user_id AND d.revoked_at IS NULL
-         JOIN users u ON u.id = d.user_id AND u.active = 1
-         WHERE mine.device_id = ? AND mine.user_id = ? AND mine.left_seq IS NULL
-           AND (d.user_id = c.patient_id
-                OR (u.role = 'clinician' AND EXISTS (
-                    SELECT 1 FROM care_team ct WHERE ct.org_id = c.org_id
-                      AND ct.clinician_id = d.user_id AND ct.patient_id = c.patient_id)))
-           AND (? OR d.user_id = ?)
-           AND NOT EXISTS (SELECT 1 FROM conversation_devices x
-                           WHERE x.conversation_id = mine.conversation_id AND x.device_id = d.id)
-           AND EXISTS (SELECT 1 FROM key_packages k WHERE k.device_id = d.id AND k.not_after > ?)
-         LIMIT 1000",
-    )
-    .bind(device.as_str())
-    .bind(authed.user_id.as_str())
-    .bind(authed.role == haven_protocol::Role::Clinician)
-    .bind(authed.user_id.as_str())
-    .bind(now())
-    .fetch_all(state.db())
-    .await?;
-    let mut waiting_in: std::collections::HashMap<String, Vec<WaitingDevice>> =
-        std::collections::HashMap::new();
-    for (conversation, device, user) in waiting {
-        let (Ok(device), Ok(user)) = (Id::parse(&device), Id::parse(&user)) else {
-            continue;
-        };
-        waiting_in
-            .entry(conversation)
-            .or_default()
-            .push(WaitingDevice { device, user });
-    }
+    let mut waiting_in = waiting(&state, &authed, &device, None).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for (id, patient, created_by, created_at, last_seq, acked, left) in rows {
+    for (id, patient, created_by, created_at, last_seq, acked, left, care_team) in rows {
         let waiting = waiting_in.remove(&id).unwrap_or_default();
         out.push(ConversationSummary {
             id: Id::parse(&id).map_err(Error::internal)?,
@@ -181,6 +240,7 @@ pub async fn list(
             last_seq: u64::try_from(left.map_or(last_seq, |l| l.min(last_seq))).unwrap_or(0),
             acked_seq: u64::try_from(acked).unwrap_or(0),
             left: left.is_some(),
+            care_team: care_team != 0,
             waiting,
         });
     }

@@ -455,12 +455,33 @@ pub async fn upload(
 /// Tells everyone in a conversation with `authed`'s user to fetch their conversations
 /// again: a new device of theirs is waiting to be added.
 async fn announce_new_device(state: &AppState, authed: &Authed) -> Result<()> {
+    announce_devices_of(state, &authed.org.id, &authed.user_id).await
+}
+
+/// Tells the people in the care-team conversations of `clinician`'s patients (and
+/// everyone else they converse with) to fetch their conversations again: the
+/// clinician's devices are waiting to be added.
+pub async fn announce_care_team(state: &AppState, org: &Id, clinician: &Id) -> Result<()> {
+    announce_devices_of(state, org, clinician).await
+}
+
+/// `user`'s devices may be waiting to join conversations: everyone who shares one with
+/// them, and everyone in a care-team conversation about a patient of theirs, looks again.
+async fn announce_devices_of(state: &AppState, org: &Id, user: &Id) -> Result<()> {
     let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT other.user_id FROM conversation_devices mine
+        "SELECT other.user_id FROM conversation_devices mine
          JOIN conversation_devices other ON other.conversation_id = mine.conversation_id
-         WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.left_seq IS NULL",
+         WHERE mine.user_id = ? AND mine.left_seq IS NULL AND other.left_seq IS NULL
+         UNION
+         SELECT cd.user_id FROM care_team ct
+         JOIN conversations c
+           ON c.org_id = ct.org_id AND c.patient_id = ct.patient_id AND c.care_team = 1
+         JOIN conversation_devices cd ON cd.conversation_id = c.id AND cd.left_seq IS NULL
+         WHERE ct.clinician_id = ? AND ct.org_id = ?",
     )
-    .bind(authed.user_id.as_str())
+    .bind(user.as_str())
+    .bind(user.as_str())
+    .bind(org.as_str())
     .fetch_all(state.db())
     .await?;
     let users: Vec<Id> = rows
@@ -472,7 +493,7 @@ async fn announce_new_device(state: &AppState, authed: &Authed) -> Result<()> {
         let frame = haven_protocol::ws::ServerFrame::Changed {
             topic: haven_protocol::ws::Topic::Conversations,
         };
-        state.live().push(&authed.org.id, &users, &[], &frame);
+        state.live().push(org, &users, &[], &frame);
     }
     Ok(())
 }

@@ -223,12 +223,24 @@ async fn start_with_commit(
     patient: &Person,
     socket: &mut Socket,
 ) -> (String, Vec<u8>) {
+    open_conversation(client, db, clinician, patient, socket, false).await
+}
+
+/// As [`start_with_commit`]; a care-team conversation if `care_team`.
+async fn open_conversation(
+    client: &Client,
+    db: &haven_server::store::Pool,
+    clinician: &mut Person,
+    patient: &Person,
+    socket: &mut Socket,
+    care_team: bool,
+) -> (String, Vec<u8>) {
     let patient_user = user_id(db, "patient@demo.haven").await;
     let reply = post(
         client,
         "/api/conversations",
         Some(&clinician.token),
-        json!({"patient": patient_user, "device": clinician.id}),
+        json!({"patient": patient_user, "device": clinician.id, "care_team": care_team}),
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
@@ -1183,5 +1195,134 @@ async fn the_sender_learns_what_was_delivered_and_reads_are_recorded_once() {
     for entry in &reads {
         assert_eq!(entry["target"], format!("conversation:{conversation}"));
         assert_eq!(entry["actor"]["user"], json!(patient_user));
+    }
+}
+
+#[tokio::test]
+async fn a_clinician_brought_into_the_care_team_waits_to_join_its_care_team_conversations_only() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let colleague = Person::new(&client, "clinician2@demo.haven").await;
+    let patient_user = user_id(&db, "patient@demo.haven").await;
+    let colleague_user = user_id(&db, "clinician2@demo.haven").await;
+    let staff_user = user_id(&db, "staff@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (one_to_one, _) =
+        open_conversation(&client, &db, &mut clinician, &patient, &mut c_socket, false).await;
+    let (team, _) =
+        open_conversation(&client, &db, &mut clinician, &patient, &mut c_socket, true).await;
+    // A patient cannot start a care-team conversation.
+    let refused = post(
+        &client,
+        "/api/conversations",
+        Some(&patient.token),
+        json!({"patient": patient_user, "device": patient.id, "care_team": true}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let path = format!("/api/patients/{patient_user}/care-team");
+    let join = |who: &str| json!({ "clinician": who });
+    // Only a clinician of the care team brings someone in, and only an active
+    // clinician of the organisation; nothing is recorded for a refusal.
+    for (token, body, status, code) in [
+        (
+            &patient.token,
+            join(&colleague_user),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            &colleague.token,
+            join(&colleague_user),
+            StatusCode::FORBIDDEN,
+            "not_in_care_team",
+        ),
+        (
+            &clinician.token,
+            join(&staff_user),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            &clinician.token,
+            join(&haven_protocol::identity::Id::from_bytes([9; 16]).to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            &clinician.token,
+            json!({"clinician": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+    ] {
+        let reply = post(&client, &path, Some(token), body.clone()).await;
+        assert_eq!(reply.status, status, "{body} {:?}", reply.json());
+        assert_eq!(reply.json()["error"]["code"], code, "{body}");
+    }
+    assert_eq!(store::count(&db, "care_team_joined").await, 0);
+    let reply = post(
+        &client,
+        &path,
+        Some(&clinician.token),
+        join(&colleague_user),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    let team_now = reply.json();
+    let names: Vec<&str> = team_now
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Dr. Cleo Ruiz", "Dr. Noor Haddad"]);
+    let again = post(
+        &client,
+        &path,
+        Some(&clinician.token),
+        join(&colleague_user),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let entries = store::entries(&db, "care_team_joined").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["target"], format!("patient:{patient_user}"));
+    assert_eq!(entries[0]["detail"], format!("clinician {colleague_user}"));
+
+    // The members are told at once; the colleague's device waits in the care-team
+    // conversation only, for a clinician to add (not for the patient, who adds only
+    // their own devices).
+    loop {
+        match next(&mut c_socket).await {
+            ServerFrame::Changed {
+                topic: haven_protocol::ws::Topic::Conversations,
+            } => break,
+            ServerFrame::Changed { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    let listed = summaries(&client, &clinician.token, &clinician.id).await;
+    let waiting_in = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["waiting"]
+            .clone()
+    };
+    assert_eq!(
+        waiting_in(&team),
+        json!([{"device": colleague.id, "user": colleague_user}])
+    );
+    assert_eq!(waiting_in(&one_to_one), json!([]));
+    let listed = summaries(&client, &patient.token, &patient.id).await;
+    for c in listed.as_array().unwrap() {
+        assert_eq!(c["waiting"], json!([]), "{c}");
     }
 }

@@ -520,6 +520,7 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
         "InviteRequest" => parses::<wire::InviteRequest>(body),
         "ChangeRoleRequest" => parses::<wire::ChangeRoleRequest>(body),
         "BreakGlassRequest" => parses::<wire::BreakGlassRequest>(body),
+        "JoinCareTeam" => parses::<wire::JoinCareTeam>(body),
         "RegisterDevice" => parses::<haven_protocol::messaging::RegisterDevice>(body),
         "UploadKeyPackages" => parses::<haven_protocol::messaging::UploadKeyPackages>(body),
         "ClaimKeyPackages" => parses::<haven_protocol::messaging::ClaimKeyPackages>(body),
