@@ -926,13 +926,23 @@ async fn ack(
     );
     // The others learn that this person received more (only their own devices'
     // acknowledgements move it; a read does not).
+    // Only the people who sent what this person newly received care: their devices
+    // are told (in a large group, not everyone for every acknowledgement).
     let receipts = if seq > person {
         let devices: Vec<(String,)> = sqlx::query_as(
-            "SELECT device_id FROM conversation_devices
-             WHERE conversation_id = ? AND user_id <> ? AND left_seq IS NULL",
+            "SELECT cd.device_id FROM conversation_devices cd
+             WHERE cd.conversation_id = ? AND cd.user_id <> ? AND cd.left_seq IS NULL
+               AND cd.user_id IN (
+                   SELECT sd.user_id FROM mls_messages m
+                   JOIN conversation_devices sd
+                     ON sd.conversation_id = m.conversation_id AND sd.device_id = m.sender_device
+                   WHERE m.conversation_id = ? AND m.seq > ? AND m.seq <= ?)",
         )
         .bind(job.conversation.as_str())
         .bind(job.authed.user_id.as_str())
+        .bind(job.conversation.as_str())
+        .bind(person)
+        .bind(seq)
         .fetch_all(&mut *conn)
         .await?;
         let devices: Vec<Id> = devices
