@@ -38,10 +38,10 @@ pub struct Figures {
     pub bytes: usize,
 }
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
-struct Client {
+pub(crate) struct Client {
     tls: tokio_rustls::TlsConnector,
     addr: std::net::SocketAddr,
 }
@@ -55,7 +55,7 @@ impl Client {
         self.tls.connect(name, tcp).await.map_err(|e| e.to_string())
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -103,7 +103,7 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 
-    async fn sign_in(&self, email: &str) -> Result<String> {
+    pub(crate) async fn sign_in(&self, email: &str) -> Result<String> {
         let user = haven_server::demo::USERS
             .iter()
             .find(|u| u.email == email)
@@ -136,7 +136,7 @@ impl Client {
         Ok(second["token"].as_str().ok_or("no token")?.to_owned())
     }
 
-    async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
+    pub(crate) async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
         let tls = self.connect().await?;
         let request = format!("wss://localhost:{}/ws", self.addr.port())
             .into_client_request()
@@ -156,14 +156,14 @@ impl Client {
     }
 }
 
-async fn send(socket: &mut Socket, frame: Value) -> Result {
+pub(crate) async fn send(socket: &mut Socket, frame: Value) -> Result {
     socket
         .send(Message::text(frame.to_string()))
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn next(socket: &mut Socket) -> Result<Value> {
+pub(crate) async fn next(socket: &mut Socket) -> Result<Value> {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
@@ -175,18 +175,18 @@ async fn next(socket: &mut Socket) -> Result<Value> {
     }
 }
 
-fn unhex(text: &str) -> Vec<u8> {
+pub(crate) fn unhex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
         .collect()
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-async fn trust(client: &Client, token: &str) -> Result<Trust> {
+pub(crate) async fn trust(client: &Client, token: &str) -> Result<Trust> {
     let anchor = client
         .call("GET", "/api/mls/trust", Some(token), Value::Null)
         .await?;
@@ -199,7 +199,7 @@ async fn trust(client: &Client, token: &str) -> Result<Trust> {
     Ok(Trust::new(org, key))
 }
 
-async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
+pub(crate) async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
     let mut device = Device::new().map_err(|e| e.to_string())?;
     let registered = client
         .call(
@@ -276,40 +276,68 @@ fn tls(leaf: CertificateDer<'static>) -> Result<tokio_rustls::TlsConnector> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-pub async fn run() -> Result<Figures> {
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut config = haven_server::ServerConfig::new(data.path().to_path_buf());
-    config.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
-    config.demo = true;
-    // The server on one thread of its own.
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(async move {
-            let running = haven_server::serve::start(config)
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = ready_tx.send((running.addr, running.leaf.clone()));
-            let _ = stop_rx.await;
-            running.shutdown(std::time::Duration::from_secs(2)).await;
-            Ok::<_, String>(())
-        })
-    });
-    let (addr, leaf) = ready_rx.await.map_err(|_| "the server did not start")?;
-    let client = Client {
-        tls: tls(leaf)?,
-        addr,
-    };
+/// The release server on a runtime of one thread of its own, over a fresh data
+/// directory with the demo organisation.
+pub(crate) struct Server {
+    pub client: Client,
+    pub data: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<Result>,
+}
 
+impl Server {
+    pub(crate) async fn start() -> Result<Self> {
+        let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let mut config = haven_server::ServerConfig::new(data.path().to_path_buf());
+        config.listen = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
+        config.demo = true;
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("haven-server".to_owned())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                runtime.block_on(async move {
+                    let running = haven_server::serve::start(config)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let _ = ready_tx.send((running.addr, running.leaf.clone()));
+                    let _ = stop_rx.await;
+                    running.shutdown(std::time::Duration::from_secs(2)).await;
+                    Ok::<_, String>(())
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        let (addr, leaf) = ready_rx.await.map_err(|_| "the server did not start")?;
+        Ok(Self {
+            client: Client {
+                tls: tls(leaf)?,
+                addr,
+            },
+            data,
+            stop,
+            thread,
+        })
+    }
+
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+pub async fn run() -> Result<Figures> {
+    let server = Server::start().await?;
+    let client = &server.client;
+    let data = &server.data;
     let clinician = client.sign_in("clinician@demo.haven").await?;
     let patient = client.sign_in("patient@demo.haven").await?;
-    let trust = trust(&client, &clinician).await?;
-    let (mut sender, sender_id) = enrol(&client, &clinician, &trust).await?;
-    let (mut receiver, receiver_id) = enrol(&client, &patient, &trust).await?;
+    let trust = trust(client, &clinician).await?;
+    let (mut sender, sender_id) = enrol(client, &clinician, &trust).await?;
+    let (mut receiver, receiver_id) = enrol(client, &patient, &trust).await?;
     let packages: Vec<Value> = receiver
         .key_packages(CONVERSATIONS)
         .map_err(|e| e.to_string())?
@@ -442,8 +470,8 @@ pub async fn run() -> Result<Figures> {
             .fetch_one(&db)
             .await
             .map_err(|e| e.to_string())?;
-    let _ = stop_tx.send(());
-    let _ = server.join();
+    drop(db);
+    server.stop();
     let _ = &mut receiver;
     Ok(Figures {
         messages: accepted,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 pub mod audit_bench;
 pub mod delivery_bench;
+pub mod group_bench;
 pub mod mls_bench;
 pub mod screenshots;
 pub mod signin_bench;
@@ -55,6 +56,22 @@ impl Drop for Owned {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A WebDriver in a process group of its own, killed with everything it started when
+/// dropped: a browser left open by a failed test (or one not closed) goes with it
+/// instead of living on.
+struct Driver(Owned);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -110,7 +127,7 @@ pub struct Session {
     pub client: Client,
     pub browser: Browser,
     _profile: tempfile::TempDir,
-    _driver: Owned,
+    _driver: Driver,
     _xvfb: Option<Owned>,
 }
 
@@ -174,7 +191,7 @@ impl Browser {
         }
     }
 
-    fn driver(self, port: u16, display: Option<&str>) -> Result<Owned> {
+    fn driver(self, port: u16, display: Option<&str>) -> Result<Driver> {
         let port_arg = format!("--port={port}");
         let mut cmd = match self {
             Self::Chromium => {
@@ -198,8 +215,9 @@ impl Browser {
             cmd.env("DISPLAY", display);
         }
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.spawn()
-            .map(Owned)
+            .map(|child| Driver(Owned(child)))
             .map_err(|e| format!("cannot start the {} driver: {e}", self.name()))
     }
 }

@@ -218,7 +218,8 @@ async fn main() -> std::process::ExitCode {
     }
     // `--delivery-only`: the Delivery Service's throughput alone.
     let delivery_only = std::env::args().any(|a| a == "--delivery-only");
-    if !audit_only && !signin_only {
+    let scale_only_early = std::env::args().any(|a| a == "--scale-only");
+    if !audit_only && !signin_only && !scale_only_early {
         match haven_e2e::delivery_bench::run().await {
             Ok(figures) => {
                 let section = haven_e2e::delivery_bench::section(&figures, &date, &machine());
@@ -234,7 +235,25 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    if delivery_only {
+    // `--scale-only`: latency with 200 clients and the 250-member group alone.
+    let scale_only = std::env::args().any(|a| a == "--scale-only");
+    if !audit_only && !signin_only {
+        match haven_e2e::group_bench::run().await {
+            Ok(figures) => {
+                let section = haven_e2e::group_bench::section(&figures, &date, &machine());
+                println!("{section}");
+                if let Err(e) = write_section("scale", &section) {
+                    eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            Err(e) => {
+                eprintln!("haven-bench: messaging at scale: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    if delivery_only || scale_only {
         return std::process::ExitCode::SUCCESS;
     }
     // `--audit-only` skips the sign-in burst too.
