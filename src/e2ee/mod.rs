@@ -700,19 +700,51 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
     }
 }
 
+/// Waits before each further attempt at a transfer that failed (a dropped link, a
+/// server restart): about three minutes in all.
+const RETRY_AFTER_MS: [u32; 4] = [2_000, 10_000, 30_000, 120_000];
+
+/// Runs `attempt` until it succeeds, waiting between tries, for as long as this
+/// session's secure messaging runs. `None` if every try failed or it stopped.
+async fn retrying<T, F, Fut>(ctx: Ctx, mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let running = || ctx.e2ee.with_value(Option::is_some);
+    for wait in std::iter::once(0).chain(RETRY_AFTER_MS) {
+        if wait > 0 {
+            gloo_timers::future::TimeoutFuture::new(wait).await;
+        }
+        if !running() {
+            return None;
+        }
+        if let Ok(value) = attempt().await {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Encrypts the history for devices just added, stores it, and sends its key inside
-/// the conversation. If this fails, the newcomers keep showing that history will come,
-/// and the next member device that adds someone hands it over again.
+/// the conversation, trying again for a while if the upload fails. If it never gets
+/// through, the newcomers keep showing that history will come, and the next member
+/// device that adds someone hands it over again.
 async fn hand_over(ctx: Ctx, handover: messenger::Handover) {
     let plain = js_sys::Uint8Array::from(handover.archive.as_bytes());
-    let result = async {
-        let sealed = blob::seal(&plain, blob::Kind::History).await?;
-        let stored =
-            blob::upload(ctx, &handover.conversation, &sealed.bytes, Rc::new(|_| {})).await?;
-        Ok::<_, String>((stored.id, sealed.key))
-    }
+    let conversation = handover.conversation.clone();
+    let stored = retrying(ctx, || {
+        let plain = plain.clone();
+        let conversation = conversation.clone();
+        async move {
+            let sealed = blob::seal(&plain, blob::Kind::History).await?;
+            let stored =
+                blob::upload(ctx, &conversation, &sealed.bytes, Rc::new(|_| {})).await?;
+            Ok::<_, String>((stored.id, sealed.key))
+        }
+    })
     .await;
-    if let Ok((blob, key)) = result {
+    if let Some((blob, key)) = stored {
         submit(
             ctx,
             Job::Send {
@@ -724,15 +756,17 @@ async fn hand_over(ctx: Ctx, handover: messenger::Handover) {
 }
 
 /// Fetches and opens a history archive offered to this device, for the messenger to
-/// merge.
+/// merge, trying the download again for a while if it fails.
 async fn take_history(ctx: Ctx, offer: messenger::Offered) {
-    let result = async {
-        let sealed = blob::download(ctx, &offer.blob, Rc::new(|_| {})).await?;
-        let plain = blob::open(&sealed, &offer.key, blob::Kind::History).await?;
-        String::from_utf8(plain.to_vec()).map_err(|_| "unreadable".to_owned())
-    }
-    .await;
-    if let Ok(archive) = result {
+    let Some(sealed) = retrying(ctx, || blob::download(ctx, &offer.blob, Rc::new(|_| {}))).await
+    else {
+        return;
+    };
+    // An archive that does not open will not open on a second try either.
+    let Ok(plain) = blob::open(&sealed, &offer.key, blob::Kind::History).await else {
+        return;
+    };
+    if let Ok(archive) = String::from_utf8(plain.to_vec()) {
         submit(
             ctx,
             Job::Import {
