@@ -738,8 +738,7 @@ async fn hand_over(ctx: Ctx, handover: messenger::Handover) {
         let conversation = conversation.clone();
         async move {
             let sealed = blob::seal(&plain, blob::Kind::History).await?;
-            let stored =
-                blob::upload(ctx, &conversation, &sealed.bytes, Rc::new(|_| {})).await?;
+            let stored = blob::upload(ctx, &conversation, &sealed.bytes, Rc::new(|_| {})).await?;
             Ok::<_, String>((stored.id, sealed.key))
         }
     })

@@ -29,8 +29,9 @@ use crate::wire::{parse, validate_key_package};
 use crate::{CIPHERSUITE, KEY_PACKAGE_LIFETIME_SECS};
 
 /// Application messages from this many epochs back still decrypt: a message sent just
-/// before someone else's commit is ordered after it by the server.
-const MAX_PAST_EPOCHS: usize = 8;
+/// before someone else's commit is ordered after it by the server. The Delivery Service
+/// refuses older ones.
+pub const MAX_PAST_EPOCHS: usize = 8;
 /// Messages of one sender may arrive this far out of order within an epoch.
 const OUT_OF_ORDER_TOLERANCE: u32 = 32;
 const MAX_FORWARD_DISTANCE: u32 = 10_000;

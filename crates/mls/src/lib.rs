@@ -17,7 +17,7 @@ pub mod wire;
 
 pub use cert::{CertificateBody, CertificateError, DeviceCertificate, Issuer, Trust};
 pub use content::{Content, Entry, Shown, Transcript};
-pub use device::{Commit, Device, Member, Received};
+pub use device::{Commit, Device, MAX_PAST_EPOCHS, Member, Received};
 pub use error::{Error, Result};
 pub use wire::{Inspected, MessageKind};
 

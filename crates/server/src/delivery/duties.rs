@@ -1,6 +1,7 @@
 //! Delivery's background duty: a message is kept until every member device has
 //! acknowledged it, or until it expires (`MESSAGE_RETENTION_SECS` after it was sent),
-//! whichever comes first; then its ciphertext is deleted. Revoked devices and devices
+//! whichever comes first; then its ciphertext is deleted (its digest stays until it
+//! expires, so a replay of it is refused). Revoked devices and devices
 //! that have acknowledged everything up to their removal hold nothing back.
 
 use std::time::Duration;
@@ -28,15 +29,19 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Deletes what no device still needs, as of `now`; returns how many messages went.
+/// As of `now`: empties the messages every member device acknowledged (their
+/// ciphertext goes; what identifies them, the digest with its place and sender, stays
+/// until they expire, so a replay is still recognised) and deletes expired ones whole.
+/// Returns how many messages' ciphertext went.
 pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
-    let mut deleted = 0;
+    let mut gone = 0;
     loop {
         let n = sqlx::query(
-            "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
+            "UPDATE mls_messages SET body = x'', welcome = NULL
+             WHERE (conversation_id, seq) IN (
                  SELECT m.conversation_id, m.seq FROM mls_messages m
-                 WHERE m.expires_at <= ?
-                    OR m.seq <= (
+                 WHERE length(m.body) > 0
+                   AND m.seq <= (
                         SELECT COALESCE(MIN(cd.acked_seq), m.seq)
                         FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
                         WHERE cd.conversation_id = m.conversation_id
@@ -44,14 +49,28 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
                           AND (cd.left_seq IS NULL OR cd.acked_seq < cd.left_seq))
                  LIMIT ?)",
         )
+        .bind(BATCH)
+        .execute(db)
+        .await?
+        .rows_affected();
+        gone += n;
+        if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
+            break;
+        }
+    }
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
+                 SELECT conversation_id, seq FROM mls_messages WHERE expires_at <= ? LIMIT ?)",
+        )
         .bind(now)
         .bind(BATCH)
         .execute(db)
         .await?
         .rows_affected();
-        deleted += n;
+        gone += n;
         if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
-            return Ok(deleted);
+            return Ok(gone);
         }
     }
 }

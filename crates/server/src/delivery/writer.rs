@@ -384,6 +384,14 @@ async fn application_run(
             )));
             continue;
         }
+        // Members no longer keep the keys of epochs this old: nobody could read it (and
+        // a replay of something long gone is refused here).
+        if job.epoch.saturating_add(haven_mls::MAX_PAST_EPOCHS as u64) < conversation.epoch {
+            outcomes.push(Err(Refusal::invalid(
+                "That message is for an epoch too old for the members to read.",
+            )));
+            continue;
+        }
         conversation.last_seq += 1;
         let seq = conversation.last_seq;
         stored.insert(

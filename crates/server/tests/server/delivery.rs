@@ -741,12 +741,22 @@ async fn messages_are_deleted_once_every_device_acknowledged_or_they_expire() {
             .unwrap();
         submit(&mut c_socket, 20 + i, &conversation, &m, None).await;
     }
+    // The messages whose ciphertext the server still holds.
     let seqs = || async {
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT seq FROM mls_messages ORDER BY seq")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT seq FROM mls_messages WHERE length(body) > 0 ORDER BY seq")
+                .fetch_all(&db)
+                .await
+                .unwrap();
         rows.into_iter().map(|(s,)| s).collect::<Vec<_>>()
+    };
+    let sent: Vec<Vec<u8>> = {
+        let rows: Vec<(Vec<u8>,)> =
+            sqlx::query_as("SELECT body FROM mls_messages WHERE seq > 1 ORDER BY seq")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        rows.into_iter().map(|(b,)| b).collect()
     };
     let now = crate::common::api::now() as i64;
     haven_server::delivery::duties::collect(&db, now)
@@ -765,6 +775,28 @@ async fn messages_are_deleted_once_every_device_acknowledged_or_they_expire() {
         .await
         .unwrap();
     assert_eq!(seqs().await, vec![3, 4], "the patient still needs 3 and 4");
+    // Emptied, not forgotten: the same message sent again (a replay, or its sender after
+    // a reconnect) is recognised and nothing is stored.
+    let rows = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM mls_messages")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(rows().await, 4);
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 30, &conversation, &sent[0], None).await),
+        2
+    );
+    match submit(&mut p_socket, 31, &conversation, &sent[0], None).await {
+        ServerFrame::Refused { code, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::Replayed)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rows().await, 4);
+    assert_eq!(seqs().await, vec![3, 4]);
     // A reconnect still delivers them, in order.
     drop(p_socket);
     let (_p, backlog) = patient.connect(&server).await;
@@ -782,6 +814,7 @@ async fn messages_are_deleted_once_every_device_acknowledged_or_they_expire() {
         .await
         .unwrap();
     assert!(seqs().await.is_empty());
+    assert_eq!(rows().await, 0, "expired messages go whole");
 }
 
 #[tokio::test]
@@ -1325,4 +1358,55 @@ async fn a_clinician_brought_into_the_care_team_waits_to_join_its_care_team_conv
     for c in listed.as_array().unwrap() {
         assert_eq!(c["waiting"], json!([]), "{c}");
     }
+}
+
+#[tokio::test]
+async fn a_message_for_an_epoch_the_members_no_longer_read_is_refused() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let key = conversation.as_bytes();
+    // Encrypted now, held back while the group moves on by more epochs than members
+    // keep keys for.
+    let old = clinician.device.send(key, b"kept back").unwrap();
+    let mut request = 10;
+    for _ in 0..=haven_mls::MAX_PAST_EPOCHS {
+        let trust = clinician.trust.clone();
+        let commit = clinician.device.update(key, &trust).unwrap();
+        request += 1;
+        seq_of(
+            &submit(
+                &mut c_socket,
+                request,
+                &conversation,
+                &commit.commit,
+                Some(json!({})),
+            )
+            .await,
+        );
+        clinician.device.confirm(key).unwrap();
+    }
+    let count = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM mls_messages")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        n
+    };
+    let before = count().await;
+    match submit(&mut c_socket, 99, &conversation, &old, None).await {
+        ServerFrame::Refused { code, message, .. } => {
+            assert_eq!(code, haven_protocol::ErrorCode::InvalidMessage);
+            assert!(message.contains("too old"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count().await, before);
+    // The conversation goes on.
+    let fresh = clinician.device.send(key, b"current").unwrap();
+    seq_of(&submit(&mut c_socket, 100, &conversation, &fresh, None).await);
 }
