@@ -169,6 +169,12 @@ struct Kept {
     /// KeyPackages of devices to add once the change under way has landed.
     #[serde(default)]
     queued_adds: Vec<Vec<u8>>,
+    /// Whether the conversation takes in the patient's whole care team, as this device
+    /// first learnt it (its own choice, for the conversation it started). Fixed from
+    /// then on: the server cannot turn a conversation into a care-team one later, to
+    /// have clinicians added to it.
+    #[serde(default)]
+    care_team: Option<bool>,
 }
 
 impl Kept {
@@ -334,6 +340,9 @@ impl Messenger {
             } => self.create(summary, &key_packages, frames),
             Job::Summaries { list } => {
                 for summary in list {
+                    if let Some(kept) = self.saved.conversations.get_mut(&summary.id) {
+                        kept.care_team.get_or_insert(summary.care_team);
+                    }
                     self.summaries.insert(summary.id.clone(), summary);
                 }
                 self.remove_revoked(frames);
@@ -644,9 +653,10 @@ impl Messenger {
         // with their certified name and role.
         let team_grows = self.me.role == Role::Clinician
             && self
-                .summaries
+                .saved
+                .conversations
                 .get(conversation)
-                .is_some_and(|s| s.care_team);
+                .is_some_and(|k| k.care_team == Some(true));
         key_packages
             .into_iter()
             .filter(|bytes| {
@@ -893,16 +903,32 @@ impl Messenger {
         frames: &mut Vec<ClientFrame>,
     ) {
         let conversation = summary.id.clone();
+        let (patient, care_team) = (summary.patient.clone(), summary.care_team);
         self.summaries.insert(conversation.clone(), summary);
         let id = conversation.as_str().as_bytes();
         self.saved
             .conversations
             .entry(conversation.clone())
-            .or_default();
+            .or_default()
+            .care_team = Some(care_team);
         if self.device.create(id).is_err() {
             return;
         }
-        match self.device.add(id, key_packages, &self.trust, now()) {
+        // Only who belongs: the patient, one's own other browsers, and in a care-team
+        // conversation clinicians (whatever else a server might have handed out).
+        let key_packages: Vec<Vec<u8>> = key_packages
+            .iter()
+            .filter(|bytes| {
+                haven_mls::wire::check_key_package(bytes, &self.trust, now()).is_ok_and(|p| {
+                    let body = p.certificate.body();
+                    body.user == patient
+                        || body.user == self.me.user
+                        || (care_team && body.role == Role::Clinician)
+                })
+            })
+            .cloned()
+            .collect();
+        match self.device.add(id, &key_packages, &self.trust, now()) {
             Ok(commit) => self.queue_commit(&conversation, commit, frames),
             Err(e) => {
                 if let Some(kept) = self.saved.conversations.get_mut(&conversation) {

@@ -218,8 +218,9 @@ async fn main() -> std::process::ExitCode {
     }
     // `--delivery-only`: the Delivery Service's throughput alone.
     let delivery_only = std::env::args().any(|a| a == "--delivery-only");
-    let scale_only_early = std::env::args().any(|a| a == "--scale-only");
-    if !audit_only && !signin_only && !scale_only_early {
+    // `--scale-only`: latency with 200 clients and the 250-member group alone.
+    let scale_only = std::env::args().any(|a| a == "--scale-only");
+    if !audit_only && !signin_only && !scale_only {
         match haven_e2e::delivery_bench::run().await {
             Ok(figures) => {
                 let section = haven_e2e::delivery_bench::section(&figures, &date, &machine());
@@ -235,9 +236,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    // `--scale-only`: latency with 200 clients and the 250-member group alone.
-    let scale_only = std::env::args().any(|a| a == "--scale-only");
-    if !audit_only && !signin_only {
+    if !audit_only && !signin_only && !delivery_only {
         match haven_e2e::group_bench::run().await {
             Ok(figures) => {
                 let section = haven_e2e::group_bench::section(&figures, &date, &machine());

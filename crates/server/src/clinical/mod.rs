@@ -271,11 +271,17 @@ pub async fn join_care_team(
         .from(Some(ip));
     crate::audit::record(&mut tx, event).await?;
     tx.commit().await?;
-    crate::delivery::directory::announce_care_team(&state, &authed.org.id, &request.clinician)
-        .await?;
+    // The join is done; telling the members is a nudge their next look repeats.
+    if let Err(e) =
+        crate::delivery::directory::announce_care_team(&state, &authed.org.id, &request.clinician)
+            .await
+    {
+        tracing::warn!(error = %e, "telling the care team's conversations failed");
+    }
     let team: Vec<(String, String)> = sqlx::query_as(
         "SELECT u.id, u.display_name FROM care_team c JOIN users u ON u.id = c.clinician_id
-         WHERE c.patient_id = ? AND c.org_id = ? ORDER BY u.display_name",
+         WHERE c.patient_id = ? AND c.org_id = ? AND u.active = 1
+         ORDER BY u.display_name LIMIT 1000",
     )
     .bind(patient_id.as_str())
     .bind(authed.org.id.as_str())

@@ -104,10 +104,14 @@ pub async fn create(
     tx.commit().await?;
     // Who the new conversation's first commit should add besides the people chosen: in
     // a care-team conversation, the care team's devices.
-    let waiting = waiting(&state, &authed, &request.device, Some(&id))
-        .await?
-        .remove(id.as_str())
-        .unwrap_or_default();
+    // The conversation exists now: if this read fails, the list shows them later.
+    let waiting = match waiting(&state, &authed, &request.device, Some(&id)).await {
+        Ok(mut all) => all.remove(id.as_str()).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the devices to add failed");
+            Vec::new()
+        }
+    };
     Ok((
         StatusCode::OK,
         Json(ConversationSummary {

@@ -465,6 +465,10 @@ pub async fn announce_care_team(state: &AppState, org: &Id, clinician: &Id) -> R
     announce_devices_of(state, org, clinician).await
 }
 
+/// The most people told at once that someone's devices wait to join (a nudge: the rest
+/// see them on their next look).
+const MAX_ANNOUNCED: i64 = 1000;
+
 /// `user`'s devices may be waiting to join conversations: everyone who shares one with
 /// them, and everyone in a care-team conversation about a patient of theirs, looks again.
 async fn announce_devices_of(state: &AppState, org: &Id, user: &Id) -> Result<()> {
@@ -477,11 +481,13 @@ async fn announce_devices_of(state: &AppState, org: &Id, user: &Id) -> Result<()
          JOIN conversations c
            ON c.org_id = ct.org_id AND c.patient_id = ct.patient_id AND c.care_team = 1
          JOIN conversation_devices cd ON cd.conversation_id = c.id AND cd.left_seq IS NULL
-         WHERE ct.clinician_id = ? AND ct.org_id = ?",
+         WHERE ct.clinician_id = ? AND ct.org_id = ?
+         LIMIT ?",
     )
     .bind(user.as_str())
     .bind(user.as_str())
     .bind(org.as_str())
+    .bind(MAX_ANNOUNCED)
     .fetch_all(state.db())
     .await?;
     let users: Vec<Id> = rows

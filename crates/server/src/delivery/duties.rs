@@ -37,7 +37,7 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
     let mut gone = 0;
     loop {
         let n = sqlx::query(
-            "UPDATE mls_messages SET body = x'', welcome = NULL
+            "UPDATE mls_messages SET body = ?, welcome = NULL
              WHERE (conversation_id, seq) IN (
                  SELECT m.conversation_id, m.seq FROM mls_messages m
                  WHERE length(m.body) > 0
@@ -49,6 +49,7 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
                           AND (cd.left_seq IS NULL OR cd.acked_seq < cd.left_seq))
                  LIMIT ?)",
         )
+        .bind(&[] as &[u8])
         .bind(BATCH)
         .execute(db)
         .await?

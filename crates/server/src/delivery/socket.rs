@@ -30,8 +30,8 @@ pub struct DeviceStream {
     receipts: HashMap<Id, Vec<Reached>>,
 }
 
-/// The most conversations' receipts sent after `subscribe` (the newest first).
-const RECEIPTS_AFTER_SUBSCRIBE: i64 = 1000;
+/// The most positions (person and conversation) sent after `subscribe`.
+const RECEIPTS_AFTER_SUBSCRIBE: i64 = 5000;
 
 fn error(code: ErrorCode, message: &str) -> ServerFrame {
     ServerFrame::Error {
@@ -183,58 +183,68 @@ impl DeviceStream {
     }
 
     /// How far each other person got in each of `conversations` (or, with `None`, in
-    /// the device's newest conversations), for what changed since this connection last
-    /// said. Only conversations the device is still in.
+    /// the device's conversations, at most [`RECEIPTS_AFTER_SUBSCRIBE`] positions), for
+    /// what changed since this connection last said. Only conversations the device is
+    /// still in. One query either way.
     pub async fn receipts(
         &mut self,
         state: &AppState,
         conversations: Option<&[Id]>,
     ) -> Result<Vec<ServerFrame>, ServerFrame> {
-        let mine: Vec<Id> = match conversations {
-            Some(list) => list.to_vec(),
-            None => {
-                let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT cd.conversation_id FROM conversation_devices cd
-                     JOIN conversations c ON c.id = cd.conversation_id
-                     WHERE cd.device_id = ? AND cd.left_seq IS NULL
-                     ORDER BY c.last_seq DESC LIMIT ?",
-                )
+        const ALL: &str = "SELECT me.conversation_id, o.user_id, MAX(o.acked_seq)
+             FROM conversation_devices me
+             JOIN conversation_devices o
+               ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
+              AND o.user_id <> me.user_id
+             WHERE me.device_id = ? AND me.left_seq IS NULL
+             GROUP BY me.conversation_id, o.user_id
+             ORDER BY me.conversation_id, o.user_id LIMIT ?";
+        let rows: Vec<(String, String, i64)> = match conversations {
+            None => sqlx::query_as(ALL)
                 .bind(self.device.as_str())
                 .bind(RECEIPTS_AFTER_SUBSCRIBE)
                 .fetch_all(state.db())
                 .await
-                .map_err(store_error)?;
-                rows.into_iter()
-                    .filter_map(|(c,)| Id::parse(&c).ok())
-                    .collect()
+                .map_err(store_error)?,
+            Some(list) => {
+                let mut rows = Vec::new();
+                for conversation in list {
+                    let some: Vec<(String, String, i64)> = sqlx::query_as(
+                        "SELECT me.conversation_id, o.user_id, MAX(o.acked_seq)
+                         FROM conversation_devices me
+                         JOIN conversation_devices o
+                           ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
+                          AND o.user_id <> me.user_id
+                         WHERE me.conversation_id = ? AND me.device_id = ? AND me.left_seq IS NULL
+                         GROUP BY me.conversation_id, o.user_id ORDER BY o.user_id",
+                    )
+                    .bind(conversation.as_str())
+                    .bind(self.device.as_str())
+                    .fetch_all(state.db())
+                    .await
+                    .map_err(store_error)?;
+                    rows.extend(some);
+                }
+                rows
             }
         };
+        let mut now: Vec<(Id, Vec<Reached>)> = Vec::new();
+        for (conversation, user, seq) in rows {
+            let (Ok(conversation), Ok(user), Ok(seq)) = (
+                Id::parse(&conversation),
+                Id::parse(&user),
+                u64::try_from(seq),
+            ) else {
+                continue;
+            };
+            match now.last_mut() {
+                Some((c, list)) if *c == conversation => list.push(Reached { user, seq }),
+                _ => now.push((conversation, vec![Reached { user, seq }])),
+            }
+        }
         let mut frames = Vec::new();
-        for conversation in mine {
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT o.user_id, MAX(o.acked_seq) FROM conversation_devices me
-                 JOIN conversation_devices o
-                   ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
-                  AND o.user_id <> me.user_id
-                 WHERE me.conversation_id = ? AND me.device_id = ? AND me.left_seq IS NULL
-                 GROUP BY o.user_id ORDER BY o.user_id",
-            )
-            .bind(conversation.as_str())
-            .bind(self.device.as_str())
-            .fetch_all(state.db())
-            .await
-            .map_err(store_error)?;
-            let delivered: Vec<Reached> = rows
-                .into_iter()
-                .filter_map(|(user, seq)| {
-                    Some(Reached {
-                        user: Id::parse(&user).ok()?,
-                        seq: u64::try_from(seq).ok()?,
-                    })
-                })
-                .collect();
-            let before = self.receipts.get(&conversation);
-            if before == Some(&delivered) || (before.is_none() && delivered.is_empty()) {
+        for (conversation, delivered) in now {
+            if self.receipts.get(&conversation) == Some(&delivered) {
                 continue;
             }
             self.receipts

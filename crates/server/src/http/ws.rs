@@ -309,7 +309,14 @@ struct Delivery {
     inflight: FuturesUnordered<Pending>,
     /// The client's address, for the audit entries of what it sends.
     source: std::net::IpAddr,
+    /// When this connection last subscribed: each `subscribe` reads the device's whole
+    /// backlog and positions, so a connection may subscribe the same device again only
+    /// after a while.
+    subscribed_at: Option<Instant>,
 }
+
+/// How soon a connection may subscribe again.
+const RESUBSCRIBE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `subscribe`, `send` and `ack`: the session was checked by the caller.
 async fn messaging(
@@ -324,9 +331,19 @@ async fn messaging(
         mailbox,
         inflight,
         source,
+        subscribed_at,
     } = delivery;
     match frame {
         ClientFrame::Subscribe { device } => {
+            let same = stream.as_ref().is_some_and(|s| s.device == device);
+            if same && subscribed_at.is_some_and(|at| at.elapsed() < RESUBSCRIBE_AFTER) {
+                out.push(error_frame(
+                    ErrorCode::TooManyRequests,
+                    "This connection subscribed a moment ago; try again in a few seconds.",
+                ));
+                return;
+            }
+            *subscribed_at = Some(Instant::now());
             match DeviceStream::subscribe(state, authed, device.clone()).await {
                 Ok(mut s) => {
                     out.push(ServerFrame::Subscribed { device });
@@ -527,6 +544,7 @@ async fn connection(
         mailbox: None,
         inflight: FuturesUnordered::new(),
         source,
+        subscribed_at: None,
     };
     loop {
         tokio::select! {

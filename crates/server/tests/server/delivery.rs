@@ -1410,3 +1410,47 @@ async fn a_message_for_an_epoch_the_members_no_longer_read_is_refused() {
     let fresh = clinician.device.send(key, b"current").unwrap();
     seq_of(&submit(&mut c_socket, 100, &conversation, &fresh, None).await);
 }
+
+#[tokio::test]
+async fn subscribing_the_same_device_again_at_once_is_refused_and_the_stream_goes_on() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, backlog) = patient.connect(&server).await;
+    assert!(backlog.is_empty());
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    // Each subscribe reads the whole backlog: again at once on the same connection is
+    // refused, and delivery carries on.
+    for _ in 0..3 {
+        send_frame(
+            &mut p_socket,
+            json!({"type": "subscribe", "device": patient.id}),
+        )
+        .await;
+    }
+    let mut refusals = 0;
+    let mut welcome = None;
+    while refusals < 3 || welcome.is_none() {
+        match next(&mut p_socket).await {
+            ServerFrame::Error { code, .. } => {
+                assert_eq!(code, haven_protocol::ErrorCode::TooManyRequests);
+                refusals += 1;
+            }
+            frame @ ServerFrame::Deliver { .. } => welcome = Some(frame),
+            other => panic!("{other:?}"),
+        }
+    }
+    let (_, last) = apply(&mut patient, &conversation, &[welcome.unwrap()]);
+    assert_eq!(last, 1);
+    let hello = clinician
+        .device
+        .send(conversation.as_bytes(), b"still here")
+        .unwrap();
+    seq_of(&submit(&mut c_socket, 2, &conversation, &hello, None).await);
+    let got = next(&mut p_socket).await;
+    let (shown, _) = apply(&mut patient, &conversation, &[got]);
+    assert_eq!(shown, vec!["still here"]);
+}
