@@ -788,13 +788,14 @@ async fn send(
         .await?;
     for (device, user) in &added_devices {
         sqlx::query(
-            "INSERT INTO conversation_devices (conversation_id, device_id, user_id, joined_seq, acked_seq)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO conversation_devices (conversation_id, device_id, user_id, joined_seq, acked_seq, read_seq)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(job.conversation.as_str())
         .bind(device.as_str())
         .bind(user)
         .bind(seq_db)
+        .bind(seq_db - 1)
         .bind(seq_db - 1)
         .execute(&mut *conn)
         .await?;
