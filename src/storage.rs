@@ -145,6 +145,16 @@ impl KeyValue {
 /// Hands `part` (a string or typed array, still in JavaScript) to the browser's download
 /// as `name`: a blob URL, so nothing leaves the page. The URL is revoked once the
 /// browser has had time to start the download.
+/// A `blob:` URL for `part` as `mime`, local to this page (never sent anywhere); revoke
+/// it with `web_sys::Url::revoke_object_url` once it is no longer shown.
+pub fn object_url(part: &wasm_bindgen::JsValue, mime: &str) -> Option<String> {
+    let parts = js_sys::Array::of1(part);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_blob_sequence_and_options(&parts, &options).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
 pub fn offer_download(part: &wasm_bindgen::JsValue, name: &str, mime: &str) -> Option<()> {
     let parts = js_sys::Array::of1(part);
     let options = web_sys::BlobPropertyBag::new();

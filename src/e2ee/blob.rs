@@ -268,6 +268,20 @@ pub async fn download(
 
 /// Hands `plain` to the browser's download as `name`. Always as opaque bytes: what the
 /// sender claimed the file is does not make the browser treat it as anything else.
+/// Image types shown inline once decrypted: raster formats only (an SVG can carry
+/// script, and anything else is saved, never rendered).
+pub const VIEWABLE_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// A page-local `blob:` URL showing decrypted image bytes, for an image type in
+/// [`VIEWABLE_IMAGES`] only.
+pub fn image_url(plain: &Uint8Array, mime: &str) -> Result<String, String> {
+    if !VIEWABLE_IMAGES.contains(&mime) {
+        return Err("This file cannot be shown here; download it instead.".to_owned());
+    }
+    crate::storage::object_url(plain, mime)
+        .ok_or_else(|| "This browser could not show the image.".to_owned())
+}
+
 pub fn save(plain: &Uint8Array, name: &str) -> Result<(), String> {
     crate::storage::offer_download(plain, name, "application/octet-stream")
         .ok_or_else(|| "This browser could not save the file.".to_owned())

@@ -328,15 +328,55 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
             leptos::task::spawn_local(download(ctx, transfers, a.clone()));
         }
     };
+    // An image is shown here once decrypted, through a URL local to this page that is
+    // revoked when the line goes.
+    let shown: RwSignal<Option<String>> = RwSignal::new(None);
+    on_cleanup(move || {
+        if let Some(url) = shown.try_get_untracked().flatten() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    });
+    let viewable = blob::VIEWABLE_IMAGES.contains(&a.mime.as_str());
+    let state_for_view = state.clone();
+    let view_image = {
+        let a = a.clone();
+        move |_| {
+            let (Some(ctx), Some(transfers)) = (ctx, transfers) else {
+                return;
+            };
+            if shown.get_untracked().is_some()
+                || matches!(
+                    transfers.0.get_untracked().get(&a.blob),
+                    Some(Transfer::Running(_))
+                )
+            {
+                return;
+            }
+            leptos::task::spawn_local(show(ctx, transfers, a.clone(), shown));
+        }
+    };
     view! {
         <div class="line-attachment stack-sm" data-blob=a.blob.to_string()>
             <p><span class="attachment-name">{a.name.clone()}</span>" · "{size_label(a.size)}</p>
             {stored.then(|| view! {
-                <Button variant=Variant::Quiet small=true class="attachment-download"
-                    attr:disabled=move || matches!(state_for_button(), Some(Transfer::Running(_)))
-                    on:click=fetch>
-                    "Download"
-                </Button>
+                <div class="attachment-actions">
+                    {viewable.then(|| view! {
+                        <Button variant=Variant::Quiet small=true class="attachment-view"
+                            attr:disabled=move || shown.get().is_some()
+                                || matches!(state_for_view(), Some(Transfer::Running(_)))
+                            on:click=view_image>
+                            "Show image"
+                        </Button>
+                    })}
+                    <Button variant=Variant::Quiet small=true class="attachment-download"
+                        attr:disabled=move || matches!(state_for_button(), Some(Transfer::Running(_)))
+                        on:click=fetch>
+                        "Download"
+                    </Button>
+                </div>
+            })}
+            {move || shown.get().map(|url| view! {
+                <img class="attachment-image" src=url alt=a.name.clone()/>
             })}
             {move || match state() {
                 Some(Transfer::Running(p)) => view! {
@@ -350,7 +390,9 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
     }
 }
 
-async fn download(ctx: Ctx, transfers: Transfers, a: Attachment) {
+/// Downloads and decrypts an attachment, showing the progress in its line (and any
+/// failure, as the person should read it). `None` if it failed.
+async fn fetch_plain(ctx: Ctx, transfers: Transfers, a: &Attachment) -> Option<js_sys::Uint8Array> {
     let blob_id = a.blob.clone();
     let set = move |state: Option<Transfer>| {
         transfers.0.try_update(|m| match state {
@@ -369,11 +411,50 @@ async fn download(ctx: Ctx, transfers: Transfers, a: Attachment) {
     };
     let result = async {
         let sealed = blob::download(ctx, &a.blob, progress).await?;
-        let plain = blob::open(&sealed, &a.key, blob::Kind::Attachment).await?;
-        blob::save(&plain, &a.name)
+        blob::open(&sealed, &a.key, blob::Kind::Attachment).await
     }
     .await;
-    set(result.err().map(Transfer::Failed));
+    match result {
+        Ok(plain) => {
+            set(None);
+            Some(plain)
+        }
+        Err(e) => {
+            set(Some(Transfer::Failed(e)));
+            None
+        }
+    }
+}
+
+/// Downloads and decrypts an image attachment, then shows it in the line.
+async fn show(ctx: Ctx, transfers: Transfers, a: Attachment, shown: RwSignal<Option<String>>) {
+    let Some(plain) = fetch_plain(ctx, transfers, &a).await else {
+        return;
+    };
+    match blob::image_url(&plain, &a.mime) {
+        // The line may have gone meanwhile: then nothing shows the image.
+        Ok(url) => {
+            if shown.try_set(Some(url.clone())).is_some() {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        }
+        Err(e) => {
+            transfers.0.try_update(|m| {
+                m.insert(a.blob.clone(), Transfer::Failed(e));
+            });
+        }
+    }
+}
+
+async fn download(ctx: Ctx, transfers: Transfers, a: Attachment) {
+    let Some(plain) = fetch_plain(ctx, transfers, &a).await else {
+        return;
+    };
+    if let Err(e) = blob::save(&plain, &a.name) {
+        transfers.0.try_update(|m| {
+            m.insert(a.blob.clone(), Transfer::Failed(e));
+        });
+    }
 }
 
 /// Reads, encrypts and uploads the chosen file, then sends its key and name inside an

@@ -718,6 +718,31 @@ async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_
     send(&colleague, hello).await;
     wait_for_text(&patient, hello).await;
     wait_for_text(&clinician, hello).await;
+
+    // An image is shown inline once decrypted in the recipient's browser (a 3×2 PNG).
+    let picked = tempfile::tempdir().unwrap();
+    let image = picked.path().join("inhaler-technique.png");
+    let png = "89504e470d0a1a0a0000000d49484452000000030000000208020000001216f14d0000001049444154789c6338212707410c701600410006193c4541960000000049454e44ae426082";
+    let bytes: Vec<u8> = (0..png.len() / 2)
+        .map(|i| u8::from_str_radix(&png[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    std::fs::write(&image, bytes).unwrap();
+    colleague
+        .choose_file("#attachment-file", &image)
+        .await
+        .unwrap();
+    patient
+        .wait_until("return [...document.querySelectorAll('.line-attachment')].some(l => l.querySelector('.attachment-name')?.textContent === 'inhaler-technique.png' && l.querySelector('.attachment-view') !== null);")
+        .await
+        .unwrap();
+    patient
+        .click(".line-attachment .attachment-view")
+        .await
+        .unwrap();
+    patient
+        .wait_until("const img = document.querySelector('.line-attachment img.attachment-image'); return img !== null && img.complete && img.naturalWidth === 3 && img.naturalHeight === 2 && img.src.startsWith('blob:');")
+        .await
+        .unwrap();
     for session in [&patient, &clinician, &colleague] {
         assert!(session.console_errors().await.unwrap().is_empty());
     }

@@ -56,7 +56,7 @@ pub fn content_security_policy(script_hashes: &[String], origin: Option<&HttpsUr
         connect_src.push_str(ws.origin().as_str());
     }
     format!(
-        "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self'; \
+        "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self' blob:; \
          font-src 'self'; connect-src {connect_src}; manifest-src 'self'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'; report-uri /api/csp-report"
     )
