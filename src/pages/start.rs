@@ -90,7 +90,8 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     haven_protocol::ws::Topic::Conversations => {
                         leptos::task::spawn_local(crate::e2ee::refresh(ctx));
                     }
-                    haven_protocol::ws::Topic::BreakGlass => {}
+                    haven_protocol::ws::Topic::BreakGlass | haven_protocol::ws::Topic::CareTeam => {
+                    }
                 }
                 leptos::task::spawn_local(async move { ctx.changed.set(Some(topic)) });
             }

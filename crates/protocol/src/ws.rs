@@ -146,6 +146,9 @@ pub enum Topic {
     /// Someone one converses with set up a new device: fetch one's conversations again
     /// (and add the device where one may).
     Conversations,
+    /// A clinician was brought into the care team: the patient's care team and activity
+    /// views fetch again.
+    CareTeam,
 }
 
 #[cfg(test)]

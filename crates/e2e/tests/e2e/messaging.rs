@@ -639,7 +639,16 @@ async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_
     send(&patient, before[1]).await;
     wait_for_text(&clinician, before[1]).await;
 
-    // From the patient's record, the clinician brings the colleague into the care team.
+    // The patient watches their activity while the clinician, from the patient's
+    // record, brings the colleague into the care team.
+    patient
+        .click("#nav a[data-view='/my-activity']")
+        .await
+        .unwrap();
+    patient
+        .wait_for("#view[data-view='/my-activity']")
+        .await
+        .unwrap();
     clinician
         .eval(&format!("history.pushState(null, '', '/patients/{patient_id}'); dispatchEvent(new PopStateEvent('popstate'));"))
         .await
@@ -664,6 +673,13 @@ async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_
         .wait_until("return [...document.querySelectorAll('#view li')].some(l => l.textContent.includes('Dr. Noor Haddad'));")
         .await
         .unwrap();
+
+    // Shown to the patient at once, without a reload.
+    patient
+        .wait_until("return [...document.querySelectorAll('#view .events li[data-kind=\"care-team\"]')].some(l => l.textContent.includes('Dr. Noor Haddad') && l.textContent.includes('brought in by Dr. Cleo Ruiz'));")
+        .await
+        .unwrap();
+    open_messages(&patient).await;
 
     // The clinician's device adds the colleague's and hands over the history: the
     // colleague's browser shows the conversation, both earlier messages marked as

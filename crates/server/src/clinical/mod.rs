@@ -251,12 +251,15 @@ pub async fn join_care_team(
         ));
     }
     let inserted = sqlx::query(
-        "INSERT INTO care_team (org_id, clinician_id, patient_id) VALUES (?, ?, ?)
+        "INSERT INTO care_team (org_id, clinician_id, patient_id, joined_at, added_by)
+         VALUES (?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING",
     )
     .bind(authed.org.id.as_str())
     .bind(request.clinician.as_str())
     .bind(patient_id.as_str())
+    .bind(now())
+    .bind(authed.user_id.as_str())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -271,6 +274,15 @@ pub async fn join_care_team(
         .from(Some(ip));
     crate::audit::record(&mut tx, event).await?;
     tx.commit().await?;
+    // The patient and the colleague see it at once.
+    state.live().push(
+        &authed.org.id,
+        &[&patient_id, &request.clinician],
+        &[],
+        &ServerFrame::Changed {
+            topic: Topic::CareTeam,
+        },
+    );
     // The join is done; telling the members is a nudge their next look repeats.
     if let Err(e) =
         crate::delivery::directory::announce_care_team(&state, &authed.org.id, &request.clinician)
@@ -399,7 +411,8 @@ pub async fn end_break_glass(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/my-activity`: who opened my record through emergency access.
+/// `GET /api/my-activity`: who opened my record through emergency access, and who was
+/// brought into my care team (and by whom), newest first.
 pub async fn my_activity(
     State(state): State<AppState>,
     authed: Authed,
@@ -409,7 +422,8 @@ pub async fn my_activity(
         .bind(authed.org.id.as_str())
         .fetch_all(state.db())
         .await?;
-    rows.into_iter()
+    let mut entries = rows
+        .into_iter()
         .map(|row| {
             let g = grant(row)?;
             Ok(ActivityEntry {
@@ -419,8 +433,27 @@ pub async fn my_activity(
                 reason: Some(g.reason),
             })
         })
-        .collect::<Result<_>>()
-        .map(Json)
+        .collect::<Result<Vec<_>>>()?;
+    let joined: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT ct.joined_at, c.display_name, b.display_name FROM care_team ct
+         JOIN users c ON c.id = ct.clinician_id JOIN users b ON b.id = ct.added_by
+         WHERE ct.patient_id = ? AND ct.org_id = ? AND ct.joined_at IS NOT NULL
+         ORDER BY ct.joined_at DESC LIMIT 1000",
+    )
+    .bind(authed.user_id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    for (at, clinician, by) in joined {
+        entries.push(ActivityEntry {
+            at,
+            what: format!("Joined your care team (brought in by {by})"),
+            who: DisplayName::parse(&clinician)?,
+            reason: None,
+        });
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+    Ok(Json(entries))
 }
 
 /// `GET /api/care-team`: the patient's clinicians.

@@ -1324,6 +1324,17 @@ async fn a_clinician_brought_into_the_care_team_waits_to_join_its_care_team_conv
     assert_eq!(again.status, StatusCode::CONFLICT);
     let entries = store::entries(&db, "care_team_joined").await;
     assert_eq!(entries.len(), 1);
+    // The patient sees who joined and who brought them in.
+    let activity = get(&client, "/api/my-activity", &patient.token)
+        .await
+        .json();
+    assert_eq!(activity.as_array().unwrap().len(), 1, "{activity}");
+    assert_eq!(activity[0]["who"], "Dr. Noor Haddad");
+    assert_eq!(
+        activity[0]["what"],
+        "Joined your care team (brought in by Dr. Cleo Ruiz)"
+    );
+    assert_eq!(activity[0]["reason"], Value::Null);
     assert_eq!(entries[0]["target"], format!("patient:{patient_user}"));
     assert_eq!(entries[0]["detail"], format!("clinician {colleague_user}"));
 
