@@ -136,6 +136,9 @@ pub struct ConversationView {
     /// This device joined after others had talked; the earlier history comes when a
     /// care-team device hands it over.
     pub history_pending: bool,
+    /// It takes in the patient's whole care team (as this device learnt it: its own
+    /// choice, or from the history a member handed over).
+    pub care_team: bool,
     pub unread: usize,
     pub lines: Vec<Line>,
     pub members: Vec<MemberView>,

@@ -192,6 +192,14 @@ impl Kept {
     }
 }
 
+/// A history handover: what was said before the newcomer joined, and whether the
+/// conversation takes in the patient's whole care team.
+#[derive(Deserialize)]
+struct Archive {
+    care_team: bool,
+    entries: Vec<Logged>,
+}
+
 /// An attachment as the views show it.
 fn attachment(blob: &Id, key: &str, name: &str, size: u64, mime: &str) -> Body {
     Body::Attachment(Attachment {
@@ -340,7 +348,13 @@ impl Messenger {
             } => self.create(summary, &key_packages, frames),
             Job::Summaries { list } => {
                 for summary in list {
-                    if let Some(kept) = self.saved.conversations.get_mut(&summary.id) {
+                    // Those in from the start (the creator fixed it itself) take it
+                    // as first told: a server claiming a conversation of the patient
+                    // alone is a care-team one gains nothing, since a patient brings
+                    // nobody in. Those added later learn it with the history.
+                    if let Some(kept) = self.saved.conversations.get_mut(&summary.id)
+                        && kept.joined_at.is_none_or(|j| j <= 1)
+                    {
                         kept.care_team.get_or_insert(summary.care_team);
                     }
                     self.summaries.insert(summary.id.clone(), summary);
@@ -583,9 +597,15 @@ impl Messenger {
             parts.push(part);
         }
         parts.reverse();
+        // Whether the conversation takes in the care team travels with the history, from
+        // a member the newcomer can authenticate, rather than from the server.
+        let care_team = kept.care_team == Some(true);
         self.handovers.push(Handover {
             conversation: conversation.clone(),
-            archive: format!("[{}]", parts.join(",")),
+            archive: format!(
+                "{{\"care_team\":{care_team},\"entries\":[{}]}}",
+                parts.join(",")
+            ),
         });
     }
 
@@ -599,11 +619,12 @@ impl Messenger {
         let Some(joined) = kept.joined_at.filter(|_| kept.history_pending()) else {
             return;
         };
-        let Ok(entries) = serde_json::from_str::<Vec<Logged>>(archive) else {
+        let Ok(Archive { care_team, entries }) = serde_json::from_str::<Archive>(archive) else {
             kept.problem =
                 Some("The history shared with this browser could not be read.".to_owned());
             return;
         };
+        kept.care_team = Some(care_team);
         let received: BTreeSet<Id> = kept
             .log
             .iter()
@@ -1149,6 +1170,7 @@ impl Messenger {
             left: kept.left || self.summaries.get(id).is_some_and(|s| s.left),
             catching_up: last_seq > kept.processed,
             history_pending: kept.history_pending(),
+            care_team: kept.care_team == Some(true),
             unread: transcript.unread_for(&self.me.user),
             lines,
             members,
@@ -1208,4 +1230,113 @@ pub fn seal_new(device: &Device) -> Option<Vec<u8>> {
 pub struct Queue {
     pub jobs: VecDeque<Job>,
     pub running: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haven_mls::{CertificateBody, Issuer};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// A clinician's certified device, as the worker holds it.
+    fn clinician() -> Messenger {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let organisation = Id::from_bytes([1; 16]);
+        let trust = Trust::new(organisation.clone(), key.verifying_key());
+        let mut device = Device::new().unwrap();
+        let id = Id::from_bytes([3; 16]);
+        let body = CertificateBody {
+            organisation,
+            user: Id::from_bytes([2; 16]),
+            role: Role::Clinician,
+            name: "Dr. Test".into(),
+            device: id.clone(),
+            signature_key: haven_protocol::messaging::to_hex(device.signature_key()),
+            not_before: 0,
+            not_after: u64::MAX,
+        };
+        let certificate = Issuer::new(key).issue(body).unwrap();
+        device
+            .certify(certificate.encoded(), &trust, now())
+            .unwrap();
+        Messenger::new(id, device, trust, None).unwrap()
+    }
+
+    fn summary(id: &Id, care_team: bool) -> ConversationSummary {
+        ConversationSummary {
+            id: id.clone(),
+            patient: Id::from_bytes([9; 16]),
+            created_by: Id::from_bytes([8; 16]),
+            created_at: 1,
+            last_seq: 0,
+            acked_seq: 0,
+            left: false,
+            care_team,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn care_team(m: &Messenger, id: &Id) -> bool {
+        m.inbox()
+            .conversations
+            .iter()
+            .find(|c| &c.id == id)
+            .unwrap()
+            .care_team
+    }
+
+    #[wasm_bindgen_test]
+    fn whether_a_conversation_takes_in_the_care_team_is_never_the_servers_later_word() {
+        let mut m = clinician();
+        let (from_start, added_later) = (Id::from_bytes([4; 16]), Id::from_bytes([5; 16]));
+        for (id, joined) in [(&from_start, 1), (&added_later, 5)] {
+            m.saved.conversations.insert(
+                id.clone(),
+                Kept {
+                    joined_at: Some(joined),
+                    ..Kept::default()
+                },
+            );
+        }
+        // In from the start: as first told, and fixed from then on.
+        m.run(vec![Job::Summaries {
+            list: vec![summary(&from_start, false), summary(&added_later, true)],
+        }]);
+        m.run(vec![Job::Summaries {
+            list: vec![summary(&from_start, true), summary(&added_later, true)],
+        }]);
+        assert!(!care_team(&m, &from_start));
+        // Added later: not from the server at all, but from the history a member hands
+        // over.
+        assert!(!care_team(&m, &added_later));
+        m.run(vec![Job::Import {
+            conversation: added_later.clone(),
+            archive: r#"{"care_team":true,"entries":[]}"#.to_owned(),
+            by: "Dr. Other".to_owned(),
+        }]);
+        assert!(care_team(&m, &added_later));
+        // An archive in the old shape is refused, and says so.
+        let mut m = clinician();
+        m.saved.conversations.insert(
+            added_later.clone(),
+            Kept {
+                joined_at: Some(5),
+                ..Kept::default()
+            },
+        );
+        m.run(vec![Job::Import {
+            conversation: added_later.clone(),
+            archive: "[]".to_owned(),
+            by: "Dr. Other".to_owned(),
+        }]);
+        let view = m.inbox();
+        let c = view
+            .conversations
+            .iter()
+            .find(|c| c.id == added_later)
+            .unwrap();
+        assert!(!c.care_team);
+        assert!(c.history_pending);
+        assert!(c.problem.is_some());
+    }
 }

@@ -172,9 +172,13 @@ fn Conversation(c: ConversationView) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="conversation stack" data-conversation=c.id.to_string() data-joined=c.joined.to_string()>
+        <div class="conversation stack" data-conversation=c.id.to_string() data-joined=c.joined.to_string()
+            data-care-team=c.care_team.to_string()>
             <header class="stack-sm">
                 <h2 id="conversation-title" class="section-title">{c.title.clone()}</h2>
+                {c.care_team.then(|| view! {
+                    <p class="muted care-team-note">"With the whole care team: clinicians who join it later are added, with the history."</p>
+                })}
                 {c.code.clone().map(|code| view! {
                     <p class="verification">"Verification code: "<code id="verification-code">{code}</code>
                         " — the same for everyone in this conversation. Compare it when you meet or call."</p>

@@ -112,8 +112,12 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
     sign_in_to_messages(&patient, &server, "patient@demo.haven").await;
     sign_in_to_messages(&clinician, &server, "clinician@demo.haven").await;
 
-    // The clinician starts a conversation with their patient.
+    // The clinician starts a conversation with their patient (the two of them only).
     start_with_patient(&clinician).await;
+    clinician
+        .wait_for(".conversation[data-care-team='false']")
+        .await
+        .unwrap();
     let first = "Good morning Pat, how is the new inhaler working? (marker-kestrel-41)";
     send(&clinician, first).await;
     // Durable on the server (and, if the patient's open view got to it first, read).
@@ -695,6 +699,12 @@ async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_
     );
     colleague
         .wait_until("return document.querySelector('#history-pending') === null;")
+        .await
+        .unwrap();
+    // That it takes in the care team, the colleague's browser learnt from the history
+    // the clinician's device handed over, not from the server.
+    colleague
+        .wait_for(".conversation[data-care-team='true']")
         .await
         .unwrap();
     assert_eq!(
