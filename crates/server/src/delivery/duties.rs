@@ -32,46 +32,47 @@ pub async fn run(state: AppState) {
 /// As of `now`: empties the messages every member device acknowledged (their
 /// ciphertext goes; what identifies them, the digest with its place and sender, stays
 /// until they expire, so a replay is still recognised) and deletes expired ones whole.
-/// Returns how many messages' ciphertext went.
+/// Returns how many messages were emptied or deleted.
 pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
-    let mut gone = 0;
+    let emptied = in_batches(
+        db,
+        "UPDATE mls_messages SET body = substr(body, 1, 0), welcome = NULL
+         WHERE (conversation_id, seq) IN (
+             SELECT m.conversation_id, m.seq FROM mls_messages m
+             WHERE length(m.body) > 0
+               AND m.seq <= (
+                    SELECT COALESCE(MIN(cd.acked_seq), m.seq)
+                    FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
+                    WHERE cd.conversation_id = m.conversation_id
+                      AND d.revoked_at IS NULL
+                      AND (cd.left_seq IS NULL OR cd.acked_seq < cd.left_seq))
+             LIMIT ?)",
+        None,
+    )
+    .await?;
+    let expired = in_batches(
+        db,
+        "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
+             SELECT conversation_id, seq FROM mls_messages WHERE expires_at <= ? LIMIT ?)",
+        Some(now),
+    )
+    .await?;
+    Ok(emptied + expired)
+}
+
+/// Runs `sql` (binding `now` if given, then the batch size) until a run changes fewer
+/// rows than a batch; how many it changed in all.
+async fn in_batches(db: &Pool, sql: &'static str, now: Option<i64>) -> Result<u64> {
+    let mut total = 0;
     loop {
-        let n = sqlx::query(
-            "UPDATE mls_messages SET body = ?, welcome = NULL
-             WHERE (conversation_id, seq) IN (
-                 SELECT m.conversation_id, m.seq FROM mls_messages m
-                 WHERE length(m.body) > 0
-                   AND m.seq <= (
-                        SELECT COALESCE(MIN(cd.acked_seq), m.seq)
-                        FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
-                        WHERE cd.conversation_id = m.conversation_id
-                          AND d.revoked_at IS NULL
-                          AND (cd.left_seq IS NULL OR cd.acked_seq < cd.left_seq))
-                 LIMIT ?)",
-        )
-        .bind(&[] as &[u8])
-        .bind(BATCH)
-        .execute(db)
-        .await?
-        .rows_affected();
-        gone += n;
-        if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
-            break;
+        let mut query = sqlx::query(sql);
+        if let Some(now) = now {
+            query = query.bind(now);
         }
-    }
-    loop {
-        let n = sqlx::query(
-            "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
-                 SELECT conversation_id, seq FROM mls_messages WHERE expires_at <= ? LIMIT ?)",
-        )
-        .bind(now)
-        .bind(BATCH)
-        .execute(db)
-        .await?
-        .rows_affected();
-        gone += n;
+        let n = query.bind(BATCH).execute(db).await?.rows_affected();
+        total += n;
         if n < u64::try_from(BATCH).unwrap_or(u64::MAX) {
-            return Ok(gone);
+            return Ok(total);
         }
     }
 }

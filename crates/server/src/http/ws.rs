@@ -407,7 +407,12 @@ async fn messaging(
                 }
             }));
         }
-        ClientFrame::Ack { conversation, seq } => {
+        frame @ (ClientFrame::Ack { .. } | ClientFrame::Read { .. }) => {
+            let (conversation, seq, read) = match frame {
+                ClientFrame::Ack { conversation, seq } => (conversation, seq, false),
+                ClientFrame::Read { conversation, seq } => (conversation, seq, true),
+                _ => return,
+            };
             let Some(s) = stream.as_ref() else {
                 out.push(not_subscribed());
                 return;
@@ -417,32 +422,18 @@ async fn messaging(
                 device: s.device.clone(),
                 conversation: conversation.clone(),
                 seq,
-                read: false,
+                read,
             };
             let writer = state.writer().clone();
             inflight.push(Box::pin(async move {
-                Done::Acked {
-                    conversation,
-                    result: writer.ack(job).await,
-                }
-            }));
-        }
-        ClientFrame::Read { conversation, seq } => {
-            let Some(s) = stream.as_ref() else {
-                out.push(not_subscribed());
-                return;
-            };
-            let job = AckJob {
-                authed: authed.clone(),
-                device: s.device.clone(),
-                conversation,
-                seq,
-                read: true,
-            };
-            let writer = state.writer().clone();
-            inflight.push(Box::pin(async move {
-                Done::Read {
-                    result: writer.ack(job).await,
+                let result = writer.ack(job).await;
+                if read {
+                    Done::Read { result }
+                } else {
+                    Done::Acked {
+                        conversation,
+                        result,
+                    }
                 }
             }));
         }
