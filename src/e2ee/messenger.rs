@@ -242,7 +242,11 @@ pub struct Messenger {
 /// What a batch of jobs produced: the state to seal, then the frames to send, and
 /// history to hand over or fetch.
 pub struct Effects {
+    /// The sealed state to save; `None` when nothing kept changed (the batch only told
+    /// how far others have received) or sealing failed: see `unchanged`.
     pub state: Option<Vec<u8>>,
+    /// Nothing that is kept changed: there is nothing to save.
+    pub unchanged: bool,
     pub frames: Vec<ClientFrame>,
     pub handovers: Vec<Handover>,
     pub offered: Vec<Offered>,
@@ -311,6 +315,16 @@ impl Messenger {
 
     /// Runs a batch of jobs.
     pub fn run(&mut self, jobs: Vec<Job>) -> Effects {
+        // Receipts change only what the views show, never what is kept: no need to seal
+        // and save the whole state for each of them.
+        let unchanged = jobs.iter().all(|j| {
+            matches!(
+                j,
+                Job::Frame {
+                    frame: ServerFrame::Receipts { .. }
+                }
+            )
+        });
         let mut frames = Vec::new();
         let mut touched = BTreeSet::new();
         for job in jobs {
@@ -327,7 +341,8 @@ impl Messenger {
             }
         }
         Effects {
-            state: self.seal(),
+            state: if unchanged { None } else { self.seal() },
+            unchanged,
             frames,
             handovers: std::mem::take(&mut self.handovers),
             offered: std::mem::take(&mut self.offered),
@@ -1315,6 +1330,16 @@ mod tests {
             by: "Dr. Other".to_owned(),
         }]);
         assert!(care_team(&m, &added_later));
+        // Receipts change nothing that is kept: nothing to seal and save for them.
+        let receipts = m.run(vec![Job::Frame {
+            frame: ServerFrame::Receipts {
+                conversation: added_later.clone(),
+                delivered: Vec::new(),
+            },
+        }]);
+        assert!(receipts.unchanged && receipts.state.is_none());
+        let summaries = m.run(vec![Job::Summaries { list: Vec::new() }]);
+        assert!(!summaries.unchanged && summaries.state.is_some());
         // An archive in the old shape is refused, and says so.
         let mut m = clinician();
         m.saved.conversations.insert(

@@ -661,9 +661,20 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
                     inbox,
                     handovers,
                     offered,
+                    unchanged: false,
                 },
                 Some(sealed),
-            )) => (frames, inbox, handovers, offered, sealed),
+            )) => (frames, inbox, handovers, offered, Some(sealed)),
+            Ok((
+                Reply::Effects {
+                    frames,
+                    inbox,
+                    handovers,
+                    offered,
+                    unchanged: true,
+                },
+                None,
+            )) => (frames, inbox, handovers, offered, None),
             Ok(_) => {
                 fail(
                     ctx,
@@ -676,7 +687,9 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
                 continue;
             }
         };
-        if engine.vault.put(STATE, &sealed).await.is_err() {
+        if let Some(sealed) = sealed
+            && engine.vault.put(STATE, &sealed).await.is_err()
+        {
             fail(
                 ctx,
                 "This browser could not save your messages. Free some space, then reload the page.",

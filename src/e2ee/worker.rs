@@ -71,6 +71,9 @@ pub enum Reply {
         handovers: Vec<Handover>,
         #[serde(default)]
         offered: Vec<Offered>,
+        /// Nothing kept changed: no sealed state comes with it, and none is to be saved.
+        #[serde(default)]
+        unchanged: bool,
     },
     Failed {
         message: String,
@@ -185,6 +188,7 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                     inbox,
                     handovers: effects.handovers,
                     offered: effects.offered,
+                    unchanged: effects.unchanged,
                 },
                 effects.state,
             )
