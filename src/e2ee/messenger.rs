@@ -360,7 +360,7 @@ impl Messenger {
             Job::Create {
                 summary,
                 key_packages,
-            } => self.create(summary, &key_packages, frames),
+            } => self.create(summary, key_packages, frames),
             Job::Summaries { list } => {
                 for summary in list {
                     // Those in from the start (the creator fixed it itself) take it
@@ -693,15 +693,24 @@ impl Messenger {
                 .conversations
                 .get(conversation)
                 .is_some_and(|k| k.care_team == Some(true));
+        self.certified_for(key_packages, |body| {
+            let welcome =
+                users.contains(&body.user) || (team_grows && body.role == Role::Clinician);
+            welcome && devices.contains(&body.device)
+        })
+    }
+
+    /// The KeyPackages whose certificate checks out and whose holder `belongs`.
+    fn certified_for(
+        &self,
+        key_packages: Vec<Vec<u8>>,
+        belongs: impl Fn(&haven_mls::CertificateBody) -> bool,
+    ) -> Vec<Vec<u8>> {
         key_packages
             .into_iter()
             .filter(|bytes| {
-                haven_mls::wire::check_key_package(bytes, &self.trust, now()).is_ok_and(|p| {
-                    let body = p.certificate.body();
-                    let welcome =
-                        users.contains(&body.user) || (team_grows && body.role == Role::Clinician);
-                    welcome && devices.contains(&body.device)
-                })
+                haven_mls::wire::check_key_package(bytes, &self.trust, now())
+                    .is_ok_and(|p| belongs(p.certificate.body()))
             })
             .collect()
     }
@@ -935,7 +944,7 @@ impl Messenger {
     fn create(
         &mut self,
         summary: ConversationSummary,
-        key_packages: &[Vec<u8>],
+        key_packages: Vec<Vec<u8>>,
         frames: &mut Vec<ClientFrame>,
     ) {
         let conversation = summary.id.clone();
@@ -952,18 +961,11 @@ impl Messenger {
         }
         // Only who belongs: the patient, one's own other browsers, and in a care-team
         // conversation clinicians (whatever else a server might have handed out).
-        let key_packages: Vec<Vec<u8>> = key_packages
-            .iter()
-            .filter(|bytes| {
-                haven_mls::wire::check_key_package(bytes, &self.trust, now()).is_ok_and(|p| {
-                    let body = p.certificate.body();
-                    body.user == patient
-                        || body.user == self.me.user
-                        || (care_team && body.role == Role::Clinician)
-                })
-            })
-            .cloned()
-            .collect();
+        let key_packages = self.certified_for(key_packages, |body| {
+            body.user == patient
+                || body.user == self.me.user
+                || (care_team && body.role == Role::Clinician)
+        });
         match self.device.add(id, &key_packages, &self.trust, now()) {
             Ok(commit) => self.queue_commit(&conversation, commit, frames),
             Err(e) => {

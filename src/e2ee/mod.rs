@@ -655,26 +655,17 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
             return;
         }
         let (frames, inbox, handovers, offered, sealed) = match answer {
+            // A sealed state comes exactly when something kept changed.
             Ok((
                 Reply::Effects {
                     frames,
                     inbox,
                     handovers,
                     offered,
-                    unchanged: false,
+                    unchanged,
                 },
-                Some(sealed),
-            )) => (frames, inbox, handovers, offered, Some(sealed)),
-            Ok((
-                Reply::Effects {
-                    frames,
-                    inbox,
-                    handovers,
-                    offered,
-                    unchanged: true,
-                },
-                None,
-            )) => (frames, inbox, handovers, offered, None),
+                sealed,
+            )) if sealed.is_some() != unchanged => (frames, inbox, handovers, offered, sealed),
             Ok(_) => {
                 fail(
                     ctx,
