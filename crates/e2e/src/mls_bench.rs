@@ -65,13 +65,13 @@ pub fn section(output: &str, date: &str, machine: &str) -> Option<String> {
     Some(format!(
         "## MLS operations, native and in the browser (issue 12)
 
-Measured by `cargo xtask bench` on {date}, {machine}. The same code (`crates/mls/tests/bench.rs`, release build, ciphersuite MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519) runs natively and as wasm in headless Chromium (wasm-bindgen-test); the native run is the reference. Times are in microseconds: the median of 5 rounds for commits, the mean of 20 KeyPackages and of 200 messages. Every member has committed with a path before the rounds, so the ratchet tree is full. Commit times include merging it once the server would have accepted it.
+Measured by `cargo xtask bench` on {date}, {machine}. The same code (`crates/mls/tests/bench.rs`, release build, ciphersuite MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519) runs natively and as wasm in headless Chromium (wasm-bindgen-test); the native run is the reference. Times are in microseconds: the median of 15 rounds for commits (5 for 100 members), the mean of 20 KeyPackages and of 200 messages. Every member has committed with a path before the rounds, so the ratchet tree is full. Commit times include merging it once the server would have accepted it.
 
 | operation | members | native µs | browser µs | browser / native |
 | --- | ---: | ---: | ---: | ---: |
 {rows}
-Targets (issue 12): the browser within 2x of native for application messages and for processing a commit, 2.5x for creating one. A first round with 2 members runs before the figures are taken, so the browser's compilation of the wasm is not counted.
+Targets (issue 12): the browser within 2x of native for application messages and for processing a commit, 2.5x for creating one. Warm-up rounds with 2 and 10 members run before the figures are taken: the browser first runs wasm from a quick baseline compilation and optimises each function once it is hot, so without them the first figures measure its compiler. What is left of the gap in small groups is Ed25519 and X25519 arithmetic, which natively runs on AVX2 vector code and in wasm on 32-bit limbs (a 64-bit build of it for wasm measured 1.3x to 1.7x slower still). A member's certificate is verified once per exact bytes and issuer key, not on each of their messages: that took a second Ed25519 verification off every message received.
 
-Application messages grow with the group because openmls writes the epoch's message secrets (a tree with a node per member) to its storage provider on every message, and the in-memory provider encodes them as JSON: the cryptography itself is a few microseconds. A storage provider with a compact binary encoding, written only when the device's state is saved, is the known remedy."
+Application messages grow with the group because openmls writes its message secrets to its storage provider on every message: the epoch's secret tree and, for each of the 8 past epochs kept for late messages, the member list with every member's credential. The in-memory provider encodes them as JSON, bytes as arrays of numbers; natively that encoding is about 70% of the whole benchmark's time (`perf`), and the cryptography of a message is a few microseconds. A storage provider with a compact binary encoding, written only when the device's state is saved, is the known remedy."
     ))
 }

@@ -8,7 +8,8 @@
 //! group, the leaf that carries it holds the key it names, its role may take part in
 //! conversations, and its device is not on the revocation list the reader holds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use haven_protocol::access::Role;
@@ -60,6 +61,9 @@ pub struct CertificateBody {
     pub not_before: u64,
     pub not_after: u64,
 }
+
+/// Most certificates a [`Trust`] remembers having verified; past it, it starts afresh.
+const MAX_REMEMBERED: usize = 4096;
 
 /// A certificate as it travels: the issuer's signature, then the body's exact bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -167,6 +171,11 @@ pub struct Trust {
     pub organisation: Id,
     pub issuer: VerifyingKey,
     pub revoked: BTreeSet<Id>,
+    /// Issuer key and exact certificate bytes whose signature already verified. Every
+    /// message and commit of a member carries the same certificate; the signature over
+    /// the same bytes by the same key cannot verify differently the next time, so only
+    /// the first costs an Ed25519 verification. Every other check runs each time.
+    verified: Arc<Mutex<HashSet<Vec<u8>>>>,
 }
 
 impl Trust {
@@ -175,6 +184,7 @@ impl Trust {
             organisation,
             issuer,
             revoked: BTreeSet::new(),
+            verified: Arc::default(),
         }
     }
 
@@ -204,10 +214,7 @@ impl Trust {
         signature_key: &[u8],
         now: Option<u64>,
     ) -> Result<(), CertificateError> {
-        let signature = certificate.signature().ok_or(CertificateError::Malformed)?;
-        self.issuer
-            .verify(&certificate.signed_bytes(), &signature)
-            .map_err(|_| CertificateError::BadSignature)?;
+        self.check_signature(certificate)?;
         let body = certificate.body();
         if body.organisation != self.organisation {
             return Err(CertificateError::OtherOrganisation);
@@ -229,6 +236,27 @@ impl Trust {
         }
         if self.revoked.contains(&body.device) {
             return Err(CertificateError::Revoked);
+        }
+        Ok(())
+    }
+
+    fn check_signature(&self, certificate: &DeviceCertificate) -> Result<(), CertificateError> {
+        let seen = [self.issuer.as_bytes().as_slice(), certificate.encoded()].concat();
+        // A poisoned memo only means verifying again.
+        if let Ok(verified) = self.verified.lock()
+            && verified.contains(&seen)
+        {
+            return Ok(());
+        }
+        let signature = certificate.signature().ok_or(CertificateError::Malformed)?;
+        self.issuer
+            .verify(&certificate.signed_bytes(), &signature)
+            .map_err(|_| CertificateError::BadSignature)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= MAX_REMEMBERED {
+                verified.clear();
+            }
+            verified.insert(seen);
         }
         Ok(())
     }

@@ -461,6 +461,51 @@ fn members_without_a_good_certificate_are_refused_with_the_reason() {
     assert_eq!(a.epoch(CONVERSATION).unwrap(), 0);
 }
 
+/// A trust remembers the certificates whose signature it verified, so a member's every
+/// message does not cost a verification. The memory is for those exact bytes under that
+/// exact key: a flipped signature byte, another issuer key (even on a clone sharing the
+/// memory), a revocation or a lifetime still refuse.
+#[test]
+fn a_certificate_believed_once_is_believed_again_only_for_the_same_bytes_and_key() {
+    let mut org = Org::new(11);
+    let device = org.person(Role::Patient, "Pat");
+    let certificate = device.certificate().unwrap().clone();
+    let key = device.signature_key().to_vec();
+    let trust = org.trust.clone();
+    assert_eq!(trust.check(&certificate, &key, None), Ok(()));
+    assert_eq!(trust.check(&certificate, &key, None), Ok(()));
+
+    let mut tampered = certificate.encoded().to_vec();
+    tampered[3] ^= 1;
+    assert_eq!(
+        trust.verify(&tampered, &key, None).unwrap_err(),
+        CertificateError::BadSignature
+    );
+    let mut elsewhere = trust.clone();
+    elsewhere.issuer = Org::new(12).issuer.verifying_key();
+    assert_eq!(
+        elsewhere.check(&certificate, &key, None),
+        Err(CertificateError::BadSignature)
+    );
+    assert_eq!(
+        trust.check(&certificate, &[7; 32], None),
+        Err(CertificateError::KeyMismatch)
+    );
+    let body = certificate.body();
+    assert_eq!(
+        trust.check(&certificate, &key, Some(body.not_after)),
+        Err(CertificateError::OutsideLifetime)
+    );
+    let mut revoking = trust.clone();
+    revoking.revoked.insert(body.device.clone());
+    assert_eq!(
+        revoking.check(&certificate, &key, None),
+        Err(CertificateError::Revoked)
+    );
+    // The original trust, sharing the memory, still believes it.
+    assert_eq!(trust.check(&certificate, &key, None), Ok(()));
+}
+
 /// A member who bypasses the checks and commits a bad member into the group: every
 /// honest member refuses that commit instead of merging it.
 #[test]
