@@ -144,6 +144,7 @@ pub async fn start_with(
         config.audit_head_period,
     ));
     let delivery_duties = tokio::spawn(crate::delivery::duties::run(state.clone()));
+    let checkpoints = tokio::spawn(crate::store::checkpoints(state.db().clone()));
     let identity_duties = tokio::spawn(crate::identity::duties::run(
         state.clone(),
         config
@@ -172,6 +173,7 @@ pub async fn start_with(
         duties.abort();
         identity_duties.abort();
         delivery_duties.abort();
+        checkpoints.abort();
         result
     });
     Ok(Running {

@@ -175,7 +175,7 @@ type EntryRow = (
 );
 
 /// Rows per multi-row insert: well inside SQLite's limit on bound values.
-const ROWS_PER_INSERT: usize = 400;
+const ROWS_PER_INSERT: usize = 512;
 
 /// Appends `events` in order within the caller's transaction: the entries, their leaves
 /// and every perfect subtree they complete, in a handful of statements however many
@@ -246,7 +246,7 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
         ));
         indexes.push(index);
     }
-    for chunk in entry_rows.chunks(ROWS_PER_INSERT) {
+    for chunk in crate::store::chunks(&entry_rows, ROWS_PER_INSERT) {
         let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO audit_entries (org_id, idx, at, actor_user, action, patient, target, payload) VALUES {rows}"
@@ -264,7 +264,7 @@ pub async fn record_many(conn: &mut SqliteConnection, events: Vec<Event>) -> Res
         }
         insert.execute(&mut *conn).await.map_err(Error::internal)?;
     }
-    for chunk in node_rows.chunks(ROWS_PER_INSERT) {
+    for chunk in crate::store::chunks(&node_rows, ROWS_PER_INSERT) {
         let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO audit_nodes (org_id, level, idx, hash) VALUES {rows}"

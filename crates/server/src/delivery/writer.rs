@@ -258,8 +258,20 @@ async fn one_by_one(
     Ok(outcome)
 }
 
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
+/// `IN (…)` lists for `values`: chunks of at most `MAX_BATCH`, each padded to a power
+/// of two by repeating its last value (which changes nothing an `IN` matches), with
+/// their placeholders. The statements then come in a few lengths that stay prepared.
+fn in_lists<T>(values: &[T]) -> Vec<(String, Vec<&T>)> {
+    values
+        .chunks(MAX_BATCH)
+        .filter_map(|chunk| {
+            let last = chunk.last()?;
+            let len = chunk.len().next_power_of_two();
+            let mut padded: Vec<&T> = chunk.iter().collect();
+            padded.resize(len, last);
+            Some((vec!["?"; len].join(", "), padded))
+        })
+        .collect()
 }
 
 /// What a run of application messages needs to know of one conversation.
@@ -288,42 +300,42 @@ async fn application_run(
             .collect()
     };
     let mut conversations: HashMap<String, RunConversation> = HashMap::new();
-    // Only placeholders are interpolated into these statements: the values are bound.
-    let sql = format!(
-        "SELECT id, org_id, patient_id, epoch, last_seq FROM conversations WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let mut query =
-        sqlx::query_as::<_, (String, String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        query = query.bind(*id);
-    }
     let mut orgs: HashMap<String, String> = HashMap::new();
-    for (id, org, patient, epoch, last_seq) in query.fetch_all(&mut *tx).await? {
-        orgs.insert(id.clone(), org);
-        conversations.insert(
-            id,
-            RunConversation {
-                patient,
-                epoch: u64::try_from(epoch).unwrap_or(0),
-                last_seq: u64::try_from(last_seq).unwrap_or(0),
-                members: HashMap::new(),
-            },
+    // Only placeholders are interpolated into these statements: the values are bound.
+    for (marks, chunk) in in_lists(&ids) {
+        let sql = format!(
+            "SELECT id, org_id, patient_id, epoch, last_seq FROM conversations WHERE id IN ({marks})"
         );
-    }
-    let sql = format!(
-        "SELECT cd.conversation_id, cd.device_id, cd.user_id FROM conversation_devices cd
-         JOIN mls_devices d ON d.id = cd.device_id
-         WHERE cd.left_seq IS NULL AND d.revoked_at IS NULL AND cd.conversation_id IN ({})",
-        placeholders(ids.len())
-    );
-    let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
-    for id in &ids {
-        query = query.bind(*id);
-    }
-    for (conversation, device, user) in query.fetch_all(&mut *tx).await? {
-        if let Some(c) = conversations.get_mut(&conversation) {
-            c.members.insert(device, user);
+        let mut query =
+            sqlx::query_as::<_, (String, String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        for id in &chunk {
+            query = query.bind(**id);
+        }
+        for (id, org, patient, epoch, last_seq) in query.fetch_all(&mut *tx).await? {
+            orgs.insert(id.clone(), org);
+            conversations.insert(
+                id,
+                RunConversation {
+                    patient,
+                    epoch: u64::try_from(epoch).unwrap_or(0),
+                    last_seq: u64::try_from(last_seq).unwrap_or(0),
+                    members: HashMap::new(),
+                },
+            );
+        }
+        let sql = format!(
+            "SELECT cd.conversation_id, cd.device_id, cd.user_id FROM conversation_devices cd
+             JOIN mls_devices d ON d.id = cd.device_id
+             WHERE cd.left_seq IS NULL AND d.revoked_at IS NULL AND cd.conversation_id IN ({marks})"
+        );
+        let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (conversation, device, user) in query.fetch_all(&mut *tx).await? {
+            if let Some(c) = conversations.get_mut(&conversation) {
+                c.members.insert(device, user);
+            }
         }
     }
 
@@ -332,16 +344,18 @@ async fn application_run(
     // per message.
     let digests: Vec<Vec<u8>> = run.iter().map(|j| digest(&j.message)).collect();
     let mut stored: HashMap<Vec<u8>, Stored> = HashMap::new();
-    let sql = format!(
-        "SELECT digest, conversation_id, seq, sender_device FROM mls_messages WHERE digest IN ({})",
-        placeholders(digests.len())
-    );
-    let mut query = sqlx::query_as::<_, (Vec<u8>, String, i64, String)>(sqlx::AssertSqlSafe(sql));
-    for d in &digests {
-        query = query.bind(d.as_slice());
-    }
-    for (d, conversation, seq, sender) in query.fetch_all(&mut *tx).await? {
-        stored.insert(d, Stored::from_row(conversation, seq, sender));
+    for (marks, chunk) in in_lists(&digests) {
+        let sql = format!(
+            "SELECT digest, conversation_id, seq, sender_device FROM mls_messages WHERE digest IN ({marks})"
+        );
+        let mut query =
+            sqlx::query_as::<_, (Vec<u8>, String, i64, String)>(sqlx::AssertSqlSafe(sql));
+        for d in chunk {
+            query = query.bind(d.as_slice());
+        }
+        for (d, conversation, seq, sender) in query.fetch_all(&mut *tx).await? {
+            stored.insert(d, Stored::from_row(conversation, seq, sender));
+        }
     }
 
     let at = now();
@@ -428,7 +442,7 @@ async fn application_run(
     }
 
     // 8 bound values a row; SQLite takes 32,766 bound values a statement.
-    for chunk in rows.chunks(1000) {
+    for chunk in crate::store::chunks(&rows, MAX_BATCH) {
         let sql = format!(
             "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, digest, welcome, created_at, expires_at) VALUES {}",
             vec!["(?, ?, 'application', ?, ?, ?, ?, NULL, ?, ?)"; chunk.len()].join(", ")
@@ -448,17 +462,26 @@ async fn application_run(
         }
         query.execute(&mut *tx).await?;
     }
-    for (id, conversation) in &conversations {
-        if rows
-            .iter()
-            .any(|(job, _, _)| job.conversation.as_str() == id)
-        {
-            sqlx::query("UPDATE conversations SET last_seq = ? WHERE id = ?")
-                .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+    // Each conversation's position is its newest message, just inserted: one statement.
+    let written: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            rows.iter()
+                .any(|(job, _, _)| job.conversation.as_str() == *id)
+        })
+        .collect();
+    for (marks, chunk) in in_lists(&written) {
+        let sql = format!(
+            "UPDATE conversations SET last_seq = (
+                 SELECT MAX(m.seq) FROM mls_messages m WHERE m.conversation_id = conversations.id)
+             WHERE id IN ({marks})"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
         }
+        query.execute(&mut *tx).await?;
     }
     Ok(outcomes)
 }
@@ -967,4 +990,31 @@ async fn ack(
         wake: None,
         receipts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_BATCH, in_lists};
+
+    #[test]
+    fn in_lists_come_in_powers_of_two_padded_with_the_last_value() {
+        let values: Vec<usize> = (0..MAX_BATCH + 3).collect();
+        let lists = in_lists(&values);
+        assert_eq!(lists.len(), 2);
+        let (marks, first) = &lists[0];
+        assert_eq!(first.len(), MAX_BATCH);
+        assert_eq!(marks.matches('?').count(), MAX_BATCH);
+        let (marks, rest) = &lists[1];
+        assert_eq!(marks, "?, ?, ?, ?");
+        assert_eq!(
+            rest,
+            &[
+                &MAX_BATCH,
+                &(MAX_BATCH + 1),
+                &(MAX_BATCH + 2),
+                &(MAX_BATCH + 2)
+            ]
+        );
+        assert!(in_lists::<usize>(&[]).is_empty());
+    }
 }
