@@ -1,6 +1,6 @@
 //! The Delivery Service's throughput: durable, audited MLS messages accepted per second,
 //! beside a plain WebSocket echo (`ping` → `pong`) over the same connections in the same
-//! run. The release server runs in this process on a runtime of one thread of its own;
+//! run. The release server runs in this process on a runtime of one thread, pinned to one core;
 //! the clients run on another. Messages are encrypted by real MLS clients before the
 //! clock starts, so the figure is the server's.
 
@@ -276,7 +276,7 @@ fn tls(leaf: CertificateDer<'static>) -> Result<tokio_rustls::TlsConnector> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-/// The release server on a runtime of one thread of its own, over a fresh data
+/// The release server on a runtime of one thread, pinned to one core, over a fresh data
 /// directory with the demo organisation.
 pub(crate) struct Server {
     pub client: Client,
@@ -296,6 +296,15 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("haven-server".to_owned())
             .spawn(move || {
+                // The server on one core of its own: this thread, and the threads it
+                // starts (SQLite's workers among them) inherit it. The clients stay off
+                // it wherever the scheduler can put them.
+                let pinned = core_affinity::get_core_ids()
+                    .and_then(|cores| cores.last().copied())
+                    .is_some_and(core_affinity::set_for_current);
+                if !pinned {
+                    eprintln!("the bench server could not be pinned to one core");
+                }
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -488,8 +497,8 @@ pub fn section(f: &Figures, date: &str, machine: &str) -> String {
     format!(
         "## Delivery Service: durable, audited messages per second (issue 12)\n\n\
          Measured by `cargo xtask bench` on {date}, {machine}. The release server runs in the \
-         bench process on a runtime of one thread of its own (SQLite's own worker thread aside), \
-         embedded SQLite with `synchronous=FULL`; the clients run on another thread. \
+         bench process on a runtime of one thread, pinned with SQLite's worker threads to one \
+         core of its own; embedded SQLite with `synchronous=FULL`; the clients run on the bench's main thread, off that core. \
          {conversations} conversations, each driven over its own WSS connection with {window} sends \
          in flight; every message is a real MLS application message ({bytes} bytes of ciphertext \
          for 100 bytes of text), encrypted before the clock starts. A message counts once the \
@@ -501,7 +510,21 @@ pub fn section(f: &Figures, date: &str, machine: &str) -> String {
          | messages stored / `message_sent` entries after the run | {stored} / {audited} |\n\n\
          Target (issue 12): at least 20,000 messages/s.
 
-         Where the time goes (`perf`, and timings inside the writer, during the run): the          messages of a batch (up to 512 that arrived while the previous one was written) are          checked, stored and audited in one transaction of a few statements. A batch of 512          costs about 2 ms of reads (conversations, members, one digest probe per message),          4 ms of message rows, 7 ms of audit entries (each with its leaf and tree nodes and          five search indexes) and a commit whose write-ahead log write and fsync take 4 ms.          Neither core is busy all the time: SQLite's worker thread about 55%, the server's          runtime about 30%; the rest of a batch waits on the fsync, which a next batch cannot          overlap within one SQLite database. Two changes of this stop took the figure from          about 14,000/s: statements in a few fixed shapes, so SQLite no longer compiles a new          statement of thousands of placeholders for each batch, and checkpoints of the log          moved out of the commits into the background. A commit that is acknowledged before          its fsync (and fsynced while the next batch runs) would overlap them, but its          messages would be visible to other devices before they are durable: a power cut          could then reuse a sequence number a device already holds.",
+         Where the time goes (`perf`, and timings inside the writer, during the run): the \
+         messages of a batch (up to 512 that arrived while the previous one was written) are \
+         checked, stored and audited in one transaction of a few statements. A batch of 512 \
+         costs about 2 ms of reads (conversations, members, one digest probe per message), \
+         4 ms of message rows, 4 ms of audit entries (each with its leaf and tree nodes and \
+         five search indexes) and a commit of about 4 ms, writing the log and waiting for its \
+         fsync. The server's core is about 90% busy: SQLite's worker about 60%, the runtime \
+         (TLS, WebSocket frames, the writer's own work) about 30%; 40% of it is in the kernel \
+         (log writes, fsync, sockets). Changes of this stop took the figure from about \
+         14,000/s: statements in a few fixed shapes, so SQLite no longer compiles a new \
+         statement of thousands of placeholders for each batch; checkpoints of the log moved \
+         out of the commits into the background; one connection kept by the writer; a larger \
+         page cache. A commit acknowledged before its fsync (and fsynced while the next batch \
+         runs) would overlap them, but its messages would be visible to other devices before \
+         they are durable: a power cut could then reuse a sequence number a device already holds.",
         conversations = CONVERSATIONS,
         window = WINDOW,
         bytes = f.bytes,

@@ -612,7 +612,7 @@ pub fn section(f: &Figures, date: &str, machine: &str) -> String {
     format!(
         "## Messaging at scale: latency with 200 clients, and adding to a 250-member group (issue 12)\n\n\
          Measured by `cargo xtask bench` on {date}, {machine}. The release server runs in the \
-         bench process on a runtime of one thread of its own, embedded SQLite with \
+         bench process on a runtime of one thread, pinned with SQLite's workers to one core of its own, embedded SQLite with \
          `synchronous=FULL`; the MLS clients (native, the same `haven-mls` code the browser \
          runs) share one other thread. Milliseconds.\n\n\
          ### Delivery latency, 200 connected clients\n\n\

@@ -39,9 +39,14 @@ pub async fn open(data_dir: &Path) -> Result<SqlitePool, StoreError> {
         .busy_timeout(Duration::from_secs(5))
         // `checkpoints` copies the log into the database in the background; a commit
         // does it itself only if the log has grown past this many pages (32 MB).
-        .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
+        .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
+        // 16 MB of page cache a connection (SQLite's default is 2 MB): a batch of
+        // messages with their audit entries dirties more than 2 MB of pages, which
+        // would otherwise spill into the log before the commit.
+        .pragma("cache_size", "-16384");
+    // One connection is the delivery writer's own.
     let pool = SqlitePoolOptions::new()
-        .max_connections(4)
+        .max_connections(5)
         .connect_with(options)
         .await
         .map_err(StoreError::Open)?;

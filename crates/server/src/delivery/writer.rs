@@ -20,7 +20,8 @@ use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{CommitInfo, MESSAGE_RETENTION_SECS};
 use sha2::{Digest as _, Sha256};
-use sqlx::SqliteConnection;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{self, Event};
@@ -160,6 +161,10 @@ struct Done {
 }
 
 async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receiver<(Work, Reply)>) {
+    // The writer keeps one connection: taking one from the pool for every batch (with
+    // its liveness check, and handing the last one back) cost more than some batches.
+    // It is given up after a failure, and a fresh one taken for the next batch.
+    let mut conn: Option<PoolConnection<Sqlite>> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -168,7 +173,7 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
                 Err(_) => break,
             }
         }
-        let results = process(&db, &batch).await;
+        let results = process(&db, &mut conn, &batch).await;
         let mut wakes = Vec::new();
         let mut receipts = Vec::new();
         for ((_, reply), result) in batch.into_iter().zip(results) {
@@ -193,9 +198,21 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
 /// transaction could not commit. Consecutive application messages are checked and
 /// written together, with a few statements for the whole run; commits and
 /// acknowledgements run one by one, each inside its own savepoint.
-async fn process(db: &Pool, batch: &[(Work, Reply)]) -> Vec<Result<Done, Refusal>> {
+async fn process(
+    db: &Pool,
+    conn: &mut Option<PoolConnection<Sqlite>>,
+    batch: &[(Work, Reply)],
+) -> Vec<Result<Done, Refusal>> {
     let all_failed = |n: usize| (0..n).map(|_| Err(Refusal::internal())).collect();
-    let Ok(mut tx) = crate::store::begin_write(db).await else {
+    if conn.is_none() {
+        *conn = db.acquire().await.ok();
+    }
+    let Some(held) = conn.as_mut() else {
+        return all_failed(batch.len());
+    };
+    // Holds the write lock from the start, as `store::begin_write` does.
+    let Ok(mut tx) = held.begin_with("BEGIN IMMEDIATE").await else {
+        *conn = None;
         return all_failed(batch.len());
     };
     let mut results: Vec<Result<Done, Refusal>> = Vec::with_capacity(batch.len());
@@ -230,6 +247,7 @@ async fn process(db: &Pool, batch: &[(Work, Reply)]) -> Vec<Result<Done, Refusal
         return all_failed(batch.len());
     }
     if tx.commit().await.is_err() {
+        *conn = None;
         return all_failed(batch.len());
     }
     results
