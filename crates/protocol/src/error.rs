@@ -57,6 +57,8 @@ pub enum ErrorCode {
     /// The MLS message cannot be taken (unreadable, another conversation's, a kind
     /// Haven does not use, or a commit that does not say what it changes).
     InvalidMessage,
+    /// No organisation is served on the host the request was made to.
+    UnknownClinic,
     Internal,
 }
 
@@ -101,6 +103,7 @@ impl ErrorCode {
             Self::StaleEpoch => "stale_epoch",
             Self::Replayed => "replayed",
             Self::InvalidMessage => "invalid_message",
+            Self::UnknownClinic => "unknown_clinic",
             Self::Internal => "internal",
         }
     }

@@ -22,8 +22,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub tls: TlsSource,
-    /// The origin users reach the server at. Without it, endpoints in `/api/config` are
-    /// derived from each request's own `Host`, so the app works on whatever address serves it.
+    /// The origin users reach the default organisation at. Without it, the default
+    /// organisation answers only on this machine's loopback names. Other organisations
+    /// are served on their own host names (`organisation_hosts`).
     pub public_origin: Option<HttpsUrl>,
     /// The built app (trunk's `dist/`). Without it only the API is served.
     pub static_dir: Option<PathBuf>,

@@ -83,7 +83,8 @@ struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The https:// origin users reach Haven at; defaults to each request's own host.
+    /// The https:// origin users reach the default organisation at (other organisations
+    /// have host names of their own); without it, only this machine's loopback names.
     #[arg(long, value_parser = parse_https)]
     public_origin: Option<HttpsUrl>,
     /// The built app (trunk's dist directory).
@@ -152,7 +153,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None if running.addr.ip().is_loopback() => {
             format!("https://localhost:{}/", running.addr.port())
         }
-        None => format!("https://{}/", running.addr),
+        None => format!(
+            "https://localhost:{}/ (from this machine only: other hosts get \"no such clinic\" until --public-origin names one)",
+            running.addr.port()
+        ),
     };
     println!("Haven is running at {shown}");
     println!("TLS certificate SHA-256: {}", running.cert_sha256);

@@ -12,7 +12,6 @@ use haven_protocol::{ErrorCode, Health, RawRuntimeConfig};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::http::headers::request_origin;
 use crate::state::AppState;
 
 /// CSP reports are small; anything bigger is not one.
@@ -32,9 +31,8 @@ pub async fn config(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<RawRuntimeConfig>> {
-    let origin = request_origin(&state, &headers)?;
+    let crate::tenancy::Tenant { org, origin } = crate::tenancy::resolve(&state, &headers).await?;
     let ws = origin.websocket("/ws")?;
-    let org = crate::tenancy::for_request(&state, &headers).await?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),
         ws_url: ws.into(),

@@ -7,39 +7,18 @@
 //! `wss://` endpoint; `frame-ancestors 'none'` until embedding exists.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
-use haven_protocol::{ErrorCode, HttpsUrl};
+use axum::response::{IntoResponse as _, Response};
+use haven_protocol::HttpsUrl;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::state::AppState;
 
 /// Two years, with subdomains: browsers then refuse plain HTTP to this host outright.
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), display-capture=(self), \
      geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()";
-
-/// The origin this request is served under: the configured public origin, or else the
-/// request's own `Host`, parsed as strictly as any other input.
-pub fn request_origin(state: &AppState, headers: &HeaderMap) -> Result<HttpsUrl> {
-    if let Some(origin) = state.public_origin() {
-        return Ok(origin.clone());
-    }
-    let invalid = || {
-        Error::bad(
-            ErrorCode::InvalidHost,
-            StatusCode::BAD_REQUEST,
-            "The Host header is missing or is not a valid host name.",
-        )
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(invalid)?;
-    HttpsUrl::from_authority(host).map_err(|_| invalid())
-}
 
 /// The Content-Security-Policy for a page served under `origin`.
 pub fn content_security_policy(script_hashes: &[String], origin: Option<&HttpsUrl>) -> String {
@@ -66,12 +45,40 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path == "/ws"
 }
 
-/// Middleware: adds the security headers to whatever the inner service answered,
-/// errors included.
+/// What a browser shows on a host no organisation is served on. It names nothing the
+/// request sent.
+const UNKNOWN_CLINIC_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>No such clinic</title></head><body><main>\
+<h1>No such clinic</h1>\
+<p>There is no clinic at this address. Check the link your clinic gave you, \
+or ask your clinic for the right address.</p></main></body></html>\n";
+
+/// Middleware: decides which organisation the request is for (by its `Host`), answers
+/// "no such clinic" for a host that serves none, and adds the security headers to
+/// whatever the inner service answered, errors included. The health check answers on
+/// any host, for load balancers.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let api = is_api(req.uri().path());
-    let origin = request_origin(&state, req.headers()).ok();
-    let mut response = next.run(req).await;
+    let path = req.uri().path();
+    let api = is_api(path);
+    let health = path == "/api/health";
+    let (origin, refusal) = match crate::tenancy::resolve(&state, req.headers()).await {
+        Ok(tenant) => (Some(tenant.origin), None),
+        Err(error) => (None, Some(error)),
+    };
+    let mut response = match refusal {
+        Some(Error::BadRequest { status, .. }) if !health && !api => {
+            let mut page = Response::new(axum::body::Body::from(UNKNOWN_CLINIC_PAGE));
+            *page.status_mut() = status;
+            page.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            page
+        }
+        Some(error) if !health => error.into_response(),
+        _ => next.run(req).await,
+    };
     let csp = content_security_policy(state.assets().script_hashes(), origin.as_ref());
     let headers = response.headers_mut();
     let fixed: [(HeaderName, &'static str); 7] = [

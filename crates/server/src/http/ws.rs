@@ -12,9 +12,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::Response;
-use haven_protocol::ErrorCode;
 use haven_protocol::audit::SessionEndReason;
 use haven_protocol::ws::{ClientFrame, MAX_FRAME_BYTES, ServerFrame};
+use haven_protocol::{ErrorCode, HttpsUrl};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use haven_protocol::access::Action;
@@ -23,7 +23,6 @@ use crate::delivery::fanout::Mailbox;
 use crate::delivery::socket::DeviceStream;
 use crate::delivery::writer::{AckJob, Refusal, SendJob};
 use crate::error::{Error, Result};
-use crate::http::headers::request_origin;
 use crate::identity::live::Control;
 use crate::identity::session::{Authed, Stage, authenticate};
 use crate::secrets::parse_token;
@@ -42,11 +41,11 @@ const CLOSE_POLICY: u16 = 1008;
 
 /// A browser always sends `Origin`; it must be ours, so that another site cannot open a
 /// connection with the user's browser.
-fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
+fn check_origin(ours: &HttpsUrl, headers: &HeaderMap) -> Result<()> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let ours = request_origin(state, headers)?.origin();
+    let ours = ours.origin();
     match origin.to_str() {
         Ok(theirs) if theirs.eq_ignore_ascii_case(&ours) => Ok(()),
         _ => Err(Error::bad(
@@ -118,8 +117,9 @@ pub async fn upgrade(
             "This address only accepts WebSocket connections.",
         )
     })?;
-    check_origin(&state, &headers)?;
-    let org = crate::tenancy::for_request(&state, &headers).await?;
+    let tenant = crate::tenancy::resolve(&state, &headers).await?;
+    check_origin(&tenant.origin, &headers)?;
+    let org = tenant.org;
     let slot = AnonymousSlot::take(&state, ip).ok_or_else(|| {
         Error::bad(
             ErrorCode::TooManyRequests,

@@ -26,7 +26,6 @@ use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::http::extract::{Body, ClientAddr};
-use crate::http::headers::request_origin;
 use crate::identity::session::Authed;
 use crate::secrets;
 use crate::state::AppState;
@@ -80,7 +79,7 @@ pub async fn invite(
     if !may_invite(authed.role, request.role) {
         return Err(Error::forbidden());
     }
-    let origin = request_origin(&state, &headers)?;
+    let origin = crate::tenancy::resolve(&state, &headers).await?.origin;
     let token = secrets::new_token()?;
     let hash = secrets::token_hash(&token);
     let id = invitation_id(&hash);

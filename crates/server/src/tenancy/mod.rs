@@ -1,14 +1,18 @@
-//! Organisations are tenants. A request belongs to the organisation whose host it was
-//! made on, or to the default organisation; every query below this point is scoped to
-//! that one organisation, so no call can cross into another.
+//! Organisations are tenants. A request belongs to the organisation served on the host
+//! it was made to: each organisation has one or more host names, each with its own public
+//! origin, so several brands run from one server and one build. The default
+//! organisation also answers on its configured public origin's host and on loopback
+//! names (for the machine itself). Any other host is "no such clinic". Every query below
+//! this point is scoped to the one organisation, so no call can cross into another.
 
-use axum::http::header::HeaderMap;
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap};
 use haven_protocol::identity::Id;
+use haven_protocol::{ErrorCode, HttpsUrl};
 use sqlx::SqlitePool;
 
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::http::headers::request_origin;
 use crate::secrets::new_id;
 use crate::state::AppState;
 
@@ -19,6 +23,13 @@ pub struct Org {
     pub idle_timeout_secs: u32,
 }
 
+/// The organisation a request was made to, and the public origin it is served at there.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub org: Org,
+    pub origin: HttpsUrl,
+}
+
 fn row_to_org(row: (String, String, i64)) -> Result<Org> {
     Ok(Org {
         id: Id::parse(&row.0)?,
@@ -27,19 +38,83 @@ fn row_to_org(row: (String, String, i64)) -> Result<Org> {
     })
 }
 
-/// The organisation a request was made to.
-pub async fn for_request(state: &AppState, headers: &HeaderMap) -> Result<Org> {
-    let origin = request_origin(state, headers)?;
-    let host = origin.authority().to_owned();
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, name, idle_timeout_secs FROM organisations
-         WHERE host = ?1 OR (is_default = 1 AND NOT EXISTS (SELECT 1 FROM organisations WHERE host = ?1))
-         ORDER BY is_default ASC LIMIT 1",
+/// The request's `Host`, parsed as strictly as any other input and normalised.
+pub fn request_host(headers: &HeaderMap) -> Result<HttpsUrl> {
+    let invalid = || {
+        Error::bad(
+            ErrorCode::InvalidHost,
+            StatusCode::BAD_REQUEST,
+            "The Host header is missing or is not a valid host name.",
+        )
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(invalid)?;
+    HttpsUrl::from_authority(host).map_err(|_| invalid())
+}
+
+/// Whether `authority` names this machine itself.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().map(|h| format!("[{h}]")),
+        None => authority.split(':').next().map(str::to_owned),
+    };
+    matches!(host.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+/// Which organisation serves `host`, at which origin; `None`: no clinic there.
+pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant>> {
+    let authority = host.authority();
+    let row: Option<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT o.id, o.name, o.idle_timeout_secs, h.origin
+         FROM organisation_hosts h JOIN organisations o ON o.id = h.org_id
+         WHERE h.host = ?",
     )
-    .bind(host)
+    .bind(authority)
     .fetch_optional(state.db())
     .await?;
-    row_to_org(row.ok_or_else(|| Error::internal("no default organisation"))?)
+    if let Some((id, name, idle, origin)) = row {
+        let origin = HttpsUrl::parse(&origin).map_err(Error::internal)?;
+        return Ok(Some(Tenant {
+            org: row_to_org((id, name, idle))?,
+            origin,
+        }));
+    }
+    let public = state.public_origin();
+    let default_host = public.is_some_and(|p| p.authority() == authority);
+    if !default_host && !is_loopback(authority) {
+        return Ok(None);
+    }
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT id, name, idle_timeout_secs FROM organisations WHERE is_default = 1",
+    )
+    .fetch_optional(state.db())
+    .await?;
+    let org = row_to_org(row.ok_or_else(|| Error::internal("no default organisation"))?)?;
+    let origin = public.cloned().unwrap_or_else(|| host.clone());
+    Ok(Some(Tenant { org, origin }))
+}
+
+/// The refusal for a host no organisation is served on. It names nothing the request
+/// sent.
+pub fn unknown_clinic() -> Error {
+    Error::bad(
+        ErrorCode::UnknownClinic,
+        StatusCode::NOT_FOUND,
+        "There is no clinic at this address. Check the link your clinic gave you.",
+    )
+}
+
+/// The organisation a request was made to, and its origin there.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Tenant> {
+    let host = request_host(headers)?;
+    for_host(state, &host).await?.ok_or_else(unknown_clinic)
+}
+
+/// The organisation a request was made to.
+pub async fn for_request(state: &AppState, headers: &HeaderMap) -> Result<Org> {
+    Ok(resolve(state, headers).await?.org)
 }
 
 /// Makes sure the default organisation exists and carries the configured name.
@@ -70,19 +145,75 @@ pub async fn ensure_default(db: &SqlitePool, name: &str, idle_timeout_secs: u32)
     Ok(id)
 }
 
-/// Adds an organisation served on `host` (white label: one server, many brands).
+/// Adds an organisation served on `host` (white label: one server, many brands), at
+/// the origin `https://{host}`.
 pub async fn create(db: &SqlitePool, name: &str, host: &str, idle_timeout_secs: u32) -> Result<Id> {
+    let origin = HttpsUrl::from_authority(host).map_err(Error::internal)?;
     let id = new_id()?;
+    let mut tx = crate::store::begin_write(db).await?;
     sqlx::query(
         "INSERT INTO organisations (id, name, host, is_default, idle_timeout_secs, created_at)
-         VALUES (?, ?, ?, 0, ?, ?)",
+         VALUES (?, ?, NULL, 0, ?, ?)",
     )
     .bind(id.as_str())
     .bind(name)
-    .bind(host.to_ascii_lowercase())
     .bind(i64::from(idle_timeout_secs))
     .bind(now())
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    add_host_in(&mut tx, &id, &origin, &origin).await?;
+    tx.commit().await.map_err(Error::internal)?;
     Ok(id)
+}
+
+/// Serves `org` also on `host`, at `origin` (the same, or what a proxy presents).
+/// Refused if another organisation, or this one, is already served there.
+pub async fn add_host(db: &SqlitePool, org: &Id, host: &HttpsUrl, origin: &HttpsUrl) -> Result<()> {
+    let mut tx = crate::store::begin_write(db).await?;
+    add_host_in(&mut tx, org, host, origin).await?;
+    tx.commit().await.map_err(Error::internal)
+}
+
+async fn add_host_in(
+    conn: &mut sqlx::SqliteConnection,
+    org: &Id,
+    host: &HttpsUrl,
+    origin: &HttpsUrl,
+) -> Result<()> {
+    let added = sqlx::query(
+        "INSERT INTO organisation_hosts (host, org_id, origin, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (host) DO NOTHING",
+    )
+    .bind(host.authority())
+    .bind(org.as_str())
+    .bind(origin.origin())
+    .bind(now())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Err(Error::internal("that host already serves an organisation"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_this_machines_own_names_are_loopback() {
+        for yes in ["localhost", "localhost:8443", "127.0.0.1:1", "[::1]", "[::1]:8443"] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "localhost.evil.example",
+            "127.0.0.1.evil.example:8443",
+            "evil.example",
+            "[::2]:8443",
+            "10.0.0.1:8443",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
+    }
 }

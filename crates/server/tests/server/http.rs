@@ -170,36 +170,162 @@ async fn serves_the_app_its_routes_and_compressed_files() {
     assert_eq!(&plain.body[..], b"\0asm\x01\0\0\0");
 }
 
+/// Tenancy by host: each organisation on its own host names, each with its own origin,
+/// from one server; the default one on its public origin (and this machine's loopback
+/// names); any other host is "no such clinic", for pages, the API and the WebSocket
+/// alike, while the health check answers everywhere. A session works only on the
+/// hosts of its own organisation.
 #[tokio::test]
-async fn config_names_secure_endpoints_for_the_host_it_was_asked_on() {
-    let server = TestServer::start().await;
+async fn each_organisation_is_served_on_its_own_hosts_and_no_clinic_on_any_other() {
+    let dist = fake_dist();
+    let dir = dist.path().to_path_buf();
+    let server = TestServer::start_with(|c| {
+        c.public_origin = Some("https://portal.clinic.example".parse().unwrap());
+        c.brand_name = "Haven Clinic".into();
+        c.static_dir = Some(dir);
+        c.demo = true;
+    })
+    .await;
     let client = server.client();
-    let reply = client
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let northside =
+        haven_server::tenancy::create(&db, "Northside Clinic", "Northside.Example:9443", 900)
+            .await
+            .unwrap();
+    haven_server::demo::seed(&db, &northside).await.unwrap();
+    haven_server::tenancy::add_host(
+        &db,
+        &northside,
+        &"https://care.northside.example".parse().unwrap(),
+        &"https://care.northside.example".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    // More host names for one organisation are fine; a host already serving one is refused.
+    assert!(
+        haven_server::tenancy::add_host(
+            &db,
+            &northside,
+            &"https://portal.northside.example".parse().unwrap(),
+            &"https://portal.northside.example".parse().unwrap(),
+        )
+        .await
+        .is_ok()
+    );
+    assert!(
+        haven_server::tenancy::create(&db, "Copycat", "northside.example:9443", 900)
+            .await
+            .is_err()
+    );
+
+    async fn config_on(client: &common::Client, host: &str) -> RuntimeConfig {
+        let reply = client
+            .send(Method::GET, "/api/config", &[("host", host)], vec![])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{host}");
+        let raw: RawRuntimeConfig = serde_json::from_slice(&reply.body).unwrap();
+        RuntimeConfig::try_from(raw).unwrap()
+    }
+    let config = config_on(&client, "northside.example:9443").await;
+    assert_eq!(config.brand.name, "Northside Clinic");
+    assert_eq!(
+        config.api_origin.as_str(),
+        "https://northside.example:9443/"
+    );
+    assert_eq!(config.ws_url.as_str(), "wss://northside.example:9443/ws");
+    let config = config_on(&client, "care.northside.example").await;
+    assert_eq!(config.brand.name, "Northside Clinic");
+    assert_eq!(config.ws_url.as_str(), "wss://care.northside.example/ws");
+    let config = config_on(&client, "portal.clinic.example").await;
+    assert_eq!(config.brand.name, "Haven Clinic");
+    assert_eq!(config.api_origin.as_str(), "https://portal.clinic.example/");
+    // The machine itself reaches the default organisation, at its public origin.
+    let config = client.get("/api/config").await;
+    assert_eq!(config.json()["brand"]["name"], "Haven Clinic");
+    assert_eq!(
+        config.json()["api_origin"],
+        "https://portal.clinic.example/"
+    );
+
+    // The app's page and its CSP on a partner's host name that partner's endpoint.
+    let page = client
         .send(
             Method::GET,
-            "/api/config",
-            &[("host", "Clinic.Example:9443")],
+            "/",
+            &[("host", "northside.example:9443")],
             vec![],
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let raw: RawRuntimeConfig = serde_json::from_slice(&reply.body).unwrap();
-    let config = RuntimeConfig::try_from(raw).unwrap();
-    assert_eq!(config.api_origin.as_str(), "https://clinic.example:9443/");
-    assert_eq!(config.ws_url.as_str(), "wss://clinic.example:9443/ws");
-    assert_eq!(config.brand.name, "Haven");
-    assert_eq!(config.idle_timeout_secs, 900);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header("content-security-policy")
+            .contains("connect-src 'self' wss://northside.example:9443;")
+    );
 
-    let fixed = TestServer::start_with(|c| {
-        c.public_origin = Some("https://portal.clinic.example".parse().unwrap());
-        c.brand_name = "Northside Clinic".into();
-    })
+    // Any other host: no clinic there, whatever is asked.
+    let unknown = "Clinic.Example:9443";
+    let page = client
+        .send(Method::GET, "/", &[("host", unknown)], vec![])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.header("content-type").starts_with("text/html"));
+    let text = String::from_utf8_lossy(&page.body);
+    assert!(text.contains("No such clinic"), "{text}");
+    assert!(
+        !text.to_ascii_lowercase().contains("clinic.example"),
+        "{text}"
+    );
+    assert_security_headers("no such clinic", &page);
+    let deep = client
+        .send(Method::GET, "/messages", &[("host", unknown)], vec![])
+        .await;
+    assert_eq!(deep.status, StatusCode::NOT_FOUND);
+    for path in ["/api/config", "/app_bg.wasm"] {
+        let reply = client
+            .send(Method::GET, path, &[("host", unknown)], vec![])
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let api = client
+        .send(Method::GET, "/api/config", &[("host", unknown)], vec![])
+        .await;
+    assert_eq!(api.json()["error"]["code"], "unknown_clinic");
+    let login = common::api::send(
+        &client,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(serde_json::json!({"email": "admin@demo.haven", "password": "x"})),
+        Some(unknown),
+    )
     .await;
-    let raw: RawRuntimeConfig =
-        serde_json::from_slice(&fixed.client().get("/api/config").await.body).unwrap();
-    assert_eq!(raw.api_origin, "https://portal.clinic.example/");
-    assert_eq!(raw.ws_url, "wss://portal.clinic.example/ws");
-    assert_eq!(raw.brand.name, "Northside Clinic");
+    assert_eq!(login.json()["error"]["code"], "unknown_clinic");
+    let health = client
+        .send(Method::GET, "/api/health", &[("host", unknown)], vec![])
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+
+    // A session of one organisation is nothing on the other's hosts, either way.
+    let theirs =
+        common::api::sign_in(&client, "admin@demo.haven", Some("care.northside.example")).await;
+    let ours = common::api::sign_in(&client, "admin@demo.haven", None).await;
+    for (token, host, status) in [
+        (&theirs, "northside.example:9443", StatusCode::OK),
+        (&theirs, "portal.clinic.example", StatusCode::UNAUTHORIZED),
+        (&ours, "portal.clinic.example", StatusCode::OK),
+        (&ours, "care.northside.example", StatusCode::UNAUTHORIZED),
+    ] {
+        let reply = common::api::send(
+            &client,
+            Method::GET,
+            "/api/session",
+            Some(token),
+            None,
+            Some(host),
+        )
+        .await;
+        assert_eq!(reply.status, status, "{host}");
+    }
 }
 
 #[tokio::test]
