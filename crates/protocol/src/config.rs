@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::brand::{BrandColours, Language, valid_logo_path, valid_support};
 use crate::url::{HttpsUrl, UrlError, WssUrl};
 
 /// Shortest and longest idle time before automatic logoff that an organisation may set.
@@ -13,12 +14,31 @@ pub const IDLE_TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u32> = 10..=86_400;
 /// The longest brand name we render.
 pub const MAX_BRAND_NAME_CHARS: usize = 80;
 
-/// How the organisation presents itself. More fields (logo, colours, languages) come with
-/// white labelling; the app ignores fields it does not know.
+/// How the organisation presents itself (white label): its name, colours, logo, support
+/// contact and default language, as data.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Brand {
     pub name: String,
+    pub colours: BrandColours,
+    /// `/api/brand/logo/{sha256}` on the same origin, or none.
+    pub logo: Option<String>,
+    /// How patients reach the clinic for help; empty when not set.
+    pub support: String,
+    pub language: Language,
+}
+
+impl Brand {
+    /// Haven's own look under `name`.
+    pub fn plain(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            colours: BrandColours::default(),
+            logo: None,
+            support: String::new(),
+            language: Language::default(),
+        }
+    }
 }
 
 /// The configuration exactly as it arrives on the wire: nothing in it is trusted yet.
@@ -54,16 +74,21 @@ pub enum ConfigError {
         "the brand name must be 1 to {MAX_BRAND_NAME_CHARS} characters without control characters"
     )]
     BrandName,
+    #[error("the brand is not acceptable: {0}")]
+    Brand(#[from] crate::brand::BrandError),
     #[error("the idle timeout must be between {} and {} seconds", IDLE_TIMEOUT_RANGE_SECS.start(), IDLE_TIMEOUT_RANGE_SECS.end())]
     IdleTimeout,
 }
 
-/// Checks a brand name the way both sides want it: short, printable, not blank.
+/// Checks a brand name the way both sides want it: short, not blank, without control
+/// or direction-changing characters.
 pub fn valid_brand_name(name: &str) -> bool {
     let count = name.chars().count();
     (1..=MAX_BRAND_NAME_CHARS).contains(&count)
         && !name.trim().is_empty()
-        && !name.chars().any(char::is_control)
+        && !name
+            .chars()
+            .any(|c| c.is_control() || crate::identity::is_deceptive(c))
 }
 
 impl TryFrom<RawRuntimeConfig> for RuntimeConfig {
@@ -81,6 +106,17 @@ impl TryFrom<RawRuntimeConfig> for RuntimeConfig {
         })?;
         if !valid_brand_name(&raw.brand.name) {
             return Err(ConfigError::BrandName);
+        }
+        if !valid_support(&raw.brand.support) {
+            return Err(crate::brand::BrandError::Support.into());
+        }
+        if raw
+            .brand
+            .logo
+            .as_deref()
+            .is_some_and(|p| !valid_logo_path(p))
+        {
+            return Err(crate::brand::BrandError::LogoPath.into());
         }
         if !IDLE_TIMEOUT_RANGE_SECS.contains(&raw.idle_timeout_secs) {
             return Err(ConfigError::IdleTimeout);
@@ -113,9 +149,7 @@ mod tests {
         RawRuntimeConfig {
             api_origin: "https://haven.example".into(),
             ws_url: "wss://haven.example/ws".into(),
-            brand: Brand {
-                name: "Haven".into(),
-            },
+            brand: Brand::plain("Haven"),
             idle_timeout_secs: 900,
         }
     }

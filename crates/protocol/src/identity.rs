@@ -98,7 +98,7 @@ pub const DECEPTIVE: &[(char, char)] = &[
     ('\u{FFF9}', '\u{FFFB}'),
 ];
 
-fn is_deceptive(c: char) -> bool {
+pub(crate) fn is_deceptive(c: char) -> bool {
     DECEPTIVE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod brand;
 pub mod config;
 pub mod error;
 pub mod identity;
@@ -18,6 +19,7 @@ pub mod url;
 pub mod ws;
 
 pub use access::{Action, Role, View};
+pub use brand::{BrandColours, Colour, Language};
 pub use config::{Brand, ConfigError, RawRuntimeConfig, RuntimeConfig};
 pub use error::{ApiError, ErrorBody, ErrorCode, Health};
 pub use url::{HttpsUrl, UrlError, WssUrl};

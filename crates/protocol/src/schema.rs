@@ -384,3 +384,69 @@ mod tests {
         assert_eq!(without(&[('a', 'a')], 'a'), vec![]);
     }
 }
+
+/// An organisation's name as `PUT /api/org/brand` takes it.
+pub fn brand_name() -> Object {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(crate::config::MAX_BRAND_NAME_CHARS))
+        .pattern(Some(trimmed_text_pattern(&[CONTROL, DECEPTIVE])))
+        .description(Some(format!(
+            "The organisation's name as shown in the app, 1 to {} characters, without \
+             control or direction-changing characters. The server trims surrounding \
+             whitespace.",
+            crate::config::MAX_BRAND_NAME_CHARS
+        )))
+        .examples(["Northside Clinic"])
+        .build()
+}
+
+/// A support contact: empty, or text as a brand name but up to 200 characters.
+pub fn support_contact() -> Object {
+    let text = trimmed_text_pattern(&[CONTROL, DECEPTIVE]);
+    let inner = text.trim_start_matches('^').trim_end_matches('$');
+    string()
+        .max_length(Some(crate::brand::MAX_SUPPORT_CHARS))
+        .pattern(Some(format!("^(?:{inner})?$")))
+        .description(Some(format!(
+            "How patients reach the clinic for help (an address, a phone number, a \
+             sentence), at most {} characters, without control or direction-changing \
+             characters; empty for none. The server trims surrounding whitespace.",
+            crate::brand::MAX_SUPPORT_CHARS
+        )))
+        .examples(["help@clinic.example, 555-0100"])
+        .build()
+}
+
+fn colour(example: crate::brand::Colour) -> Object {
+    string()
+        .pattern(Some("^#[0-9a-fA-F]{6}$"))
+        .description(Some(
+            "A colour, `#rrggbb`. Together the colours must give text at least 4.5:1 \
+             contrast (WCAG 2.2 AA) on the backgrounds it is drawn on: text and muted text \
+             on page and surface, on-primary on primary, primary on surface. A set that \
+             does not is refused.",
+        ))
+        .examples([example.hex()])
+        .build()
+}
+
+macro_rules! colour_schemas {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("The `", stringify!($field), "` colour.")]
+            pub fn $name() -> Object {
+                colour(crate::brand::BrandColours::default().$field)
+            }
+        )*
+    };
+}
+
+colour_schemas!(
+    colour_primary => primary,
+    colour_on_primary => on_primary,
+    colour_page => page,
+    colour_surface => surface,
+    colour_text => text,
+    colour_text_muted => text_muted,
+);

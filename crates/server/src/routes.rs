@@ -5,7 +5,7 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use haven_protocol::access::Action;
 use haven_protocol::identity as wire;
 use utoipa::openapi::path::Parameter;
@@ -200,6 +200,27 @@ pub fn table() -> Vec<Row> {
             .doc("Change the organisation's settings")
             .takes(one::<wire::OrgSettings>)
             .gives(one::<wire::OrgSettings>),
+        spec(M::GET, "/org/brand", full(&[Action::ReadOrgSettings]), get(admin::brand::get))
+            .doc("How the organisation presents itself: name, colours, logo, support contact, language")
+            .gives(one::<haven_protocol::config::Brand>),
+        spec(M::PUT, "/org/brand", full(&[Action::UpdateOrgSettings]), put(admin::brand::update))
+            .doc("Change the name, colours, support contact and default language; text colours below 4.5:1 contrast are refused")
+            .takes(one::<haven_protocol::brand::BrandUpdate>)
+            .gives(one::<haven_protocol::config::Brand>),
+        spec(
+            M::PUT,
+            "/org/brand/logo",
+            full(&[Action::UpdateOrgSettings]),
+            put(admin::brand::upload_logo)
+                .layer(DefaultBodyLimit::max(haven_protocol::brand::MAX_LOGO_BYTES)),
+        )
+        .doc("Set the logo: a PNG, or an inert SVG, of at most 100 KB as the body")
+        .gives(one::<haven_protocol::config::Brand>),
+        spec(M::DELETE, "/org/brand/logo", full(&[Action::UpdateOrgSettings]), delete(admin::brand::remove_logo))
+            .doc("Remove the logo")
+            .gives(one::<haven_protocol::config::Brand>),
+        spec(M::GET, "/brand/logo/{hash}", Public, get(admin::brand::logo))
+            .doc("The logo of the organisation served on this host, by the SHA-256 of its bytes"),
         spec(M::GET, "/patients", full(&[Action::ListAssignedPatients]), get(clinical::my_patients))
             .doc("The clinician's care-team patients")
             .gives(many::<wire::PersonSummary>),

@@ -3,6 +3,8 @@
 //! is already the state of things is refused (`no_change`) and records nothing, so the
 //! log says what really happened.
 
+pub mod brand;
+
 use std::str::FromStr;
 
 use axum::Json;

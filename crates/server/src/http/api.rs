@@ -36,7 +36,7 @@ pub async fn config(
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),
         ws_url: ws.into(),
-        brand: haven_protocol::Brand { name: org.name },
+        brand: crate::admin::brand::current(&state, &org).await?,
         idle_timeout_secs: org.idle_timeout_secs,
     }))
 }

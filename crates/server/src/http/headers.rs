@@ -102,10 +102,14 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    if let Ok(value) = HeaderValue::from_str(&csp) {
+    // A handler may have set a stricter policy of its own (a logo: `sandbox`).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(value) = HeaderValue::from_str(&csp)
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    if api {
+    // API answers are not kept, except what a handler marks as immutable (a logo).
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response

@@ -99,6 +99,15 @@ fn path_parameter(name: &str, schemas: &mut Schemas) -> Parameter {
             one::<Id>(schemas),
             "The identifier of what the path names; anything else is refused as not found.",
         )
+    } else if name == "hash" {
+        (
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9a-f]{64}$"))
+                .build()
+                .into(),
+            "The SHA-256 of the content, 64 lower-case hex digits; anything else is not found.",
+        )
     } else {
         (
             ObjectBuilder::new()

@@ -117,18 +117,14 @@ pub async fn for_request(state: &AppState, headers: &HeaderMap) -> Result<Org> {
     Ok(resolve(state, headers).await?.org)
 }
 
-/// Makes sure the default organisation exists and carries the configured name.
+/// Makes sure the default organisation exists, named `name` when it is first made;
+/// after that its administrators name it (white label), and a restart keeps their name.
 pub async fn ensure_default(db: &SqlitePool, name: &str, idle_timeout_secs: u32) -> Result<Id> {
     let existing: Option<(String,)> =
         sqlx::query_as("SELECT id FROM organisations WHERE is_default = 1")
             .fetch_optional(db)
             .await?;
     if let Some((id,)) = existing {
-        sqlx::query("UPDATE organisations SET name = ? WHERE id = ?")
-            .bind(name)
-            .bind(&id)
-            .execute(db)
-            .await?;
         return Id::parse(&id).map_err(Error::internal);
     }
     let id = new_id()?;
@@ -203,7 +199,13 @@ mod tests {
 
     #[test]
     fn only_this_machines_own_names_are_loopback() {
-        for yes in ["localhost", "localhost:8443", "127.0.0.1:1", "[::1]", "[::1]:8443"] {
+        for yes in [
+            "localhost",
+            "localhost:8443",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:8443",
+        ] {
             assert!(is_loopback(yes), "{yes}");
         }
         for no in [

@@ -177,7 +177,8 @@ async fn the_permission_matrix_holds_for_every_route() {
             "/csp-report",
             "/openapi.json",
             "/auth/login",
-            "/invitations/accept"
+            "/invitations/accept",
+            "/brand/logo/{hash}"
         ],
         "a new public route must be added here on purpose"
     );

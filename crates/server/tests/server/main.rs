@@ -6,6 +6,7 @@
 mod common;
 
 mod audit;
+mod brand;
 mod delivery;
 mod directory;
 mod http;

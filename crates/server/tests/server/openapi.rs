@@ -290,6 +290,21 @@ fn stated_rules(schema_name: &str, schema: &Value, value: &Value) -> bool {
             let local = email.split('@').next().unwrap();
             email.len() <= *wire::EMAIL_BYTES.end() && local.len() <= wire::EMAIL_LOCAL_MAX_BYTES
         }
+        (name, Some(text)) if name.starts_with("colours.") => {
+            let description = schema["description"].as_str().unwrap();
+            assert!(description.contains("4.5:1"), "{description}");
+            // The stated rule: with the other colours as they are, every pair still passes.
+            let Ok(colour) = haven_protocol::Colour::parse(text) else {
+                return true;
+            };
+            let mut colours =
+                serde_json::to_value(haven_protocol::BrandColours::default()).unwrap();
+            colours[name.trim_start_matches("colours.")] = json!(colour.hex());
+            serde_json::from_value::<haven_protocol::BrandColours>(colours)
+                .unwrap()
+                .contrast_failures()
+                .is_empty()
+        }
         _ => true,
     }
 }
@@ -533,6 +548,15 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
                     .is_some()
         }
         "OrgSettings" => parses::<wire::OrgSettings>(body) && settings.put(body).await,
+        // The server's own checks, as `PUT /api/org/brand` runs them.
+        "BrandUpdate" => serde_json::from_value::<haven_protocol::brand::BrandUpdate>(body.clone())
+            .is_ok_and(|b| {
+                parses::<haven_protocol::brand::BrandUpdate>(body)
+                    && haven_protocol::config::valid_brand_name(b.name.trim())
+                    && haven_protocol::brand::valid_support(b.support.trim())
+                    && (b.support.is_empty() || !b.support.trim().is_empty())
+                    && b.colours.contrast_failures().is_empty()
+            }),
         "WitnessAlarmReport" => {
             parses::<haven_audit_log::WitnessAlarmReport>(body)
                 && serde_json::from_value::<haven_audit_log::WitnessAlarmReport>(body.clone())

@@ -1,0 +1,281 @@
+//! White label through the real server: an administrator rebrands the organisation
+//! (name, colours, support contact, language, logo); the app's configuration carries it
+//! at once; colours that leave text below 4.5:1, active SVGs, oversized logos and other
+//! roles are refused with nothing changed; every change, and only a change, is audited;
+//! a logo is served only on its own organisation's hosts, inert.
+
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::api::{send, sign_in};
+use crate::common::store::count;
+use crate::common::{self, TestServer};
+
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+fn brand(colours: Value) -> Value {
+    json!({
+        "name": "  Northside Clinic ",
+        "colours": colours,
+        "support": "help@northside.example, 555-0100",
+        "language": "es",
+    })
+}
+
+fn colours(text: &str) -> Value {
+    json!({
+        "primary": "#5b2a86", "on_primary": "#ffffff", "page": "#fbf8ff",
+        "surface": "#ffffff", "text": text, "text_muted": "#4a4458",
+    })
+}
+
+async fn put_logo(
+    client: &common::Client,
+    token: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> common::Reply {
+    let auth = format!("Bearer {token}");
+    client
+        .send(
+            Method::PUT,
+            "/api/org/brand/logo",
+            &[("authorization", &auth), ("content-type", content_type)],
+            bytes,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audited() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    haven_server::tenancy::create(&db, "Other Clinic", "other.example", 900)
+        .await
+        .unwrap();
+
+    let config = client.get("/api/config").await.json();
+    assert_eq!(config["brand"]["colours"]["primary"], "#0b57d0");
+    assert_eq!(config["brand"]["logo"], Value::Null);
+    assert_eq!(config["brand"]["language"], "en");
+
+    // Pale text on the page: refused, nothing saved or recorded.
+    let pale = send(
+        &client,
+        Method::PUT,
+        "/api/org/brand",
+        Some(&admin),
+        Some(brand(colours("#b0b0b0"))),
+        None,
+    )
+    .await;
+    assert_eq!(pale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pale.json()["error"]["code"], "invalid_field");
+    assert!(
+        pale.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4.5:1")
+    );
+    for (what, body) in [
+        ("bad colour", brand(json!({"primary": "blue"}))),
+        (
+            "blank support",
+            json!({"name": "N", "colours": colours("#1d1b20"), "support": "  ", "language": "en"}),
+        ),
+        (
+            "no language",
+            json!({"name": "N", "colours": colours("#1d1b20"), "support": "", "language": "fr"}),
+        ),
+        (
+            "name with a line break",
+            json!({"name": "North\nside", "colours": colours("#1d1b20"), "support": "", "language": "en"}),
+        ),
+    ] {
+        let reply = send(
+            &client,
+            Method::PUT,
+            "/api/org/brand",
+            Some(&admin),
+            Some(body),
+            None,
+        )
+        .await;
+        assert!(reply.status.is_client_error(), "{what}: {}", reply.status);
+    }
+    // Only an administrator.
+    let refused = send(
+        &client,
+        Method::PUT,
+        "/api/org/brand",
+        Some(&clinician),
+        Some(brand(colours("#1d1b20"))),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&db, "brand_changed").await, 0);
+    assert_eq!(
+        client.get("/api/config").await.json()["brand"]["name"],
+        "Haven"
+    );
+
+    let saved = send(
+        &client,
+        Method::PUT,
+        "/api/org/brand",
+        Some(&admin),
+        Some(brand(colours("#1d1b20"))),
+        None,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.json());
+    let config = client.get("/api/config").await.json();
+    assert_eq!(config["brand"]["name"], "Northside Clinic");
+    assert_eq!(config["brand"]["colours"]["primary"], "#5b2a86");
+    assert_eq!(
+        config["brand"]["support"],
+        "help@northside.example, 555-0100"
+    );
+    assert_eq!(config["brand"]["language"], "es");
+    let entries = common::store::entries(&db, "brand_changed").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0]["detail"],
+        "changed: name, colours, support contact, language"
+    );
+    // The same again changes and records nothing.
+    let again = send(
+        &client,
+        Method::PUT,
+        "/api/org/brand",
+        Some(&admin),
+        Some(brand(colours("#1d1b20"))),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(count(&db, "brand_changed").await, 1);
+    // The other organisation is untouched.
+    let theirs = client
+        .send(
+            Method::GET,
+            "/api/config",
+            &[("host", "other.example")],
+            vec![],
+        )
+        .await
+        .json();
+    assert_eq!(theirs["brand"]["name"], "Other Clinic");
+    assert_eq!(theirs["brand"]["colours"]["primary"], "#0b57d0");
+
+    // Logos: an active SVG, another type, an oversized one are refused.
+    for (what, content_type, bytes, status) in [
+        (
+            "script",
+            "image/svg+xml",
+            br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "handler",
+            "image/svg+xml",
+            br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>"#.to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "gif",
+            "image/gif",
+            b"GIF89a".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "png that is not",
+            "image/png",
+            b"<html>".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "too big",
+            "image/png",
+            [PNG, &vec![0u8; 100_001][..]].concat(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let reply = put_logo(&client, &admin, content_type, bytes).await;
+        assert_eq!(reply.status, status, "{what}");
+    }
+    assert_eq!(
+        put_logo(&client, &clinician, "image/png", PNG.to_vec())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(count(&db, "brand_changed").await, 1);
+
+    let set = put_logo(&client, &admin, "image/png", PNG.to_vec()).await;
+    assert_eq!(set.status, StatusCode::OK);
+    let path = set.json()["logo"].as_str().unwrap().to_owned();
+    assert!(path.starts_with("/api/brand/logo/"), "{path}");
+    assert_eq!(
+        client.get("/api/config").await.json()["brand"]["logo"],
+        path.as_str()
+    );
+    let served = client.get(&path).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(&served.body[..], PNG);
+    assert_eq!(served.header("content-type"), "image/png");
+    assert!(served.header("content-security-policy").contains("sandbox"));
+    assert!(served.header("cache-control").contains("immutable"));
+    // Not on another organisation's host, and nothing for a made-up or malformed hash.
+    let elsewhere = client
+        .send(Method::GET, &path, &[("host", "other.example")], vec![])
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    for bad in [
+        "/api/brand/logo/00",
+        &format!("/api/brand/logo/{}", "0".repeat(64)),
+    ] {
+        assert_eq!(client.get(bad).await.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let entries = common::store::entries(&db, "brand_changed").await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries[1]["detail"],
+        format!("changed: logo (image/png, {} bytes)", PNG.len())
+    );
+
+    // An inert SVG replaces it; the PNG is gone.
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><rect width="4" height="4" fill="purple"/></svg>"#;
+    let replaced = put_logo(&client, &admin, "image/svg+xml", svg.to_vec()).await;
+    assert_eq!(replaced.status, StatusCode::OK);
+    assert_eq!(client.get(&path).await.status, StatusCode::NOT_FOUND);
+    let svg_path = replaced.json()["logo"].as_str().unwrap().to_owned();
+    assert_eq!(
+        client.get(&svg_path).await.header("content-type"),
+        "image/svg+xml"
+    );
+
+    let removed = send(
+        &client,
+        Method::DELETE,
+        "/api/org/brand/logo",
+        Some(&admin),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert_eq!(removed.json()["logo"], Value::Null);
+    assert_eq!(client.get(&svg_path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(count(&db, "brand_changed").await, 4);
+    // Colours and name stay through logo changes.
+    assert_eq!(
+        client.get("/api/config").await.json()["brand"]["name"],
+        "Northside Clinic"
+    );
+}
