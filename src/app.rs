@@ -26,6 +26,22 @@ impl Phase {
     }
 }
 
+/// The organisation's colours, as the custom properties every colour in `style/` reads
+/// (set through the CSSOM, which the CSP allows; no inline style).
+fn apply_brand(brand: &haven_protocol::Brand) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+    else {
+        return;
+    };
+    let style = root.style();
+    for (name, value) in brand.colours.custom_properties() {
+        let _ = style.set_property(name, &value);
+    }
+}
+
 fn set_title(text: &str) {
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         document.set_title(text);
@@ -41,6 +57,7 @@ pub fn App() -> impl IntoView {
         match crate::boot::load_config().await {
             Ok(config) => {
                 set_title(&config.brand.name);
+                apply_brand(&config.brand);
                 phase.set(Phase::Ready(config));
             }
             Err(error) => phase.set(Phase::Refused(error)),

@@ -41,7 +41,18 @@ fn reveal(ev: &web_sys::MouseEvent) {
     }
 }
 
-/// The first letter of the brand, as its mark until brands bring a logo.
+/// The brand's logo, or the first letter of its name as its mark. Decorative: the name
+/// is written beside it.
+pub fn brand_mark(brand: &str, logo: Option<String>) -> impl IntoView + use<> {
+    match logo {
+        Some(src) => view! { <img class="brand-logo" src=src alt=""/> }.into_any(),
+        None => {
+            view! { <span class="brand-mark" aria-hidden="true">{mark(brand)}</span> }.into_any()
+        }
+    }
+}
+
+/// The first letter of the brand.
 fn mark(brand: &str) -> String {
     brand
         .chars()
@@ -53,6 +64,8 @@ fn mark(brand: &str) -> String {
 #[component]
 pub fn AppShell(
     brand: String,
+    /// The brand's logo (`/api/brand/logo/…`), if it has one.
+    logo: Option<String>,
     link: RwSignal<LinkState>,
     account: Account,
     /// The views of the role, in order.
@@ -88,7 +101,7 @@ pub fn AppShell(
             on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
         <header class="app-bar">
             <div class="brand-name">
-                <span class="brand-mark" aria-hidden="true">{mark(&brand)}</span>
+                {brand_mark(&brand, logo)}
                 <span>{brand.clone()}</span>
             </div>
             <nav id="nav" class="nav" aria-label="Main"><ul>{nav}</ul></nav>

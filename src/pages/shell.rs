@@ -81,7 +81,7 @@ fn install_idle_watch(
 }
 
 #[component]
-pub fn Shell(brand: String, link: RwSignal<LinkState>) -> impl IntoView {
+pub fn Shell(brand: String, logo: Option<String>, link: RwSignal<LinkState>) -> impl IntoView {
     let Some(ctx) = use_ctx() else {
         return ().into_any();
     };
@@ -130,7 +130,7 @@ pub fn Shell(brand: String, link: RwSignal<LinkState>) -> impl IntoView {
 
     view! {
         <div class="signed-in app-shell" data-role=role.as_str() data-totp=auth.info.totp_enrolled.to_string()>
-            <AppShell brand link account views current on_navigate=navigate on_sign_out=sign_out>
+            <AppShell brand logo link account views current on_navigate=navigate on_sign_out=sign_out>
                 {body}
                 {(!auth.info.totp_enrolled).then(|| view! { <SecondFactor/> })}
             </AppShell>

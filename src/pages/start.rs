@@ -56,6 +56,7 @@ fn capabilities() -> impl IntoView {
 #[component]
 pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     let name = config.brand.name.clone();
+    let logo = config.brand.logo.clone();
     let link_state = RwSignal::new(LinkState::Connecting);
     let ctx = Ctx {
         config: StoredValue::new(config.clone()),
@@ -131,12 +132,15 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
     let signed_in = move || ctx.auth.with(Option::is_some);
     move || {
         if signed_in() {
-            view! { <Shell brand=name.clone() link=link_state/> }.into_any()
+            view! { <Shell brand=name.clone() logo=logo.clone() link=link_state/> }.into_any()
         } else {
             view! {
                 <div class="public">
                     <header class="topbar">
-                        <span class="brand-name">{name.clone()}</span>
+                        <span class="brand-name">
+                            {crate::components::app_shell::brand_mark(&name, logo.clone())}
+                            <span>{name.clone()}</span>
+                        </span>
                         <LinkStatus state=link_state/>
                     </header>
                     <main class="stack">

@@ -123,6 +123,67 @@ async fn loads_over_https_with_the_link_up(browser: Browser) {
 }
 in_every_browser!(loads_over_https_with_the_link_up);
 
+/// White label: the organisation's colours and logo, kept as data, reach the page at run
+/// time (CSS custom properties set through the CSSOM, the logo from the server) with no
+/// CSP violation and no rebuild.
+#[tokio::test]
+async fn a_brands_colours_and_logo_reach_the_page() {
+    let data = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start(data.path(), 0, &["--brand-name", "Northside Clinic"]).unwrap();
+    let db = haven_server::store::open(data.path()).await.unwrap();
+    let (org,): (String,) = sqlx::query_as("SELECT id FROM organisations WHERE is_default = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let colours = haven_protocol::BrandColours {
+        primary: haven_protocol::Colour::parse("#5b2a86").unwrap(),
+        page: haven_protocol::Colour::parse("#fbf8ff").unwrap(),
+        ..Default::default()
+    };
+    let logo = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
+    let hash = "ab".repeat(32);
+    sqlx::query("INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) VALUES (?, ?, 'image/svg+xml', ?, 0)")
+        .bind(&org)
+        .bind(&hash)
+        .bind(&logo[..])
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) VALUES (?, ?, '', 'en', ?, 0)")
+        .bind(&org)
+        .bind(serde_json::to_string(&colours).unwrap())
+        .bind(&hash)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let session = Session::start(Browser::Chromium).await.unwrap();
+    session.goto(&server.url("/")).await.unwrap();
+    session
+        .wait_for("#haven[data-state='ready']")
+        .await
+        .unwrap();
+    session
+        .wait_until("const l = document.querySelector('img.brand-logo'); return !!l && l.complete && l.naturalWidth === 40;")
+        .await
+        .unwrap();
+    let primary = session
+        .eval("return getComputedStyle(document.documentElement).getPropertyValue('--haven-color-primary').trim();")
+        .await
+        .unwrap();
+    assert_eq!(primary, "#5b2a86");
+    let page = session
+        .eval("return getComputedStyle(document.body).backgroundColor;")
+        .await
+        .unwrap();
+    assert_eq!(page, "rgb(251, 248, 255)");
+    assert_eq!(counter(&session, "data-csp-violations").await, "0");
+    let console = session.console_errors().await.unwrap();
+    assert!(console.is_empty(), "console errors: {console:?}");
+    session.close().await.unwrap();
+}
+
 /// Serves the real app over TLS, but with `/api/config` replaced by `config`; counts
 /// every connection made to `trap`, the insecure endpoint the configuration names.
 async fn serve_with_config(
@@ -191,7 +252,7 @@ async fn an_insecure_endpoint_is_refused(browser: Browser) {
         let config = serde_json::json!({
             "api_origin": api,
             "ws_url": ws,
-            "brand": { "name": "Haven" },
+            "brand": haven_protocol::Brand::plain("Haven"),
             "idle_timeout_secs": 900,
         });
         let (running, _data) = serve_with_config(config).await;
@@ -234,6 +295,10 @@ in_every_browser!(an_insecure_endpoint_is_refused);
 async fn a_page_not_served_over_https_is_refused(browser: Browser) {
     let data = tempfile::tempdir().unwrap();
     let db = haven_server::store::open(data.path()).await.unwrap();
+    // The organisation this machine's own names reach, as `serve` makes it.
+    haven_server::tenancy::ensure_default(&db, "Haven", 900)
+        .await
+        .unwrap();
     let assets =
         haven_server::http::assets::Assets::load(&env_path("HAVEN_DIST").unwrap()).unwrap();
     let state = haven_server::AppState::new(
