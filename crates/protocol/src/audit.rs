@@ -76,6 +76,7 @@ words! {
         RoleChanged = "role_changed": "An administrator changed someone's role.",
         AccountDeactivated = "account_deactivated": "An administrator deactivated an account.",
         SettingsChanged = "settings_changed": "An administrator changed the organisation's settings.",
+        EmbeddingChanged = "embedding_changed": "An administrator changed which partner origins may embed the app (the new list).",
         BrandChanged = "brand_changed": "An administrator changed how the organisation presents itself (which of name, colours, support contact, language, logo).",
         BreakGlassGranted = "break_glass_granted": "A clinician opened emergency access to a patient outside their care team.",
         BreakGlassEnded = "break_glass_ended": "Emergency access ended (ended early by the clinician, or run out).",

@@ -272,6 +272,27 @@ pub struct BrandUpdate {
     pub language: Language,
 }
 
+/// Most partner origins an organisation may allow to embed it.
+pub const MAX_EMBED_ORIGINS: usize = 20;
+
+/// `GET`/`PUT /api/org/embedding`: the partner origins whose pages may show Haven in an
+/// iframe. Empty: nobody may (`frame-ancestors 'none'`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Embedding {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::embed_origins))]
+    pub origins: Vec<String>,
+}
+
+/// A partner page's origin as an administrator may allow it: `https://host[:port]` and
+/// nothing more (no path, query, user or wildcard). The normalised origin, or `None`.
+pub fn parse_embed_origin(text: &str) -> Option<String> {
+    let url = crate::url::HttpsUrl::parse(text.trim()).ok()?;
+    let origin = url.origin();
+    (url.as_str() == origin || url.as_str() == format!("{origin}/")).then_some(origin)
+}
+
 /// Checks a support contact: short, without control or direction-changing characters;
 /// empty means none.
 pub fn valid_support(text: &str) -> bool {
@@ -328,6 +349,32 @@ mod tests {
         assert_eq!(failures.len(), 2);
         assert!(failures.iter().all(|f| f.foreground == "text_muted"));
         assert!(failures.iter().all(|f| f.ratio < MIN_TEXT_CONTRAST));
+    }
+
+    #[test]
+    fn embedding_origins_are_bare_https_origins() {
+        assert_eq!(
+            parse_embed_origin("https://Partner.Example:8443/").as_deref(),
+            Some("https://partner.example:8443")
+        );
+        assert_eq!(
+            parse_embed_origin("https://partner.example").as_deref(),
+            Some("https://partner.example")
+        );
+        for bad in [
+            "http://partner.example",
+            "https://partner.example/portal",
+            "https://partner.example/?x=1",
+            "https://user@partner.example",
+            "https://*.partner.example",
+            "*",
+            "'self'",
+            "javascript:alert(1)",
+            "https://partner.example 'unsafe-inline'",
+            "",
+        ] {
+            assert_eq!(parse_embed_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -450,3 +450,23 @@ colour_schemas!(
     colour_text => text,
     colour_text_muted => text_muted,
 );
+
+/// The partner origins allowed to embed the app.
+pub fn embed_origins() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            string()
+                .pattern(Some("^https://[^/?#@*\\s]+/?$"))
+                .description(Some(
+                    "A partner page's origin, `https://host[:port]`: no path, query, user \
+                     or wildcard.",
+                ))
+                .examples(["https://partner.example"]),
+        )
+        .max_items(Some(crate::brand::MAX_EMBED_ORIGINS))
+        .description(Some(format!(
+            "At most {} origins; empty for none (the app may then not be framed at all).",
+            crate::brand::MAX_EMBED_ORIGINS
+        )))
+        .build()
+}

@@ -219,6 +219,13 @@ pub fn table() -> Vec<Row> {
         spec(M::DELETE, "/org/brand/logo", full(&[Action::UpdateOrgSettings]), delete(admin::brand::remove_logo))
             .doc("Remove the logo")
             .gives(one::<haven_protocol::config::Brand>),
+        spec(M::GET, "/org/embedding", full(&[Action::ReadOrgSettings]), get(admin::embedding::get))
+            .doc("The partner origins allowed to embed the app in an iframe")
+            .gives(one::<haven_protocol::brand::Embedding>),
+        spec(M::PUT, "/org/embedding", full(&[Action::UpdateOrgSettings]), put(admin::embedding::put))
+            .doc("Replace the partner origins allowed to embed the app; an empty list allows none")
+            .takes(one::<haven_protocol::brand::Embedding>)
+            .gives(one::<haven_protocol::brand::Embedding>),
         spec(M::GET, "/brand/logo/{hash}", Public, get(admin::brand::logo))
             .doc("The logo of the organisation served on this host, by the SHA-256 of its bytes"),
         spec(M::GET, "/patients", full(&[Action::ListAssignedPatients]), get(clinical::my_patients))

@@ -4,6 +4,7 @@
 //! log says what really happened.
 
 pub mod brand;
+pub mod embedding;
 
 use std::str::FromStr;
 

@@ -31,7 +31,8 @@ pub async fn config(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<RawRuntimeConfig>> {
-    let crate::tenancy::Tenant { org, origin } = crate::tenancy::resolve(&state, &headers).await?;
+    let crate::tenancy::Tenant { org, origin, .. } =
+        crate::tenancy::resolve(&state, &headers).await?;
     let ws = origin.websocket("/ws")?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),

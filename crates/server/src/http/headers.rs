@@ -21,7 +21,12 @@ pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), display-
      geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()";
 
 /// The Content-Security-Policy for a page served under `origin`.
-pub fn content_security_policy(script_hashes: &[String], origin: Option<&HttpsUrl>) -> String {
+/// `frame_ancestors`: the partner origins allowed to embed the page; none: `'none'`.
+pub fn content_security_policy(
+    script_hashes: &[String],
+    origin: Option<&HttpsUrl>,
+    frame_ancestors: &[String],
+) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for hash in script_hashes {
         script_src.push_str(" '");
@@ -34,10 +39,21 @@ pub fn content_security_policy(script_hashes: &[String], origin: Option<&HttpsUr
         connect_src.push(' ');
         connect_src.push_str(ws.origin().as_str());
     }
+    // Only origins that parse as bare https origins were ever stored; checked again here
+    // so nothing else can reach the header.
+    let ancestors: Vec<String> = frame_ancestors
+        .iter()
+        .filter_map(|o| haven_protocol::brand::parse_embed_origin(o))
+        .collect();
+    let frame_ancestors = if ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        ancestors.join(" ")
+    };
     format!(
         "default-src 'none'; script-src {script_src}; style-src 'self'; img-src 'self' blob:; \
          font-src 'self'; connect-src {connect_src}; manifest-src 'self'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'; report-uri /api/csp-report"
+         form-action 'self'; frame-ancestors {frame_ancestors}; report-uri /api/csp-report"
     )
 }
 
@@ -62,9 +78,9 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let path = req.uri().path();
     let api = is_api(path);
     let health = path == "/api/health";
-    let (origin, refusal) = match crate::tenancy::resolve(&state, req.headers()).await {
-        Ok(tenant) => (Some(tenant.origin), None),
-        Err(error) => (None, Some(error)),
+    let (origin, embedders, refusal) = match crate::tenancy::resolve(&state, req.headers()).await {
+        Ok(tenant) => (Some(tenant.origin), tenant.embed_origins, None),
+        Err(error) => (None, Vec::new(), Some(error)),
     };
     let mut response = match refusal {
         Some(Error::BadRequest { status, .. }) if !health && !api => {
@@ -79,9 +95,9 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         Some(error) if !health => error.into_response(),
         _ => next.run(req).await,
     };
-    let csp = content_security_policy(state.assets().script_hashes(), origin.as_ref());
+    let csp = content_security_policy(state.assets().script_hashes(), origin.as_ref(), &embedders);
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 7] = [
+    let fixed: [(HeaderName, &'static str); 6] = [
         (header::STRICT_TRANSPORT_SECURITY, HSTS),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -97,10 +113,13 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
             HeaderName::from_static("cross-origin-resource-policy"),
             "same-origin",
         ),
-        (header::X_FRAME_OPTIONS, "DENY"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // For browsers without `frame-ancestors`; where partners may embed, the CSP decides.
+    if embedders.is_empty() {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     // A handler may have set a stricter policy of its own (a logo: `sandbox`).
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
@@ -122,11 +141,21 @@ mod tests {
     #[test]
     fn csp_has_no_unsafe_inline_and_names_the_wss_origin() {
         let origin = HttpsUrl::parse("https://haven.example:8443").unwrap();
-        let csp = content_security_policy(&["sha256-abc=".into()], Some(&origin));
+        let csp = content_security_policy(&["sha256-abc=".into()], Some(&origin), &[]);
         assert!(!csp.contains("unsafe-inline"));
         assert!(!csp.contains("'unsafe-eval'"));
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-abc='"));
         assert!(csp.contains("connect-src 'self' wss://haven.example:8443;"));
         assert!(csp.contains("frame-ancestors 'none'"));
+        let partners = [
+            "https://partner.example".to_owned(),
+            "https://x.example; script-src *".to_owned(),
+        ];
+        let csp = content_security_policy(&[], Some(&origin), &partners);
+        assert!(
+            csp.contains("frame-ancestors https://partner.example;"),
+            "{csp}"
+        );
+        assert!(!csp.contains("script-src *"), "{csp}");
     }
 }

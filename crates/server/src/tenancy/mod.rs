@@ -28,6 +28,19 @@ pub struct Org {
 pub struct Tenant {
     pub org: Org,
     pub origin: HttpsUrl,
+    /// The partner origins allowed to frame the app (`frame-ancestors`).
+    pub embed_origins: Vec<String>,
+}
+
+/// The partner origins `org` allows to embed it.
+pub async fn embed_origins(db: &SqlitePool, org: &Id) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT origin FROM organisation_embed_origins WHERE org_id = ? ORDER BY origin",
+    )
+    .bind(org.as_str())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(o,)| o).collect())
 }
 
 fn row_to_org(row: (String, String, i64)) -> Result<Org> {
@@ -76,9 +89,12 @@ pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant
     .await?;
     if let Some((id, name, idle, origin)) = row {
         let origin = HttpsUrl::parse(&origin).map_err(Error::internal)?;
+        let org = row_to_org((id, name, idle))?;
+        let embed_origins = embed_origins(state.db(), &org.id).await?;
         return Ok(Some(Tenant {
-            org: row_to_org((id, name, idle))?,
+            org,
             origin,
+            embed_origins,
         }));
     }
     let public = state.public_origin();
@@ -93,7 +109,12 @@ pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant
     .await?;
     let org = row_to_org(row.ok_or_else(|| Error::internal("no default organisation"))?)?;
     let origin = public.cloned().unwrap_or_else(|| host.clone());
-    Ok(Some(Tenant { org, origin }))
+    let embed_origins = embed_origins(state.db(), &org.id).await?;
+    Ok(Some(Tenant {
+        org,
+        origin,
+        embed_origins,
+    }))
 }
 
 /// The refusal for a host no organisation is served on. It names nothing the request

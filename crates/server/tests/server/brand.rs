@@ -279,3 +279,152 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
         "Northside Clinic"
     );
 }
+
+/// Embedding: an administrator names the partner origins that may frame the app; the
+/// CSP of that organisation's pages names exactly those (and drops `X-Frame-Options`),
+/// while every other organisation stays `'none'`. Anything but a bare https origin is
+/// refused with nothing changed; the change is audited with the new list.
+#[tokio::test]
+async fn only_the_partner_origins_an_admin_allows_may_frame_the_app() {
+    let dist = common::fake_dist();
+    let dir = dist.path().to_path_buf();
+    let server = TestServer::start_with(|c| {
+        c.demo = true;
+        c.static_dir = Some(dir);
+    })
+    .await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    haven_server::tenancy::create(&db, "Other Clinic", "other.example", 900)
+        .await
+        .unwrap();
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+
+    let page = client.get("/").await;
+    assert!(
+        page.header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(page.header("x-frame-options"), "DENY");
+
+    for (what, origins) in [
+        ("plain http", json!(["http://partner.example"])),
+        ("a path", json!(["https://partner.example/portal"])),
+        ("a wildcard", json!(["https://*.partner.example"])),
+        ("everyone", json!(["*"])),
+        (
+            "a CSP injection",
+            json!(["https://partner.example; script-src *"]),
+        ),
+        ("a keyword", json!(["'self'"])),
+        (
+            "too many",
+            json!(
+                (0..21)
+                    .map(|i| format!("https://p{i}.example"))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+    ] {
+        let reply = send(
+            &client,
+            Method::PUT,
+            "/api/org/embedding",
+            Some(&admin),
+            Some(json!({"origins": origins})),
+            None,
+        )
+        .await;
+        assert!(reply.status.is_client_error(), "{what}: {}", reply.status);
+    }
+    let refused = send(
+        &client,
+        Method::PUT,
+        "/api/org/embedding",
+        Some(&clinician),
+        Some(json!({"origins": ["https://partner.example"]})),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&db, "embedding_changed").await, 0);
+
+    let saved = send(
+        &client,
+        Method::PUT,
+        "/api/org/embedding",
+        Some(&admin),
+        Some(json!({"origins": ["https://Partner.Example/", "https://portal.partner.example:8443", "https://partner.example"]})),
+        None,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert_eq!(
+        saved.json()["origins"],
+        json!([
+            "https://partner.example",
+            "https://portal.partner.example:8443"
+        ])
+    );
+    let page = client.get("/").await;
+    assert!(
+        page.header("content-security-policy").contains(
+            "frame-ancestors https://partner.example https://portal.partner.example:8443;"
+        ),
+        "{}",
+        page.header("content-security-policy")
+    );
+    assert!(page.headers.get("x-frame-options").is_none());
+    // Another organisation on the same server is still not frameable.
+    let theirs = client
+        .send(Method::GET, "/", &[("host", "other.example")], vec![])
+        .await;
+    assert!(
+        theirs
+            .header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(theirs.header("x-frame-options"), "DENY");
+    let entries = common::store::entries(&db, "embedding_changed").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0]["detail"],
+        "allowed: https://partner.example https://portal.partner.example:8443"
+    );
+    // The same list again records nothing; an empty one closes the door again.
+    let again = send(
+        &client,
+        Method::PUT,
+        "/api/org/embedding",
+        Some(&admin),
+        Some(
+            json!({"origins": ["https://partner.example", "https://portal.partner.example:8443"]}),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(count(&db, "embedding_changed").await, 1);
+    let closed = send(
+        &client,
+        Method::PUT,
+        "/api/org/embedding",
+        Some(&admin),
+        Some(json!({"origins": []})),
+        None,
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::OK);
+    assert!(
+        client
+            .get("/")
+            .await
+            .header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(
+        common::store::entries(&db, "embedding_changed").await[1]["detail"],
+        "allowed: none"
+    );
+}

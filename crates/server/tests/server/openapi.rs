@@ -548,6 +548,13 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
                     .is_some()
         }
         "OrgSettings" => parses::<wire::OrgSettings>(body) && settings.put(body).await,
+        "Embedding" => serde_json::from_value::<haven_protocol::brand::Embedding>(body.clone())
+            .is_ok_and(|e| {
+                e.origins.len() <= haven_protocol::brand::MAX_EMBED_ORIGINS
+                    && e.origins
+                        .iter()
+                        .all(|o| haven_protocol::brand::parse_embed_origin(o).is_some())
+            }),
         // The server's own checks, as `PUT /api/org/brand` runs them.
         "BrandUpdate" => serde_json::from_value::<haven_protocol::brand::BrandUpdate>(body.clone())
             .is_ok_and(|b| {
