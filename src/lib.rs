@@ -13,6 +13,7 @@ pub mod context;
 pub mod devices;
 pub mod diagnostics;
 pub mod e2ee;
+pub mod embed;
 pub mod error;
 pub mod pages;
 pub mod qr;

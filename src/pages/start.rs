@@ -122,9 +122,12 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
         })
     });
     let page_events = StoredValue::new_local((pagehide, pageshow));
+    // Framed by an allowed partner page: the postMessage API, for as long as the page.
+    let embedded = StoredValue::new_local(crate::embed::install(ctx));
     on_cleanup(move || {
         popstate.set_value(None);
         page_events.set_value((None, None));
+        embedded.set_value(None);
         crate::e2ee::stop(ctx);
         ctx.link.set_value(None);
     });

@@ -49,6 +49,9 @@ pub struct RawRuntimeConfig {
     pub ws_url: String,
     pub brand: Brand,
     pub idle_timeout_secs: u32,
+    /// Partner origins whose pages may frame the app; its postMessage API talks to
+    /// these only.
+    pub embed_origins: Vec<String>,
 }
 
 /// A configuration whose every endpoint is secure and whose every value is in range.
@@ -58,6 +61,8 @@ pub struct RuntimeConfig {
     pub ws_url: WssUrl,
     pub brand: Brand,
     pub idle_timeout_secs: u32,
+    /// Bare `https://` origins, at most [`crate::brand::MAX_EMBED_ORIGINS`].
+    pub embed_origins: Vec<String>,
 }
 
 /// Why a configuration was refused. `field` names the offending setting so the error
@@ -76,6 +81,8 @@ pub enum ConfigError {
     BrandName,
     #[error("the brand is not acceptable: {0}")]
     Brand(#[from] crate::brand::BrandError),
+    #[error("the partner origins allowed to embed the app are not bare https:// origins")]
+    EmbedOrigins,
     #[error("the idle timeout must be between {} and {} seconds", IDLE_TIMEOUT_RANGE_SECS.start(), IDLE_TIMEOUT_RANGE_SECS.end())]
     IdleTimeout,
 }
@@ -121,11 +128,19 @@ impl TryFrom<RawRuntimeConfig> for RuntimeConfig {
         if !IDLE_TIMEOUT_RANGE_SECS.contains(&raw.idle_timeout_secs) {
             return Err(ConfigError::IdleTimeout);
         }
+        let embed_origins = raw
+            .embed_origins
+            .iter()
+            .map(|o| crate::brand::parse_embed_origin(o))
+            .collect::<Option<Vec<_>>>()
+            .filter(|o| o.len() <= crate::brand::MAX_EMBED_ORIGINS)
+            .ok_or(ConfigError::EmbedOrigins)?;
         Ok(Self {
             api_origin,
             ws_url,
             brand: raw.brand,
             idle_timeout_secs: raw.idle_timeout_secs,
+            embed_origins,
         })
     }
 }
@@ -137,6 +152,7 @@ impl From<RuntimeConfig> for RawRuntimeConfig {
             ws_url: config.ws_url.into(),
             brand: config.brand,
             idle_timeout_secs: config.idle_timeout_secs,
+            embed_origins: config.embed_origins,
         }
     }
 }
@@ -151,6 +167,7 @@ mod tests {
             ws_url: "wss://haven.example/ws".into(),
             brand: Brand::plain("Haven"),
             idle_timeout_secs: 900,
+            embed_origins: vec!["https://partner.example".into()],
         }
     }
 
@@ -160,6 +177,22 @@ mod tests {
         assert_eq!(config.ws_url.as_str(), "wss://haven.example/ws");
         let back = RawRuntimeConfig::from(config);
         assert_eq!(back.api_origin, "https://haven.example/");
+    }
+
+    #[test]
+    fn refuses_a_partner_origin_that_is_not_a_bare_https_origin() {
+        let mut bad = raw();
+        bad.embed_origins = vec!["*".into()];
+        assert_eq!(
+            RuntimeConfig::try_from(bad).unwrap_err(),
+            ConfigError::EmbedOrigins
+        );
+        let mut bad = raw();
+        bad.brand.logo = Some("https://tracker.example/logo.png".into());
+        assert!(matches!(
+            RuntimeConfig::try_from(bad).unwrap_err(),
+            ConfigError::Brand(_)
+        ));
     }
 
     #[test]

@@ -254,6 +254,7 @@ async fn an_insecure_endpoint_is_refused(browser: Browser) {
             "ws_url": ws,
             "brand": haven_protocol::Brand::plain("Haven"),
             "idle_timeout_secs": 900,
+            "embed_origins": [],
         });
         let (running, _data) = serve_with_config(config).await;
         session

@@ -31,14 +31,18 @@ pub async fn config(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<RawRuntimeConfig>> {
-    let crate::tenancy::Tenant { org, origin, .. } =
-        crate::tenancy::resolve(&state, &headers).await?;
+    let crate::tenancy::Tenant {
+        org,
+        origin,
+        embed_origins,
+    } = crate::tenancy::resolve(&state, &headers).await?;
     let ws = origin.websocket("/ws")?;
     Ok(Json(RawRuntimeConfig {
         api_origin: origin.into(),
         ws_url: ws.into(),
         brand: crate::admin::brand::current(&state, &org).await?,
         idle_timeout_secs: org.idle_timeout_secs,
+        embed_origins,
     }))
 }
 
