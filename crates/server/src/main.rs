@@ -154,7 +154,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             format!("https://localhost:{}/", running.addr.port())
         }
         None => format!(
-            "https://localhost:{}/ (from this machine only: other hosts get \"no such clinic\" until --public-origin names one)",
+            "https://localhost:{}/ (from this machine only: other names get \"no such clinic\" until --public-origin names one)",
             running.addr.port()
         ),
     };

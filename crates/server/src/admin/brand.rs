@@ -146,18 +146,40 @@ pub async fn update(
         .fetch_one(&mut *tx)
         .await?;
     let mut kept = stored(&mut tx, org).await?;
-    let mut changed = Vec::new();
+    // What changed, with the new values (none of it is PHI), so the log shows what
+    // patients were shown and when.
+    let mut changed: Vec<String> = Vec::new();
     if old_name != name {
-        changed.push("name");
+        changed.push(format!("name {name:?}"));
     }
     if kept.colours != request.colours {
-        changed.push("colours");
+        let colours: Vec<String> = [
+            ("primary", kept.colours.primary, request.colours.primary),
+            (
+                "on_primary",
+                kept.colours.on_primary,
+                request.colours.on_primary,
+            ),
+            ("page", kept.colours.page, request.colours.page),
+            ("surface", kept.colours.surface, request.colours.surface),
+            ("text", kept.colours.text, request.colours.text),
+            (
+                "text_muted",
+                kept.colours.text_muted,
+                request.colours.text_muted,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, old, new)| old != new)
+        .map(|(field, _, new)| format!("{field} {}", new.hex()))
+        .collect();
+        changed.push(format!("colours ({})", colours.join(", ")));
     }
     if kept.support != support {
-        changed.push("support contact");
+        changed.push(format!("support contact {support:?}"));
     }
     if kept.language != request.language {
-        changed.push("language");
+        changed.push(format!("language {}", request.language.as_str()));
     }
     kept.colours = request.colours;
     kept.support = support;
@@ -178,54 +200,166 @@ pub async fn update(
     Ok(Json(brand_of(name, kept)))
 }
 
-/// What kind of image `bytes` is, if it is one Haven shows as a logo. An SVG is taken
-/// only if it carries nothing active (scripts, event handlers, embedded documents,
-/// entity declarations, links out), since it is a document in its own right.
+/// What kind of image `bytes` is, if it is one Haven shows as a logo.
 fn logo_kind(content_type: Option<&str>, bytes: &[u8]) -> Option<&'static str> {
     match content_type? {
         "image/png" => bytes
             .starts_with(b"\x89PNG\r\n\x1a\n")
             .then_some("image/png"),
-        "image/svg+xml" => {
-            // The SVG and XLink namespaces are names, not links: the only `http:` allowed.
-            let text = std::str::from_utf8(bytes)
-                .ok()?
-                .to_ascii_lowercase()
-                .replace("\"http://www.w3.org/2000/svg\"", "\"\"")
-                .replace("\"http://www.w3.org/1999/xlink\"", "\"\"");
-            let forbidden = [
-                "<script",
-                "javascript:",
-                "<foreignobject",
-                "<!entity",
-                "<!doctype",
-                "<iframe",
-                "<embed",
-                "<object",
-                "data:",
-                "http:",
-                "https:",
-                "<use",
-                "<image",
-                "xlink:href",
-            ];
-            let handler = text.match_indices("on").any(|(i, _)| {
-                let before = text[..i].chars().last();
-                let after: String = text[i + 2..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
-                let rest = text[i + 2 + after.len()..].trim_start();
-                before.is_some_and(char::is_whitespace)
-                    && !after.is_empty()
-                    && rest.starts_with('=')
-            });
-            let svg = text.contains("<svg") && text.trim_end().ends_with("</svg>");
-            (svg && !handler && !forbidden.iter().any(|f| text.contains(f)))
-                .then_some("image/svg+xml")
-        }
+        "image/svg+xml" => std::str::from_utf8(bytes)
+            .ok()
+            .filter(|text| inert_svg(text))
+            .map(|_| "image/svg+xml"),
         _ => None,
     }
+}
+
+/// The SVG elements a logo may use: shapes, groups, gradients, text. Nothing that
+/// runs, links, embeds or animates.
+const SVG_ELEMENTS: &[&str] = &[
+    "svg",
+    "g",
+    "path",
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "title",
+    "desc",
+    "defs",
+    "lineargradient",
+    "radialgradient",
+    "stop",
+    "text",
+    "tspan",
+    "clippath",
+];
+
+/// Their attributes: geometry and paint. No `href`, no event handlers, no `style`.
+const SVG_ATTRIBUTES: &[&str] = &[
+    "xmlns",
+    "version",
+    "viewbox",
+    "width",
+    "height",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "fx",
+    "fy",
+    "d",
+    "points",
+    "fill",
+    "stroke",
+    "stroke-width",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-miterlimit",
+    "stroke-dasharray",
+    "opacity",
+    "fill-opacity",
+    "stroke-opacity",
+    "fill-rule",
+    "clip-rule",
+    "clip-path",
+    "transform",
+    "id",
+    "offset",
+    "stop-color",
+    "stop-opacity",
+    "gradientunits",
+    "gradienttransform",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "text-anchor",
+    "preserveaspectratio",
+    "role",
+    "aria-label",
+];
+
+const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
+
+/// Whether `text` is an SVG made only of the elements and attributes above, in one
+/// linear pass: no declarations, comments, processing instructions or CDATA (`<!`,
+/// `<?`), no character or entity references (`&`), no namespace prefixes, attribute
+/// values quoted and free of `:` (so no scheme, `url(` only as `url(#id)`), and the one
+/// `xmlns` the SVG namespace. Anything else is refused, not cleaned.
+fn inert_svg(text: &str) -> bool {
+    if text.contains('&') || text.contains("<!") || text.contains("<?") {
+        return false;
+    }
+    let mut rest = text.trim();
+    if !rest.starts_with("<svg") || !rest.ends_with("</svg>") {
+        return false;
+    }
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            return false;
+        };
+        let tag = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        if !inert_tag(tag) {
+            return false;
+        }
+    }
+    true
+}
+
+/// One tag's inside, between `<` and `>`.
+fn inert_tag(tag: &str) -> bool {
+    let tag = tag.strip_prefix('/').unwrap_or(tag);
+    let tag = tag.strip_suffix('/').unwrap_or(tag);
+    let name_end = tag
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(tag.len());
+    let name = tag[..name_end].to_ascii_lowercase();
+    if !SVG_ELEMENTS.contains(&name.as_str()) {
+        return false;
+    }
+    let mut attributes = tag[name_end..].trim_start();
+    while !attributes.is_empty() {
+        let Some(eq) = attributes.find('=') else {
+            return false;
+        };
+        let attribute = attributes[..eq].trim_end().to_ascii_lowercase();
+        if !SVG_ATTRIBUTES.contains(&attribute.as_str()) {
+            return false;
+        }
+        let after = attributes[eq + 1..].trim_start();
+        let Some(quote) = after.chars().next().filter(|q| *q == '"' || *q == '\'') else {
+            return false;
+        };
+        let Some(end) = after[1..].find(quote) else {
+            return false;
+        };
+        let value = &after[1..1 + end];
+        let allowed_value = if attribute == "xmlns" {
+            value == SVG_NAMESPACE
+        } else {
+            !value.contains(':')
+                && !value.contains('<')
+                && value
+                    .to_ascii_lowercase()
+                    .match_indices("url(")
+                    .all(|(i, _)| value[i + 4..].starts_with('#'))
+        };
+        if !allowed_value {
+            return false;
+        }
+        attributes = after[end + 2..].trim_start();
+    }
+    true
 }
 
 /// `PUT /api/org/brand/logo`: a PNG or SVG of at most 100 KB as the request body.
@@ -300,7 +434,10 @@ pub async fn upload_logo(
         .await?;
         save(&mut tx, org, &kept, Some(&Some(hash.clone()))).await?;
         let event = Event::by(&authed, AuditAction::BrandChanged)
-            .detail(format!("changed: logo ({kind}, {} bytes)", bytes.len()))
+            .detail(format!(
+                "changed: logo ({kind}, {} bytes, sha256 {hash})",
+                bytes.len()
+            ))
             .from(Some(ip));
         audit::record(&mut tx, event).await?;
         tx.commit().await?;
@@ -360,10 +497,12 @@ pub async fn logo(
     let (content_type, bytes) = row.ok_or(Error::NotFound)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type).map_err(Error::internal)?,
-    );
+    let content_type = if content_type == "image/svg+xml" {
+        "image/svg+xml; charset=utf-8"
+    } else {
+        "image/png"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // Named by its content: it never changes.
     headers.insert(
         header::CACHE_CONTROL,
@@ -372,7 +511,7 @@ pub async fn logo(
     // Opened on its own, an image is a document: it may run nothing.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
     );
     Ok(response)
 }
@@ -387,17 +526,15 @@ mod tests {
         assert_eq!(logo_kind(Some("image/png"), png), Some("image/png"));
         assert_eq!(logo_kind(Some("image/png"), b"GIF89a"), None);
         assert_eq!(logo_kind(None, png), None);
-        let plain = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4" fill="navy"/></svg>"#;
-        // The namespace is a link out by the letter; a real logo must still pass.
-        assert_eq!(
-            logo_kind(Some("image/svg+xml"), plain),
-            Some("image/svg+xml")
-        );
-        let inert = br#"<svg viewBox="0 0 10 10"><circle r="4" fill="navy"/></svg>"#;
-        assert_eq!(
-            logo_kind(Some("image/svg+xml"), inert),
-            Some("image/svg+xml")
-        );
+        for good in [
+            &br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4" fill="navy"/></svg>"#[..],
+            br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox='0 0 10 10'>
+                 <defs><linearGradient id="a"><stop offset="0" stop-color="navy"/></linearGradient></defs>
+                 <g transform="translate(1 1)"><rect width="4" height="4" fill="url(#a)"/></g>
+                 <text x="1" y="9" font-size="3">Clinic</text></svg>"#,
+        ] {
+            assert_eq!(logo_kind(Some("image/svg+xml"), good), Some("image/svg+xml"), "{}", String::from_utf8_lossy(good));
+        }
         for bad in [
             &br#"<svg><script>alert(1)</script></svg>"#[..],
             br#"<svg onload="alert(1)"><circle/></svg>"#,
@@ -406,14 +543,26 @@ mod tests {
             br#"<svg><foreignObject><iframe/></foreignObject></svg>"#,
             br#"<!DOCTYPE svg [<!ENTITY x "y">]><svg></svg>"#,
             br#"<svg><image href="https://tracker.example/p.png"/></svg>"#,
+            br#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:s="http://www.w3.org/2000/svg"><s:script>alert(1)</s:script></svg>"#,
+            br#"<svg><set attributeName="href" to="javascript&#58;alert(1)"/></svg>"#,
+            br#"<svg xmlns="http://www.w3.org/1999/xhtml"><circle/></svg>"#,
+            br#"<svg><rect fill="url(//evil.example/x)"/></svg>"#,
+            br#"<?xml-stylesheet href="//evil.example/x.css"?><svg></svg>"#,
+            br#"<svg><style>@import '//evil.example';</style></svg>"#,
+            br#"<svg><rect style="fill:red"/></svg>"#,
+            br#"<svg><![CDATA[<script>]]></svg>"#,
+            br#"<svg><rect width=4/></svg>"#,
             br#"<p>not svg</p>"#,
         ] {
-            assert_eq!(
-                logo_kind(Some("image/svg+xml"), bad),
-                None,
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+            assert_eq!(logo_kind(Some("image/svg+xml"), bad), None, "{}", String::from_utf8_lossy(bad));
         }
+        // One linear pass: 100 KB of text is inert, of handler-like attributes refused.
+        let text = format!("<svg>{}</svg>", " on".repeat(33_000));
+        assert_eq!(
+            logo_kind(Some("image/svg+xml"), text.as_bytes()),
+            Some("image/svg+xml")
+        );
+        let flood = format!("<svg{}></svg>", " on=\"\"".repeat(16_000));
+        assert_eq!(logo_kind(Some("image/svg+xml"), flood.as_bytes()), None);
     }
 }

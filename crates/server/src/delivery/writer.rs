@@ -212,9 +212,41 @@ async fn process(
     };
     // Holds the write lock from the start, as `store::begin_write` does.
     let Ok(mut tx) = held.begin_with("BEGIN IMMEDIATE").await else {
-        *conn = None;
+        discard(conn).await;
         return all_failed(batch.len());
     };
+    let written = write_batch(&mut tx, batch).await;
+    let committed = match written {
+        Ok(results) => tx.commit().await.map(|()| results),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    };
+    match committed {
+        Ok(results) => results,
+        Err(_) => {
+            // Whatever state a failed transaction left the connection in, it is not
+            // handed on: the next batch takes a fresh one.
+            discard(conn).await;
+            all_failed(batch.len())
+        }
+    }
+}
+
+/// Closes the writer's connection instead of returning it to the pool.
+async fn discard(conn: &mut Option<PoolConnection<Sqlite>>) {
+    if let Some(held) = conn.take() {
+        let _ = held.close().await;
+    }
+}
+
+/// The batch's writes inside the open transaction; each job's result. `Err`: the
+/// transaction itself failed and must not commit.
+async fn write_batch(
+    tx: &mut SqliteConnection,
+    batch: &[(Work, Reply)],
+) -> Result<Vec<Result<Done, Refusal>>, sqlx::Error> {
     let mut results: Vec<Result<Done, Refusal>> = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
     let mut run: Vec<&SendJob> = Vec::new();
@@ -226,31 +258,20 @@ async fn process(
             continue;
         }
         if !run.is_empty() {
-            match application_run(&mut tx, &run, &mut events).await {
-                Ok(outcomes) => results.extend(outcomes),
-                Err(_) => return all_failed(batch.len()),
-            }
+            results.extend(application_run(tx, &run, &mut events).await?);
             run.clear();
         }
-        match one_by_one(&mut tx, work, &mut events).await {
-            Ok(outcome) => results.push(outcome),
-            Err(_) => return all_failed(batch.len()),
-        }
+        results.push(one_by_one(tx, work, &mut events).await?);
     }
     if !run.is_empty() {
-        match application_run(&mut tx, &run, &mut events).await {
-            Ok(outcomes) => results.extend(outcomes),
-            Err(_) => return all_failed(batch.len()),
-        }
+        results.extend(application_run(tx, &run, &mut events).await?);
     }
-    if !events.is_empty() && audit::record_many(&mut tx, events).await.is_err() {
-        return all_failed(batch.len());
+    if !events.is_empty() {
+        audit::record_many(tx, events)
+            .await
+            .map_err(|e| sqlx::Error::Protocol(format!("audit: {e}")))?;
     }
-    if tx.commit().await.is_err() {
-        *conn = None;
-        return all_failed(batch.len());
-    }
-    results
+    Ok(results)
 }
 
 /// One job inside its own savepoint: its writes stay only if it was accepted. `Err`:

@@ -76,6 +76,17 @@ fn is_loopback(authority: &str) -> bool {
     matches!(host.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
+/// Whether a request for `host` from `peer` may be taken as this machine asking: a
+/// loopback name, from a loopback address, on a server with no public origin (where one
+/// is set, the default organisation is reached by that name only; so a proxy on this
+/// machine that forwards `Host: 127.0.0.1` reaches nobody instead of everybody reaching
+/// the default organisation). `peer` is `None` once the middleware has already checked.
+pub fn loopback_allowed(state: &AppState, host: &HttpsUrl, peer: Option<std::net::IpAddr>) -> bool {
+    is_loopback(host.authority())
+        && state.public_origin().is_none()
+        && peer.is_none_or(|ip| ip.is_loopback())
+}
+
 /// Which organisation serves `host`, at which origin; `None`: no clinic there.
 pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant>> {
     let authority = host.authority();
@@ -99,7 +110,7 @@ pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant
     }
     let public = state.public_origin();
     let default_host = public.is_some_and(|p| p.authority() == authority);
-    if !default_host && !is_loopback(authority) {
+    if !default_host && !loopback_allowed(state, host, None) {
         return Ok(None);
     }
     let row: Option<(String, String, i64)> = sqlx::query_as(
@@ -130,6 +141,23 @@ pub fn unknown_clinic() -> Error {
 /// The organisation a request was made to, and its origin there.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Tenant> {
     let host = request_host(headers)?;
+    for_host(state, &host).await?.ok_or_else(unknown_clinic)
+}
+
+/// As [`resolve`], for the first look at a request, knowing where it came from: a
+/// loopback name from anywhere but this machine is no clinic.
+pub async fn resolve_from(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Tenant> {
+    let host = request_host(headers)?;
+    let public_name = state
+        .public_origin()
+        .is_some_and(|p| p.authority() == host.authority());
+    if is_loopback(host.authority()) && !loopback_allowed(state, &host, peer) && !public_name {
+        return Err(unknown_clinic());
+    }
     for_host(state, &host).await?.ok_or_else(unknown_clinic)
 }
 

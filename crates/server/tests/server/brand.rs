@@ -146,7 +146,7 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
     assert_eq!(entries.len(), 1);
     assert_eq!(
         entries[0]["detail"],
-        "changed: name, colours, support contact, language"
+        "changed: name \"Northside Clinic\", colours (primary #5b2a86, page #fbf8ff, text #1d1b20, text_muted #4a4458), support contact \"help@northside.example, 555-0100\", language es"
     );
     // The same again changes and records nothing.
     let again = send(
@@ -246,7 +246,11 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
     assert_eq!(entries.len(), 2);
     assert_eq!(
         entries[1]["detail"],
-        format!("changed: logo (image/png, {} bytes)", PNG.len())
+        format!(
+            "changed: logo (image/png, {} bytes, sha256 {})",
+            PNG.len(),
+            path.trim_start_matches("/api/brand/logo/")
+        )
     );
 
     // An inert SVG replaces it; the PNG is gone.
@@ -257,7 +261,7 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
     let svg_path = replaced.json()["logo"].as_str().unwrap().to_owned();
     assert_eq!(
         client.get(&svg_path).await.header("content-type"),
-        "image/svg+xml"
+        "image/svg+xml; charset=utf-8"
     );
 
     let removed = send(
