@@ -28,7 +28,7 @@ impl Phase {
 
 /// The organisation's colours, as the custom properties every colour in `style/` reads
 /// (set through the CSSOM, which the CSP allows; no inline style).
-fn apply_brand(brand: &haven_protocol::Brand) {
+pub fn apply_brand(brand: &haven_protocol::Brand) {
     let Some(root) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())

@@ -1,6 +1,7 @@
 //! The administrator's views: users, invitations, organisation settings and every
 //! emergency access.
 
+pub mod brand;
 pub mod settings;
 pub mod users;
 

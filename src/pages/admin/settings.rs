@@ -1,4 +1,4 @@
-//! The organisation's settings: the idle time before automatic logoff.
+//! The organisation's settings: the idle time before automatic logoff, and its brand.
 
 use haven_protocol::config::IDLE_TIMEOUT_RANGE_SECS;
 use haven_protocol::identity::OrgSettings;
@@ -121,6 +121,7 @@ pub fn SettingsView() -> impl IntoView {
                 <Button submit=true attr:disabled=move || busy.get()>"Save"</Button>
             </div>
         </form>
+        <super::brand::BrandForm/>
     }
     .into_any()
 }

@@ -123,6 +123,94 @@ async fn loads_over_https_with_the_link_up(browser: Browser) {
 }
 in_every_browser!(loads_over_https_with_the_link_up);
 
+/// White label: an administrator edits the brand with a live preview; text that would be
+/// too faint is named with its contrast and cannot be saved; a saved brand takes effect
+/// at once, with no CSP violation.
+#[tokio::test]
+async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let session = Session::start(Browser::Chromium).await.unwrap();
+    session.goto(&server.url("/admin/settings")).await.unwrap();
+    session.sign_in("admin@demo.haven").await.unwrap();
+    session
+        .click("a[data-view='/admin/settings']")
+        .await
+        .unwrap();
+    if let Err(e) = session.wait_for("#brand[data-loaded='true']").await {
+        let page = session.text("main").await.unwrap_or_default();
+        panic!("{e}: {page}");
+    }
+
+    let pick = |id: &str, value: &str| {
+        format!(
+            "const i = document.getElementById('{id}'); i.value = '{value}'; \
+             i.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;"
+        )
+    };
+    // The preview follows the picker at once.
+    session
+        .eval(&pick("brand-primary", "#5b2a86"))
+        .await
+        .unwrap();
+    session
+        .wait_until("return getComputedStyle(document.getElementById('brand-preview')).getPropertyValue('--haven-color-primary').trim() === '#5b2a86';")
+        .await
+        .unwrap();
+    // Faint secondary text: named with its contrast, and the brand cannot be saved.
+    session
+        .eval(&pick("brand-text-muted", "#aaaaaa"))
+        .await
+        .unwrap();
+    session
+        .wait_for("#brand-contrast li[data-pass='false']")
+        .await
+        .unwrap();
+    session.wait_for("#brand-save[disabled]").await.unwrap();
+    let faint = session
+        .text("#brand-contrast li[data-pass='false']")
+        .await
+        .unwrap();
+    assert!(faint.contains("needs 4.5:1"), "{faint}");
+    assert!(
+        session
+            .text("#brand-contrast-error")
+            .await
+            .unwrap()
+            .contains("too faint")
+    );
+    // Readable again: saved, and the app takes the new colours at once.
+    session
+        .eval(&pick("brand-text-muted", "#4a4458"))
+        .await
+        .unwrap();
+    session
+        .wait_for("#brand-save:not([disabled])")
+        .await
+        .unwrap();
+    session
+        .fill("#brand-name", "Northside Clinic")
+        .await
+        .unwrap();
+    session.click("#brand-save").await.unwrap();
+    session
+        .wait_until("return getComputedStyle(document.documentElement).getPropertyValue('--haven-color-primary').trim() === '#5b2a86';")
+        .await
+        .unwrap();
+    // The preview's colours went through the CSSOM: nothing the CSP refused.
+    assert_eq!(counter(&session, "data-csp-violations").await, "0");
+    session.reload().await.unwrap();
+    session
+        .wait_for("#haven[data-state='ready']")
+        .await
+        .unwrap();
+    assert_eq!(session.client.title().await.unwrap(), "Northside Clinic");
+    assert_eq!(counter(&session, "data-csp-violations").await, "0");
+    let console = session.console_errors().await.unwrap();
+    assert!(console.is_empty(), "console errors: {console:?}");
+    session.close().await.unwrap();
+}
+
 /// White label: the organisation's colours and logo, kept as data, reach the page at run
 /// time (CSS custom properties set through the CSSOM, the logo from the server) with no
 /// CSP violation and no rebuild.
