@@ -168,6 +168,44 @@ impl ContrastCheck {
 }
 
 impl BrandColours {
+    /// The colours by their wire names, in the order forms show them.
+    pub const FIELDS: [&'static str; 6] = [
+        "primary",
+        "on_primary",
+        "page",
+        "surface",
+        "text",
+        "text_muted",
+    ];
+
+    /// The colour named `field` (one of [`Self::FIELDS`]).
+    pub fn get(&self, field: &str) -> Option<Colour> {
+        match field {
+            "primary" => Some(self.primary),
+            "on_primary" => Some(self.on_primary),
+            "page" => Some(self.page),
+            "surface" => Some(self.surface),
+            "text" => Some(self.text),
+            "text_muted" => Some(self.text_muted),
+            _ => None,
+        }
+    }
+
+    /// Sets the colour named `field`; `false` if there is no such colour.
+    pub fn set(&mut self, field: &str, colour: Colour) -> bool {
+        let slot = match field {
+            "primary" => &mut self.primary,
+            "on_primary" => &mut self.on_primary,
+            "page" => &mut self.page,
+            "surface" => &mut self.surface,
+            "text" => &mut self.text,
+            "text_muted" => &mut self.text_muted,
+            _ => return false,
+        };
+        *slot = colour;
+        true
+    }
+
     /// Every text-on-background pair the app draws, with its contrast.
     pub fn contrast_checks(&self) -> Vec<ContrastCheck> {
         [
@@ -326,6 +364,20 @@ mod tests {
         }
         let json: Result<Colour, _> = serde_json::from_str("\"#12345z\"");
         assert!(json.is_err());
+    }
+
+    #[test]
+    fn every_field_reads_and_writes_its_own_colour() {
+        let mut colours = BrandColours::default();
+        for (i, field) in BrandColours::FIELDS.iter().enumerate() {
+            let colour = Colour::new(u8::try_from(i).unwrap(), 1, 2);
+            assert!(colours.set(field, colour));
+            assert_eq!(colours.get(field), Some(colour));
+            let wire = serde_json::to_value(colours).unwrap();
+            assert_eq!(wire[*field], colour.hex());
+        }
+        assert!(!colours.set("border", WHITE));
+        assert_eq!(colours.get("border"), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::components::field::{SelectField, TextField};
 use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
 
-/// The colours an administrator picks, in the order the form shows them.
+/// What the form calls each of [`BrandColours::FIELDS`].
 const PICKS: [(&str, &str); 6] = [
     ("primary", "Buttons and links"),
     ("on_primary", "Text on buttons"),
@@ -23,28 +23,6 @@ const PICKS: [(&str, &str); 6] = [
     ("text", "Text"),
     ("text_muted", "Secondary text"),
 ];
-
-fn colour_of(colours: &BrandColours, field: &str) -> Colour {
-    match field {
-        "primary" => colours.primary,
-        "on_primary" => colours.on_primary,
-        "page" => colours.page,
-        "surface" => colours.surface,
-        "text" => colours.text,
-        _ => colours.text_muted,
-    }
-}
-
-fn set_colour(colours: &mut BrandColours, field: &str, colour: Colour) {
-    match field {
-        "primary" => colours.primary = colour,
-        "on_primary" => colours.on_primary = colour,
-        "page" => colours.page = colour,
-        "surface" => colours.surface = colour,
-        "text" => colours.text = colour,
-        _ => colours.text_muted = colour,
-    }
-}
 
 /// What the contrast list says of one pair.
 pub fn describe(check: &ContrastCheck) -> String {
@@ -136,10 +114,12 @@ pub fn BrandForm() -> impl IntoView {
                 <div class="field colour-field">
                     <label class="field-label" for=id.clone()>{*label}</label>
                     <input id=id type="color"
-                        prop:value=move || colours.with(|c| colour_of(c, field).hex())
+                        prop:value=move || colours.with(|c| c.get(field).map(|c| c.hex()).unwrap_or_default())
                         on:input=move |ev| {
                             if let Ok(colour) = Colour::parse(&event_target_value(&ev)) {
-                                colours.update(|c| set_colour(c, field, colour));
+                                colours.update(|c| {
+                                    c.set(field, colour);
+                                });
                             }
                         }/>
                 </div>
@@ -224,6 +204,12 @@ pub fn BrandForm() -> impl IntoView {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_form_labels_every_colour_in_the_protocols_order() {
+        let fields: Vec<&str> = PICKS.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, BrandColours::FIELDS);
+    }
 
     #[wasm_bindgen_test]
     fn the_contrast_list_names_the_pair_and_what_it_needs() {

@@ -153,26 +153,13 @@ pub async fn update(
         changed.push(format!("name {name:?}"));
     }
     if kept.colours != request.colours {
-        let colours: Vec<String> = [
-            ("primary", kept.colours.primary, request.colours.primary),
-            (
-                "on_primary",
-                kept.colours.on_primary,
-                request.colours.on_primary,
-            ),
-            ("page", kept.colours.page, request.colours.page),
-            ("surface", kept.colours.surface, request.colours.surface),
-            ("text", kept.colours.text, request.colours.text),
-            (
-                "text_muted",
-                kept.colours.text_muted,
-                request.colours.text_muted,
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, old, new)| old != new)
-        .map(|(field, _, new)| format!("{field} {}", new.hex()))
-        .collect();
+        let colours: Vec<String> = BrandColours::FIELDS
+            .iter()
+            .filter_map(|field| {
+                let new = request.colours.get(field)?;
+                (kept.colours.get(field) != Some(new)).then(|| format!("{field} {}", new.hex()))
+            })
+            .collect();
         changed.push(format!("colours ({})", colours.join(", ")));
     }
     if kept.support != support {
@@ -417,29 +404,16 @@ pub async fn upload_logo(
     let mut tx = begin_write(state.db()).await?;
     let kept = stored(&mut tx, org).await?;
     if kept.logo_hash.as_deref() != Some(hash.as_str()) {
-        // Only the current logo is kept.
-        sqlx::query("DELETE FROM brand_logos WHERE org_id = ?")
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(org)
-        .bind(&hash)
-        .bind(kind)
-        .bind(bytes.as_ref())
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        save(&mut tx, org, &kept, Some(&Some(hash.clone()))).await?;
-        let event = Event::by(&authed, AuditAction::BrandChanged)
-            .detail(format!(
-                "changed: logo ({kind}, {} bytes, sha256 {hash})",
-                bytes.len()
-            ))
-            .from(Some(ip));
-        audit::record(&mut tx, event).await?;
+        let detail = format!(
+            "changed: logo ({kind}, {} bytes, sha256 {hash})",
+            bytes.len()
+        );
+        let logo = NewLogo {
+            hash: &hash,
+            kind,
+            bytes: &bytes,
+        };
+        replace_logo(&mut tx, &authed, ip, &kept, Some(logo), detail).await?;
         tx.commit().await?;
     }
     let kept = Stored {
@@ -447,6 +421,50 @@ pub async fn upload_logo(
         ..kept
     };
     Ok(Json(brand_of(authed.org.name.clone(), kept)))
+}
+
+/// A logo about to be kept.
+struct NewLogo<'a> {
+    hash: &'a str,
+    kind: &'static str,
+    bytes: &'a [u8],
+}
+
+/// Within the caller's transaction: `logo` (or none) becomes the organisation's only
+/// logo, the brand row points at it, and the change is audited with `detail`.
+async fn replace_logo(
+    tx: &mut SqliteConnection,
+    authed: &Authed,
+    ip: std::net::IpAddr,
+    kept: &Stored,
+    logo: Option<NewLogo<'_>>,
+    detail: String,
+) -> Result<()> {
+    let org = authed.org.id.as_str();
+    // Only the current logo is kept.
+    sqlx::query("DELETE FROM brand_logos WHERE org_id = ?")
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(logo) = &logo {
+        sqlx::query(
+            "INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(org)
+        .bind(logo.hash)
+        .bind(logo.kind)
+        .bind(logo.bytes)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let hash = logo.map(|l| l.hash.to_owned());
+    save(tx, org, kept, Some(&hash)).await?;
+    let event = Event::by(authed, AuditAction::BrandChanged)
+        .detail(detail)
+        .from(Some(ip));
+    audit::record(tx, event).await?;
+    Ok(())
 }
 
 /// `DELETE /api/org/brand/logo`
@@ -459,15 +477,8 @@ pub async fn remove_logo(
     let mut tx = begin_write(state.db()).await?;
     let kept = stored(&mut tx, org).await?;
     if kept.logo_hash.is_some() {
-        sqlx::query("DELETE FROM brand_logos WHERE org_id = ?")
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
-        save(&mut tx, org, &kept, Some(&None)).await?;
-        let event = Event::by(&authed, AuditAction::BrandChanged)
-            .detail("changed: logo removed")
-            .from(Some(ip));
-        audit::record(&mut tx, event).await?;
+        let detail = "changed: logo removed".to_owned();
+        replace_logo(&mut tx, &authed, ip, &kept, None, detail).await?;
         tx.commit().await?;
     }
     let kept = Stored {

@@ -53,13 +53,7 @@ pub async fn put(
     origins.dedup();
     let org = authed.org.id.as_str();
     let mut tx = begin_write(state.db()).await?;
-    let before: Vec<(String,)> = sqlx::query_as(
-        "SELECT origin FROM organisation_embed_origins WHERE org_id = ? ORDER BY origin",
-    )
-    .bind(org)
-    .fetch_all(&mut *tx)
-    .await?;
-    let before: Vec<String> = before.into_iter().map(|(o,)| o).collect();
+    let before = crate::tenancy::embed_origins(&mut *tx, &authed.org.id).await?;
     if before != origins {
         sqlx::query("DELETE FROM organisation_embed_origins WHERE org_id = ?")
             .bind(org)

@@ -33,7 +33,7 @@ pub struct Tenant {
 }
 
 /// The partner origins `org` allows to embed it.
-pub async fn embed_origins(db: &SqlitePool, org: &Id) -> Result<Vec<String>> {
+pub async fn embed_origins(db: impl sqlx::SqliteExecutor<'_>, org: &Id) -> Result<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT origin FROM organisation_embed_origins WHERE org_id = ? ORDER BY origin",
     )
