@@ -97,7 +97,11 @@ impl Ctx {
     /// [`Ctx::sign_out`] or has already ended.
     pub fn wipe(self, why: SignedOut) {
         crate::e2ee::stop(self);
-        self.auth.set(None);
+        // Only once: the server's "session ended" and the answer to the sign-out request
+        // race, and setting the session again would rebuild a sign-in form being typed in.
+        if self.auth.with_untracked(Option::is_some) {
+            self.auth.set(None);
+        }
         self.link.with_value(|link| {
             if let Some(link) = link {
                 link.authenticate(None);

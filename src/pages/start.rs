@@ -132,9 +132,10 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
         ctx.link.set_value(None);
     });
 
-    let signed_in = move || ctx.auth.with(Option::is_some);
+    // A memo: a session replaced by another (or a second sign-out) keeps the same frame.
+    let signed_in = Memo::new(move |_| ctx.auth.with(Option::is_some));
     move || {
-        if signed_in() {
+        if signed_in.get() {
             view! { <Shell brand=name.clone() logo=logo.clone() link=link_state/> }.into_any()
         } else {
             view! {

@@ -350,8 +350,30 @@ impl Session {
             self.fill("#code", &code).await?;
             self.click("#code-submit").await?;
         }
-        self.wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
-            .await
+        let signed_in = self
+            .wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
+            .await;
+        match signed_in {
+            Ok(()) => Ok(()),
+            Err(e) => Err(format!(
+                "{e}; the page shows: {}",
+                self.sign_in_state().await
+            )),
+        }
+    }
+
+    /// What the sign-in form shows (its step, error and notice), for a failure's message.
+    async fn sign_in_state(&self) -> String {
+        let script = "const q = s => document.querySelector(s);
+            return JSON.stringify({ step: q('#sign-in')?.dataset.step ?? null,
+                error: q('#sign-in-error')?.textContent ?? null,
+                notice: q('#notice')?.textContent ?? null,
+                path: location.pathname });";
+        match self.eval(script).await {
+            Ok(Value::String(state)) => state,
+            Ok(other) => other.to_string(),
+            Err(e) => e,
+        }
     }
 
     /// A TOTP time step not yet used for `email` on this page's server, within the one
