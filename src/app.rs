@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(async move {
         match crate::boot::load_config().await {
             Ok(config) => {
+                crate::i18n::settle(config.brand.language).await;
                 set_title(&config.brand.name);
                 apply_brand(&config.brand);
                 phase.set(Phase::Ready(config));
@@ -70,7 +71,7 @@ pub fn App() -> impl IntoView {
         <div id="haven" data-state=move || phase.with(Phase::id)>
             {move || match phase.get() {
                 Phase::Loading => view! {
-                    <main class="loading" role="status">"Starting securely…"</main>
+                    <main class="loading" role="status">{crate::tr!(StartingSecurely)}</main>
                 }.into_any(),
                 Phase::Refused(error) => view! { <main><Refused error/></main> }.into_any(),
                 Phase::Ready(config) => view! { <StartPage config/> }.into_any(),

@@ -3,6 +3,8 @@
 
 use wasm_bindgen::JsValue;
 
+use crate::i18n::{Msg, t};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
     /// Encrypted local storage for message keys: IndexedDB and WebCrypto.
@@ -21,23 +23,20 @@ impl Capability {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::SecureStorage => "Encrypted storage for messages",
-            Self::VideoVisits => "Video visits",
-        }
+    /// Its name, in the current language.
+    pub fn label(self) -> String {
+        t(match self {
+            Self::SecureStorage => Msg::CapabilitySecureStorage,
+            Self::VideoVisits => Msg::CapabilityVideoVisits,
+        })
     }
 
-    /// What to tell the person when the capability is missing.
-    pub fn missing_message(self) -> &'static str {
-        match self {
-            Self::SecureStorage => {
-                "This browser cannot keep encrypted messages (it lacks IndexedDB or WebCrypto). Use a current version of Chrome, Edge, Firefox or Safari."
-            }
-            Self::VideoVisits => {
-                "Video visits are not available in this browser: it does not support WebRTC. Use a current version of Chrome, Edge, Firefox or Safari to join a visit."
-            }
-        }
+    /// What to tell the person when the capability is missing, in the current language.
+    pub fn missing_message(self) -> String {
+        t(match self {
+            Self::SecureStorage => Msg::CapabilitySecureStorageMissing,
+            Self::VideoVisits => Msg::CapabilityVideoVisitsMissing,
+        })
     }
 
     pub fn supported(self) -> bool {

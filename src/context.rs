@@ -17,7 +17,7 @@ use crate::transport::wss::Link;
 pub struct Ctx {
     pub config: StoredValue<RuntimeConfig>,
     pub auth: RwSignal<Option<Auth>>,
-    pub notice: RwSignal<Option<&'static str>>,
+    pub notice: RwSignal<Option<crate::i18n::Msg>>,
     pub route: RwSignal<Route>,
     /// The last change the server announced over the link; views showing that topic
     /// fetch again.

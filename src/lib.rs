@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod e2ee;
 pub mod embed;
 pub mod error;
+pub mod i18n;
 pub mod pages;
 pub mod qr;
 pub mod route;
@@ -24,5 +25,6 @@ pub mod transport;
 
 /// Mounts the app on the page's `<body>`.
 pub fn start() {
+    i18n::init();
     leptos::mount::mount_to_body(app::App);
 }

@@ -25,7 +25,7 @@ pub fn figure(text: &str) -> impl leptos::IntoView + use<> {
     svg_path(text).map(|(size, path)| {
         view! {
             <figure id="totp-qr" class="qr">
-                <svg xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {size} {size}") width="200" height="200" role="img" aria-label="QR code for your authenticator app">
+                <svg xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {size} {size}") width="200" height="200" role="img" aria-label=crate::tr!(AccountQrLabel)>
                     <rect class="qr-light" width="100%" height="100%"/>
                     <path class="qr-dark" d=path/>
                 </svg>

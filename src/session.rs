@@ -2,6 +2,7 @@
 //! (a signal): never in localStorage, cookies or URLs, so closing the tab or an automatic
 //! logoff leaves nothing behind. The idle policy is plain arithmetic, tested on its own.
 
+use crate::i18n::Msg;
 use std::fmt;
 
 use haven_protocol::audit::SessionEndReason;
@@ -70,20 +71,16 @@ pub enum SignedOut {
 }
 
 impl SignedOut {
-    pub fn message(&self) -> &'static str {
+    pub fn message(&self) -> Msg {
         match self {
-            Self::ByUser => "You have signed out.",
-            Self::Inactivity => "You were signed out after inactivity.",
+            Self::ByUser => Msg::SignedOutByUser,
+            Self::Inactivity => Msg::SignedOutInactivity,
             Self::Ended(reason) => match reason {
-                SessionEndReason::Deactivated => {
-                    "Your account was deactivated by an administrator."
-                }
-                SessionEndReason::RoleChanged => "Your role changed. Please sign in again.",
-                SessionEndReason::SignedOut => "You signed out in another window.",
-                SessionEndReason::FactorChanged => {
-                    "Your second factor was changed. Please sign in again."
-                }
-                _ => "Your session ended. Please sign in again.",
+                SessionEndReason::Deactivated => Msg::SignedOutDeactivated,
+                SessionEndReason::RoleChanged => Msg::SignedOutRoleChanged,
+                SessionEndReason::SignedOut => Msg::SignedOutElsewhere,
+                SessionEndReason::FactorChanged => Msg::SignedOutFactorChanged,
+                _ => Msg::SignedOutEnded,
             },
         }
     }

@@ -15,12 +15,14 @@ pub mod kept;
 pub mod witness;
 
 use haven_audit_log::{SignedTreeHead, WitnessAlarmReport};
+use haven_i18n::Arg;
 use haven_protocol::audit::AuditProof;
 use leptos::prelude::*;
 
 use crate::context::{Ctx, use_ctx};
+use crate::i18n::{Msg, t, tf};
 use crate::transport::https::HttpError;
-use kept::Kept;
+use kept::{Kept, StoreError};
 use witness::{Alarm, Step};
 
 /// What the panel shows.
@@ -32,35 +34,86 @@ enum Shown {
         size: u64,
         first: bool,
     },
+    /// The log does not extend the kept head; and whether that reached the server's log.
     Alarm {
-        kept: u64,
-        newer: u64,
-        message: String,
-        report: &'static str,
+        alarm: Box<Alarm>,
+        report: Report,
     },
     /// The check could not run (network, storage); not a finding about the log.
-    Failed(String),
+    Failed(Failure),
 }
 
-async fn head(ctx: Ctx) -> Result<SignedTreeHead, String> {
-    ctx.call("GET", "/audit/head", None)
-        .await
-        .map_err(|e| e.to_string())
+/// Whether the alarm reached the server's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    /// This browser had reported this very alarm before.
+    Already,
+    Sent,
+    NotSent,
+}
+
+impl Report {
+    fn text(self) -> Msg {
+        match self {
+            Self::Already => Msg::AuditWitnessReportedBefore,
+            Self::Sent => Msg::AuditWitnessReported,
+            Self::NotSent => Msg::AuditWitnessNotReported,
+        }
+    }
+}
+
+/// Why the check could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failure {
+    /// The server's head could not be had.
+    Head(HttpError),
+    /// This browser's store could not be opened or read.
+    Store(StoreError),
+    /// The consistency proof could not be had (other than refused).
+    Proof(HttpError),
+    /// The verified head could not be kept.
+    Keep(StoreError),
+    /// Nothing was kept and the server's head does not verify with its own key.
+    Untrusted,
+    /// A proof was still wanted after it had been answered.
+    Unfinished,
+}
+
+fn store_error(error: &StoreError) -> String {
+    t(match error {
+        StoreError::Unavailable => Msg::AuditStoreUnavailable,
+        StoreError::Refused => Msg::AuditStoreRefused,
+    })
+}
+
+impl Failure {
+    /// One sentence, in the current language.
+    fn text(&self) -> String {
+        let with = |msg: Msg, error: String| tf(msg, &[("error", Arg::from(error))]);
+        match self {
+            Self::Head(e) => with(Msg::AuditWitnessHeadFailed, e.to_string()),
+            Self::Store(e) => with(Msg::AuditWitnessStoreFailed, store_error(e)),
+            Self::Proof(e) => with(Msg::AuditWitnessProofFailed, e.to_string()),
+            Self::Keep(e) => with(Msg::AuditWitnessKeepFailed, store_error(e)),
+            Self::Untrusted => t(Msg::AuditWitnessUntrusted),
+            Self::Unfinished => t(Msg::AuditWitnessUnfinished),
+        }
+    }
 }
 
 /// One witness round: the server's head against the kept one.
 async fn witness(ctx: Ctx) -> Shown {
-    let newest = match head(ctx).await {
+    let newest = match ctx.call::<SignedTreeHead>("GET", "/audit/head", None).await {
         Ok(head) => head,
-        Err(e) => return Shown::Failed(format!("Could not fetch the signed tree head: {e}")),
+        Err(e) => return Shown::Failed(Failure::Head(e)),
     };
     let store = match Kept::open().await {
         Ok(store) => store,
-        Err(e) => return Shown::Failed(format!("This browser cannot witness the log: {e}")),
+        Err(e) => return Shown::Failed(Failure::Store(e)),
     };
     let kept = match store.head(&newest.organisation).await {
         Ok(kept) => kept,
-        Err(e) => return Shown::Failed(format!("This browser cannot witness the log: {e}")),
+        Err(e) => return Shown::Failed(Failure::Store(e)),
     };
     let first = kept.is_none();
     let mut step = witness::assess(kept.as_ref(), &newest);
@@ -72,7 +125,7 @@ async fn witness(ctx: Ctx) -> Shown {
             Err(HttpError::Api {
                 status: 400..=499, ..
             }) => witness::refused(kept, &newest),
-            Err(e) => return Shown::Failed(format!("Could not fetch the consistency proof: {e}")),
+            Err(e) => return Shown::Failed(Failure::Proof(e)),
         };
     }
     match step {
@@ -81,31 +134,27 @@ async fn witness(ctx: Ctx) -> Shown {
                 size: head.tree_size,
                 first,
             },
-            Err(e) => Shown::Failed(format!("Could not keep the verified head: {e}")),
+            Err(e) => Shown::Failed(Failure::Keep(e)),
         },
         Step::Unchanged => Shown::Sound {
             size: newest.tree_size,
             first: false,
         },
-        Step::Untrusted => Shown::Failed(
-            "The server's tree head does not verify with its own key; nothing was kept.".into(),
-        ),
+        Step::Untrusted => Shown::Failed(Failure::Untrusted),
         Step::Alarm(alarm) => raise(ctx, &store, alarm).await,
         // Answered above; a proof is never asked for twice.
-        Step::Prove { .. } => Shown::Failed("The witness check did not finish.".into()),
+        Step::Prove { .. } => Shown::Failed(Failure::Unfinished),
     }
 }
 
 /// Shows the alarm and writes it to the server's log (once per finding).
 async fn raise(ctx: Ctx, store: &Kept, alarm: Alarm) -> Shown {
-    let message = alarm.message();
-    let (kept, newer) = (alarm.kept.tree_size, alarm.newer.tree_size);
     let report = WitnessAlarmReport {
-        kept: alarm.kept,
-        newer: alarm.newer,
+        kept: alarm.kept.clone(),
+        newer: alarm.newer.clone(),
     };
-    let report_text = if store.reported(&report).await.unwrap_or(false) {
-        "This alarm was already reported to the audit log."
+    let outcome = if store.reported(&report).await.unwrap_or(false) {
+        Report::Already
     } else {
         let body = serde_json::to_value(&report).ok();
         let sent: Result<serde_json::Value, _> =
@@ -113,16 +162,14 @@ async fn raise(ctx: Ctx, store: &Kept, alarm: Alarm) -> Shown {
         match sent {
             Ok(_) => {
                 let _ = store.mark_reported(&report).await;
-                "It has been reported to the audit log."
+                Report::Sent
             }
-            Err(_) => "It could not be reported to the server: tell your security officer.",
+            Err(_) => Report::NotSent,
         }
     };
     Shown::Alarm {
-        kept,
-        newer,
-        message,
-        report: report_text,
+        alarm: Box::new(alarm),
+        report: outcome,
     }
 }
 
@@ -143,36 +190,36 @@ pub fn WitnessPanel(done: RwSignal<bool>) -> impl IntoView {
     (move || match shown.get() {
         Shown::Checking => view! {
             <p id="witness" class="notice" role="status" data-state="checking">
-                "Checking the log against the head this browser verified before…"
+                {crate::tr!(AuditWitnessChecking)}
             </p>
         }
         .into_any(),
         Shown::Sound { size, first } => {
             let text = if first {
-                format!("This browser now keeps the signed head of {size} entries as a witness: any later rewrite of them will be caught here.")
+                Msg::AuditWitnessFirst
             } else {
-                format!("Witness check passed: the log of {size} entries extends every head this browser verified.")
+                Msg::AuditWitnessPassed
             };
             view! {
-                <p id="witness" class="verdict ok" role="status" data-state="sound" data-size=size>{text}</p>
+                <p id="witness" class="verdict ok" role="status" data-state="sound" data-size=size>
+                    {move || tf(text, &[("size", Arg::from(size))])}
+                </p>
             }
             .into_any()
         }
-        Shown::Alarm {
-            kept,
-            newer,
-            message,
-            report,
-        } => view! {
-            <section id="witness-alarm" class="alert" role="alert" data-kept-size=kept data-newer-size=newer>
-                <h2>"Audit log alarm"</h2>
-                <p>{message}</p>
-                <p>{report}</p>
-            </section>
+        Shown::Alarm { alarm, report } => {
+            let (kept, newer) = (alarm.kept.tree_size, alarm.newer.tree_size);
+            view! {
+                <section id="witness-alarm" class="alert" role="alert" data-kept-size=kept data-newer-size=newer>
+                    <h2>{crate::tr!(AuditWitnessAlarmTitle)}</h2>
+                    <p>{move || alarm.message()}</p>
+                    <p>{move || t(report.text())}</p>
+                </section>
+            }
+            .into_any()
         }
-        .into_any(),
-        Shown::Failed(text) => view! {
-            <p id="witness" class="error" role="status" data-state="failed">{text}</p>
+        Shown::Failed(failure) => view! {
+            <p id="witness" class="error" role="status" data-state="failed">{move || failure.text()}</p>
         }
         .into_any(),
     })

@@ -10,7 +10,10 @@
 use haven_audit_log::{
     HeadError, SignedTreeHead, from_hex, parse_head, verify_consistency, verify_head,
 };
+use haven_i18n::Arg;
 use haven_protocol::audit::AuditProof;
+
+use crate::i18n::{Msg, t, tf};
 
 /// What the witness does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,17 +53,16 @@ pub enum Finding {
 }
 
 impl Finding {
-    fn explain(self) -> &'static str {
+    /// Why, as a clause of the alarm's sentence.
+    fn explain(self) -> Msg {
         match self {
-            Self::NotExtended => {
-                "the consistency proof between them does not hold: history was rewritten"
-            }
-            Self::NoProof => "the server cannot prove that its log extends the kept head",
-            Self::Forked => "they have the same size but different roots: history was rewritten",
-            Self::Shrunk => "the log now has fewer entries: entries were removed",
-            Self::OtherKey => "the newer head is signed by another key",
-            Self::OtherOrganisation => "the newer head is of another organisation",
-            Self::BadSignature => "the newer head's signature is not valid",
+            Self::NotExtended => Msg::AuditFindingNotExtended,
+            Self::NoProof => Msg::AuditFindingNoProof,
+            Self::Forked => Msg::AuditFindingForked,
+            Self::Shrunk => Msg::AuditFindingShrunk,
+            Self::OtherKey => Msg::AuditFindingOtherKey,
+            Self::OtherOrganisation => Msg::AuditFindingOtherOrganisation,
+            Self::BadSignature => Msg::AuditFindingBadSignature,
         }
     }
 }
@@ -74,14 +76,15 @@ pub struct Alarm {
 }
 
 impl Alarm {
-    /// One paragraph for the auditor, naming both tree sizes.
+    /// One paragraph for the auditor, naming both tree sizes, in the current language.
     pub fn message(&self) -> String {
-        format!(
-            "The audit log does not extend the head this browser verified. Kept head: {} entries; \
-             the server now shows {} entries; {}.",
-            self.kept.tree_size,
-            self.newer.tree_size,
-            self.finding.explain()
+        tf(
+            Msg::AuditWitnessAlarmText,
+            &[
+                ("kept", Arg::from(self.kept.tree_size)),
+                ("newer", Arg::from(self.newer.tree_size)),
+                ("finding", Arg::from(t(self.finding.explain()))),
+            ],
         )
     }
 

@@ -14,7 +14,7 @@ use crate::transport::wss::LinkState;
 /// Who is signed in, as the frame shows it.
 pub struct Account {
     pub name: String,
-    pub role: &'static str,
+    pub role: crate::i18n::Msg,
 }
 
 fn focus_content() {
@@ -47,7 +47,7 @@ pub fn brand_mark(brand: &str, logo: Option<String>) -> impl IntoView + use<> {
     match logo {
         Some(src) => view! { <img class="brand-logo" src=src alt=""/> }.into_any(),
         None => {
-            view! { <span class="brand-mark" aria-hidden="true">{mark(brand)}</span> }.into_any()
+            view! { <span class="brand-mark" aria-hidden="true" translate="no">{mark(brand)}</span> }.into_any()
         }
     }
 }
@@ -90,7 +90,7 @@ pub fn AppShell(
                             reveal(&ev);
                             on_navigate.run(view);
                         }>
-                        {view.title()}
+                        {move || crate::i18n::t(crate::i18n::view_title(view))}
                     </a>
                 </li>
             }
@@ -98,21 +98,22 @@ pub fn AppShell(
         .collect_view();
     view! {
         <a class="skip-link" href="#content"
-            on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
+            on:click=|ev| { ev.prevent_default(); focus_content(); }>{crate::tr!(SkipToContent)}</a>
         <header class="app-bar">
             <div class="brand-name">
                 {brand_mark(&brand, logo)}
-                <span>{brand.clone()}</span>
+                <span translate="no">{brand.clone()}</span>
             </div>
-            <nav id="nav" class="nav" aria-label="Main"><ul>{nav}</ul></nav>
+            <nav id="nav" class="nav" aria-label=crate::tr!(NavMain)><ul>{nav}</ul></nav>
             <div class="who">
-                <span><span id="user-name" class="who-name">{account.name}</span>" "
-                    <span id="user-role" class="badge role">{account.role}</span></span>
+                <span><span id="user-name" class="who-name" translate="no">{account.name}</span>" "
+                    <span id="user-role" class="badge role">{move || crate::i18n::t(account.role)}</span></span>
                 <LinkStatus state=link/>
             </div>
             <div class="account">
                 <Button variant=Variant::Secondary small=true attr:id="sign-out"
-                    on:click=move |_| on_sign_out.run(())>"Sign out"</Button>
+                    on:click=move |_| on_sign_out.run(())>{crate::tr!(SignOut)}</Button>
+                <crate::i18n::LanguageSwitch/>
             </div>
         </header>
         <main id="content" class="content" tabindex="-1">

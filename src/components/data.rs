@@ -53,7 +53,7 @@ pub fn show<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
     render: impl Fn(T) -> V + Send + Sync + 'static,
 ) -> impl IntoView {
     move || match data.get() {
-        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        None => view! { <p class="loading" role="status">{crate::tr!(Loading)}</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
         Some(Ok(value)) => render(value).into_any(),
     }

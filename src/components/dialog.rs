@@ -8,12 +8,14 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::i18n::{Msg, t};
+
 /// What to ask, and what to do once the person confirms.
 pub struct Request {
     pub title: String,
     pub message: String,
     /// The confirm button says what will happen ("Deactivate account"), never "OK".
-    pub confirm: &'static str,
+    pub confirm: Msg,
     pub on_confirm: Box<dyn FnOnce()>,
     /// Runs when the person cancels (button, Escape) instead.
     pub on_cancel: Option<Box<dyn FnOnce()>>,
@@ -26,7 +28,7 @@ struct Pending {
 
 #[derive(Clone, Copy)]
 pub struct Confirm {
-    text: RwSignal<(String, String, &'static str)>,
+    text: RwSignal<(String, String, Msg)>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     opener: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
     dialog: NodeRef<html::Dialog>,
@@ -94,7 +96,7 @@ impl Confirm {
 /// Makes the dialog available below; render [`ConfirmDialog`] once with the result.
 pub fn provide_confirm() -> Confirm {
     let confirm = Confirm {
-        text: RwSignal::new((String::new(), String::new(), "Confirm")),
+        text: RwSignal::new((String::new(), String::new(), Msg::Confirm)),
         pending: StoredValue::new_local(None),
         opener: StoredValue::new_local(None),
         dialog: NodeRef::new(),
@@ -118,9 +120,9 @@ pub fn ConfirmDialog(confirm: Confirm) -> impl IntoView {
                 <p id="confirm-message">{move || confirm.text.with(|t| t.1.clone())}</p>
                 <div class="form-actions">
                     <button type="button" id="confirm-cancel" class="btn btn-secondary" autofocus
-                        on:click=move |_| confirm.close(false)>"Cancel"</button>
+                        on:click=move |_| confirm.close(false)>{crate::tr!(Cancel)}</button>
                     <button type="button" id="confirm-accept" class="btn btn-danger"
-                        on:click=move |_| confirm.close(true)>{move || confirm.text.with(|t| t.2)}</button>
+                        on:click=move |_| confirm.close(true)>{move || t(confirm.text.with(|text| text.2))}</button>
                 </div>
             </div>
         </dialog>

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{Msg, t};
+
 /// The ids of the help and error texts of the control `id`, for `aria-describedby`.
 fn described_by(id: &str, help: bool, error: bool) -> Option<String> {
     let mut ids = Vec::new();
@@ -19,15 +21,15 @@ fn described_by(id: &str, help: bool, error: bool) -> Option<String> {
 /// Label, help, control and error, in reading order.
 fn frame(
     id: &'static str,
-    label: &'static str,
-    help: Option<&'static str>,
+    label: Msg,
+    help: Option<Msg>,
     error: MaybeProp<String>,
     control: impl IntoView,
 ) -> impl IntoView {
     view! {
         <div class="field">
-            <label class="field-label" for=id>{label}</label>
-            {help.map(|h| view! { <p class="field-help" id=format!("{id}-help")>{h}</p> })}
+            <label class="field-label" for=id>{move || t(label)}</label>
+            {help.map(|h| view! { <p class="field-help" id=format!("{id}-help")>{move || t(h)}</p> })}
             {control}
             {move || error.get().map(|e| view! { <p class="field-error" id=format!("{id}-error")>{e}</p> })}
         </div>
@@ -38,12 +40,12 @@ fn frame(
 #[component]
 pub fn TextField(
     id: &'static str,
-    label: &'static str,
+    label: Msg,
     value: RwSignal<String>,
     /// The input's `type`.
     #[prop(default = "text")]
     kind: &'static str,
-    #[prop(optional)] help: Option<&'static str>,
+    #[prop(optional)] help: Option<Msg>,
     #[prop(into, optional)] error: MaybeProp<String>,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
@@ -65,9 +67,9 @@ pub fn TextField(
 #[component]
 pub fn TextArea(
     id: &'static str,
-    label: &'static str,
+    label: Msg,
     value: RwSignal<String>,
-    #[prop(optional)] help: Option<&'static str>,
+    #[prop(optional)] help: Option<Msg>,
     #[prop(into, optional)] error: MaybeProp<String>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
@@ -85,10 +87,10 @@ pub fn TextArea(
 #[component]
 pub fn SelectField(
     id: &'static str,
-    label: &'static str,
+    label: Msg,
     value: RwSignal<String>,
     options: Vec<(String, String)>,
-    #[prop(optional)] help: Option<&'static str>,
+    #[prop(optional)] help: Option<Msg>,
     #[prop(into, optional)] error: MaybeProp<String>,
 ) -> impl IntoView {
     let options = options
@@ -123,7 +125,7 @@ pub fn check<T>(
             Some(value)
         }
         Err(e) => {
-            error.set(Some(e.message().to_owned()));
+            error.set(Some(crate::i18n::field_error(e)));
             None
         }
     }

@@ -12,6 +12,7 @@ use crate::components::button::Button;
 use crate::components::field::{SelectField, TextField, check};
 use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
+use crate::i18n::{Msg, role_name, t};
 
 #[component]
 pub fn InviteForm(
@@ -60,7 +61,7 @@ pub fn InviteForm(
                     name.set(String::new());
                     email.set(String::new());
                     if let Some(t) = toasts {
-                        t.success("Invitation created. Send the link to the person you invited.");
+                        t.success(crate::i18n::t(Msg::AdminInviteCreated));
                     }
                     if let Some(done) = on_created {
                         done.run(());
@@ -75,29 +76,34 @@ pub fn InviteForm(
     };
     let options: Vec<(String, String)> = roles
         .iter()
-        .map(|r| (r.as_str().to_owned(), r.label().to_owned()))
+        .map(|r| (r.as_str().to_owned(), t(role_name(*r))))
         .collect();
+    let title = if roles == [Role::Patient] {
+        Msg::AdminInvitePatientTitle
+    } else {
+        Msg::AdminInviteTitle
+    };
     view! {
         <form id="invite" class="card form" novalidate on:submit=submit aria-labelledby="invite-title">
             <h2 id="invite-title" class="section-title">
-                {if roles == [Role::Patient] { "Invite a patient" } else { "Invite someone" }}
+                {move || t(title)}
             </h2>
             {(roles.len() > 1).then(|| view! {
-                <SelectField id="invite-role" label="Role" value=role options
-                    help="What they may see and do. Staff roles set up an authenticator app at first sign-in."/>
+                <SelectField id="invite-role" label=Msg::AdminInviteRoleLabel value=role options
+                    help=Msg::AdminInviteRoleHelp/>
             })}
-            <TextField id="invite-name" label="Name" value=name error=name_error required=true
-                autocomplete="off" help="As it should appear to others in the clinic."/>
-            <TextField id="invite-email" label="Email address" kind="email" value=email error=email_error
+            <TextField id="invite-name" label=Msg::AdminInviteNameLabel value=name error=name_error required=true
+                autocomplete="off" help=Msg::AdminInviteNameHelp/>
+            <TextField id="invite-email" label=Msg::AdminInviteEmailLabel kind="email" value=email error=email_error
                 required=true autocomplete="off"/>
             <div class="form-actions">
-                <Button submit=true attr:disabled=move || busy.get()>"Create invitation link"</Button>
+                <Button submit=true attr:disabled=move || busy.get()>{crate::tr!(AdminInviteCreate)}</Button>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || link.get().map(|l| view! {
                 <div class="notice stack-sm" role="status">
-                    <p>"Send this one-time link to them (valid 72 hours). Anyone with the link can set up the account, so send it only to them."</p>
-                    <p><code id="invite-link">{l}</code></p>
+                    <p>{crate::tr!(AdminInviteLinkNotice)}</p>
+                    <p><code id="invite-link" translate="no">{l}</code></p>
                 </div>
             })}
         </form>

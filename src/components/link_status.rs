@@ -10,7 +10,7 @@ pub fn LinkStatus(state: RwSignal<LinkState>) -> impl IntoView {
         <p id="link-status" class="link-status" role="status" aria-live="polite"
             data-link=move || state.get().id()>
             <span class="dot" aria-hidden="true"></span>
-            {move || state.get().label()}
+            {move || crate::i18n::t(state.get().label())}
         </p>
     }
 }

@@ -27,7 +27,7 @@ pub fn initials(name: &str) -> String {
 pub fn person_list(list: Vec<PersonSummary>, link: bool) -> impl IntoView {
     let ctx = use_ctx();
     view! {
-        <ul class="people">
+        <ul class="people" translate="no">
             {list.into_iter().map(|p| {
                 let name = p.display_name.to_string();
                 let avatar = view! { <span class="avatar" aria-hidden="true">{initials(&name)}</span> };

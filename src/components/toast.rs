@@ -104,7 +104,7 @@ pub fn ToastRegion(toasts: Toasts) -> impl IntoView {
                 <div class="toast" data-kind=t.kind.id()
                     role=(t.kind == ToastKind::Error).then_some("alert")>
                     <p>{t.text}</p>
-                    <button type="button" class="btn btn-quiet dismiss" aria-label="Dismiss"
+                    <button type="button" class="btn btn-quiet dismiss" aria-label=crate::tr!(Dismiss)
                         on:click=move |_| toasts.dismiss(t.id)>"×"</button>
                 </div>
             </For>

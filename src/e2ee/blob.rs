@@ -20,6 +20,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto, XmlHttpRequest, XmlHttpRequestResponseType};
 
 use crate::context::Ctx;
+use crate::i18n::{Msg, t, tf};
+use crate::transport::https::HttpError;
 
 const KEY_BYTES: u32 = 32;
 const NONCE_BYTES: u32 = 12;
@@ -53,7 +55,7 @@ pub struct Sealed {
 fn subtle() -> Result<SubtleCrypto, String> {
     let crypto = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .ok_or("This browser offers no WebCrypto.")?;
+        .ok_or_else(|| t(Msg::E2eeNoWebcrypto))?;
     Ok(crypto.subtle())
 }
 
@@ -62,7 +64,7 @@ fn random(n: u32) -> Result<Uint8Array, String> {
     web_sys::window()
         .and_then(|w| w.crypto().ok())
         .and_then(|c| c.get_random_values_with_array_buffer_view(&bytes).ok())
-        .ok_or("This browser offers no secure random numbers.")?;
+        .ok_or_else(|| t(Msg::E2eeNoRandom))?;
     Ok(bytes)
 }
 
@@ -74,7 +76,7 @@ fn params(nonce: &Uint8Array, kind: Kind) -> Result<Object, String> {
         ("additionalData", Uint8Array::from(kind.label()).into()),
     ] {
         Reflect::set(&object, &JsValue::from_str(key), &value)
-            .map_err(|_| "The browser refused to encrypt.".to_owned())?;
+            .map_err(|_| t(Msg::E2eeEncryptRefused))?;
     }
     Ok(object)
 }
@@ -83,10 +85,10 @@ async fn import(raw: &Uint8Array, usage: &str) -> Result<CryptoKey, String> {
     let usages = js_sys::Array::of1(&JsValue::from_str(usage));
     let promise = subtle()?
         .import_key_with_str("raw", raw, "AES-GCM", false, &usages)
-        .map_err(|_| "The browser refused the key.".to_owned())?;
+        .map_err(|_| t(Msg::E2eeKeyRefused))?;
     Ok(JsFuture::from(promise)
         .await
-        .map_err(|_| "The browser refused the key.".to_owned())?
+        .map_err(|_| t(Msg::E2eeKeyRefused))?
         .unchecked_into())
 }
 
@@ -101,10 +103,10 @@ pub async fn seal(plain: &Uint8Array, kind: Kind) -> Result<Sealed, String> {
     let nonce = random(NONCE_BYTES)?;
     let promise = subtle()?
         .encrypt_with_object_and_buffer_source(&params(&nonce, kind)?, &key, plain)
-        .map_err(|_| "The browser refused to encrypt the file.".to_owned())?;
+        .map_err(|_| t(Msg::E2eeEncryptRefused))?;
     let sealed = JsFuture::from(promise)
         .await
-        .map_err(|_| "The browser refused to encrypt the file.".to_owned())?;
+        .map_err(|_| t(Msg::E2eeEncryptRefused))?;
     let sealed = Uint8Array::new(&sealed);
     let bytes = Uint8Array::new_with_length(NONCE_BYTES + sealed.length());
     bytes.set(&nonce, 0);
@@ -117,23 +119,21 @@ pub async fn seal(plain: &Uint8Array, kind: Kind) -> Result<Sealed, String> {
 
 /// Opens what [`seal`] wrote; refused if a single bit changed or the key is not its.
 pub async fn open(sealed: &Uint8Array, key: &str, kind: Kind) -> Result<Uint8Array, String> {
-    const DAMAGED: &str = "The file was changed or damaged on its way; it cannot be opened.";
+    let damaged = || t(Msg::E2eeFileDamaged);
     let raw = parse_hex(key, KEY_BYTES as usize)
         .ok()
         .filter(|k| k.len() == KEY_BYTES as usize)
-        .ok_or(DAMAGED)?;
+        .ok_or_else(damaged)?;
     if sealed.length() < NONCE_BYTES + 16 {
-        return Err(DAMAGED.to_owned());
+        return Err(damaged());
     }
     let key = import(&Uint8Array::from(raw.as_slice()), "decrypt").await?;
     let nonce = sealed.subarray(0, NONCE_BYTES);
     let body = sealed.subarray(NONCE_BYTES, sealed.length());
     let promise = subtle()?
         .decrypt_with_object_and_buffer_source(&params(&nonce, kind)?, &key, &body)
-        .map_err(|_| DAMAGED.to_owned())?;
-    let plain = JsFuture::from(promise)
-        .await
-        .map_err(|_| DAMAGED.to_owned())?;
+        .map_err(|_| damaged())?;
+    let plain = JsFuture::from(promise).await.map_err(|_| damaged())?;
     Ok(Uint8Array::new(&plain))
 }
 
@@ -151,30 +151,30 @@ async fn transfer(
     body: Option<&Uint8Array>,
     progress: Rc<dyn Fn(f64)>,
 ) -> Result<Finished, String> {
-    const UNREACHABLE: &str = "Haven could not be reached. Check the connection and try again.";
+    let unreachable = || HttpError::Unreachable.to_string();
     let url = ctx.url(path).map_err(|e| e.to_string())?;
     let token = ctx
         .auth
         .get_untracked()
         .map(|a| a.token)
-        .ok_or("You are signed out. Sign in again.")?;
-    let request = XmlHttpRequest::new().map_err(|_| UNREACHABLE.to_owned())?;
+        .ok_or_else(|| t(Msg::E2eeSignedOut))?;
+    let request = XmlHttpRequest::new().map_err(|_| unreachable())?;
     request
         .open_with_async(method, url.as_str(), true)
-        .map_err(|_| UNREACHABLE.to_owned())?;
+        .map_err(|_| unreachable())?;
     // The token travels only in this header: never in a URL, never in storage.
     request
         .set_request_header("authorization", &format!("Bearer {token}"))
-        .map_err(|_| UNREACHABLE.to_owned())?;
+        .map_err(|_| unreachable())?;
     request.set_with_credentials(false);
     request.set_timeout(TRANSFER_TIMEOUT_MS);
     let target: web_sys::EventTarget = match body {
         Some(_) => {
             request
                 .set_request_header("content-type", "application/octet-stream")
-                .map_err(|_| UNREACHABLE.to_owned())?;
+                .map_err(|_| unreachable())?;
             request.set_response_type(XmlHttpRequestResponseType::Text);
-            request.upload().map_err(|_| UNREACHABLE.to_owned())?.into()
+            request.upload().map_err(|_| unreachable())?.into()
         }
         None => {
             request.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
@@ -212,17 +212,17 @@ async fn transfer(
         Some(body) => request.send_with_opt_buffer_source(Some(body)),
         None => request.send(),
     }
-    .map_err(|_| UNREACHABLE.to_owned())?;
+    .map_err(|_| unreachable())?;
     let ok = JsFuture::from(done)
         .await
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
     if !ok {
-        return Err(UNREACHABLE.to_owned());
+        return Err(unreachable());
     }
     Ok(Finished {
-        status: request.status().map_err(|_| UNREACHABLE.to_owned())?,
+        status: request.status().map_err(|_| unreachable())?,
         response: request.response().unwrap_or(JsValue::NULL),
     })
 }
@@ -238,13 +238,20 @@ pub async fn upload(
     let finished = transfer(ctx, "POST", &path, Some(bytes), progress).await?;
     let text = finished.response.as_string().unwrap_or_default();
     if (200..300).contains(&finished.status) {
-        return serde_json::from_str(&text)
-            .map_err(|_| "The server's answer was not in the expected form.".to_owned());
+        return serde_json::from_str(&text).map_err(|_| HttpError::Malformed.to_string());
     }
     Err(
         match serde_json::from_str::<haven_protocol::ApiError>(&text) {
-            Ok(api) => api.error.message,
-            Err(_) => format!("The file could not be stored (HTTP {}).", finished.status),
+            Ok(api) => HttpError::Api {
+                status: finished.status,
+                code: api.error.code,
+                message: api.error.message,
+            }
+            .to_string(),
+            Err(_) => tf(
+                Msg::E2eeUploadFailed,
+                &[("status", haven_i18n::Arg::from(u32::from(finished.status)))],
+            ),
         },
     )
 }
@@ -258,11 +265,11 @@ pub async fn download(
     let finished = transfer(ctx, "GET", &format!("/attachments/{blob}"), None, progress).await?;
     match finished.status {
         200 => Ok(Uint8Array::new(&finished.response)),
-        404 => Err(
-            "This file is no longer on the server (files are kept for a limited time), or you are no longer in this conversation."
-                .to_owned(),
-        ),
-        status => Err(format!("The file could not be fetched (HTTP {status}).")),
+        404 => Err(t(Msg::E2eeFileGone)),
+        status => Err(tf(
+            Msg::E2eeDownloadFailed,
+            &[("status", haven_i18n::Arg::from(u32::from(status)))],
+        )),
     }
 }
 
@@ -276,13 +283,12 @@ pub const VIEWABLE_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", 
 /// [`VIEWABLE_IMAGES`] only.
 pub fn image_url(plain: &Uint8Array, mime: &str) -> Result<String, String> {
     if !VIEWABLE_IMAGES.contains(&mime) {
-        return Err("This file cannot be shown here; download it instead.".to_owned());
+        return Err(t(Msg::E2eeImageNotShown));
     }
-    crate::storage::object_url(plain, mime)
-        .ok_or_else(|| "This browser could not show the image.".to_owned())
+    crate::storage::object_url(plain, mime).ok_or_else(|| t(Msg::E2eeImageFailed))
 }
 
 pub fn save(plain: &Uint8Array, name: &str) -> Result<(), String> {
     crate::storage::offer_download(plain, name, "application/octet-stream")
-        .ok_or_else(|| "This browser could not save the file.".to_owned())
+        .ok_or_else(|| t(Msg::E2eeFileNotSaved))
 }

@@ -18,7 +18,10 @@ use haven_protocol::messaging::{CommitInfo, ConversationSummary, Delivered, MlsB
 use haven_protocol::ws::{ClientFrame, Reached, ServerFrame};
 use serde::{Deserialize, Serialize};
 
-use super::inbox::{Attachment, Body, ConversationView, Inbox, Line, MemberView, Sending, Status};
+use super::inbox::{
+    Attachment, Body, ConversationView, Fault, Inbox, Line, MemberView, Problem, Sending, Status,
+    Title,
+};
 
 /// Something that changes the messenger's state, in the order it happened.
 #[derive(Debug, Serialize, Deserialize)]
@@ -154,8 +157,9 @@ struct Kept {
     /// The highest sequence number this device reported as read.
     #[serde(default)]
     read_sent: u64,
-    #[serde(default)]
-    problem: Option<String>,
+    /// A change that did not go through, until one does.
+    #[serde(default, deserialize_with = "kept_problem")]
+    problem: Option<Problem>,
     /// The sequence number of the commit whose Welcome let this device in.
     #[serde(default)]
     joined_at: Option<u64>,
@@ -175,6 +179,15 @@ struct Kept {
     /// have clinicians added to it.
     #[serde(default)]
     care_team: Option<bool>,
+}
+
+/// A kept problem, or what an earlier version kept in its place (an English sentence,
+/// shown now in general words in the person's language).
+fn kept_problem<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Problem>, D::Error> {
+    let kept = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(kept.map(|value| serde_json::from_value(value).unwrap_or(Problem::Earlier)))
 }
 
 impl Kept {
@@ -435,15 +448,16 @@ impl Messenger {
             }
             ServerFrame::Refused {
                 request,
+                code,
                 message,
                 winner,
                 ..
-            } => self.refused(request, message, winner, frames),
+            } => self.refused(request, Problem::Refused { code, message }, winner, frames),
             ServerFrame::Error {
-                code: haven_protocol::ErrorCode::DeviceUnavailable,
+                code: code @ haven_protocol::ErrorCode::DeviceUnavailable,
                 message,
             } => {
-                self.status = Status::Failed(message);
+                self.status = Status::Stopped { code, message };
             }
             _ => {}
         }
@@ -635,8 +649,7 @@ impl Messenger {
             return;
         };
         let Ok(Archive { care_team, entries }) = serde_json::from_str::<Archive>(archive) else {
-            kept.problem =
-                Some("The history shared with this browser could not be read.".to_owned());
+            kept.problem = Some(Problem::History);
             return;
         };
         kept.care_team = Some(care_team);
@@ -740,7 +753,7 @@ impl Messenger {
             Err(haven_mls::Error::NothingToDo) => {}
             Err(e) => {
                 if let Some(kept) = self.saved.conversations.get_mut(conversation) {
-                    kept.problem = Some(e.to_string());
+                    kept.problem = Some(Problem::Change(Fault::from(&e)));
                 }
             }
         }
@@ -799,7 +812,7 @@ impl Messenger {
     fn refused(
         &mut self,
         request: u64,
-        message: String,
+        problem: Problem,
         winner: Option<u64>,
         frames: &mut Vec<ClientFrame>,
     ) {
@@ -828,7 +841,7 @@ impl Messenger {
             Some(winner) if kept.processed >= winner => self.rebuild(&conversation, frames),
             Some(winner) => kept.retry_after = Some(winner),
             None => {
-                kept.problem = Some(message);
+                kept.problem = Some(problem);
                 self.settle(&conversation, frames);
             }
         }
@@ -842,7 +855,7 @@ impl Messenger {
             Ok(None) => {}
             Err(e) => {
                 if let Some(kept) = self.saved.conversations.get_mut(conversation) {
-                    kept.problem = Some(e.to_string());
+                    kept.problem = Some(Problem::Change(Fault::from(&e)));
                 }
             }
         }
@@ -970,7 +983,7 @@ impl Messenger {
             Ok(commit) => self.queue_commit(&conversation, commit, frames),
             Err(e) => {
                 if let Some(kept) = self.saved.conversations.get_mut(&conversation) {
-                    kept.problem = Some(e.to_string());
+                    kept.problem = Some(Problem::Change(Fault::from(&e)));
                 }
             }
         }
@@ -1008,7 +1021,7 @@ impl Messenger {
                 Ok(commit) => self.queue_commit(&conversation, commit, frames),
                 Err(e) => {
                     if let Some(kept) = self.saved.conversations.get_mut(&conversation) {
-                        kept.problem = Some(e.to_string());
+                        kept.problem = Some(Problem::Change(Fault::from(&e)));
                     }
                 }
             }
@@ -1202,14 +1215,14 @@ impl Messenger {
     }
 }
 
-fn title(me: Role, members: &[MemberView]) -> String {
+fn title(me: Role, members: &[MemberView]) -> Title {
     if me == Role::Patient {
-        return "Your care team".to_owned();
+        return Title::CareTeam;
     }
     members
         .iter()
         .find(|m| m.role == Role::Patient)
-        .map_or_else(|| "Conversation".to_owned(), |m| m.name.clone())
+        .map_or(Title::Unnamed, |m| Title::Patient(m.name.clone()))
 }
 
 /// Whether `out` is a change that adds devices.
@@ -1364,6 +1377,36 @@ mod tests {
             .unwrap();
         assert!(!c.care_team);
         assert!(c.history_pending);
-        assert!(c.problem.is_some());
+        assert_eq!(c.problem, Some(Problem::History));
+    }
+
+    #[wasm_bindgen_test]
+    fn problems_are_kept_as_codes_and_earlier_sentences_still_read() {
+        for problem in [
+            Problem::History,
+            Problem::Change(Fault::OutOfStep),
+            Problem::Refused {
+                code: haven_protocol::ErrorCode::Forbidden,
+                message: "No.".to_owned(),
+            },
+        ] {
+            let kept = Kept {
+                problem: Some(problem.clone()),
+                ..Kept::default()
+            };
+            let back: Kept = serde_json::from_slice(&serde_json::to_vec(&kept).unwrap()).unwrap();
+            assert_eq!(back.problem, Some(problem));
+        }
+        // An earlier version kept the English sentence itself.
+        let earlier: Kept = serde_json::from_str(
+            r#"{"processed":3,"log":[],"problem":"this device has a change waiting for the server's answer"}"#,
+        )
+        .unwrap();
+        assert_eq!(earlier.problem, Some(Problem::Earlier));
+        let none: Kept =
+            serde_json::from_str(r#"{"processed":3,"log":[],"problem":null}"#).unwrap();
+        assert_eq!(none.problem, None);
+        let absent: Kept = serde_json::from_str(r#"{"processed":3,"log":[]}"#).unwrap();
+        assert_eq!(absent.problem, None);
     }
 }

@@ -9,6 +9,9 @@
 //! Trust: nothing here sends plaintext anywhere but to the page; what is kept on disk is
 //! sealed by [`vault::Vault`], whose key opens only with a secret the server releases
 //! to a signed-in session of the device's owner.
+//!
+//! Errors are `String`s written here, on the page, in the person's language; the worker
+//! only ever says a stable [`worker::Failure`], put in words here.
 
 pub mod blob;
 pub mod inbox;
@@ -33,12 +36,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::context::Ctx;
-use crate::storage::KeyValue;
+use crate::i18n::{Msg, t};
+use crate::storage::{KeyValue, StoreError};
 use crate::transport::https::HttpError;
 use inbox::{Inbox, Status};
 use messenger::Job;
 use vault::Vault;
-use worker::{Reply, Request};
+use worker::{Failure, Reply, Request};
 
 /// The vault record holding the device's whole state.
 const STATE: &str = "state";
@@ -61,8 +65,8 @@ impl Drop for Proxy {
 impl Proxy {
     /// Starts the worker and waits until it listens.
     async fn spawn() -> Result<Self, String> {
-        const CANNOT: &str = "This browser could not start the encryption worker.";
-        let worker = web_sys::Worker::new(worker::SCRIPT).map_err(|_| CANNOT.to_owned())?;
+        let cannot = || t(Msg::E2eeWorkerCannotStart);
+        let worker = web_sys::Worker::new(worker::SCRIPT).map_err(|_| cannot())?;
         let waiting: Rc<RefCell<HashMap<u64, js_sys::Function>>> = Rc::default();
         // A worker that fails to load or crashes answers nothing more: every caller
         // waiting hears so.
@@ -97,12 +101,10 @@ impl Proxy {
                 }
             })
         };
-        let data = JsFuture::from(started)
-            .await
-            .map_err(|_| CANNOT.to_owned())?;
+        let data = JsFuture::from(started).await.map_err(|_| cannot())?;
         match worker::decode::<Reply>(&data) {
             Some((_, Reply::Started, _)) => {}
-            _ => return Err(CANNOT.to_owned()),
+            _ => return Err(cannot()),
         }
         Ok(Self {
             worker,
@@ -122,21 +124,21 @@ impl Proxy {
         let id = self.next.get() + 1;
         self.next.set(id);
         let message =
-            worker::encode(id as f64, request, bytes).ok_or("The request could not be encoded.")?;
+            worker::encode(id as f64, request, bytes).ok_or_else(|| t(Msg::E2eeWorkerEncode))?;
         let waiting = Rc::clone(&self.waiting);
         let promise = js_sys::Promise::new(&mut |resolve, _reject| {
             waiting.borrow_mut().insert(id, resolve);
         });
         self.worker
             .post_message(&message)
-            .map_err(|_| "The encryption worker stopped.".to_owned())?;
+            .map_err(|_| t(Msg::E2eeWorkerStopped))?;
         let data = JsFuture::from(promise)
             .await
-            .map_err(|_| "The encryption worker stopped.".to_owned())?;
+            .map_err(|_| t(Msg::E2eeWorkerStopped))?;
         let (_, reply, bytes) =
-            worker::decode::<Reply>(&data).ok_or("The encryption worker's answer was garbled.")?;
+            worker::decode::<Reply>(&data).ok_or_else(|| t(Msg::E2eeWorkerGarbled))?;
         match reply {
-            Reply::Failed { message } => Err(message),
+            Reply::Failed { failure: why } => Err(failure(why)),
             reply => Ok((reply, bytes)),
         }
     }
@@ -232,10 +234,7 @@ impl TabLock {
         let got = match futures::future::select(got, timer).await {
             futures::future::Either::Left((result, _)) => result,
             futures::future::Either::Right((_, got)) => {
-                fail(
-                    ctx,
-                    "Secure messaging is open in another tab of this browser. Use that tab, or close it: this one takes over then.",
-                );
+                fail(ctx, t(Msg::E2eeOtherTab));
                 got.await
             }
         };
@@ -266,12 +265,30 @@ pub fn random_id() -> Option<Id> {
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, String> {
-    parse_hex(text, 64 * 1024)
-        .map_err(|_| "The server's answer was not in the expected form.".to_owned())
+    parse_hex(text, 64 * 1024).map_err(|_| t(Msg::ErrorMalformed))
 }
 
 fn said(error: HttpError) -> String {
     error.to_string()
+}
+
+/// What the browser's storage refused, in words.
+fn stored(error: StoreError) -> String {
+    t(match error {
+        StoreError::Unavailable => Msg::E2eeStorageUnavailable,
+        StoreError::Refused => Msg::E2eeStorageRefused,
+    })
+}
+
+/// What the worker could not do, in words.
+fn failure(failure: Failure) -> String {
+    match failure {
+        Failure::NotReady => t(Msg::E2eeWorkerNotReady),
+        Failure::Certificate => t(Msg::E2eeWorkerCertificate),
+        Failure::Seal => t(Msg::E2eeWorkerSeal),
+        Failure::Saved => t(Msg::E2eeWorkerSaved),
+        Failure::Mls(fault) => fault.text(),
+    }
 }
 
 /// Starts end-to-end encryption for the signed-in person, if their role converses.
@@ -341,21 +358,20 @@ pub fn stop(ctx: Ctx) {
 
 /// How long one step of setting up may take before the person is told which one hangs.
 const STEP_TIMEOUT_MS: u32 = 30_000;
-const STORAGE: &str = "This browser's storage";
-const WORKER: &str = "The encryption worker";
+/// What is said when the browser's storage, or the worker, does not answer in time.
+const STORAGE: Msg = Msg::E2eeStorageTimeout;
+const WORKER: Msg = Msg::E2eeWorkerTimeout;
 
-/// `step`, or an error naming `what` did not answer in time.
+/// `step`, or the error `late` (which names what did not answer in time).
 async fn within<T>(
-    what: &str,
+    late: Msg,
     step: impl std::future::Future<Output = Result<T, String>>,
 ) -> Result<T, String> {
     let timer = gloo_timers::future::TimeoutFuture::new(STEP_TIMEOUT_MS);
     let step = std::pin::pin!(step);
     match futures::future::select(step, timer).await {
         futures::future::Either::Left((result, _)) => result,
-        futures::future::Either::Right(_) => Err(format!(
-            "{what} did not answer. Reload the page to try again."
-        )),
+        futures::future::Either::Right(_) => Err(t(late)),
     }
 }
 
@@ -364,17 +380,14 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
     let index = within(STORAGE, async {
         KeyValue::open(vault::DATABASE, &[vault::STORE])
             .await
-            .map_err(|e| e.to_string())
+            .map_err(stored)
     })
     .await?;
     let anchor: TrustAnchor = ctx.call("GET", "/mls/trust", None).await.map_err(said)?;
     let proxy = within(WORKER, Proxy::spawn()).await?;
     let index_key = format!("index/{user}");
     let known = within(STORAGE, async {
-        index
-            .get(vault::STORE, &index_key)
-            .await
-            .map_err(|e| e.to_string())
+        index.get(vault::STORE, &index_key).await.map_err(stored)
     })
     .await?
     .and_then(|s| Id::parse(&s).ok());
@@ -391,13 +404,13 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         };
         let (reply, _) = within(WORKER, proxy.call(&request, Some(&sealed))).await?;
         let Reply::Ready { inbox } = reply else {
-            return Err("The encryption worker's answer was garbled.".to_owned());
+            return Err(t(Msg::E2eeWorkerGarbled));
         };
         return Ok((engine(proxy, device, vault), inbox));
     }
     // No device here yet (or it was revoked): register a new one.
     let Reply::Signature { key } = within(WORKER, proxy.call(&Request::New, None)).await?.0 else {
-        return Err("The encryption worker's answer was garbled.".to_owned());
+        return Err(t(Msg::E2eeWorkerGarbled));
     };
     let registered: RegisteredDevice = ctx
         .call(
@@ -409,9 +422,7 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         .map_err(said)?;
     let vault = within(STORAGE, open_vault(ctx, &registered.device))
         .await?
-        .ok_or_else(|| {
-            "This browser's encryption device was removed while it was being set up.".to_owned()
-        })?;
+        .ok_or_else(|| t(Msg::E2eeDeviceRemoved))?;
     let request = Request::Certify {
         device: registered.device.clone(),
         certificate: registered.certificate,
@@ -419,14 +430,14 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
     };
     let (Reply::Ready { inbox }, Some(sealed)) = within(WORKER, proxy.call(&request, None)).await?
     else {
-        return Err("The encryption worker's answer was garbled.".to_owned());
+        return Err(t(Msg::E2eeWorkerGarbled));
     };
     within(STORAGE, async {
         vault.put(STATE, &sealed).await.map_err(|e| e.to_string())?;
         index
             .put(vault::STORE, &index_key, registered.device.as_str())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(stored)
     })
     .await?;
     Ok((engine(proxy, registered.device, vault), inbox))
@@ -480,7 +491,7 @@ async fn top_up(ctx: Ctx, engine: &Engine) -> Result<(), String> {
     let (Reply::Packages { list }, Some(sealed)) =
         within(WORKER, engine.proxy.call(&request, None)).await?
     else {
-        return Err("The encryption worker's answer was garbled.".to_owned());
+        return Err(t(Msg::E2eeWorkerGarbled));
     };
     // Their private keys are sealed before anyone can claim them.
     engine
@@ -667,10 +678,7 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
                 sealed,
             )) if sealed.is_some() != unchanged => (frames, inbox, handovers, offered, sealed),
             Ok(_) => {
-                fail(
-                    ctx,
-                    "The encryption worker's answer was garbled. Reload the page.",
-                );
+                fail(ctx, t(Msg::E2eeWorkerGarbledReload));
                 continue;
             }
             Err(message) => {
@@ -681,10 +689,7 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
         if let Some(sealed) = sealed
             && engine.vault.put(STATE, &sealed).await.is_err()
         {
-            fail(
-                ctx,
-                "This browser could not save your messages. Free some space, then reload the page.",
-            );
+            fail(ctx, t(Msg::E2eeSaveFailed));
             continue;
         }
         ctx.link.with_value(|link| {
@@ -788,7 +793,7 @@ pub async fn start_conversation(ctx: Ctx, patient: Id, care_team: bool) -> Resul
         .e2ee
         .with_value(|e| e.as_ref().map(|e| e.device.clone()))
     else {
-        return Err("Secure messaging is not ready on this browser yet.".to_owned());
+        return Err(t(Msg::E2eeNotReady));
     };
     let mut claimed: Vec<ClaimedKeyPackage> = ctx
         .call(
@@ -799,10 +804,7 @@ pub async fn start_conversation(ctx: Ctx, patient: Id, care_team: bool) -> Resul
         .await
         .map_err(said)?;
     if claimed.is_empty() {
-        return Err(
-            "This patient has not set up secure messaging yet: they need to sign in to Haven once."
-                .to_owned(),
-        );
+        return Err(t(Msg::E2eeNoPatientDevice));
     }
     let summary: ConversationSummary = ctx
         .call(

@@ -14,23 +14,39 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
+use crate::i18n::{Msg, t};
 use crate::storage::KeyValue;
 
 pub const DATABASE: &str = "haven-e2ee";
 pub const STORE: &str = "vault";
 const NONCE_BYTES: u32 = 12;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why the vault could not be used. Shown to people through its `Display`, which is in
+/// their language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VaultError {
-    #[error("this browser offers no WebCrypto or IndexedDB")]
+    /// This browser offers no WebCrypto or IndexedDB.
     Unavailable,
-    #[error("the secret does not open this device's store (signed in as someone else?)")]
+    /// The secret does not open this device's store (signed in as someone else?).
     WrongSecret,
-    #[error("a stored record was changed or damaged")]
+    /// A stored record was changed or damaged.
     Damaged,
-    #[error("the browser refused to store or encrypt")]
+    /// The browser refused to store or encrypt.
     Refused,
 }
+
+impl std::fmt::Display for VaultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&t(match self {
+            Self::Unavailable => Msg::E2eeVaultUnavailable,
+            Self::WrongSecret => Msg::E2eeVaultWrongSecret,
+            Self::Damaged => Msg::E2eeVaultDamaged,
+            Self::Refused => Msg::E2eeVaultRefused,
+        }))
+    }
+}
+
+impl std::error::Error for VaultError {}
 
 pub type Result<T> = std::result::Result<T, VaultError>;
 

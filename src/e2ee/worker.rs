@@ -5,6 +5,9 @@
 //! The worker is pure computation: it holds the [`Messenger`] and answers [`Request`]s
 //! with [`Reply`]s, handing back the sealed-state bytes to store. The page does all I/O
 //! (HTTPS, the WebSocket, the vault). Messages are `[id, json, bytes?]` arrays.
+//!
+//! The worker does not know the person's language: what goes wrong is said as a stable
+//! [`Failure`], which the page puts in words.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use super::inbox::Inbox;
+use super::inbox::{Fault, Inbox};
 use super::messenger::{self, Handover, Job, Messenger, Offered};
 
 /// Where trunk puts the worker's loader (workers are not content-hashed).
@@ -76,8 +79,36 @@ pub enum Reply {
         unchanged: bool,
     },
     Failed {
-        message: String,
+        failure: Failure,
     },
+}
+
+/// Why the worker could not do what was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// No device is set up in the worker (yet).
+    NotReady,
+    /// The server's certificate for the new device cannot be read.
+    Certificate,
+    /// The device's state could not be sealed.
+    Seal,
+    /// The saved conversations cannot be read.
+    Saved,
+    /// The encryption layer refused.
+    Mls(Fault),
+}
+
+impl From<haven_mls::Error> for Failure {
+    fn from(error: haven_mls::Error) -> Self {
+        Self::Mls(Fault::from(&error))
+    }
+}
+
+impl From<haven_mls::CertificateError> for Failure {
+    fn from(error: haven_mls::CertificateError) -> Self {
+        Self::Mls(Fault::from(&error))
+    }
 }
 
 #[derive(Default)]
@@ -90,16 +121,14 @@ fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-fn failed(message: impl ToString) -> (Reply, Option<Vec<u8>>) {
+fn failed(failure: impl Into<Failure>) -> (Reply, Option<Vec<u8>>) {
     (
         Reply::Failed {
-            message: message.to_string(),
+            failure: failure.into(),
         },
         None,
     )
 }
-
-const NOT_READY: &str = "The encryption device is not ready.";
 
 fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
     match request {
@@ -117,20 +146,20 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
             anchor,
         } => {
             let Some(mut fresh) = state.fresh.take() else {
-                return failed(NOT_READY);
+                return failed(Failure::NotReady);
             };
             let trust = match Trust::from_anchor(&anchor) {
                 Ok(trust) => trust,
                 Err(e) => return failed(e),
             };
             let Ok(certificate) = parse_hex(&certificate, 64 * 1024) else {
-                return failed("The server's certificate cannot be read.");
+                return failed(Failure::Certificate);
             };
             if let Err(e) = fresh.certify(&certificate, &trust, now()) {
                 return failed(e);
             }
             let Some(sealed) = messenger::seal_new(&fresh) else {
-                return failed("The encryption state could not be saved.");
+                return failed(Failure::Seal);
             };
             match Messenger::new(device, fresh, trust, None) {
                 Some(m) => {
@@ -138,7 +167,7 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                     state.messenger = Some(m);
                     (Reply::Ready { inbox }, Some(sealed))
                 }
-                None => failed(NOT_READY),
+                None => failed(Failure::NotReady),
             }
         }
         Request::Restore { device, anchor } => {
@@ -156,12 +185,12 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                     state.messenger = Some(m);
                     (Reply::Ready { inbox }, None)
                 }
-                None => failed("The saved conversations cannot be read."),
+                None => failed(Failure::Saved),
             }
         }
         Request::KeyPackages { count, last_resort } => {
             let Some(m) = state.messenger.as_mut() else {
-                return failed(NOT_READY);
+                return failed(Failure::NotReady);
             };
             let mut list = match m.key_packages(count) {
                 Ok(list) => list,
@@ -178,7 +207,7 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
         }
         Request::Jobs { jobs } => {
             let Some(m) = state.messenger.as_mut() else {
-                return failed(NOT_READY);
+                return failed(Failure::NotReady);
             };
             let effects = m.run(jobs);
             let inbox = m.inbox();

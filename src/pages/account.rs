@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::components::button::{Button, Variant};
 use crate::components::field::{TextField, check};
 use crate::context::use_ctx;
+use crate::i18n::{Msg, t};
 
 /// For accounts without a second factor (patients may add one): set up an
 /// authenticator app and confirm it with a first code.
@@ -52,31 +53,31 @@ pub fn SecondFactor() -> impl IntoView {
                         info: session,
                     });
                 }
-                Ok(_) => error.set(Some("Unexpected answer from the server.".into())),
+                Ok(_) => error.set(Some(t(Msg::AccountUnexpectedAnswer))),
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
     view! {
         <section id="second-factor" class="card stack" aria-labelledby="second-factor-title">
-            <h2 id="second-factor-title" class="section-title">"Protect your account"</h2>
+            <h2 id="second-factor-title" class="section-title">{crate::tr!(AccountProtectTitle)}</h2>
             {move || match enrolment.get() {
                 None => view! {
-                    <p class="muted">"Ask for a code from an authenticator app as well as your password when you sign in. It keeps your account safe even if someone learns your password."</p>
+                    <p class="muted">{crate::tr!(AccountProtectText)}</p>
                     <div class="actions">
-                        <Button variant=Variant::Secondary attr:id="enrol-start" on:click=start>"Set up an authenticator app"</Button>
+                        <Button variant=Variant::Secondary attr:id="enrol-start" on:click=start>{crate::tr!(AccountEnrolStart)}</Button>
                     </div>
                 }.into_any(),
                 Some(e) => view! {
-                    <p class="muted">"Scan this code with your authenticator app, or type the key into it, then enter the code it shows."</p>
+                    <p class="muted">{crate::tr!(AccountEnrolScan)}</p>
                     {crate::qr::figure(&e.otpauth_uri)}
-                    <p>"Key: " <code id="totp-secret" class="secret">{e.secret}</code></p>
+                    <p>{crate::tr!(AccountKey)}" "<code id="totp-secret" class="secret" translate="no">{e.secret}</code></p>
                     <form class="form" novalidate on:submit=confirm>
-                        <TextField id="enrol-code" label="Code" value=code error=code_error
-                            help="The 6-digit code your authenticator app shows now."
+                        <TextField id="enrol-code" label=Msg::AccountCode value=code error=code_error
+                            help=Msg::AccountCodeHelp
                             inputmode="numeric" autocomplete="one-time-code" maxlength="7" required=true/>
                         <div class="form-actions">
-                            <Button submit=true attr:id="enrol-confirm">"Confirm"</Button>
+                            <Button submit=true attr:id="enrol-confirm">{crate::tr!(Confirm)}</Button>
                         </div>
                     </form>
                 }.into_any(),

@@ -16,29 +16,26 @@ pub mod start;
 use haven_protocol::access::View;
 use leptos::prelude::*;
 
-/// One sentence under a view's title: what it is for.
-pub fn lede(view: View) -> &'static str {
-    match view {
-        View::CareTeam => "The clinicians looking after you.",
-        View::Visits => "Your video visits with your care team.",
-        View::Messages => "End-to-end encrypted conversations with your care team.",
-        View::MyActivity => {
-            "Every time someone outside your care team opened your record, and why."
-        }
-        View::MyPatients => "The patients in your care, and inviting a new one.",
-        View::WaitingRoom => "Patients who have joined a visit and wait to be admitted.",
-        View::Schedule => "Upcoming visits across the clinic.",
-        View::PatientContacts => "How to reach patients. Clinical details are not shown here.",
-        View::Users => "Everyone with an account in your organisation: roles and access.",
-        View::Invitations => {
-            "Invite staff by a one-time link, and withdraw invitations not yet used."
-        }
-        View::OrgSettings => "Settings that apply to everyone in your organisation.",
-        View::BreakGlassEvents => {
-            "Every emergency access to a patient's record, with the reason given."
-        }
-        View::Audit => "The tamper-evident record of every sign-in, access and change.",
-    }
+use crate::i18n::{Msg, t};
+
+/// One sentence under a view's title: what it is for, in the current language (a
+/// reactive read of it).
+pub fn lede(view: View) -> String {
+    t(match view {
+        View::CareTeam => Msg::CareLedeCareTeam,
+        View::Visits => Msg::CareLedeVisits,
+        View::Messages => Msg::CareLedeMessages,
+        View::MyActivity => Msg::CareLedeMyActivity,
+        View::MyPatients => Msg::CareLedeMyPatients,
+        View::WaitingRoom => Msg::CareLedeWaitingRoom,
+        View::Schedule => Msg::CareLedeSchedule,
+        View::PatientContacts => Msg::CareLedePatientContacts,
+        View::Users => Msg::CareLedeUsers,
+        View::Invitations => Msg::CareLedeInvitations,
+        View::OrgSettings => Msg::CareLedeOrgSettings,
+        View::BreakGlassEvents => Msg::CareLedeBreakGlassEvents,
+        View::Audit => Msg::CareLedeAudit,
+    })
 }
 
 /// The body of each view. Each fetches what its role may see and renders it; the server

@@ -9,15 +9,18 @@ use crate::error::AppError;
 #[component]
 pub fn Refused(error: AppError) -> impl IntoView {
     let kind = error.kind();
-    let message = error.to_string();
+    let detail = error.detail();
+    let message = move || error.message();
     view! {
         <section id="refused" class="card refused" role="alert" data-reason=kind>
-            <h1>"Haven cannot start safely"</h1>
+            <h1>{crate::tr!(RefusedTitle)}</h1>
             <p class="reason">{message}</p>
-            <p>
-                "To protect your health information, Haven has not connected to anything. "
-                "If this keeps happening, contact your clinic's support team and tell them what this page says."
-            </p>
+            {detail.map(|detail| view! {
+                <p class="detail">
+                    {crate::tr!(RefusedDetail)}" "<code translate="no">{detail}</code>
+                </p>
+            })}
+            <p>{crate::tr!(RefusedProtect)}</p>
         </section>
     }
 }

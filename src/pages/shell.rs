@@ -125,7 +125,7 @@ pub fn Shell(brand: String, logo: Option<String>, link: RwSignal<LinkState>) -> 
     let stay = move |_| phase.set(IdlePhase::Active);
     let account = Account {
         name: auth.info.display_name.to_string(),
-        role: role.label(),
+        role: crate::i18n::role_name(role),
     };
 
     view! {
@@ -140,9 +140,9 @@ pub fn Shell(brand: String, logo: Option<String>, link: RwSignal<LinkState>) -> 
                 IdlePhase::Warning { remaining_secs } => Some(view! {
                     <div id="idle-warning" class="card idle-warning stack-sm" role="alertdialog"
                         aria-live="assertive" aria-labelledby="idle-title">
-                        <h2 id="idle-title" class="section-title">"Still there?"</h2>
-                        <p>"You will be signed out in " <strong>{remaining_secs}</strong> " seconds because of inactivity."</p>
-                        <div class="actions"><Button on:click=stay>"Stay signed in"</Button></div>
+                        <h2 id="idle-title" class="section-title">{crate::tr!(IdleTitle)}</h2>
+                        <p>{crate::tr!(IdleText, seconds = remaining_secs)}</p>
+                        <div class="actions"><Button on:click=stay>{crate::tr!(IdleStay)}</Button></div>
                     </div>
                 }),
                 _ => None,
@@ -157,8 +157,8 @@ fn view_page(view: View) -> impl IntoView {
     view! {
         <section id="view" class="view" data-view=view.path() aria-labelledby="view-title">
             <header class="view-header">
-                <h1 id="view-title">{view.title()}</h1>
-                <p>{lede(view)}</p>
+                <h1 id="view-title">{move || crate::i18n::t(crate::i18n::view_title(view))}</h1>
+                <p>{move || lede(view)}</p>
             </header>
             <ViewBody view/>
         </section>
@@ -168,8 +168,8 @@ fn view_page(view: View) -> impl IntoView {
 fn not_permitted() -> impl IntoView {
     view! {
         <section id="not-permitted" class="card refused" role="alert">
-            <h1>"Not permitted"</h1>
-            <p>"Your role does not include this page. Choose one of your pages from the menu."</p>
+            <h1>{crate::tr!(NotPermittedTitle)}</h1>
+            <p>{crate::tr!(NotPermittedText)}</p>
         </section>
     }
 }
@@ -177,8 +177,8 @@ fn not_permitted() -> impl IntoView {
 fn not_found() -> impl IntoView {
     view! {
         <section id="not-found" class="card" role="alert">
-            <h1>"Page not found"</h1>
-            <p>"There is no page at this address. Choose one of your pages from the menu."</p>
+            <h1>{crate::tr!(NotFoundTitle)}</h1>
+            <p>{crate::tr!(NotFoundText)}</p>
         </section>
     }
 }

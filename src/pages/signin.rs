@@ -12,8 +12,10 @@ use wasm_bindgen::JsValue;
 use crate::components::button::Button;
 use crate::components::field::{TextField, check};
 use crate::context::{Ctx, use_ctx};
+use crate::i18n::{Msg, t};
 use crate::route::Route;
 use crate::session::Auth;
+use crate::tr;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -115,9 +117,7 @@ async fn advance_with(
                 token: response.token,
                 info: session,
             }),
-            _ => error.set(Some(
-                "Unexpected answer from the server. Please start again.".into(),
-            )),
+            _ => error.set(Some(t(Msg::SignInUnexpected))),
         },
         Err(e) => error.set(Some(e.to_string())),
     }
@@ -145,7 +145,7 @@ pub fn SignIn() -> impl IntoView {
         Step::Password => {
             let email_ok = check(&email.get_untracked(), Email::parse, email_error).is_some();
             let password_ok = !password.get_untracked().is_empty();
-            password_error.set((!password_ok).then(|| "Enter your password.".to_owned()));
+            password_error.set((!password_ok).then(|| t(Msg::SignInPasswordMissing)));
             email_ok && password_ok
         }
         Step::Join { .. } => {
@@ -216,8 +216,8 @@ pub fn SignIn() -> impl IntoView {
 
     let code_field = move || {
         view! {
-            <TextField id="code" label="Code" value=code error=code_error
-                help="The 6-digit code your authenticator app shows now."
+            <TextField id="code" label=Msg::SignInCode value=code error=code_error
+                help=Msg::SignInCodeHelp
                 inputmode="numeric" autocomplete="one-time-code" maxlength="7" required=true/>
         }
     };
@@ -225,43 +225,43 @@ pub fn SignIn() -> impl IntoView {
     let form = move || {
         match step.get() {
         Step::Password => view! {
-            <h2>"Sign in"</h2>
-            <TextField id="email" label="Email address" kind="email" value=email error=email_error
+            <h2>{tr!(SignInTitle)}</h2>
+            <TextField id="email" label=Msg::SignInEmail kind="email" value=email error=email_error
                 autocomplete="username" required=true/>
-            <TextField id="password" label="Password" kind="password" value=password error=password_error
+            <TextField id="password" label=Msg::SignInPassword kind="password" value=password error=password_error
                 autocomplete="current-password" required=true/>
             <div class="form-actions">
-                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>"Sign in"</Button>
+                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>{tr!(SignInSubmit)}</Button>
             </div>
         }
         .into_any(),
         Step::Join { .. } => view! {
-            <h2>"Set up your account"</h2>
-            <TextField id="password" label="Choose a password" kind="password" value=password error=password_error
-                help="At least 12 characters. A few unrelated words make a strong one."
+            <h2>{tr!(SignInJoinTitle)}</h2>
+            <TextField id="password" label=Msg::SignInChoosePassword kind="password" value=password error=password_error
+                help=Msg::SignInChoosePasswordHelp
                 autocomplete="new-password" required=true/>
             <div class="form-actions">
-                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>"Create account"</Button>
+                <Button submit=true attr:id="sign-in-submit" attr:disabled=move || busy.get()>{tr!(SignInCreateAccount)}</Button>
             </div>
         }
         .into_any(),
         Step::Code { .. } => view! {
-            <h2>"Enter your code"</h2>
-            <p class="muted">"Open your authenticator app to see the code for this account."</p>
+            <h2>{tr!(SignInCodeTitle)}</h2>
+            <p class="muted">{tr!(SignInCodeText)}</p>
             {code_field()}
             <div class="form-actions">
-                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>"Continue"</Button>
+                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>{tr!(SignInContinue)}</Button>
             </div>
         }
         .into_any(),
         Step::Enrol { secret, uri, .. } => view! {
-            <h2>"Set up your authenticator app"</h2>
-            <p class="muted">"Your role requires a second factor. Scan this code with an authenticator app, or type the key below, then enter the code it shows."</p>
+            <h2>{tr!(SignInEnrolTitle)}</h2>
+            <p class="muted">{tr!(SignInEnrolText)}</p>
             {crate::qr::figure(&uri)}
-            <p>"Key: " <code id="totp-secret" class="secret">{secret}</code></p>
+            <p>{tr!(SignInKey)} " " <code id="totp-secret" class="secret" translate="no">{secret}</code></p>
             {code_field()}
             <div class="form-actions">
-                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>"Confirm"</Button>
+                <Button submit=true attr:id="code-submit" attr:disabled=move || busy.get()>{tr!(Confirm)}</Button>
             </div>
         }
         .into_any(),
@@ -269,8 +269,8 @@ pub fn SignIn() -> impl IntoView {
     };
 
     view! {
-        <section class="card sign-in" aria-label="Sign in">
-            {move || ctx.notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{n}</p> })}
+        <section class="card sign-in" aria-label=tr!(SignInTitle)>
+            {move || ctx.notice.get().map(|n| view! { <p id="notice" class="notice" role="status">{move || t(n)}</p> })}
             <form id="sign-in" class="form" novalidate data-step=move || match step.get() {
                 Step::Password => "password",
                 Step::Join { .. } => "join",

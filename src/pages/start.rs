@@ -32,14 +32,16 @@ fn capabilities() -> impl IntoView {
         .iter()
         .map(|&capability| {
             let supported = capability.supported();
-            let detail = if supported {
-                "Available"
-            } else {
-                capability.missing_message()
+            let detail = move || {
+                if supported {
+                    crate::i18n::t(crate::i18n::Msg::CapabilityAvailable)
+                } else {
+                    capability.missing_message()
+                }
             };
             view! {
                 <li data-capability=capability.id() data-supported=supported.to_string()>
-                    <strong>{capability.label()}</strong>
+                    <strong>{move || capability.label()}</strong>
                     <span>{detail}</span>
                 </li>
             }
@@ -47,7 +49,7 @@ fn capabilities() -> impl IntoView {
         .collect_view();
     view! {
         <section class="card capabilities" aria-labelledby="capabilities-title">
-            <h2 id="capabilities-title">"This browser"</h2>
+            <h2 id="capabilities-title">{crate::tr!(ThisBrowser)}</h2>
             <ul>{items}</ul>
         </section>
     }
@@ -143,14 +145,15 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     <header class="topbar">
                         <span class="brand-name">
                             {crate::components::app_shell::brand_mark(&name, logo.clone())}
-                            <span>{name.clone()}</span>
+                            <span translate="no">{name.clone()}</span>
                         </span>
                         <LinkStatus state=link_state/>
+                        <crate::i18n::LanguageSwitch/>
                     </header>
                     <main class="stack">
                         <section class="card welcome">
-                            <h1>"Welcome to " {name.clone()}</h1>
-                            <p>"Your connection to this service is encrypted."</p>
+                            <h1>{let name = name.clone(); crate::tr!(WelcomeTo, name = name.clone())}</h1>
+                            <p>{crate::tr!(WelcomeEncrypted)}</p>
                         </section>
                         <SignIn/>
                         {capabilities()}

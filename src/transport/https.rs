@@ -7,22 +7,31 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCache, RequestCredentials, RequestInit, RequestMode, RequestRedirect};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a request failed. Shown to people through its `Display`, which is in their
+/// language (see [`crate::i18n::http_error`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
-    #[error("the server could not be reached")]
+    /// The server could not be reached.
     Unreachable,
-    #[error("the server answered with status {0}")]
+    /// The server answered with this status and no readable refusal.
     Status(u16),
-    #[error("the server's answer was not in the expected form")]
+    /// The server's answer was not in the expected form.
     Malformed,
     /// The server refused, with its stable code and a message written for people.
-    #[error("{message}")]
     Api {
         status: u16,
         code: haven_protocol::ErrorCode,
         message: String,
     },
 }
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::i18n::http_error(self))
+    }
+}
+
+impl std::error::Error for HttpError {}
 
 /// `GET url`, expecting a JSON body of type `T`.
 pub async fn get_json<T: DeserializeOwned>(url: &HttpsUrl) -> Result<T, HttpError> {

@@ -35,11 +35,11 @@ impl LinkState {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> crate::i18n::Msg {
         match self {
-            Self::Connecting => "Connecting securely…",
-            Self::Open => "Connected securely",
-            Self::Reconnecting { .. } => "Connection lost. Reconnecting…",
+            Self::Connecting => crate::i18n::Msg::LinkConnecting,
+            Self::Open => crate::i18n::Msg::LinkOpen,
+            Self::Reconnecting { .. } => crate::i18n::Msg::LinkReconnecting,
         }
     }
 }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -26,6 +28,26 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 
 /// How long any one condition may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The most presses of Tab [`Session::tab_to`] makes before giving up.
+pub const MAX_TABS: usize = 80;
+
+/// What has focus, as [`Session::tab_to`] sees it.
+struct Focus {
+    matches: bool,
+    name: String,
+    /// Whether anything on the page matches at all.
+    present: bool,
+}
+
+/// The demo account `email`.
+fn demo_user(email: &str) -> Result<&'static haven_server::demo::DemoUser> {
+    let users: &'static [haven_server::demo::DemoUser] = &haven_server::demo::USERS;
+    users
+        .iter()
+        .find(|u| u.email == email)
+        .ok_or_else(|| format!("{email} is not a demo user"))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Browser {
@@ -331,27 +353,49 @@ impl Session {
     /// Signs a demo user in through the page: password, then a TOTP code when the role
     /// has one; waits until the signed-in app shows.
     pub async fn sign_in(&self, email: &str) -> Result {
-        let user = haven_server::demo::USERS
-            .iter()
-            .find(|u| u.email == email)
-            .ok_or_else(|| format!("{email} is not a demo user"))?;
+        let user = demo_user(email)?;
         self.wait_for("#sign-in[data-step='password']").await?;
         self.fill("#email", user.email).await?;
         self.fill("#password", user.password).await?;
         self.click("#sign-in-submit").await?;
         if let Some(secret) = user.totp_secret {
             self.wait_for("#sign-in[data-step='code']").await?;
-            let step = self.totp_step(email).await?;
-            let code = haven_server::secrets::totp_code(
-                &secret,
-                step * haven_server::secrets::TOTP_STEP_SECS,
-            )
-            .map_err(|e| e.to_string())?;
+            let code = self.demo_totp_code(email, &secret).await?;
             self.fill("#code", &code).await?;
             self.click("#code-submit").await?;
         }
+        self.wait_signed_in(user.role.as_str()).await
+    }
+
+    /// As [`Session::sign_in`], with the keyboard only: Tab to each field, type, Enter
+    /// (which submits the form). For a sign-in page just loaded, where nothing has focus
+    /// yet and Tab starts from the top of the page.
+    pub async fn sign_in_with_keyboard(&self, email: &str) -> Result {
+        let user = demo_user(email)?;
+        self.wait_for("#sign-in[data-step='password']").await?;
+        self.tab_to("#email").await?;
+        self.type_text(user.email).await?;
+        self.tab_to("#password").await?;
+        self.type_text(user.password).await?;
+        self.press(&Key::Enter.to_string()).await?;
+        if let Some(secret) = user.totp_secret {
+            self.wait_for("#sign-in[data-step='code']").await?;
+            let code = self.demo_totp_code(email, &secret).await?;
+            // The form was rebuilt for the new step, the new fields inserted before the
+            // old ones went: the focus went with them, and the code field lies behind
+            // where it was.
+            self.shift_tab_to("#code").await?;
+            self.type_text(&code).await?;
+            self.press(&Key::Enter.to_string()).await?;
+        }
+        self.wait_signed_in(user.role.as_str()).await
+    }
+
+    /// Waits until the signed-in app shows for `role`, saying what the sign-in form
+    /// shows if it does not.
+    async fn wait_signed_in(&self, role: &str) -> Result {
         let signed_in = self
-            .wait_for(&format!(".signed-in[data-role='{}']", user.role.as_str()))
+            .wait_for(&format!(".signed-in[data-role='{role}']"))
             .await;
         match signed_in {
             Ok(()) => Ok(()),
@@ -360,6 +404,160 @@ impl Session {
                 self.sign_in_state().await
             )),
         }
+    }
+
+    /// The code of a demo user's authenticator for a time step not yet used on this
+    /// page's server (see [`Session::totp_step`]).
+    async fn demo_totp_code(&self, email: &str, secret: &[u8]) -> Result<String> {
+        let step = self.totp_step(email).await?;
+        haven_server::secrets::totp_code(secret, step * haven_server::secrets::TOTP_STEP_SECS)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Presses `keys` on whatever has focus, one after the other, as a person at the
+    /// keyboard does: each key goes down and up, except the modifiers (Shift, Control,
+    /// Alt, Meta), which stay down until the end (or a [`Key::Null`]), so
+    /// `format!("{}{}", Key::Shift, Key::Tab)` is Shift+Tab.
+    ///
+    /// Through WebDriver's actions, not Element Send Keys to the active element: that
+    /// command treats its element by type (on a file input, chromedriver takes the keys
+    /// for a file's path and fails), so a Tab could not leave a file input.
+    pub async fn press(&self, keys: &str) -> Result {
+        let modifiers = [Key::Shift, Key::Control, Key::Alt, Key::Meta].map(char::from);
+        let null = char::from(Key::Null);
+        let mut held: Vec<char> = Vec::new();
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for key in keys.chars() {
+            if key == null {
+                for down in held.drain(..).rev() {
+                    actions = actions.then(KeyAction::Up { value: down });
+                }
+            } else if modifiers.contains(&key) {
+                if !held.contains(&key) {
+                    held.push(key);
+                    actions = actions.then(KeyAction::Down { value: key });
+                }
+            } else {
+                actions = actions
+                    .then(KeyAction::Down { value: key })
+                    .then(KeyAction::Up { value: key });
+            }
+        }
+        for down in held.into_iter().rev() {
+            actions = actions.then(KeyAction::Up { value: down });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .map_err(|e| format!("{}: pressing {keys:?}: {e}", self.browser.name()))
+    }
+
+    /// Types `text` into whatever has focus.
+    pub async fn type_text(&self, text: &str) -> Result {
+        self.press(text).await
+    }
+
+    /// Presses Tab until the element with focus matches `css` (at most [`MAX_TABS`]
+    /// times); what had focus at each step is in the error when it never does. Past the
+    /// end of the page the browser wraps around to its top.
+    pub async fn tab_to(&self, css: &str) -> Result {
+        self.move_focus_to(css, false).await
+    }
+
+    /// As [`Session::tab_to`], backwards (Shift+Tab).
+    pub async fn shift_tab_to(&self, css: &str) -> Result {
+        self.move_focus_to(css, true).await
+    }
+
+    async fn move_focus_to(&self, css: &str, backwards: bool) -> Result {
+        let (key, name) = if backwards {
+            (format!("{}{}", Key::Shift, Key::Tab), "Shift+Tab")
+        } else {
+            (Key::Tab.to_string(), "Tab")
+        };
+        let mut trail = Vec::new();
+        loop {
+            let focus = self.focus(css).await?;
+            if focus.matches {
+                return Ok(());
+            }
+            trail.push(focus.name);
+            if trail.len() > MAX_TABS {
+                let there = if focus.present {
+                    "it is on the page"
+                } else {
+                    "it is not on the page"
+                };
+                return Err(format!(
+                    "{}: {MAX_TABS} presses of {name} never reached {css} ({there}); the focus was on: {}",
+                    self.browser.name(),
+                    trail.join(" → ")
+                ));
+            }
+            self.press(&key).await?;
+        }
+    }
+
+    /// Whether the element with focus matches `css`, and a short name for it.
+    async fn focus(&self, css: &str) -> Result<Focus> {
+        let script = r#"const [css] = arguments;
+            const e = document.activeElement;
+            const name = el => {
+                if (!el) return 'nothing';
+                if (el === document.body) return 'body';
+                let s = el.tagName.toLowerCase();
+                if (el.id) s += '#' + el.id;
+                if (typeof el.className === 'string' && el.className.trim())
+                    s += '.' + el.className.trim().split(/\s+/).join('.');
+                for (const a of ['data-view', 'data-email', 'data-conversation', 'type'])
+                    if (el.hasAttribute(a)) s += `[${a}="${el.getAttribute(a)}"]`;
+                const row = el.parentElement?.closest('[data-email]');
+                if (row) s += ` in [data-email="${row.dataset.email}"]`;
+                return s;
+            };
+            return { matches: !!e && e.matches(css), name: name(e),
+                present: document.querySelector(css) !== null };"#;
+        let value = self
+            .client
+            .execute(script, vec![json!(css)])
+            .await
+            .map_err(|e| format!("{}: the focus, for {css}: {e}", self.browser.name()))?;
+        Ok(Focus {
+            matches: value["matches"] == Value::Bool(true),
+            name: value["name"].as_str().unwrap_or("?").to_owned(),
+            present: value["present"] == Value::Bool(true),
+        })
+    }
+
+    /// Waits until the element with focus matches `css`.
+    pub async fn wait_for_focus(&self, css: &str) -> Result {
+        let css = serde_json::to_string(css).map_err(|e| e.to_string())?;
+        self.wait_until(&format!(
+            "return document.activeElement?.matches({css}) === true;"
+        ))
+        .await
+    }
+
+    /// Chooses `path` in the file input that has focus. WebDriver has no other way to
+    /// choose a file than sending its path as keys to the input (no file dialog opens);
+    /// here they go to the input the keyboard reached.
+    pub async fn choose_file_in_focus(&self, path: &Path) -> Result {
+        let path = path.to_str().ok_or("the file's path is not UTF-8")?;
+        let focus = self.focus("input[type='file']").await?;
+        if !focus.matches {
+            return Err(format!(
+                "{}: the focus is on {}, not on a file input",
+                self.browser.name(),
+                focus.name
+            ));
+        }
+        self.client
+            .active_element()
+            .await
+            .map_err(|e| format!("{}: the focused file input: {e}", self.browser.name()))?
+            .send_keys(path)
+            .await
+            .map_err(|e| format!("{}: choosing {path}: {e}", self.browser.name()))
     }
 
     /// What the sign-in form shows (its step, error and notice), for a failure's message.

@@ -234,26 +234,32 @@ impl BrandColours {
             .collect()
     }
 
+    /// Whether these colours draw light text on a dark page.
+    pub fn is_dark(&self) -> bool {
+        self.text.luminance() > self.page.luminance()
+    }
+
     /// The CSS custom properties of `style/tokens.css` these colours set, with the
-    /// shades derived from them (hover a fifth of the way to black, tint a tenth of the
-    /// primary on white).
+    /// shades derived from them: hover a fifth of the way further from the surface
+    /// (towards black, or white on a dark page), tints a tenth of the colour on the
+    /// surface, borders between surface and text. A dark brand also gets the status
+    /// colours (danger, success, warning) drawn for a dark surface.
     pub fn custom_properties(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let dark = self.is_dark();
+        let away = if dark { WHITE } else { BLACK };
+        let tint = |c: Colour| self.surface.mix(c, 0.12).hex();
+        let mut properties = vec![
             ("--haven-color-primary", self.primary.hex()),
             (
                 "--haven-color-primary-hover",
-                self.primary.mix(BLACK, 0.2).hex(),
+                self.primary.mix(away, 0.2).hex(),
             ),
-            (
-                "--haven-color-primary-tint",
-                WHITE.mix(self.primary, 0.1).hex(),
-            ),
+            ("--haven-color-primary-tint", tint(self.primary)),
             ("--haven-color-on-primary", self.on_primary.hex()),
             ("--haven-color-info", self.primary.hex()),
-            (
-                "--haven-color-info-tint",
-                WHITE.mix(self.primary, 0.1).hex(),
-            ),
+            ("--haven-color-info-tint", tint(self.primary)),
+            ("--haven-color-focus", self.primary.hex()),
+            ("--haven-color-focus-halo", self.surface.hex()),
             ("--haven-color-page", self.page.hex()),
             ("--haven-color-surface", self.surface.hex()),
             (
@@ -266,7 +272,30 @@ impl BrandColours {
                 "--haven-color-border",
                 self.surface.mix(self.text, 0.18).hex(),
             ),
-        ]
+            (
+                "--haven-color-border-control",
+                self.surface.mix(self.text, 0.55).hex(),
+            ),
+        ];
+        if dark {
+            let danger = Colour::new(0xff, 0xb4, 0xab);
+            let success = Colour::new(0x7d, 0xd9, 0x9b);
+            let warning = Colour::new(0xf6, 0xc4, 0x54);
+            properties.extend([
+                ("--haven-color-danger", danger.hex()),
+                ("--haven-color-danger-hover", danger.mix(WHITE, 0.3).hex()),
+                ("--haven-color-danger-tint", tint(danger)),
+                (
+                    "--haven-color-on-danger",
+                    Colour::new(0x3b, 0x09, 0x07).hex(),
+                ),
+                ("--haven-color-success", success.hex()),
+                ("--haven-color-success-tint", tint(success)),
+                ("--haven-color-warning", warning.hex()),
+                ("--haven-color-warning-tint", tint(warning)),
+            ]);
+        }
+        properties
     }
 }
 

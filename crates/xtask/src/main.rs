@@ -191,7 +191,8 @@ fn test(args: &[String]) -> Result {
             .args(["test", "-p", "haven-e2e", "--", "--test-threads=1"])
             .env("HAVEN_SERVER_BIN", root().join("target/debug/haven-server"))
             .env("HAVEN_DIST", &dist)
-            .env("GECKODRIVER", tools::geckodriver()),
+            .env("GECKODRIVER", tools::geckodriver())
+            .env("HAVEN_AXE", tools::axe_script()),
     )?;
     println!("\nall checks passed");
     Ok(())
@@ -203,7 +204,14 @@ fn bench(args: &[String]) -> Result {
     }
     tools::ensure_build_tools()?;
     tools::ensure_browsers()?;
-    let mls = mls_bench()?;
+    // `HAVEN_BENCH_STARTUP_ONLY=1`: the bundle and start-up alone (no MLS, delivery,
+    // sign-in or audit runs), while working on the app's size or start.
+    let startup_only = std::env::var_os("HAVEN_BENCH_STARTUP_ONLY").is_some();
+    let mls = if startup_only {
+        root().join("target/mls-bench.txt")
+    } else {
+        mls_bench()?
+    };
     if args.is_empty() && std::env::var_os("HAVEN_BENCH_MLS_ONLY").is_some() {
         return run_cmd(
             cargo()
@@ -241,8 +249,11 @@ fn bench(args: &[String]) -> Result {
             ])
             .arg("--sizes")
             .arg(sizes.markdown_rows())
-            .arg("--mls")
-            .arg(&mls)
+            .args(if startup_only {
+                vec!["--startup-only".into()]
+            } else {
+                vec![std::ffi::OsString::from("--mls"), mls.into_os_string()]
+            })
             .env(
                 "HAVEN_SERVER_BIN",
                 root().join("target/release/haven-server"),

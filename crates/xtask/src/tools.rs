@@ -13,6 +13,8 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 /// output (TOOLCHAIN.md).
 pub const BINARYEN_VERSION: &str = "132.0.0";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// axe-core from npm, injected into pages by the accessibility tests.
+pub const AXE_VERSION: &str = "4.14.1";
 
 fn home() -> PathBuf {
     std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
@@ -124,19 +126,10 @@ fn ensure_node() -> Result {
     apt_install(&["nodejs", "npm"])
 }
 
-fn ensure_wasm_opt() -> Result {
-    let wasm_opt = npm_dir().join("node_modules/.bin/wasm-opt");
-    let want = format!(
-        "version {}",
-        BINARYEN_VERSION.split('.').next().unwrap_or_default()
-    );
-    if output(&wasm_opt, &["--version"]).is_some_and(|v| v.contains(&want)) {
-        return Ok(());
-    }
+/// `package@version` into our npm directory.
+fn npm_install(package: &str, version: &str) -> Result {
     ensure_node()?;
-    step(&format!(
-        "installing wasm-opt (npm binaryen@{BINARYEN_VERSION})"
-    ));
+    step(&format!("installing npm {package}@{version}"));
     let dir = npm_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let manifest = dir.join("package.json");
@@ -149,8 +142,38 @@ fn ensure_wasm_opt() -> Result {
         "--no-audit",
         "--no-fund",
         "--save-exact",
-        &format!("binaryen@{BINARYEN_VERSION}"),
+        &format!("{package}@{version}"),
     ]))
+}
+
+/// The installed version of an npm package of ours, if any.
+fn npm_version(package: &str) -> Option<String> {
+    let manifest = npm_dir()
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    let text = std::fs::read_to_string(manifest).ok()?;
+    // `"version": "4.14.1"`: npm writes it on one line.
+    let rest = text.split("\"version\"").nth(1)?;
+    let value = rest.split('"').nth(1)?;
+    Some(value.to_owned())
+}
+
+/// axe-core's script, for the end-to-end tests.
+pub fn axe_script() -> PathBuf {
+    npm_dir().join("node_modules/axe-core/axe.min.js")
+}
+
+fn ensure_wasm_opt() -> Result {
+    let wasm_opt = npm_dir().join("node_modules/.bin/wasm-opt");
+    let want = format!(
+        "version {}",
+        BINARYEN_VERSION.split('.').next().unwrap_or_default()
+    );
+    if output(&wasm_opt, &["--version"]).is_some_and(|v| v.contains(&want)) {
+        return Ok(());
+    }
+    npm_install("binaryen", BINARYEN_VERSION)
 }
 
 /// The wasm32 target, wasm-bindgen-cli matching Cargo.lock, trunk and wasm-opt.
@@ -188,6 +211,9 @@ pub fn ensure_browsers() -> Result {
     }
     if output(cargo_bin().join("geckodriver"), &["--version"]).is_none() {
         cargo_install(&["geckodriver"])?;
+    }
+    if npm_version("axe-core").as_deref() != Some(AXE_VERSION) {
+        npm_install("axe-core", AXE_VERSION)?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! of every text colour on its background. Colours below 4.5:1 cannot be saved (the
 //! server refuses them too, with the same checks from `haven-protocol`).
 
+use haven_i18n::Arg;
 use haven_protocol::brand::{BrandColours, Colour, ContrastCheck, Language, MIN_TEXT_CONTRAST};
 use haven_protocol::config::Brand;
 use leptos::ev::SubmitEvent;
@@ -10,40 +11,72 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use crate::components::button::Button;
-use crate::components::field::{SelectField, TextField};
+use crate::components::field::TextField;
 use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
+use crate::i18n::{Lang, Msg, t, tf};
 
-/// What the form calls each of [`BrandColours::FIELDS`].
-const PICKS: [(&str, &str); 6] = [
-    ("primary", "Buttons and links"),
-    ("on_primary", "Text on buttons"),
-    ("page", "Page background"),
-    ("surface", "Cards and panels"),
-    ("text", "Text"),
-    ("text_muted", "Secondary text"),
-];
+/// What the form calls each of [`BrandColours::FIELDS`]; `None` for a colour it has no
+/// name for (shown by its wire name, as data).
+fn colour_name(field: &str) -> Option<Msg> {
+    match field {
+        "primary" => Some(Msg::AdminColourPrimary),
+        "on_primary" => Some(Msg::AdminColourOnPrimary),
+        "page" => Some(Msg::AdminColourPage),
+        "surface" => Some(Msg::AdminColourSurface),
+        "text" => Some(Msg::AdminColourText),
+        "text_muted" => Some(Msg::AdminColourTextMuted),
+        _ => None,
+    }
+}
 
-/// What the contrast list says of one pair.
+/// What the contrast list calls each pair of [`BrandColours::contrast_checks`].
+fn pair_name(foreground: &str, background: &str) -> Option<Msg> {
+    match (foreground, background) {
+        ("text", "page") => Some(Msg::AdminPairTextPage),
+        ("text", "surface") => Some(Msg::AdminPairTextSurface),
+        ("text_muted", "page") => Some(Msg::AdminPairTextMutedPage),
+        ("text_muted", "surface") => Some(Msg::AdminPairTextMutedSurface),
+        ("on_primary", "primary") => Some(Msg::AdminPairOnPrimaryPrimary),
+        ("primary", "surface") => Some(Msg::AdminPairPrimarySurface),
+        _ => None,
+    }
+}
+
+/// What the contrast list says of one pair, in the current language: whether it is
+/// readable, its contrast, and what it needs when it is not.
 pub fn describe(check: &ContrastCheck) -> String {
-    let label = |field: &str| {
-        PICKS
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map_or(field, |(_, l)| *l)
-            .to_lowercase()
-    };
-    format!(
-        "{} on {}: {:.1}:1{}",
-        label(check.foreground),
-        label(check.background),
-        check.ratio,
-        if check.passes() {
-            String::new()
-        } else {
-            format!(" (needs {MIN_TEXT_CONTRAST}:1)")
+    let pair = match pair_name(check.foreground, check.background) {
+        Some(msg) => t(msg),
+        // A pair without a name of its own: the names of its two colours.
+        None => {
+            let colour = |field: &str| colour_name(field).map_or_else(|| field.to_owned(), t);
+            tf(
+                Msg::AdminPairOther,
+                &[
+                    ("foreground", Arg::from(colour(check.foreground))),
+                    ("background", Arg::from(colour(check.background))),
+                ],
+            )
         }
-    )
+    };
+    // One decimal, as contrast ratios are given.
+    let ratio = (check.ratio * 10.0).round() / 10.0;
+    if check.passes() {
+        tf(
+            Msg::AdminContrastReadable,
+            &[("pair", Arg::from(pair)), ("ratio", Arg::from(ratio))],
+        )
+    } else {
+        tf(
+            Msg::AdminContrastTooFaint,
+            &[
+                ("pair", Arg::from(pair)),
+                ("ratio", Arg::from(ratio)),
+                ("min", Arg::from(MIN_TEXT_CONTRAST)),
+            ],
+        )
+    }
 }
 
 #[component]
@@ -91,10 +124,7 @@ pub fn BrandForm() -> impl IntoView {
                 Ok(brand) => {
                     crate::app::apply_brand(&brand);
                     if let Some(t) = toasts {
-                        t.success(
-                            "Saved. Everyone sees the new brand the next time the app loads."
-                                .to_owned(),
-                        );
+                        t.success(crate::i18n::t(Msg::AdminBrandSaved));
                     }
                 }
                 Err(e) => {
@@ -105,14 +135,23 @@ pub fn BrandForm() -> impl IntoView {
             }
         });
     };
-    let pickers = PICKS
-        .iter()
-        .map(|(field, label)| {
-            let field = *field;
+    let pickers = BrandColours::FIELDS
+        .into_iter()
+        .map(|field| {
             let id = format!("brand-{}", field.replace('_', "-"));
+            let label = match colour_name(field) {
+                Some(msg) => view! {
+                    <label class="field-label" for=id.clone()>{move || t(msg)}</label>
+                }
+                .into_any(),
+                None => view! {
+                    <label class="field-label" for=id.clone() translate="no">{field}</label>
+                }
+                .into_any(),
+            };
             view! {
                 <div class="field colour-field">
-                    <label class="field-label" for=id.clone()>{*label}</label>
+                    {label}
                     <input id=id type="color"
                         prop:value=move || colours.with(|c| c.get(field).map(|c| c.hex()).unwrap_or_default())
                         on:input=move |ev| {
@@ -134,7 +173,7 @@ pub fn BrandForm() -> impl IntoView {
                 let pass = check.passes();
                 view! {
                     <li data-pass=pass.to_string() class=if pass { "contrast ok" } else { "contrast fails" }>
-                        {if pass { "Readable: " } else { "Too faint: " }}{describe(&check)}
+                        {describe(&check)}
                     </li>
                 }
             })
@@ -153,25 +192,37 @@ pub fn BrandForm() -> impl IntoView {
             })
         }
     };
-    let languages = vec![
-        ("en".to_owned(), "English".to_owned()),
-        ("es".to_owned(), "Español".to_owned()),
-    ];
+    // The languages by their own names, as data (like the language switch).
+    let languages = [Language::En, Language::Es]
+        .into_iter()
+        .map(|l| {
+            let shown = Lang::from(l);
+            let selected = language.get_untracked() == l.as_str();
+            view! { <option value=l.as_str() lang=shown.tag() selected=selected>{shown.endonym()}</option> }
+        })
+        .collect_view();
     view! {
         {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <form id="brand" class="card form" novalidate on:submit=submit aria-labelledby="brand-title"
             data-loaded=move || loaded.get().to_string()>
-            <h2 id="brand-title" class="section-title">"Brand"</h2>
-            <p class="muted">"How the app presents your organisation to patients and staff."</p>
-            <TextField id="brand-name" label="Name" value=name maxlength="80" required=true/>
-            <TextField id="brand-support" label="Support contact" value=support maxlength="200"
-                help="How patients reach you for help: an address, a phone number. Leave empty for none."/>
-            <SelectField id="brand-language" label="Default language" value=language options=languages/>
+            <h2 id="brand-title" class="section-title">{crate::tr!(AdminBrandTitle)}</h2>
+            <p class="muted">{crate::tr!(AdminBrandIntro)}</p>
+            <TextField id="brand-name" label=Msg::AdminBrandNameLabel value=name maxlength="80" required=true/>
+            <TextField id="brand-support" label=Msg::AdminBrandSupportLabel value=support maxlength="200"
+                help=Msg::AdminBrandSupportHelp/>
+            <div class="field">
+                <label class="field-label" for="brand-language">{crate::tr!(AdminBrandLanguageLabel)}</label>
+                <select id="brand-language" name="brand-language" translate="no"
+                    prop:value=move || language.get()
+                    on:change=move |ev| language.set(event_target_value(&ev))>
+                    {languages}
+                </select>
+            </div>
             <fieldset class="colours">
-                <legend>"Colours"</legend>
+                <legend>{crate::tr!(AdminBrandColours)}</legend>
                 {pickers}
             </fieldset>
-            <div id="brand-preview" class="brand-preview" aria-label="Preview"
+            <div id="brand-preview" class="brand-preview" aria-label=crate::tr!(AdminBrandPreview)
                 style:--haven-color-primary=preview_colour("--haven-color-primary")
                 style:--haven-color-on-primary=preview_colour("--haven-color-on-primary")
                 style:--haven-color-page=preview_colour("--haven-color-page")
@@ -179,21 +230,21 @@ pub fn BrandForm() -> impl IntoView {
                 style:--haven-color-text=preview_colour("--haven-color-text")
                 style:--haven-color-text-muted=preview_colour("--haven-color-text-muted")>
                 <div class="preview-surface">
-                    <p class="preview-title">{move || name.get()}</p>
-                    <p class="preview-muted">"Secondary text, such as the time of a message."</p>
-                    <span class="preview-link">"A link"</span>
-                    <span class="preview-button">"A button"</span>
+                    <p class="preview-title" translate="no">{move || name.get()}</p>
+                    <p class="preview-muted">{crate::tr!(AdminBrandPreviewMuted)}</p>
+                    <span class="preview-link">{crate::tr!(AdminBrandPreviewLink)}</span>
+                    <span class="preview-button">{crate::tr!(AdminBrandPreviewButton)}</span>
                 </div>
             </div>
             <ul id="brand-contrast" class="contrast-list" aria-live="polite">{checks}</ul>
             {move || (failures.get() > 0).then(|| view! {
                 <p id="brand-contrast-error" class="field-error" role="alert">
-                    "Some text would be too faint to read. Choose darker text or lighter backgrounds to save."
+                    {crate::tr!(AdminBrandContrastError)}
                 </p>
             })}
             <div class="form-actions">
                 <Button submit=true attr:id="brand-save"
-                    attr:disabled=move || busy.get() || !loaded.get() || failures.get() != 0>"Save brand"</Button>
+                    attr:disabled=move || busy.get() || !loaded.get() || failures.get() != 0>{crate::tr!(AdminBrandSave)}</Button>
             </div>
         </form>
     }
@@ -206,9 +257,18 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]
-    fn the_form_labels_every_colour_in_the_protocols_order() {
-        let fields: Vec<&str> = PICKS.iter().map(|(f, _)| *f).collect();
-        assert_eq!(fields, BrandColours::FIELDS);
+    fn every_colour_and_every_checked_pair_has_a_name() {
+        for field in BrandColours::FIELDS {
+            assert!(colour_name(field).is_some(), "{field}");
+        }
+        for check in BrandColours::default().contrast_checks() {
+            assert!(
+                pair_name(check.foreground, check.background).is_some(),
+                "{} on {}",
+                check.foreground,
+                check.background
+            );
+        }
     }
 
     #[wasm_bindgen_test]
@@ -220,7 +280,7 @@ mod tests {
         let failing: Vec<String> = pale.contrast_failures().iter().map(describe).collect();
         assert_eq!(failing.len(), 2);
         assert!(
-            failing[0].starts_with("secondary text on page background: 2."),
+            failing[0].starts_with("Too faint: secondary text on the page background: 2."),
             "{}",
             failing[0]
         );

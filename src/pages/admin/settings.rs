@@ -1,5 +1,6 @@
 //! The organisation's settings: the idle time before automatic logoff, and its brand.
 
+use haven_i18n::Arg;
 use haven_protocol::config::IDLE_TIMEOUT_RANGE_SECS;
 use haven_protocol::identity::OrgSettings;
 use leptos::ev::SubmitEvent;
@@ -10,26 +11,22 @@ use crate::components::button::Button;
 use crate::components::field::TextField;
 use crate::components::toast::use_toasts;
 use crate::context::use_ctx;
+use crate::i18n::{Msg, t, tf};
 
-/// Seconds as people say them: "15 minutes", "1 hour 30 minutes", "45 seconds".
+/// Seconds as people say them, in the current language: "15 minutes",
+/// "1 hour 30 minutes", "45 seconds".
 pub fn duration(secs: u32) -> String {
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let unit = |n: u32, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
-    };
+    let unit = |n: u32, msg: Msg| tf(msg, &[("count", Arg::from(n))]);
     let mut parts = Vec::new();
     if h > 0 {
-        parts.push(unit(h, "hour"));
+        parts.push(unit(h, Msg::AdminDurationHours));
     }
     if m > 0 {
-        parts.push(unit(m, "minute"));
+        parts.push(unit(m, Msg::AdminDurationMinutes));
     }
     if s > 0 || parts.is_empty() {
-        parts.push(unit(s, "second"));
+        parts.push(unit(s, Msg::AdminDurationSeconds));
     }
     parts.join(" ")
 }
@@ -39,10 +36,13 @@ fn parse_timeout(input: &str) -> Result<u32, String> {
     let range = IDLE_TIMEOUT_RANGE_SECS;
     match input.trim().parse::<u32>() {
         Ok(v) if range.contains(&v) => Ok(v),
-        _ => Err(format!(
-            "Enter a whole number of seconds from {} to {}.",
-            range.start(),
-            range.end()
+        // The bounds as they are typed, without grouping separators.
+        _ => Err(tf(
+            Msg::AdminIdleInvalid,
+            &[
+                ("min", Arg::from(range.start().to_string())),
+                ("max", Arg::from(range.end().to_string())),
+            ],
         )),
     }
 }
@@ -91,9 +91,9 @@ pub fn SettingsView() -> impl IntoView {
                 Ok(s) => {
                     current.set(Some(s.idle_timeout_secs));
                     if let Some(t) = toasts {
-                        t.success(format!(
-                            "Saved. People are signed out after {} without activity.",
-                            duration(s.idle_timeout_secs)
+                        t.success(tf(
+                            Msg::AdminIdleSaved,
+                            &[("duration", Arg::from(duration(s.idle_timeout_secs)))],
                         ));
                     }
                 }
@@ -108,17 +108,17 @@ pub fn SettingsView() -> impl IntoView {
     view! {
         {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <form id="settings" class="card form" novalidate on:submit=submit aria-labelledby="idle-settings-title">
-            <h2 id="idle-settings-title" class="section-title">"Automatic sign-out"</h2>
+            <h2 id="idle-settings-title" class="section-title">{crate::tr!(AdminIdleTitle)}</h2>
             <p class="muted">
                 {move || match current.get() {
-                    Some(s) => format!("Now: after {} without activity. A warning shows a minute before.", duration(s)),
-                    None => "Loading the current setting…".to_owned(),
+                    Some(s) => tf(Msg::AdminIdleNow, &[("duration", Arg::from(duration(s)))]),
+                    None => t(Msg::AdminIdleLoading),
                 }}
             </p>
-            <TextField id="idle" label="Idle time before automatic sign-out (seconds)" value=secs error=secs_error
-                inputmode="numeric" help="For example 900 for 15 minutes. New sessions use it at once."/>
+            <TextField id="idle" label=Msg::AdminIdleLabel value=secs error=secs_error
+                inputmode="numeric" help=Msg::AdminIdleHelp/>
             <div class="form-actions">
-                <Button submit=true attr:disabled=move || busy.get()>"Save"</Button>
+                <Button submit=true attr:disabled=move || busy.get()>{crate::tr!(Save)}</Button>
             </div>
         </form>
         <super::brand::BrandForm/>

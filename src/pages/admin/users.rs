@@ -2,6 +2,7 @@
 //! person's sessions at once, so both ask for confirmation first and say what will
 //! happen; the result comes back as a toast.
 
+use haven_i18n::Arg;
 use haven_protocol::access::Role;
 use haven_protocol::identity::{Id, UserSummary};
 use leptos::prelude::*;
@@ -14,6 +15,7 @@ use crate::components::empty::EmptyState;
 use crate::components::table::Table;
 use crate::components::toast::{Toasts, use_toasts};
 use crate::context::{Ctx, use_ctx};
+use crate::i18n::{Msg, role_name, t, tf};
 
 /// Runs `method path`, then toasts `done` or the server's message, then reloads the list.
 fn act(
@@ -61,21 +63,28 @@ fn row(ctx: Ctx, me: Option<Id>, u: UserSummary, users: Loaded<Vec<UserSummary>>
             let Some(confirm) = confirm else { return };
             let (name, id) = (name.clone(), id.clone());
             confirm.ask(Request {
-                title: format!("Change {name}'s role?"),
-                message: format!(
-                    "From {} to {}. They are signed out everywhere at once and see the {} views when they sign in again. Invitations they sent that the new role may not send are withdrawn.",
-                    current.label(),
-                    role.label(),
-                    role.label()
+                title: tf(Msg::AdminChangeRoleTitle, &[("name", Arg::from(&name))]),
+                message: tf(
+                    Msg::AdminChangeRoleMessage,
+                    &[
+                        ("from", Arg::from(t(role_name(current)))),
+                        ("to", Arg::from(t(role_name(role)))),
+                    ],
                 ),
-                confirm: "Change role",
+                confirm: Msg::AdminChangeRoleConfirm,
                 on_confirm: Box::new(move || {
                     act(
                         ctx,
                         toasts,
                         format!("/users/{id}/role"),
                         Some(json!({ "role": role })),
-                        format!("{name} is now {}. Their sessions have ended.", role.label()),
+                        tf(
+                            Msg::AdminRoleChanged,
+                            &[
+                                ("name", Arg::from(&name)),
+                                ("role", Arg::from(t(role_name(role)))),
+                            ],
+                        ),
                         users,
                     );
                 }),
@@ -90,16 +99,16 @@ fn row(ctx: Ctx, me: Option<Id>, u: UserSummary, users: Loaded<Vec<UserSummary>>
             let Some(confirm) = confirm else { return };
             let (name, id) = (name.clone(), id.clone());
             confirm.ask(Request {
-                title: format!("Deactivate {name}?"),
-                message: "They are signed out everywhere at once and can no longer sign in. Their history stays in the audit log.".to_owned(),
-                confirm: "Deactivate account",
+                title: tf(Msg::AdminDeactivateTitle, &[("name", Arg::from(&name))]),
+                message: t(Msg::AdminDeactivateMessage),
+                confirm: Msg::AdminDeactivateConfirm,
                 on_confirm: Box::new(move || {
                     act(
                         ctx,
                         toasts,
                         format!("/users/{id}/deactivate"),
                         None,
-                        format!("{name}'s account is deactivated; their sessions have ended."),
+                        tf(Msg::AdminDeactivated, &[("name", Arg::from(&name))]),
                         users,
                     );
                 }),
@@ -110,33 +119,47 @@ fn row(ctx: Ctx, me: Option<Id>, u: UserSummary, users: Loaded<Vec<UserSummary>>
 
     let role_cell = if u.active && !is_me {
         let select_id = format!("role-{id}");
+        let label_name = name.clone();
         view! {
-            <label class="visually-hidden" for=select_id.clone()>{format!("Role of {name}")}</label>
+            <label class="visually-hidden" for=select_id.clone()>
+                {move || tf(Msg::AdminRoleOf, &[("name", Arg::from(&label_name))])}
+            </label>
             <select id=select_id class="input role-select" prop:value=move || chosen.get() on:change=change_role>
                 {Role::ALL.into_iter().map(|r| view! {
-                    <option value=r.as_str() selected=r == current>{r.label()}</option>
+                    <option value=r.as_str() selected=r == current>{move || t(role_name(r))}</option>
                 }).collect_view()}
             </select>
         }
         .into_any()
     } else {
-        view! { <span class="badge role">{current.label()}</span> }.into_any()
+        view! { <span class="badge role">{move || t(role_name(current))}</span> }.into_any()
     };
     let status = match (u.active, u.totp_enrolled) {
-        (false, _) => view! { <span class="badge bad">"Deactivated"</span> }.into_any(),
-        (true, true) => view! { <span class="badge ok">"Active"</span> }.into_any(),
-        (true, false) => view! { <span class="badge ok">"Active"</span>" "<span class="badge warn">"No second factor"</span> }.into_any(),
+        (false, _) => {
+            view! { <span class="badge bad">{crate::tr!(AdminStatusDeactivated)}</span> }.into_any()
+        }
+        (true, true) => {
+            view! { <span class="badge ok">{crate::tr!(AdminStatusActive)}</span> }.into_any()
+        }
+        (true, false) => view! {
+            <span class="badge ok">{crate::tr!(AdminStatusActive)}</span>" "
+            <span class="badge warn">{crate::tr!(AdminStatusNoSecondFactor)}</span>
+        }
+        .into_any(),
     };
     let email_attr = email.clone();
     view! {
         <tr data-email=email_attr>
-            <td data-label="Name">{name.clone()}{is_me.then(|| view! { <span class="sub">"You"</span> })}</td>
-            <td data-label="Email">{email}</td>
-            <td data-label="Role">{role_cell}</td>
-            <td data-label="Status">{status}</td>
+            <td data-label=crate::tr!(AdminColumnName)>
+                <span translate="no">{name.clone()}</span>
+                {is_me.then(|| view! { <span class="sub">{crate::tr!(AdminYou)}</span> })}
+            </td>
+            <td data-label=crate::tr!(AdminColumnEmail)><span translate="no">{email}</span></td>
+            <td data-label=crate::tr!(AdminColumnRole)>{role_cell}</td>
+            <td data-label=crate::tr!(AdminColumnStatus)>{status}</td>
             <td data-label="" class="actions-cell">
                 {(u.active && !is_me).then(|| view! {
-                    <Button variant=Variant::QuietDanger small=true class="deactivate" on:click=deactivate>"Deactivate"</Button>
+                    <Button variant=Variant::QuietDanger small=true class="deactivate" on:click=deactivate>{crate::tr!(AdminDeactivate)}</Button>
                 })}
             </td>
         </tr>
@@ -154,11 +177,12 @@ pub fn UsersView() -> impl IntoView {
     let users = load::<Vec<UserSummary>>(ctx, "/users");
     show(users, move |list| {
         if list.is_empty() {
-            return view! { <EmptyState title="No users yet."/> }.into_any();
+            return view! { <EmptyState title=Msg::AdminUsersEmptyTitle/> }.into_any();
         }
         let me = me.clone();
         view! {
-            <Table label="Users" columns=&["Name", "Email", "Role", "Status", ""]>
+            <Table label=Msg::AdminUsersTitle
+                columns=&[Msg::AdminColumnName, Msg::AdminColumnEmail, Msg::AdminColumnRole, Msg::AdminColumnStatus, Msg::Actions]>
                 {list.into_iter().map(|u| row(ctx, me.clone(), u, users)).collect_view()}
             </Table>
         }

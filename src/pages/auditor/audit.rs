@@ -2,9 +2,11 @@
 //! whole log here in the browser with the same code the command line uses. The verdict
 //! says plainly whether the log is intact and, if not, the first entry that is wrong.
 //! People appear by name (from `GET /api/audit/people`) and are picked by name in the
-//! filters; where a name is unknown the id shows instead.
+//! filters; where a name is unknown the id shows instead. Names, ids and the log's own
+//! words are data, shown untranslated; everything else comes from the catalogue.
 
-use haven_audit_log::{SignedTreeHead, verify_export};
+use haven_audit_log::{HeadError, SignedTreeHead, Verdict, verify_export};
+use haven_i18n::Arg;
 use haven_protocol::access::Role;
 use haven_protocol::audit::{AuditAction, AuditEntry, AuditOutcome, AuditPage};
 use haven_protocol::identity::AuditPerson;
@@ -17,7 +19,9 @@ use crate::components::empty::EmptyState;
 use crate::components::field::{SelectField, TextField};
 use crate::components::table::Table;
 use crate::context::{Ctx, use_ctx};
-use crate::pages::auditor::directory::{Directory, action_label};
+use crate::i18n::{Msg, t, tf};
+use crate::pages::auditor::directory::{Directory, action_about, action_label, role_label};
+use crate::transport::https::HttpError;
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC.
 fn utc(unix: i64) -> String {
@@ -87,16 +91,117 @@ fn download(text: &str, name: &str) -> Option<()> {
     )
 }
 
-async fn verify(ctx: Ctx) -> Result<(bool, String), String> {
+async fn verify(ctx: Ctx) -> Result<Verdict, HttpError> {
     // The key to trust comes from the server's own head endpoint, which signs with the
     // key in its data directory; rows or heads rewritten in the store cannot change it.
-    let head: SignedTreeHead = ctx
-        .call("GET", "/audit/head", None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let export = ctx.text("/audit/export").await.map_err(|e| e.to_string())?;
-    let verdict = verify_export(&export, &head.public_key, &head.organisation);
-    Ok((verdict.is_intact(), verdict.describe()))
+    let head: SignedTreeHead = ctx.call("GET", "/audit/head", None).await?;
+    let export = ctx.text("/audit/export").await?;
+    Ok(verify_export(&export, &head.public_key, &head.organisation))
+}
+
+/// A head the verifier refused, in words.
+fn head_error(error: &HeadError) -> Msg {
+    match error {
+        HeadError::Malformed => Msg::AuditReasonHeadMalformed,
+        HeadError::WrongKey => Msg::AuditReasonHeadWrongKey,
+        HeadError::WrongOrganisation => Msg::AuditReasonHeadWrongOrganisation,
+        HeadError::BadSignature => Msg::AuditReasonHeadBadSignature,
+    }
+}
+
+/// Why the verifier found the log broken, in the reader's language. The verifier (shared
+/// with the command line) gives its reason as an English clause; each one it can give has
+/// a message here, and one it does not know yet shows as it is.
+fn broken_reason(reason: &str) -> String {
+    const FIXED: [(&str, Msg); 9] = [
+        ("the export is empty", Msg::AuditReasonEmpty),
+        (
+            "the export does not start with a signed tree head",
+            Msg::AuditReasonNoHead,
+        ),
+        ("this line is not a valid entry", Msg::AuditReasonNotAnEntry),
+        (
+            "it belongs to another organisation",
+            Msg::AuditReasonOtherOrganisation,
+        ),
+        (
+            "it is not covered by the signed tree head (inserted)",
+            Msg::AuditReasonInserted,
+        ),
+        (
+            "it is stored in a form that is not an entry",
+            Msg::AuditReasonStoredOtherwise,
+        ),
+        (
+            "its content does not match its hash in the tree (changed)",
+            Msg::AuditReasonChanged,
+        ),
+        ("the tree has no hash for it", Msg::AuditReasonNoHash),
+        (
+            "it is missing (the signed head covers more entries)",
+            Msg::AuditReasonMissing,
+        ),
+    ];
+    if let Some((_, msg)) = FIXED.iter().find(|(words, _)| *words == reason) {
+        return t(*msg);
+    }
+    let heads = [
+        HeadError::Malformed,
+        HeadError::WrongKey,
+        HeadError::WrongOrganisation,
+        HeadError::BadSignature,
+    ];
+    if let Some(error) = heads.iter().find(|e| e.to_string() == reason) {
+        return t(head_error(error));
+    }
+    if let Some(found) = reason
+        .strip_prefix("it is missing or out of order (found #")
+        .and_then(|rest| rest.strip_suffix(" in its place)"))
+    {
+        return tf(Msg::AuditReasonOutOfOrder, &[("found", Arg::from(found))]);
+    }
+    if let Some(root) = reason
+        .strip_prefix("the entries do not produce the signed root ")
+        .and_then(|rest| rest.strip_suffix(" (the tree itself was rewritten)"))
+    {
+        return tf(Msg::AuditReasonRootMismatch, &[("root", Arg::from(root))]);
+    }
+    reason.to_owned()
+}
+
+/// The verdict (or why there is none) as one sentence.
+fn verdict_text(checked: &Result<Verdict, HttpError>) -> String {
+    match checked {
+        Ok(Verdict::Intact { entries, head }) => tf(
+            Msg::AuditVerdictIntact,
+            &[
+                ("entries", Arg::from(*entries)),
+                ("signed", Arg::from(head.size)),
+            ],
+        ),
+        // The entry's number is an index, written as the table writes it.
+        Ok(Verdict::Broken {
+            first_bad: Some(index),
+            reason,
+        }) => tf(
+            Msg::AuditVerdictBrokenAt,
+            &[
+                ("index", Arg::from(index.to_string())),
+                ("reason", Arg::from(broken_reason(reason))),
+            ],
+        ),
+        Ok(Verdict::Broken {
+            first_bad: None,
+            reason,
+        }) => tf(
+            Msg::AuditVerdictBroken,
+            &[("reason", Arg::from(broken_reason(reason)))],
+        ),
+        Err(e) => tf(
+            Msg::AuditVerifyFailed,
+            &[("error", Arg::from(e.to_string()))],
+        ),
+    }
 }
 
 /// The people known to the page: `None` while loading, `Some(None)` when the list could
@@ -107,7 +212,7 @@ type People = RwSignal<Option<Option<Directory>>>;
 #[component]
 fn PersonPicker(
     id: &'static str,
-    label: &'static str,
+    label: Msg,
     value: RwSignal<String>,
     people: People,
     /// Only people of this role.
@@ -119,15 +224,15 @@ fn PersonPicker(
             let groups = directory.by_role(only);
             view! {
                 <div class="field">
-                    <label class="field-label" for=id>{label}</label>
+                    <label class="field-label" for=id>{move || t(label)}</label>
                     <select id=id name=id prop:value=move || value.get()
                         on:change=move |ev| value.set(event_target_value(&ev))>
-                        <option value="">{if only == Some(Role::Patient) { "Any patient" } else { "Anyone" }}</option>
+                        <option value="">{move || t(if only == Some(Role::Patient) { Msg::AuditAnyPatient } else { Msg::AuditAnyone })}</option>
                         {groups.into_iter().map(|(role, people)| view! {
-                            <optgroup label=role.label()>
+                            <optgroup label=move || t(role_label(role))>
                                 {people.into_iter().map(|(pid, name)| {
                                     let selected = value.get_untracked() == pid;
-                                    view! { <option value=pid selected=selected>{name}</option> }
+                                    view! { <option value=pid selected=selected translate="no">{name}</option> }
                                 }).collect_view()}
                             </optgroup>
                         }).collect_view()}
@@ -137,7 +242,7 @@ fn PersonPicker(
             .into_any()
         }
         _ => view! {
-            <TextField id=id label=label value=value help="Names are not available: type an id."/>
+            <TextField id=id label=label value=value help=Msg::AuditNamesUnavailable/>
         }
         .into_any(),
     }
@@ -154,10 +259,16 @@ fn focus_detail() {
 }
 
 fn outcome(o: AuditOutcome) -> impl IntoView {
-    match o {
-        AuditOutcome::Success => view! { <span class="badge ok">"Success"</span> },
-        AuditOutcome::Failure => view! { <span class="badge bad">"Failure"</span> },
-    }
+    let (class, text) = match o {
+        AuditOutcome::Success => ("badge ok", Msg::AuditOutcomeSuccess),
+        AuditOutcome::Failure => ("badge bad", Msg::AuditOutcomeFailure),
+    };
+    view! { <span class=class>{move || t(text)}</span> }
+}
+
+/// A role's name, following the language.
+fn role_name(role: Role) -> impl IntoView {
+    view! { <span class="sub">{move || t(role_label(role))}</span> }
 }
 
 /// A person cell: the name and role, or the id in a monospace font.
@@ -165,13 +276,13 @@ fn who(directory: &Option<Directory>, id: &str, role: Option<Role>) -> AnyView {
     let named = directory.as_ref().map(|d| d.person(id));
     match named {
         Some(n) if n.role.is_some() => view! {
-            <span>{n.name}</span>
-            <span class="sub">{n.role.or(role).map(Role::label)}</span>
+            <span translate="no">{n.name}</span>
+            {n.role.or(role).map(role_name)}
         }
         .into_any(),
         _ => view! {
-            <span class="mono" title="No name is known for this id">{id.to_owned()}</span>
-            {role.map(|r| view! { <span class="sub">{r.label()}</span> })}
+            <span class="mono" title=crate::tr!(AuditNoName)><span translate="no">{id.to_owned()}</span></span>
+            {role.map(role_name)}
         }
         .into_any(),
     }
@@ -179,45 +290,47 @@ fn who(directory: &Option<Directory>, id: &str, role: Option<Role>) -> AnyView {
 
 fn target(directory: &Option<Directory>, target: &str) -> AnyView {
     match directory.as_ref().map(|d| d.target(target)) {
-        Some(t) => {
-            let class = if t.is_id { "mono" } else { "" };
+        Some(found) => {
+            let class = if found.is_id { "mono" } else { "" };
             view! {
-                <span class=class>{t.text}</span>
-                {t.kind.map(|k| view! { <span class="sub">{k}</span> })}
+                <span class=class translate="no">{found.text}</span>
+                {found.kind.map(|kind| view! { <span class="sub">{move || t(kind)}</span> })}
             }
             .into_any()
         }
-        None => view! { <span class="mono">{target.to_owned()}</span> }.into_any(),
+        None => view! { <span class="mono" translate="no">{target.to_owned()}</span> }.into_any(),
     }
 }
 
 fn detail(e: AuditEntry, directory: Option<Directory>) -> impl IntoView {
     let raw = serde_json::to_string_pretty(&e).unwrap_or_default();
+    let index = e.index.to_string();
+    let action = e.action;
     view! {
         <section id="audit-entry" class="card entry-detail stack-sm" tabindex="-1" aria-labelledby="audit-entry-title">
-            <h2 id="audit-entry-title" class="section-title">"Entry #" {e.index}</h2>
+            <h2 id="audit-entry-title" class="section-title">{crate::tr!(AuditEntryTitle, index = &index)}</h2>
             <dl>
-                <dt>"Time (UTC)"</dt><dd>{utc(e.time)}</dd>
-                <dt>"Action"</dt><dd>{action_label(e.action)}<span class="sub">{e.action.about()}</span></dd>
-                <dt>"Who"</dt><dd>{match &e.actor {
+                <dt>{crate::tr!(AuditColumnTime)}</dt><dd>{utc(e.time)}</dd>
+                <dt>{crate::tr!(AuditColumnAction)}</dt><dd>{move || t(action_label(action))}<span class="sub">{move || t(action_about(action))}</span></dd>
+                <dt>{crate::tr!(AuditColumnWho)}</dt><dd>{match &e.actor {
                     Some(a) => who(&directory, &a.user, Some(a.role)),
-                    None => view! { <span class="muted">"Nobody signed in"</span> }.into_any(),
+                    None => view! { <span class="muted">{crate::tr!(AuditNobody)}</span> }.into_any(),
                 }}</dd>
-                <dt>"Target"</dt><dd>{match &e.target {
-                    Some(t) => target(&directory, t),
+                <dt>{crate::tr!(AuditColumnTarget)}</dt><dd>{match &e.target {
+                    Some(aim) => target(&directory, aim),
                     None => view! { <span class="muted">"—"</span> }.into_any(),
                 }}</dd>
-                <dt>"Patient"</dt><dd>{match &e.patient {
+                <dt>{crate::tr!(AuditFieldPatient)}</dt><dd>{match &e.patient {
                     Some(p) => who(&directory, p, None),
                     None => view! { <span class="muted">"—"</span> }.into_any(),
                 }}</dd>
-                <dt>"Detail"</dt><dd>{e.detail.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                <dt>"Outcome"</dt><dd>{outcome(e.outcome)}</dd>
-                <dt>"From"</dt><dd class="mono">{e.source.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>{crate::tr!(AuditFieldDetail)}</dt><dd translate="no">{e.detail.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                <dt>{crate::tr!(AuditColumnOutcome)}</dt><dd>{outcome(e.outcome)}</dd>
+                <dt>{crate::tr!(AuditFieldSource)}</dt><dd class="mono" translate="no">{e.source.clone().unwrap_or_else(|| "—".to_owned())}</dd>
             </dl>
             <details>
-                <summary>"The entry as recorded"</summary>
-                <pre>{raw}</pre>
+                <summary>{crate::tr!(AuditEntryRecorded)}</summary>
+                <pre translate="no">{raw}</pre>
             </details>
         </section>
     }
@@ -238,7 +351,7 @@ pub fn AuditView() -> impl IntoView {
     let next = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<String>);
     let selected = RwSignal::new(None::<AuditEntry>);
-    let verdict = RwSignal::new(None::<(bool, String)>);
+    let verdict = RwSignal::new(None::<Result<Verdict, HttpError>>);
     let busy = RwSignal::new(false);
     let people: People = RwSignal::new(None);
 
@@ -298,9 +411,7 @@ pub fn AuditView() -> impl IntoView {
         busy.set(true);
         verdict.set(None);
         leptos::task::spawn_local(async move {
-            let result = verify(ctx)
-                .await
-                .unwrap_or_else(|e| (false, format!("Could not verify: {e}")));
+            let result = verify(ctx).await;
             verdict.set(Some(result));
             busy.set(false);
         });
@@ -316,11 +427,11 @@ pub fn AuditView() -> impl IntoView {
         });
     };
 
-    let actions: Vec<(String, String)> = std::iter::once((String::new(), "Any action".to_owned()))
+    let actions: Vec<(String, String)> = std::iter::once((String::new(), t(Msg::AuditAnyAction)))
         .chain(
             AuditAction::ALL
                 .iter()
-                .map(|a| (a.as_str().to_owned(), action_label(*a))),
+                .map(|a| (a.as_str().to_owned(), t(action_label(*a)))),
         )
         .collect();
 
@@ -334,6 +445,8 @@ pub fn AuditView() -> impl IntoView {
             .map(|e| {
                 let shown = e.clone();
                 let index = e.index;
+                let number = index.to_string();
+                let action = e.action;
                 let is_selected = chosen == Some(index);
                 view! {
                     <tr data-index=index data-action=e.action.as_str() data-selectable=""
@@ -343,21 +456,21 @@ pub fn AuditView() -> impl IntoView {
                             // Take the reader (and keyboard focus) to the entry shown.
                             request_animation_frame(focus_detail);
                         }>
-                        <td data-label="#" class="num">
+                        <td data-label=crate::tr!(AuditColumnIndex) class="num">
                             <button type="button" class="btn btn-quiet btn-small"
-                                aria-label=format!("Show entry {index}")>{format!("#{index}")}</button>
+                                aria-label=crate::tr!(AuditShowEntry, index = &number)>{format!("#{index}")}</button>
                         </td>
-                        <td data-label="Time (UTC)" class="nowrap">{utc(e.time)}</td>
-                        <td data-label="Action">{action_label(e.action)}</td>
-                        <td data-label="Who">{match &e.actor {
+                        <td data-label=crate::tr!(AuditColumnTime) class="nowrap">{utc(e.time)}</td>
+                        <td data-label=crate::tr!(AuditColumnAction)>{move || t(action_label(action))}</td>
+                        <td data-label=crate::tr!(AuditColumnWho)>{match &e.actor {
                             Some(a) => who(&directory, &a.user, Some(a.role)),
                             None => view! { <span class="muted">"—"</span> }.into_any(),
                         }}</td>
-                        <td data-label="Target">{match &e.target {
-                            Some(t) => target(&directory, t),
+                        <td data-label=crate::tr!(AuditColumnTarget)>{match &e.target {
+                            Some(aim) => target(&directory, aim),
                             None => view! { <span class="muted">"—"</span> }.into_any(),
                         }}</td>
-                        <td data-label="Outcome">{outcome(e.outcome)}</td>
+                        <td data-label=crate::tr!(AuditColumnOutcome)>{outcome(e.outcome)}</td>
                     </tr>
                 }
             })
@@ -369,48 +482,58 @@ pub fn AuditView() -> impl IntoView {
         <div class="audit stack">
             <crate::audit::WitnessPanel done=witnessed/>
             <div class="audit-toolbar">
-                <p class="muted small">"Verification checks every entry against the server's signed tree head, here in your browser."</p>
+                <p class="muted small">{crate::tr!(AuditVerifyIntro)}</p>
                 <div class="actions">
                     <Button attr:id="audit-verify" on:click=run_verify attr:disabled=move || busy.get()>
-                        {move || if busy.get() { "Verifying…" } else { "Verify the log" }}
+                        {move || t(if busy.get() { Msg::AuditVerifying } else { Msg::AuditVerify })}
                     </Button>
-                    <Button variant=Variant::Secondary attr:id="audit-export" on:click=export>"Download export"</Button>
+                    <Button variant=Variant::Secondary attr:id="audit-export" on:click=export>{crate::tr!(AuditDownloadExport)}</Button>
                 </div>
             </div>
-            {move || verdict.get().map(|(intact, text)| view! {
-                <p id="verify-result" class=if intact { "verdict ok" } else { "verdict bad" } role="status"
-                    data-intact=intact.to_string()>{text}</p>
+            {move || verdict.get().map(|checked| {
+                let intact = checked.as_ref().is_ok_and(Verdict::is_intact);
+                view! {
+                    <p id="verify-result" class=if intact { "verdict ok" } else { "verdict bad" } role="status"
+                        data-intact=intact.to_string()>{verdict_text(&checked)}</p>
+                }
             })}
-            <form id="audit-search" class="card stack" on:submit=search aria-label="Search the log">
+            <form id="audit-search" class="card stack" on:submit=search aria-label=crate::tr!(AuditSearchLabel)>
                 <div class="filters">
-                    <SelectField id="audit-action" label="Action" value=action options=actions/>
-                    <PersonPicker id="audit-actor" label="Who" value=actor people/>
-                    <PersonPicker id="audit-patient" label="Patient concerned" value=patient people only=Role::Patient/>
-                    <TextField id="audit-conversation" label="Conversation" value=conversation maxlength="45"
-                        help="Its id, as an entry's target shows it: conversation:…"/>
-                    <TextField id="audit-from" label="From" kind="date" value=from/>
-                    <TextField id="audit-to" label="To" kind="date" value=to/>
+                    <SelectField id="audit-action" label=Msg::AuditColumnAction value=action options=actions/>
+                    <PersonPicker id="audit-actor" label=Msg::AuditColumnWho value=actor people/>
+                    <PersonPicker id="audit-patient" label=Msg::AuditFilterPatient value=patient people only=Role::Patient/>
+                    <TextField id="audit-conversation" label=Msg::AuditFilterConversation value=conversation maxlength="45"
+                        help=Msg::AuditFilterConversationHelp/>
+                    <TextField id="audit-from" label=Msg::AuditFilterFrom kind="date" value=from/>
+                    <TextField id="audit-to" label=Msg::AuditFilterTo kind="date" value=to/>
                 </div>
                 <div class="actions">
-                    <Button submit=true>"Search"</Button>
-                    <Button variant=Variant::Secondary on:click=clear>"Clear"</Button>
+                    <Button submit=true>{crate::tr!(AuditSearch)}</Button>
+                    <Button variant=Variant::Secondary on:click=clear>{crate::tr!(AuditClear)}</Button>
                 </div>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || match entries.with(|e| e.as_ref().map(Vec::is_empty)).filter(|_| witnessed.get()) {
                 // The log is shown only once the witness has checked the server's head.
-                None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                None => view! { <p class="loading" role="status">{crate::tr!(Loading)}</p> }.into_any(),
                 Some(empty) => view! {
-                    {empty.then(|| view! { <EmptyState title="No entries match this search."/> })}
-                    <Table id="audit-entries" label="Audit log entries"
-                        columns=&["#", "Time (UTC)", "Action", "Who", "Target", "Outcome"]>
+                    {empty.then(|| view! { <EmptyState title=Msg::AuditNoEntries/> })}
+                    <Table id="audit-entries" label=Msg::AuditEntriesLabel
+                        columns=&[
+                            Msg::AuditColumnIndex,
+                            Msg::AuditColumnTime,
+                            Msg::AuditColumnAction,
+                            Msg::AuditColumnWho,
+                            Msg::AuditColumnTarget,
+                            Msg::AuditColumnOutcome,
+                        ]>
                         {rows}
                     </Table>
                 }.into_any(),
             }}
             {move || next.get().map(|after| view! {
                 <div class="actions">
-                    <Button variant=Variant::Secondary attr:id="audit-more" on:click=move |_| load(Some(after))>"Show more"</Button>
+                    <Button variant=Variant::Secondary attr:id="audit-more" on:click=move |_| load(Some(after))>{crate::tr!(AuditShowMore)}</Button>
                 </div>
             })}
             {move || selected.get().map(|e| detail(e, people.get().flatten()))}

@@ -1,13 +1,16 @@
 //! Names for the ids in the audit log. The log keeps ids only (never names); the
 //! auditor's page asks `GET /api/audit/people` for the people of the organisation and
 //! shows a name where it knows one, the id where it does not (someone removed, or the
-//! list could not be loaded). Pure: no browser APIs, tested on its own.
+//! list could not be loaded). Kinds, roles and actions are named by catalogue messages
+//! ([`Msg`]), never by the wire words. Pure: no browser APIs, tested on its own.
 
 use std::collections::HashMap;
 
 use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::AuditPerson;
+
+use crate::i18n::Msg;
 
 /// Who an id is, as far as the page knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +27,9 @@ pub struct Directory {
 /// A target as the table shows it: what kind of thing, and who or which.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// "Patient", "User", "Invitation", ...; `None` when the target has no known kind.
-    pub kind: Option<&'static str>,
+    /// The kind's name (patient, user, invitation, ...); `None` when the target has no
+    /// known kind.
+    pub kind: Option<Msg>,
     pub text: String,
     /// Whether `text` is a bare identifier (no name known for it), shown as code.
     pub is_id: bool,
@@ -75,15 +79,15 @@ impl Directory {
             };
         };
         let kind_label = match kind {
-            "user" => Some("User"),
-            "patient" => Some("Patient"),
-            "invitation" => Some("Invitation"),
-            "grant" => Some("Emergency access"),
-            "list" => Some("List"),
+            "user" => Some(Msg::AuditTargetUser),
+            "patient" => Some(Msg::AuditTargetPatient),
+            "invitation" => Some(Msg::AuditTargetInvitation),
+            "grant" => Some(Msg::AuditTargetGrant),
+            "list" => Some(Msg::AuditTargetList),
             _ => None,
         };
         match kind_label {
-            // A list is named by words, not by an id.
+            // A list is named by the server's words, not by an id.
             Some(label) if kind == "list" => Target {
                 kind: Some(label),
                 text: rest.to_owned(),
@@ -126,13 +130,101 @@ impl Directory {
     }
 }
 
+/// A role's name.
+pub fn role_label(role: Role) -> Msg {
+    match role {
+        Role::Patient => Msg::AuditRolePatient,
+        Role::Clinician => Msg::AuditRoleClinician,
+        Role::Staff => Msg::AuditRoleStaff,
+        Role::Admin => Msg::AuditRoleAdmin,
+        Role::Auditor => Msg::AuditRoleAuditor,
+    }
+}
+
 /// An action as a phrase: `sign_in_failed` reads "Sign in failed".
-pub fn action_label(action: AuditAction) -> String {
-    let words = action.as_str().replace('_', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
+pub fn action_label(action: AuditAction) -> Msg {
+    use AuditAction as A;
+    match action {
+        A::SignIn => Msg::AuditActionSignIn,
+        A::SignInFailed => Msg::AuditActionSignInFailed,
+        A::SignInThrottled => Msg::AuditActionSignInThrottled,
+        A::SecondFactorFailed => Msg::AuditActionSecondFactorFailed,
+        A::SecondFactorEnrolled => Msg::AuditActionSecondFactorEnrolled,
+        A::SignOut => Msg::AuditActionSignOut,
+        A::AutoLogoff => Msg::AuditActionAutoLogoff,
+        A::SessionExpired => Msg::AuditActionSessionExpired,
+        A::SessionEnded => Msg::AuditActionSessionEnded,
+        A::InvitationCreated => Msg::AuditActionInvitationCreated,
+        A::InvitationAccepted => Msg::AuditActionInvitationAccepted,
+        A::InvitationRevoked => Msg::AuditActionInvitationRevoked,
+        A::InvitationRefused => Msg::AuditActionInvitationRefused,
+        A::RoleChanged => Msg::AuditActionRoleChanged,
+        A::AccountDeactivated => Msg::AuditActionAccountDeactivated,
+        A::SettingsChanged => Msg::AuditActionSettingsChanged,
+        A::EmbeddingChanged => Msg::AuditActionEmbeddingChanged,
+        A::BrandChanged => Msg::AuditActionBrandChanged,
+        A::BreakGlassGranted => Msg::AuditActionBreakGlassGranted,
+        A::BreakGlassEnded => Msg::AuditActionBreakGlassEnded,
+        A::CareTeamJoined => Msg::AuditActionCareTeamJoined,
+        A::RecordOpened => Msg::AuditActionRecordOpened,
+        A::PatientListRead => Msg::AuditActionPatientListRead,
+        A::AuditExported => Msg::AuditActionAuditExported,
+        A::WitnessAlarm => Msg::AuditActionWitnessAlarm,
+        A::DeviceRegistered => Msg::AuditActionDeviceRegistered,
+        A::DeviceRevoked => Msg::AuditActionDeviceRevoked,
+        A::ConversationCreated => Msg::AuditActionConversationCreated,
+        A::ConversationOpened => Msg::AuditActionConversationOpened,
+        A::MessageSent => Msg::AuditActionMessageSent,
+        A::MessageDelivered => Msg::AuditActionMessageDelivered,
+        A::MessageRead => Msg::AuditActionMessageRead,
+        A::MemberAdded => Msg::AuditActionMemberAdded,
+        A::MemberRemoved => Msg::AuditActionMemberRemoved,
+        A::AttachmentUploaded => Msg::AuditActionAttachmentUploaded,
+        A::AttachmentDownloaded => Msg::AuditActionAttachmentDownloaded,
+    }
+}
+
+/// What an action means, in one sentence for the auditor (the catalogue's wording of
+/// [`AuditAction::about`]).
+pub fn action_about(action: AuditAction) -> Msg {
+    use AuditAction as A;
+    match action {
+        A::SignIn => Msg::AuditAboutSignIn,
+        A::SignInFailed => Msg::AuditAboutSignInFailed,
+        A::SignInThrottled => Msg::AuditAboutSignInThrottled,
+        A::SecondFactorFailed => Msg::AuditAboutSecondFactorFailed,
+        A::SecondFactorEnrolled => Msg::AuditAboutSecondFactorEnrolled,
+        A::SignOut => Msg::AuditAboutSignOut,
+        A::AutoLogoff => Msg::AuditAboutAutoLogoff,
+        A::SessionExpired => Msg::AuditAboutSessionExpired,
+        A::SessionEnded => Msg::AuditAboutSessionEnded,
+        A::InvitationCreated => Msg::AuditAboutInvitationCreated,
+        A::InvitationAccepted => Msg::AuditAboutInvitationAccepted,
+        A::InvitationRevoked => Msg::AuditAboutInvitationRevoked,
+        A::InvitationRefused => Msg::AuditAboutInvitationRefused,
+        A::RoleChanged => Msg::AuditAboutRoleChanged,
+        A::AccountDeactivated => Msg::AuditAboutAccountDeactivated,
+        A::SettingsChanged => Msg::AuditAboutSettingsChanged,
+        A::EmbeddingChanged => Msg::AuditAboutEmbeddingChanged,
+        A::BrandChanged => Msg::AuditAboutBrandChanged,
+        A::BreakGlassGranted => Msg::AuditAboutBreakGlassGranted,
+        A::BreakGlassEnded => Msg::AuditAboutBreakGlassEnded,
+        A::CareTeamJoined => Msg::AuditAboutCareTeamJoined,
+        A::RecordOpened => Msg::AuditAboutRecordOpened,
+        A::PatientListRead => Msg::AuditAboutPatientListRead,
+        A::AuditExported => Msg::AuditAboutAuditExported,
+        A::WitnessAlarm => Msg::AuditAboutWitnessAlarm,
+        A::DeviceRegistered => Msg::AuditAboutDeviceRegistered,
+        A::DeviceRevoked => Msg::AuditAboutDeviceRevoked,
+        A::ConversationCreated => Msg::AuditAboutConversationCreated,
+        A::ConversationOpened => Msg::AuditAboutConversationOpened,
+        A::MessageSent => Msg::AuditAboutMessageSent,
+        A::MessageDelivered => Msg::AuditAboutMessageDelivered,
+        A::MessageRead => Msg::AuditAboutMessageRead,
+        A::MemberAdded => Msg::AuditAboutMemberAdded,
+        A::MemberRemoved => Msg::AuditAboutMemberRemoved,
+        A::AttachmentUploaded => Msg::AuditAboutAttachmentUploaded,
+        A::AttachmentDownloaded => Msg::AuditAboutAttachmentDownloaded,
     }
 }
 
@@ -183,17 +275,17 @@ mod tests {
         let t = d.target(&format!("patient:{PAT}"));
         assert_eq!(
             (t.kind, t.text.as_str(), t.is_id),
-            (Some("Patient"), "Pat Okafor", false)
+            (Some(Msg::AuditTargetPatient), "Pat Okafor", false)
         );
         let t = d.target(&format!("user:{GONE}"));
         assert_eq!(
             (t.kind, t.text.as_str(), t.is_id),
-            (Some("User"), GONE, true)
+            (Some(Msg::AuditTargetUser), GONE, true)
         );
         let t = d.target("list:open invitations");
         assert_eq!(
             (t.kind, t.text.as_str()),
-            (Some("List"), "open invitations")
+            (Some(Msg::AuditTargetList), "open invitations")
         );
         let t = d.target("something:else");
         assert_eq!((t.kind, t.text.as_str()), (None, "something:else"));
@@ -216,11 +308,18 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn actions_read_as_phrases() {
-        assert_eq!(action_label(AuditAction::SignInFailed), "Sign in failed");
+    fn every_action_and_role_has_a_message_of_its_own() {
+        use std::collections::HashSet;
+        let labels: HashSet<Msg> = AuditAction::ALL.iter().map(|a| action_label(*a)).collect();
+        let abouts: HashSet<Msg> = AuditAction::ALL.iter().map(|a| action_about(*a)).collect();
+        assert_eq!(labels.len(), AuditAction::ALL.len());
+        assert_eq!(abouts.len(), AuditAction::ALL.len());
+        assert!(labels.is_disjoint(&abouts));
+        let roles: HashSet<Msg> = Role::ALL.into_iter().map(role_label).collect();
+        assert_eq!(roles.len(), Role::ALL.len());
         assert_eq!(
-            action_label(AuditAction::BreakGlassGranted),
-            "Break glass granted"
+            action_label(AuditAction::SignInFailed),
+            Msg::AuditActionSignInFailed
         );
     }
 }

@@ -12,6 +12,7 @@ use crate::components::empty::EmptyState;
 use crate::components::invite::InviteForm;
 use crate::components::people::person_list;
 use crate::context::use_ctx;
+use crate::i18n::Msg;
 
 #[component]
 pub fn MyPatients() -> impl IntoView {
@@ -21,8 +22,7 @@ pub fn MyPatients() -> impl IntoView {
     let patients = show(load::<Vec<PersonSummary>>(ctx, "/patients"), |list| {
         if list.is_empty() {
             return view! {
-                <EmptyState title="No patients are assigned to you yet."
-                    text="Invite a patient below, or ask an administrator to add you to a care team."/>
+                <EmptyState title=Msg::CareNoPatientsTitle text=Msg::CareNoPatientsText/>
             }
             .into_any();
         }
@@ -39,7 +39,6 @@ pub fn MyPatients() -> impl IntoView {
 #[component]
 pub fn WaitingRoom() -> impl IntoView {
     view! {
-        <EmptyState title="No one is waiting."
-            text="Patients who join a visit wait here until you admit them."/>
+        <EmptyState title=Msg::CareWaitingRoomEmptyTitle text=Msg::CareWaitingRoomEmptyText/>
     }
 }

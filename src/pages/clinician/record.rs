@@ -16,20 +16,17 @@ use crate::components::field::{TextArea, check};
 use crate::components::people::person_list;
 use crate::components::toast::use_toasts;
 use crate::context::{Ctx, use_ctx};
+use crate::i18n::{Msg, t};
 use crate::route::Route;
 use crate::transport::https::HttpError;
 
-type Loaded = Option<Result<PatientRecord, (Option<ErrorCode>, String)>>;
+/// The record, or why it could not be read (kept as the error itself, so that it is put
+/// in words in the language shown at the time).
+type Loaded = Option<Result<PatientRecord, HttpError>>;
 
 fn fetch(ctx: Ctx, path: String, record: RwSignal<Loaded>) {
     leptos::task::spawn_local(async move {
-        let r = ctx
-            .call::<PatientRecord>("GET", &path, None)
-            .await
-            .map_err(|e| match e {
-                HttpError::Api { code, message, .. } => (Some(code), message),
-                other => (None, other.to_string()),
-            });
+        let r = ctx.call::<PatientRecord>("GET", &path, None).await;
         record.set(Some(r));
     });
 }
@@ -55,7 +52,7 @@ fn JoinCareTeamForm(
     let join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Ok(clinician) = Id::parse(&chosen.get_untracked()) else {
-            error.set(Some("Choose a clinician first.".to_owned()));
+            error.set(Some(t(Msg::CareChooseClinicianFirst)));
             return;
         };
         if busy.get_untracked() {
@@ -76,7 +73,7 @@ fn JoinCareTeamForm(
             match r {
                 Ok(_) => {
                     if let Some(t) = toasts {
-                        t.success("Added to the care team. Their devices join the care-team conversations with the history.");
+                        t.success(crate::i18n::t(Msg::CareAddedToTeam));
                     }
                     fetch(ctx, path, record);
                 }
@@ -87,20 +84,20 @@ fn JoinCareTeamForm(
     let in_team: Vec<Id> = team.into_iter().map(|p| p.id).collect();
     view! {
         <form id="join-care-team" class="form stack-sm" novalidate on:submit=join>
-            <label class="field-label" for="care-team-clinician">"Bring a clinician into the care team"</label>
+            <label class="field-label" for="care-team-clinician">{crate::tr!(CareBringClinician)}</label>
             <select id="care-team-clinician" on:change=move |ev| chosen.set(event_target_value(&ev))>
-                <option value="">"Choose a clinician"</option>
+                <option value="">{crate::tr!(CareChooseClinician)}</option>
                 {move || match clinicians.get() {
                     Some(Ok(list)) => list.into_iter()
                         .filter(|c| !in_team.contains(&c.id))
-                        .map(|c| view! { <option value=c.id.to_string()>{c.display_name.to_string()}</option> })
+                        .map(|c| view! { <option value=c.id.to_string() translate="no">{c.display_name.to_string()}</option> })
                         .collect_view()
                         .into_any(),
                     _ => ().into_any(),
                 }}
             </select>
             <div class="form-actions">
-                <Button variant=Variant::Secondary submit=true attr:disabled=move || busy.get()>"Add to care team"</Button>
+                <Button variant=Variant::Secondary submit=true attr:disabled=move || busy.get()>{crate::tr!(CareAddToTeam)}</Button>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </form>
@@ -153,7 +150,7 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
                 match r {
                     Ok(_) => {
                         if let Some(t) = toasts {
-                            t.info("Emergency access granted. It is recorded and shown to the patient.");
+                            t.info(crate::i18n::t(Msg::CareEmergencyGranted));
                         }
                         fetch(ctx, path, record);
                     }
@@ -173,7 +170,7 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
                     .await;
                 if let Some(t) = toasts {
                     match r {
-                        Ok(_) => t.success("Emergency access ended."),
+                        Ok(_) => t.success(crate::i18n::t(Msg::CareEmergencyEnded)),
                         Err(e) => t.error(e.to_string()),
                     }
                 }
@@ -187,28 +184,28 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
     };
     view! {
         <section id="view" class="view" data-view="/patients/record" aria-labelledby="view-title">
-            <p><a href="/patients" on:click=back>"← My patients"</a></p>
+            <p><a href="/patients" on:click=back>{crate::tr!(CareBackToPatients)}</a></p>
             {move || match record.get() {
-                None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                None => view! { <p class="loading" role="status">{crate::tr!(Loading)}</p> }.into_any(),
                 Some(Ok(r)) => view! {
                     {match r.access.clone() {
                         AccessBasis::BreakGlass { grant, .. } => Some(view! {
                             <div id="break-glass-banner" class="flagged-banner" role="alert">
-                                <p>"Emergency access: this opening is recorded and shown to the patient and administrators."</p>
+                                <p>{crate::tr!(CareEmergencyBanner)}</p>
                                 <Button variant=Variant::Secondary small=true attr:id="end-break-glass"
-                                    on:click=move |_| end_access(grant.clone())>"End emergency access now"</Button>
+                                    on:click=move |_| end_access(grant.clone())>{crate::tr!(CareEmergencyEnd)}</Button>
                             </div>
                         }),
                         AccessBasis::CareTeam => None,
                     }}
                     <header class="view-header">
-                        <h1 id="view-title">{r.display_name.to_string()}</h1>
-                        <p>{r.email.as_str().to_owned()}</p>
+                        <h1 id="view-title" translate="no">{r.display_name.to_string()}</h1>
+                        <p translate="no">{r.email.as_str().to_owned()}</p>
                     </header>
                     <section class="card stack-sm" aria-labelledby="care-team-title">
-                        <h2 id="care-team-title" class="section-title">"Care team"</h2>
+                        <h2 id="care-team-title" class="section-title">{crate::tr!(CareTeamTitle)}</h2>
                         {if r.care_team.is_empty() {
-                            view! { <p class="muted">"No care team."</p> }.into_any()
+                            view! { <p class="muted">{crate::tr!(CareNoTeam)}</p> }.into_any()
                         } else {
                             person_list(r.care_team.clone(), false).into_any()
                         }}
@@ -217,25 +214,25 @@ pub fn PatientRecordView(id: Id) -> impl IntoView {
                         })}
                     </section>
                 }.into_any(),
-                Some(Err((Some(ErrorCode::NotInCareTeam), message))) => view! {
+                Some(Err(e @ HttpError::Api { code: ErrorCode::NotInCareTeam, .. })) => view! {
                     <header class="view-header">
-                        <h1 id="view-title">"Outside your care team"</h1>
-                        <p>{message}</p>
+                        <h1 id="view-title">{crate::tr!(CareOutsideTeam)}</h1>
+                        <p>{e.to_string()}</p>
                     </header>
                     <form id="break-glass" class="card form" novalidate on:submit=submit.clone()>
-                        <h2 class="section-title">"Emergency access"</h2>
-                        <p class="muted">"Only in an emergency. Access lasts a limited time, is recorded in the audit log, and the patient and administrators are told."</p>
-                        <TextArea id="reason" label="Reason for emergency access" value=reason error=reason_error
-                            help="At least 20 characters: what the emergency is and why you need this record." required=true/>
+                        <h2 class="section-title">{crate::tr!(CareEmergencyTitle)}</h2>
+                        <p class="muted">{crate::tr!(CareEmergencyText)}</p>
+                        <TextArea id="reason" label=Msg::CareEmergencyReason value=reason error=reason_error
+                            help=Msg::CareEmergencyReasonHelp required=true/>
                         <div class="form-actions">
-                            <Button variant=Variant::Danger submit=true attr:disabled=move || busy.get()>"Open with emergency access"</Button>
+                            <Button variant=Variant::Danger submit=true attr:disabled=move || busy.get()>{crate::tr!(CareEmergencyOpen)}</Button>
                         </div>
                         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                     </form>
                 }.into_any(),
-                Some(Err((_, message))) => view! {
-                    <h1 id="view-title">"Patient record"</h1>
-                    <EmptyState title="This record cannot be shown."><p>{message}</p></EmptyState>
+                Some(Err(e)) => view! {
+                    <h1 id="view-title">{crate::tr!(CareRecordTitle)}</h1>
+                    <EmptyState title=Msg::CareRecordUnavailable><p>{e.to_string()}</p></EmptyState>
                 }.into_any(),
             }}
         </section>

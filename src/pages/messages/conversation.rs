@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use haven_i18n::Arg;
 use haven_mls::Content;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::MAX_ATTACHMENT_BYTES;
@@ -16,6 +17,7 @@ use crate::context::{Ctx, use_ctx};
 use crate::e2ee::inbox::{Attachment, Body, ConversationView, Line, Sending};
 use crate::e2ee::messenger::Job;
 use crate::e2ee::{blob, random_id, submit};
+use crate::i18n::{Msg, role_name, t, tf};
 
 /// Longest message, in characters (as `crates/mls` accepts).
 const MAX_CHARS: usize = haven_mls::content::MAX_TEXT_CHARS;
@@ -38,21 +40,44 @@ struct Transfers(RwSignal<HashMap<Id, Transfer>>);
 #[derive(Clone, Copy)]
 struct Editing(RwSignal<Option<(Id, String)>>);
 
-/// "12.3 KB", "4.0 MB".
+/// "12.3 KB", "4 MB", as the person's language writes them.
 fn size_label(bytes: u64) -> String {
     const KB: f64 = 1000.0;
     let b = bytes as f64;
+    // One decimal at most.
+    let tenths = |n: f64| (n * 10.0).round() / 10.0;
     if b < KB {
-        format!("{bytes} bytes")
+        tf(Msg::MessagesSizeBytes, &[("count", Arg::from(bytes))])
     } else if b < KB * KB {
-        format!("{:.1} KB", b / KB)
+        tf(Msg::MessagesSizeKb, &[("size", Arg::from(tenths(b / KB)))])
     } else {
-        format!("{:.1} MB", b / (KB * KB))
+        tf(
+            Msg::MessagesSizeMb,
+            &[("size", Arg::from(tenths(b / (KB * KB))))],
+        )
     }
 }
 
-fn percent(progress: f64) -> String {
-    format!("{:.0}%", (progress * 100.0).clamp(0.0, 100.0))
+/// A message is too long, in words.
+fn too_long() -> String {
+    tf(Msg::MessagesTooLong, &[("max", Arg::from(MAX_CHARS))])
+}
+
+/// Progress (0.0 to 1.0) in whole percent, for a message's `$percent`.
+fn percent(progress: f64) -> Arg<'static> {
+    Arg::from((progress * 100.0).clamp(0.0, 100.0).round())
+}
+
+/// `msg` split around its variable `var`: the words before and after it, so the value
+/// (data: a name, a code) can sit in its own `translate="no"` element wherever the
+/// language puts it.
+fn around(msg: Msg, var: &str) -> (String, String) {
+    const MARK: &str = "\u{1}";
+    let text = tf(msg, &[(var, Arg::from(MARK))]);
+    match text.split_once(MARK) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (text, String::new()),
+    }
 }
 
 #[component]
@@ -93,7 +118,7 @@ pub fn ConversationPane(selected: RwSignal<Option<Id>>) -> impl IntoView {
             {move || {
                 edited_id.track();
                 match current.get() {
-                    None => view! { <p class="muted">"Choose a conversation."</p> }.into_any(),
+                    None => view! { <p class="muted">{crate::tr!(MessagesChoose)}</p> }.into_any(),
                     Some(c) => view! { <Conversation c/> }.into_any(),
                 }
             }}
@@ -110,11 +135,11 @@ fn state_line(line: &Line) -> impl IntoView + use<> {
     let retry = line.request.filter(|_| state == Sending::Failed);
     let ctx = use_ctx();
     view! {
-        <span class="line-state" data-state=state.id()>{state.label()}</span>
+        <span class="line-state" data-state=state.id()>{move || t(state.label())}</span>
         {retry.map(|request| view! {
             <Button variant=Variant::Quiet small=true class="retry"
                 on:click=move |_| if let Some(ctx) = ctx { submit(ctx, Job::Retry { request }) }>
-                "Try again"
+                {crate::tr!(MessagesRetry)}
             </Button>
         })}
     }
@@ -127,12 +152,15 @@ fn Conversation(c: ConversationView) -> impl IntoView {
         .members
         .iter()
         .map(|m| {
+            let role = m.role;
             view! {
                 <li class="member" data-role=m.role.as_str() data-me=m.me.to_string()>
-                    <span class="member-name">{m.name.clone()}</span>
-                    " · "<span class="member-role">{m.role.label()}</span>
-                    {m.me.then_some(" (this browser)")}
-                    {m.removal_pending.then(|| view! { <span class="pending">" · removal pending"</span> })}
+                    <span class="member-name" translate="no">{m.name.clone()}</span>
+                    " · "<span class="member-role">{move || t(role_name(role))}</span>
+                    {m.me.then(|| view! { " "{crate::tr!(MessagesThisBrowser)} })}
+                    {m.removal_pending.then(|| view! {
+                        <span class="pending">" · "{crate::tr!(MessagesRemovalPending)}</span>
+                    })}
                 </li>
             }
         })
@@ -142,15 +170,18 @@ fn Conversation(c: ConversationView) -> impl IntoView {
         .iter()
         .map(|l| {
             let text = match &l.body {
-                Body::Text(t) => view! { <p class="line-text">{t.clone()}</p> }.into_any(),
+                Body::Text(text) => {
+                    view! { <p class="line-text" translate="no">{text.clone()}</p> }.into_any()
+                }
                 Body::Attachment(a) => attachment_line(a.clone(), l.seq.is_some()).into_any(),
                 Body::Deleted => {
-                    view! { <p class="line-text deleted">"Message deleted"</p> }.into_any()
+                    view! { <p class="line-text deleted">{crate::tr!(MessagesDeleted)}</p> }
+                        .into_any()
                 }
             };
             let changeable = (l.mine && l.seq.is_some() && c.joined && !c.left)
                 .then(|| match &l.body {
-                    Body::Text(t) => Some(t.clone()),
+                    Body::Text(text) => Some(text.clone()),
                     _ => None,
                 })
                 .flatten();
@@ -158,46 +189,64 @@ fn Conversation(c: ConversationView) -> impl IntoView {
                 Some(current) => own_text(c.id.clone(), l.id.clone(), current, text).into_any(),
                 None => text,
             };
+            let role = l.role;
             view! {
                 <li class="line" data-mine=l.mine.to_string() data-seq=l.seq.map(|s| s.to_string())>
-                    <span class="line-author">{l.author.clone()}" · "{l.role.label()}</span>
+                    <span class="line-author"><span translate="no">{l.author.clone()}</span>
+                        " · "{move || t(role_name(role))}</span>
                     {text}
-                    {l.edited.then(|| view! { <span class="edited">"(edited)"</span> })}
+                    {l.edited.then(|| view! { <span class="edited">{crate::tr!(MessagesEdited)}</span> })}
                     {l.shared_by.clone().map(|by| view! {
-                        <span class="shared-by">"From the history "{by}" shared with this browser"</span>
+                        <span class="shared-by">{move || {
+                            let (before, after) = around(Msg::MessagesSharedBy, "name");
+                            view! { {before}<span translate="no">{by.clone()}</span>{after} }
+                        }}</span>
                     })}
                     {state_line(l)}
                 </li>
             }
         })
         .collect_view();
+    let title = c.title.clone();
+    // A patient's name is data; the other titles are words.
+    let title_name = title.is_name().then_some("no");
+    let member_count = c.members.len();
+    let unreadable = c.unreadable;
     view! {
         <div class="conversation stack" data-conversation=c.id.to_string() data-joined=c.joined.to_string()
             data-care-team=c.care_team.to_string()>
             <header class="stack-sm">
-                <h2 id="conversation-title" class="section-title">{c.title.clone()}</h2>
+                <h2 id="conversation-title" class="section-title" translate=title_name>{move || title.text()}</h2>
                 {c.care_team.then(|| view! {
-                    <p class="muted care-team-note">"With the whole care team: clinicians who join it later are added, with the history."</p>
+                    <p class="muted care-team-note">{crate::tr!(MessagesCareTeamNote)}</p>
                 })}
                 {c.code.clone().map(|code| view! {
-                    <p class="verification">"Verification code: "<code id="verification-code">{code}</code>
-                        " — the same for everyone in this conversation. Compare it when you meet or call."</p>
+                    <p class="verification">{move || {
+                        let (before, after) = around(Msg::MessagesVerification, "code");
+                        view! {
+                            {before}<code id="verification-code" translate="no">{code.clone()}</code>{after}
+                        }
+                    }}</p>
                 })}
                 <details class="members-box">
-                    <summary>{format!("{} member devices", c.members.len())}</summary>
+                    <summary>{crate::tr!(MessagesMemberDevices, count = member_count)}</summary>
                     <ul class="members">{members}</ul>
                 </details>
             </header>
             {(!c.joined || c.history_pending).then(|| view! {
-                <p id="history-pending" class="notice" role="status">"History will appear when a care-team device is online."</p>
+                <p id="history-pending" class="notice" role="status">{crate::tr!(MessagesHistoryPending)}</p>
             })}
-            {c.catching_up.then(|| view! { <p id="catching-up" class="notice" role="status">"Catching up…"</p> })}
-            {c.left.then(|| view! { <p class="notice" role="status">"You are no longer a member of this conversation."</p> })}
-            {c.problem.clone().map(|p| view! { <p class="error" role="alert">{p}</p> })}
-            {(c.unreadable > 0).then(|| view! {
-                <p class="notice">{format!("{} messages could not be verified and are not shown.", c.unreadable)}</p>
+            {c.catching_up.then(|| view! {
+                <p id="catching-up" class="notice" role="status">{crate::tr!(MessagesCatchingUp)}</p>
             })}
-            <ol class="transcript" aria-live="polite" aria-label="Messages">{lines}</ol>
+            {c.left.then(|| view! {
+                <p class="notice" role="status">{crate::tr!(MessagesLeft)}</p>
+            })}
+            {c.problem.clone().map(|p| view! { <p class="error" role="alert">{move || p.text()}</p> })}
+            {(unreadable > 0).then(|| view! {
+                <p class="notice">{crate::tr!(MessagesUnverified, count = unreadable)}</p>
+            })}
+            <ol class="transcript" aria-live="polite" aria-label=crate::tr!(MessagesTranscript)>{lines}</ol>
         </div>
     }
     .into_any()
@@ -230,15 +279,11 @@ fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> i
                 .with_untracked(|e| e.as_ref().map(|(_, d)| d.trim().to_owned()))
                 .unwrap_or_default();
             if body.is_empty() {
-                error.set(Some(
-                    "Write something, or delete the message instead.".to_owned(),
-                ));
+                error.set(Some(t(Msg::MessagesEditEmpty)));
                 return;
             }
             if body.chars().count() > MAX_CHARS {
-                error.set(Some(format!(
-                    "A message can be at most {MAX_CHARS} characters."
-                )));
+                error.set(Some(too_long()));
                 return;
             }
             editing.0.set(None);
@@ -255,8 +300,8 @@ fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> i
         };
         return view! {
             <form class="edit-form stack-sm" on:submit=save novalidate=true>
-                <label class="field-label" for="edit-text">"Edit your message"</label>
-                <textarea id="edit-text" rows="3" prop:value=draft
+                <label class="field-label" for="edit-text">{crate::tr!(MessagesEditLabel)}</label>
+                <textarea id="edit-text" rows="3" translate="no" prop:value=draft
                     on:input=move |ev| {
                         let text = event_target_value(&ev);
                         editing.0.update_untracked(|e| {
@@ -267,9 +312,9 @@ fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> i
                     }></textarea>
                 {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                 <div class="actions">
-                    <Button submit=true small=true class="save-edit">"Save"</Button>
+                    <Button submit=true small=true class="save-edit">{crate::tr!(Save)}</Button>
                     <Button variant=Variant::Secondary small=true class="cancel-edit"
-                        on:click=move |_| editing.0.set(None)>"Cancel"</Button>
+                        on:click=move |_| editing.0.set(None)>{crate::tr!(Cancel)}</Button>
                 </div>
             </form>
         }
@@ -283,10 +328,9 @@ fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> i
         let Some(confirm) = confirm else { return };
         let (conversation, message) = (conversation.clone(), message.clone());
         confirm.ask(crate::components::dialog::Request {
-            title: "Delete this message?".to_owned(),
-            message: "Everyone in the conversation will see that a message was deleted. Their devices stop showing its text."
-                .to_owned(),
-            confirm: "Delete message",
+            title: t(Msg::MessagesDeleteTitle),
+            message: t(Msg::MessagesDeleteText),
+            confirm: Msg::MessagesDeleteConfirm,
             on_confirm: Box::new(move || {
                 submit(
                     ctx,
@@ -302,8 +346,12 @@ fn own_text(conversation: Id, message: Id, current: String, shown: AnyView) -> i
     view! {
         {shown}
         <div class="line-actions">
-            <Button variant=Variant::Quiet small=true class="edit-message" on:click=edit>"Edit"</Button>
-            <Button variant=Variant::QuietDanger small=true class="delete-message" on:click=delete>"Delete"</Button>
+            <Button variant=Variant::Quiet small=true class="edit-message" on:click=edit>
+                {crate::tr!(MessagesEdit)}
+            </Button>
+            <Button variant=Variant::QuietDanger small=true class="delete-message" on:click=delete>
+                {crate::tr!(MessagesDelete)}
+            </Button>
         </div>
     }
     .into_any()
@@ -359,9 +407,10 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
             leptos::task::spawn_local(show(ctx, transfers, a.clone(), shown));
         }
     };
+    let size = a.size;
     view! {
         <div class="line-attachment stack-sm" data-blob=a.blob.to_string()>
-            <p><span class="attachment-name">{a.name.clone()}</span>" · "{size_label(a.size)}</p>
+            <p><span class="attachment-name" translate="no">{a.name.clone()}</span>" · "{move || size_label(size)}</p>
             {stored.then(|| view! {
                 <div class="attachment-actions">
                     {viewable.then(|| view! {
@@ -369,22 +418,22 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
                             attr:disabled=move || shown.get().is_some()
                                 || matches!(state_for_view(), Some(Transfer::Running(_)))
                             on:click=view_image>
-                            "Show image"
+                            {crate::tr!(MessagesShowImage)}
                         </Button>
                     })}
                     <Button variant=Variant::Quiet small=true class="attachment-download"
                         attr:disabled=move || matches!(state_for_button(), Some(Transfer::Running(_)))
                         on:click=fetch>
-                        "Download"
+                        {crate::tr!(MessagesDownload)}
                     </Button>
                 </div>
             })}
             {move || shown.get().map(|url| view! {
-                <img class="attachment-image" src=url alt=a.name.clone()/>
+                <img class="attachment-image" translate="no" src=url alt=a.name.clone()/>
             })}
             {move || match state() {
                 Some(Transfer::Running(p)) => view! {
-                    <label class="transfer">"Downloading and decrypting "{percent(p)}
+                    <label class="transfer">{tf(Msg::MessagesDownloading, &[("percent", percent(p))])}
                         <progress class="download-progress" max="1" value=p></progress></label>
                 }.into_any(),
                 Some(Transfer::Failed(e)) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
@@ -472,31 +521,34 @@ async fn attach(
     let name = file.name();
     let size = file.size() as u64;
     if size == 0 {
-        return Err("That file is empty.".to_owned());
+        return Err(t(Msg::MessagesFileEmpty));
     }
     if size > MAX_ATTACHMENT_BYTES {
-        return Err(format!(
-            "Files can be at most {}; this one is {}.",
-            size_label(MAX_ATTACHMENT_BYTES),
-            size_label(size)
+        return Err(tf(
+            Msg::MessagesFileTooLarge,
+            &[
+                ("max", Arg::from(size_label(MAX_ATTACHMENT_BYTES))),
+                ("size", Arg::from(size_label(size))),
+            ],
         ));
     }
     if name.trim().is_empty()
         || name.chars().count() > MAX_NAME_CHARS
         || name.chars().any(char::is_control)
     {
-        return Err(format!(
-            "Rename the file first: its name must be 1 to {MAX_NAME_CHARS} characters."
+        return Err(tf(
+            Msg::MessagesFileName,
+            &[("max", Arg::from(MAX_NAME_CHARS))],
         ));
     }
     let mime = Some(file.type_())
         .filter(|m| !m.is_empty() && m.len() <= 100 && !m.chars().any(char::is_control))
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let id = random_id().ok_or("This browser offers no secure random numbers.")?;
+    let id = random_id().ok_or_else(|| t(Msg::E2eeNoRandom))?;
     progress.try_set(Some(0.0));
     let buffer = JsFuture::from(file.array_buffer())
         .await
-        .map_err(|_| "The file could not be read. Choose it again.".to_owned())?;
+        .map_err(|_| t(Msg::MessagesFileUnreadable))?;
     let plain = js_sys::Uint8Array::new(&buffer);
     let sealed = blob::seal(&plain, blob::Kind::Attachment).await?;
     let report: Rc<dyn Fn(f64)> = Rc::new(move |p| {
@@ -541,7 +593,7 @@ fn Composer(conversation: Id) -> impl IntoView {
         input.set_value("");
         let Some(file) = file else { return };
         if uploading.get_untracked().is_some() {
-            error.set(Some("Wait for the file being sent first.".to_owned()));
+            error.set(Some(t(Msg::MessagesFileWait)));
             return;
         }
         error.set(None);
@@ -558,19 +610,15 @@ fn Composer(conversation: Id) -> impl IntoView {
         ev.prevent_default();
         let body = draft.get_untracked().trim().to_owned();
         if body.is_empty() {
-            error.set(Some("Write a message first.".to_owned()));
+            error.set(Some(t(Msg::MessagesWriteFirst)));
             return;
         }
         if body.chars().count() > MAX_CHARS {
-            error.set(Some(format!(
-                "A message can be at most {MAX_CHARS} characters."
-            )));
+            error.set(Some(too_long()));
             return;
         }
         let Some(id) = random_id() else {
-            error.set(Some(
-                "This browser offers no secure random numbers.".to_owned(),
-            ));
+            error.set(Some(t(Msg::E2eeNoRandom)));
             return;
         };
         error.set(None);
@@ -585,21 +633,21 @@ fn Composer(conversation: Id) -> impl IntoView {
     };
     view! {
         <form class="composer stack-sm" on:submit=send novalidate=true>
-            <label class="field-label" for="message-text">"Message"</label>
-            <textarea id="message-text" name="message-text" rows="3"
+            <label class="field-label" for="message-text">{crate::tr!(MessagesComposerLabel)}</label>
+            <textarea id="message-text" name="message-text" rows="3" translate="no"
                 aria-describedby="message-help"
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
-            <p id="message-help" class="field-help">"End-to-end encrypted: only the people in this conversation can read it."</p>
+            <p id="message-help" class="field-help">{crate::tr!(MessagesComposerHelp)}</p>
             {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             {move || uploading.get().map(|p| view! {
-                <label class="transfer" role="status">"Encrypting and sending the file "{percent(p)}
+                <label class="transfer" role="status">{tf(Msg::MessagesUploading, &[("percent", percent(p))])}
                     <progress id="upload-progress" max="1" value=p></progress></label>
             })}
             <div class="actions">
-                <Button submit=true class="send-message">"Send"</Button>
+                <Button submit=true class="send-message">{crate::tr!(MessagesSend)}</Button>
                 <label class="attach">
-                    <span>"Attach a file (up to 25 MB)"</span>
+                    <span>{move || tf(Msg::MessagesAttach, &[("max", Arg::from(size_label(MAX_ATTACHMENT_BYTES)))])}</span>
                     <input type="file" id="attachment-file" on:change=chosen/>
                 </label>
             </div>

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use crate::components::empty::EmptyState;
 use crate::context::use_ctx;
 use crate::e2ee::inbox::Status;
+use crate::i18n::Msg;
 
 use conversation::ConversationPane;
 use start::StartConversation;
@@ -38,16 +39,16 @@ pub fn Messages() -> impl IntoView {
         <div id="messages" class="messages stack" data-e2ee=move || status.with(Status::id)>
             {move || match status.get() {
                 Status::Off | Status::Starting => view! {
-                    <p class="loading" role="status">"Setting up end-to-end encryption on this browser…"</p>
-                }.into_any(),
-                Status::Failed(message) => view! {
-                    <p id="e2ee-failed" class="error" role="alert">{message}</p>
+                    <p class="loading" role="status">{crate::tr!(MessagesSettingUp)}</p>
                 }.into_any(),
                 Status::Ready => ().into_any(),
+                failed @ (Status::Failed(_) | Status::Stopped { .. }) => view! {
+                    <p id="e2ee-failed" class="error" role="alert">{failed.failure()}</p>
+                }.into_any(),
             }}
             {move || ready.get().then(|| view! {
                 <div class="messages-layout">
-                    <nav class="conversation-list card" aria-label="Conversations">
+                    <nav class="conversation-list card" aria-label=crate::tr!(MessagesConversations)>
                         <StartConversation selected/>
                         <ConversationList selected/>
                     </nav>
@@ -74,8 +75,7 @@ fn ConversationList(selected: RwSignal<Option<Id>>) -> impl IntoView {
     };
     view! {
         {move || rows().is_empty().then(|| view! {
-            <EmptyState title="No conversations yet."
-                text="Start one above. Only the people in a conversation can read it."/>
+            <EmptyState title=Msg::MessagesNoneTitle text=Msg::MessagesNoneText/>
         })}
         <ul class="conversations">
             <For each=rows key=|row| row.clone() let:row>
@@ -89,14 +89,16 @@ fn ConversationList(selected: RwSignal<Option<Id>>) -> impl IntoView {
                         let id = id.clone();
                         move |_| selected.set(Some(id.clone()))
                     };
+                    // A patient's name is data; the other titles are words.
+                    let name = title.is_name().then_some("no");
                     view! {
                         <li>
                             <button type="button" class="conversation" data-conversation=id.to_string()
                                 aria-current=move || current().then_some("true") on:click=open>
-                                <span class="conversation-title">{title}</span>
+                                <span class="conversation-title" translate=name>{move || title.text()}</span>
                                 {(unread > 0).then(|| view! {
                                     <span class="badge unread" data-unread=unread.to_string()
-                                        aria-label=format!("{unread} unread")>{unread}</span>
+                                        aria-label={crate::tr!(MessagesUnread, count = unread)}>{unread}</span>
                                 })}
                             </button>
                         </li>

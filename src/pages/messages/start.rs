@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::components::button::{Button, Variant};
 use crate::components::data::{Loaded, load};
 use crate::context::{Ctx, use_ctx};
+use crate::i18n::{Msg, t};
 
 fn begin(
     ctx: Ctx,
@@ -46,7 +47,7 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
         // In a conversation only clinicians bring people in (every member's device
         // enforces it), so a patient's conversations start with their care team.
         return view! {
-            <p class="muted start-conversation">"Your care team starts conversations with you; they appear here."</p>
+            <p class="muted start-conversation">{crate::tr!(MessagesStartPatient)}</p>
         }
         .into_any();
     }
@@ -55,7 +56,7 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
     let whole_team = RwSignal::new(false);
     let start = move |_| {
         let Ok(patient) = Id::parse(&chosen.get_untracked()) else {
-            error.set(Some("Choose a patient first.".to_owned()));
+            error.set(Some(t(Msg::MessagesStartChooseFirst)));
             return;
         };
         begin(
@@ -69,12 +70,12 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
     };
     view! {
         <div class="start-conversation stack-sm">
-            <label class="field-label" for="start-patient">"New conversation with"</label>
+            <label class="field-label" for="start-patient">{crate::tr!(MessagesStartWith)}</label>
             <select id="start-patient" on:change=move |ev| chosen.set(event_target_value(&ev))>
-                <option value="">"Choose a patient"</option>
+                <option value="">{crate::tr!(MessagesStartChoose)}</option>
                 {move || match patients.get() {
                     Some(Ok(list)) => list.into_iter().map(|p| view! {
-                        <option value=p.id.to_string()>{p.display_name.to_string()}</option>
+                        <option value=p.id.to_string() translate="no">{p.display_name.to_string()}</option>
                     }).collect_view().into_any(),
                     _ => ().into_any(),
                 }}
@@ -82,10 +83,10 @@ pub fn StartConversation(selected: RwSignal<Option<Id>>) -> impl IntoView {
             <label class="checkbox">
                 <input type="checkbox" id="start-care-team"
                     on:change=move |ev| whole_team.set(event_target_checked(&ev))/>
-                " With the whole care team (clinicians who join the team later are added, with the history)"
+                " "{crate::tr!(MessagesStartCareTeam)}
             </label>
             <Button variant=Variant::Secondary class="start-patient-conversation" on:click=start attr:disabled=move || busy.get()>
-                "Start conversation"
+                {crate::tr!(MessagesStartSubmit)}
             </Button>
             {errors}
         </div>

@@ -10,6 +10,7 @@ use crate::components::empty::EmptyState;
 use crate::components::people::person_list;
 use crate::components::time::date;
 use crate::context::use_ctx;
+use crate::i18n::Msg;
 
 #[component]
 pub fn CareTeam() -> impl IntoView {
@@ -21,8 +22,7 @@ pub fn CareTeam() -> impl IntoView {
     show(team, |list| {
         if list.is_empty() {
             return view! {
-                <EmptyState title="No clinicians are assigned to you yet."
-                    text="When your clinic assigns a clinician to you, they appear here."/>
+                <EmptyState title=Msg::CareTeamEmptyTitle text=Msg::CareTeamEmptyText/>
             }
             .into_any();
         }
@@ -35,8 +35,31 @@ pub fn CareTeam() -> impl IntoView {
 #[component]
 pub fn Visits() -> impl IntoView {
     view! {
-        <EmptyState title="You have no visits scheduled."
-            text="When your clinic books a video visit with you, it appears here with a button to join."/>
+        <EmptyState title=Msg::CareVisitsEmptyTitle text=Msg::CareVisitsEmptyText/>
+    }
+}
+
+/// The server's English prefix of a care-team entry, before the name of who brought the
+/// clinician in.
+const BROUGHT_IN_BY: &str = "Joined your care team (brought in by ";
+
+/// What happened, in the current language: the server writes an entry's `what` in
+/// English, so the app says it again from the catalogue (an emergency access, or who
+/// brought a clinician into the care team). A line it does not recognise is shown as
+/// the server wrote it.
+fn what_happened(emergency: bool, what: String) -> impl IntoView {
+    if emergency {
+        return view! { <strong>{crate::tr!(CareActivityEmergency)}</strong> }.into_any();
+    }
+    let by = what
+        .strip_prefix(BROUGHT_IN_BY)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .map(str::to_owned);
+    match by {
+        Some(by) => {
+            view! { <strong>{crate::tr!(CareActivityJoined, by = &by)}</strong> }.into_any()
+        }
+        None => view! { <strong translate="no">{what}</strong> }.into_any(),
     }
 }
 
@@ -51,8 +74,7 @@ pub fn MyActivity() -> impl IntoView {
     show(activity, |entries| {
         if entries.is_empty() {
             return view! {
-                <EmptyState title="Nobody has opened your record outside your care team."
-                    text="If a clinician ever needs emergency access to your record, you will see who, when and why here, and who joins your care team."/>
+                <EmptyState title=Msg::CareActivityEmptyTitle text=Msg::CareActivityEmptyText/>
             }
             .into_any();
         }
@@ -62,9 +84,11 @@ pub fn MyActivity() -> impl IntoView {
                     let emergency = e.reason.is_some();
                     view! {
                     <li class:flagged=emergency data-kind=if emergency { "emergency" } else { "care-team" }>
-                        <strong>{e.what}</strong>" · "{e.who.to_string()}
+                        {what_happened(emergency, e.what)}" · "<span translate="no">{e.who.to_string()}</span>
                         <div class="when">{date(e.at)}</div>
-                        {e.reason.map(|r| view! { <p class="reason">"Reason given: "{r.as_str().to_owned()}</p> })}
+                        {e.reason.map(|r| view! {
+                            <p class="reason">{crate::tr!(CareActivityReasonGiven)}" "<span translate="no">{r.as_str().to_owned()}</span></p>
+                        })}
                     </li>
                     }
                 }).collect_view()}

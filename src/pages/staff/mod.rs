@@ -7,13 +7,13 @@ use crate::components::data::{load, show};
 use crate::components::empty::EmptyState;
 use crate::components::table::Table;
 use crate::context::use_ctx;
+use crate::i18n::Msg;
 
 /// Scheduling arrives with visits; until then the view says so.
 #[component]
 pub fn Schedule() -> impl IntoView {
     view! {
-        <EmptyState title="No visits are scheduled."
-            text="Visits booked for the clinic will be listed here by day."/>
+        <EmptyState title=Msg::CareScheduleEmptyTitle text=Msg::CareScheduleEmptyText/>
     }
 }
 
@@ -24,16 +24,16 @@ pub fn PatientContacts() -> impl IntoView {
     };
     show(load::<Vec<ContactCard>>(ctx, "/patient-contacts"), |cards| {
         if cards.is_empty() {
-            return view! { <EmptyState title="No patients yet."/> }.into_any();
+            return view! { <EmptyState title=Msg::CareContactsEmptyTitle/> }.into_any();
         }
         view! {
-            <Table label="Patients' contact details" columns=&["Name", "Email"]>
+            <Table label=Msg::CareContactsLabel columns=&[Msg::CareColumnName, Msg::CareColumnEmail]>
                 {cards.into_iter().map(|c| {
                     let email = c.email.as_str().to_owned();
                     view! {
                         <tr>
-                            <td data-label="Name">{c.display_name.to_string()}</td>
-                            <td data-label="Email"><a href=format!("mailto:{email}")>{email.clone()}</a></td>
+                            <td data-label=crate::tr!(CareColumnName) translate="no">{c.display_name.to_string()}</td>
+                            <td data-label=crate::tr!(CareColumnEmail) translate="no"><a href=format!("mailto:{email}")>{email.clone()}</a></td>
                         </tr>
                     }
                 }).collect_view()}

@@ -86,7 +86,47 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}; {chromium}")
 }
 
-async fn measure() -> Result<(Stats, Stats, Stats)> {
+/// Start-up figures: the default organisation, the same after it is branded, and the
+/// reference.
+struct Startup {
+    cold: Stats,
+    warm: Stats,
+    branded_cold: Stats,
+    branded_warm: Stats,
+    plain: Stats,
+}
+
+/// Gives the server's default organisation a brand: colours, an SVG logo and Spanish.
+async fn brand(data: &std::path::Path) -> Result {
+    let db = haven_server::store::open(data)
+        .await
+        .map_err(|e| e.to_string())?;
+    let colour = |hex: &str| haven_protocol::Colour::parse(hex).map_err(|e| e.to_string());
+    let colours = haven_protocol::BrandColours {
+        primary: colour("#5b2a86")?,
+        page: colour("#fbf8ff")?,
+        ..Default::default()
+    };
+    let logo = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
+    let hash = "cd".repeat(32);
+    let colours = serde_json::to_string(&colours).map_err(|e| e.to_string())?;
+    let fail = |e: sqlx::Error| e.to_string();
+    sqlx::query("INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) SELECT id, ?, 'image/svg+xml', ?, 0 FROM organisations WHERE is_default = 1")
+        .bind(&hash)
+        .bind(&logo[..])
+        .execute(&db)
+        .await
+        .map_err(fail)?;
+    sqlx::query("INSERT INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) SELECT id, ?, '', 'es', ?, 0 FROM organisations WHERE is_default = 1")
+        .bind(colours)
+        .bind(&hash)
+        .execute(&db)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+async fn measure() -> Result<Startup> {
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let server = ServerProcess::start(data.path(), 0, &[])?;
     let (mut cold, mut warm, mut plain) = (Vec::new(), Vec::new(), Vec::new());
@@ -100,7 +140,21 @@ async fn measure() -> Result<(Stats, Stats, Stats)> {
         plain.push(plain_load(&session, &server.url("/api/health")).await?);
         session.close().await?;
     }
-    Ok((stats(cold), stats(warm), stats(plain)))
+    brand(data.path()).await?;
+    let (mut branded_cold, mut branded_warm) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let session = Session::start(Browser::Chromium).await?;
+        branded_cold.push(app_load(&session, &server.url("/")).await?);
+        branded_warm.push(app_load(&session, &server.url("/")).await?);
+        session.close().await?;
+    }
+    Ok(Startup {
+        cold: stats(cold),
+        warm: stats(warm),
+        branded_cold: stats(branded_cold),
+        branded_warm: stats(branded_warm),
+        plain: stats(plain),
+    })
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -220,6 +274,13 @@ async fn main() -> std::process::ExitCode {
     let delivery_only = std::env::args().any(|a| a == "--delivery-only");
     // `--scale-only`: latency with 200 clients and the 250-member group alone.
     let scale_only = std::env::args().any(|a| a == "--scale-only");
+    // `--startup-only`: the bundle and start-up figures alone.
+    if std::env::args().any(|a| a == "--startup-only") {
+        return match startup(&sizes, &date).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(code) => code,
+        };
+    }
     if !audit_only && !signin_only && !scale_only {
         match haven_e2e::delivery_bench::run().await {
             Ok(figures) => {
@@ -295,7 +356,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn startup(sizes: &str, date: &str) -> std::result::Result<(), std::process::ExitCode> {
-    let (cold, warm, plain) = match measure().await {
+    let figures = match measure().await {
         Ok(results) => results,
         Err(e) => {
             eprintln!("haven-bench: {e}");
@@ -303,23 +364,38 @@ async fn startup(sizes: &str, date: &str) -> std::result::Result<(), std::proces
         }
     };
     let section = format!(
-        "## Foundation: bundle size and start-up (issue 2)\n\n\
+        "## Foundation: bundle size and start-up (issues 2 and 13)\n\n\
          Measured by `cargo xtask bench` on {date}, {machine}.\n\n\
          ### What the browser downloads (release build, `wasm-opt -Oz`; KB = 1,000 bytes)\n\n\
-         Budget, enforced by `cargo xtask test`: 450 KB brotli for everything the app loads.\n\n\
+         Budget, enforced by `cargo xtask test`: 450 KB brotli for everything the app loads. \
+         The English and Spanish catalogues are compiled into the app (no catalogue is \
+         fetched).\n\n\
          | file | raw | gzip | brotli |\n| --- | ---: | ---: | ---: |\n{sizes}\n\n\
          ### Start-up in headless Chromium over loopback HTTPS ({RUNS} runs; ms)\n\n\
-         | what | median | min | max |\n| --- | ---: | ---: | ---: |\n{}\n{}\n{}\n\n\
+         | what | median | min | max |\n| --- | ---: | ---: | ---: |\n{}\n{}\n{}\n{}\n{}\n\n\
          The reference row is the same TLS server answering a plain JSON request in a fresh \
          browser: the floor for any page. \"Interactive\" is the app's own \
          `haven-interactive` mark: configuration fetched and parsed, start page rendered, \
-         WSS link open.",
-        row("reference: plain JSON response, fresh browser", &plain),
+         WSS link open. \"Branded\" is the same organisation after it was given its own \
+         colours, an SVG logo and Spanish as its default language, measured in the same \
+         run.",
+        row(
+            "reference: plain JSON response, fresh browser",
+            &figures.plain
+        ),
         row(
             "app interactive, fresh browser (cold cache, new TLS session)",
-            &cold
+            &figures.cold
         ),
-        row("app interactive, reload (warm cache)", &warm),
+        row("app interactive, reload (warm cache)", &figures.warm),
+        row(
+            "branded organisation: app interactive, fresh browser",
+            &figures.branded_cold
+        ),
+        row(
+            "branded organisation: app interactive, reload",
+            &figures.branded_warm
+        ),
         machine = machine(),
     );
     println!("{section}");

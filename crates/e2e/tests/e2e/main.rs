@@ -6,6 +6,7 @@
 mod audit;
 mod embedding;
 mod identity;
+mod keyboard;
 mod messaging;
 mod screens;
 mod secure_boot;

@@ -1,0 +1,9 @@
+starting-securely = Iniciando de forma segura…
+loading = Cargando…
+cancel = Cancelar
+confirm = Confirmar
+save = Guardar
+close = Cerrar
+dismiss = Descartar
+actions = Acciones
+language-label = Idioma
