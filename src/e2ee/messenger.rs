@@ -29,6 +29,10 @@ use super::inbox::{
 pub enum Job {
     /// A frame the server sent for this device.
     Frame { frame: ServerFrame },
+    /// A frame as the server sent it, read here: the page hands messaging frames on
+    /// unread, so it carries no parser for them. Becomes a [`Job::Frame`] (or nothing,
+    /// if it cannot be read) before a batch runs.
+    Received { text: String },
     /// Encrypt and send a message of one's own.
     Send { conversation: Id, content: Content },
     /// Send a refused message again.
@@ -265,6 +269,19 @@ pub struct Effects {
     pub offered: Vec<Offered>,
 }
 
+impl Job {
+    /// A received frame read into a [`Job::Frame`]; one that is not a frame the server
+    /// sends is dropped, as the page used to drop it.
+    fn read(self) -> Option<Job> {
+        match self {
+            Job::Received { text } => serde_json::from_str(&text)
+                .ok()
+                .map(|frame| Job::Frame { frame }),
+            job => Some(job),
+        }
+    }
+}
+
 impl Messenger {
     /// A messenger over `device` (certified) and what was saved with it.
     pub fn new(device_id: Id, device: Device, trust: Trust, saved: Option<&[u8]>) -> Option<Self> {
@@ -328,6 +345,7 @@ impl Messenger {
 
     /// Runs a batch of jobs.
     pub fn run(&mut self, jobs: Vec<Job>) -> Effects {
+        let jobs: Vec<Job> = jobs.into_iter().filter_map(Job::read).collect();
         // Receipts change only what the views show, never what is kept: no need to seal
         // and save the whole state for each of them.
         let unchanged = jobs.iter().all(|j| {
@@ -365,6 +383,8 @@ impl Messenger {
     fn job(&mut self, job: Job, frames: &mut Vec<ClientFrame>, touched: &mut BTreeSet<Id>) {
         match job {
             Job::Frame { frame } => self.frame(frame, frames, touched),
+            // Read (or dropped) by `run` before any job runs.
+            Job::Received { .. } => {}
             Job::Send {
                 conversation,
                 content,

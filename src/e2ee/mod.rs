@@ -695,7 +695,7 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
         ctx.link.with_value(|link| {
             if let Some(link) = link {
                 for frame in &frames {
-                    link.send_frame(frame);
+                    link.send_text(frame);
                 }
             }
         });

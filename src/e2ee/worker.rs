@@ -15,7 +15,6 @@ use std::rc::Rc;
 use haven_mls::{Device, Trust};
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{TrustAnchor, parse_hex, to_hex};
-use haven_protocol::ws::ClientFrame;
 use js_sys::{Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
@@ -27,8 +26,10 @@ use super::messenger::{self, Handover, Job, Messenger, Offered};
 /// Where trunk puts the worker's loader (workers are not content-hashed).
 pub const SCRIPT: &str = "/e2ee-worker_loader.js";
 
+/// Externally tagged: read without buffering (the page and the worker come from one
+/// build, so no one else reads this form).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Request {
     /// A fresh device: answered with its signature key, to register.
     New,
@@ -52,8 +53,10 @@ pub enum Request {
     },
 }
 
+/// Externally tagged: read without buffering (the page and the worker come from one
+/// build, so no one else reads this form).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     /// The worker is listening (sent once, unasked, with id 0).
     Started,
@@ -68,7 +71,9 @@ pub enum Reply {
         list: Vec<String>,
     },
     Effects {
-        frames: Vec<ClientFrame>,
+        /// Each frame already written as the JSON the server reads: the page only
+        /// forwards them, and so carries no parser for them.
+        frames: Vec<String>,
         inbox: Inbox,
         #[serde(default)]
         handovers: Vec<Handover>,
@@ -213,7 +218,11 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
             let inbox = m.inbox();
             (
                 Reply::Effects {
-                    frames: effects.frames,
+                    frames: effects
+                        .frames
+                        .iter()
+                        .filter_map(|f| serde_json::to_string(f).ok())
+                        .collect(),
                     inbox,
                     handovers: effects.handovers,
                     offered: effects.offered,

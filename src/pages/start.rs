@@ -100,8 +100,8 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
             }
             // Subscribed again after a reconnect: devices may have been revoked meanwhile.
             LinkEvent::Resubscribing => crate::e2ee::refresh_trust(ctx),
-            LinkEvent::Delivery(frame) => {
-                crate::e2ee::submit(ctx, crate::e2ee::messenger::Job::Frame { frame });
+            LinkEvent::Delivery(text) => {
+                crate::e2ee::submit(ctx, crate::e2ee::messenger::Job::Received { text });
             }
         },
     );

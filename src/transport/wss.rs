@@ -11,7 +11,7 @@ use std::rc::{Rc, Weak};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use haven_protocol::WssUrl;
-use haven_protocol::ws::{ClientFrame, ServerFrame};
+use haven_protocol::ws::ClientFrame;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
 
@@ -53,7 +53,7 @@ pub enum LinkEvent {
     Changed(haven_protocol::ws::Topic),
     /// For the subscribed encryption device: `subscribed`, `accepted`, `refused`,
     /// `deliver`, and errors while subscribed.
-    Delivery(ServerFrame),
+    Delivery(String),
     /// The link authenticated again and is about to subscribe the device: every frame
     /// the device receives from here on comes after this event.
     Resubscribing,
@@ -151,13 +151,13 @@ impl Link {
         }
     }
 
-    /// Sends a messaging frame if the socket is open; `false` if it is not (the caller
-    /// keeps it and sends it again once subscribed).
-    pub fn send_frame(&self, frame: &ClientFrame) -> bool {
+    /// Sends a messaging frame, already written as JSON (by the encryption worker), if
+    /// the socket is open; `false` if it is not.
+    pub fn send_text(&self, frame: &str) -> bool {
         let Ok(inner) = self.inner.try_borrow() else {
             return false;
         };
-        send(&inner, frame)
+        send_text(&inner, frame)
     }
 
     /// Tells the server the person is active, so its idle timer starts again.
@@ -172,10 +172,14 @@ impl Link {
 }
 
 fn send(inner: &Inner, frame: &ClientFrame) -> bool {
-    if let (Some(socket), Ok(text)) = (inner.socket.as_ref(), serde_json::to_string(frame))
+    serde_json::to_string(frame).is_ok_and(|text| send_text(inner, &text))
+}
+
+fn send_text(inner: &Inner, text: &str) -> bool {
+    if let Some(socket) = inner.socket.as_ref()
         && socket.ready_state() == WebSocket::OPEN
     {
-        return socket.send_with_str(&text).is_ok();
+        return socket.send_with_str(text).is_ok();
     }
     false
 }
@@ -250,6 +254,31 @@ fn on_open(rc: &Rc<RefCell<Inner>>) {
     notify(rc, LinkState::Open);
 }
 
+/// The frames the link itself acts on, read from a [`haven_protocol::ws::ServerFrame`];
+/// the messaging frames (subscribed, accepted, refused, deliver, receipts) go to the
+/// encryption worker as they came, which reads them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum LinkFrame {
+    Hello {
+        heartbeat_secs: u32,
+    },
+    Pong {
+        seq: u64,
+    },
+    Heartbeat,
+    Error {},
+    Authenticated,
+    SessionEnded {
+        reason: haven_protocol::audit::SessionEndReason,
+    },
+    Changed {
+        topic: haven_protocol::ws::Topic,
+    },
+    #[serde(other)]
+    Messaging,
+}
+
 fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
     let Some(text) = event
         .dyn_ref::<MessageEvent>()
@@ -259,54 +288,50 @@ fn on_message(rc: &Rc<RefCell<Inner>>, event: &web_sys::Event) {
     };
     // Anything we cannot parse is ignored: the server never sends it, and a bad frame
     // must not take the app down.
-    let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+    let Ok(frame) = serde_json::from_str::<LinkFrame>(&text) else {
         return;
     };
     match frame {
-        ServerFrame::Hello { heartbeat_secs } => {
+        LinkFrame::Hello { heartbeat_secs } => {
             let period = heartbeat_secs
                 .checked_mul(1000)
                 .filter(|ms| *ms > 0)
                 .unwrap_or(DEFAULT_HEARTBEAT_MS);
             start_keepalive(rc, period);
         }
-        ServerFrame::Pong { seq } => {
+        LinkFrame::Pong { seq } => {
             let mut inner = rc.borrow_mut();
             if inner.awaiting_pong == Some(seq) {
                 inner.awaiting_pong = None;
             }
         }
-        ServerFrame::SessionEnded { reason } => {
+        LinkFrame::SessionEnded { reason } => {
             let inner = rc.borrow();
             (inner.on_event)(LinkEvent::SessionEnded(reason));
         }
-        ServerFrame::Changed { topic } => {
+        LinkFrame::Changed { topic } => {
             let inner = rc.borrow();
             (inner.on_event)(LinkEvent::Changed(topic));
         }
-        ServerFrame::Authenticated => {
+        LinkFrame::Authenticated => {
             let inner = rc.borrow();
             if let Some(device) = inner.device.clone() {
                 (inner.on_event)(LinkEvent::Resubscribing);
                 send(&inner, &ClientFrame::Subscribe { device });
             }
         }
-        ServerFrame::Heartbeat => {}
+        LinkFrame::Heartbeat => {}
         // Errors reach the messenger only once it subscribed: before, nothing here
         // asked for anything that can fail.
-        frame @ ServerFrame::Error { .. } => {
+        LinkFrame::Error {} => {
             let inner = rc.borrow();
             if inner.device.is_some() {
-                (inner.on_event)(LinkEvent::Delivery(frame));
+                (inner.on_event)(LinkEvent::Delivery(text));
             }
         }
-        frame @ (ServerFrame::Subscribed { .. }
-        | ServerFrame::Accepted { .. }
-        | ServerFrame::Refused { .. }
-        | ServerFrame::Deliver { .. }
-        | ServerFrame::Receipts { .. }) => {
+        LinkFrame::Messaging => {
             let inner = rc.borrow();
-            (inner.on_event)(LinkEvent::Delivery(frame));
+            (inner.on_event)(LinkEvent::Delivery(text));
         }
     }
 }
@@ -369,4 +394,52 @@ fn on_closed(rc: &Rc<RefCell<Inner>>) {
         attempt
     };
     notify(rc, LinkState::Reconnecting { attempt });
+}
+
+#[cfg(test)]
+mod tests {
+    use haven_protocol::ErrorCode;
+    use haven_protocol::identity::Id;
+    use haven_protocol::ws::ServerFrame;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::LinkFrame;
+
+    fn read(frame: &ServerFrame) -> LinkFrame {
+        let text = serde_json::to_string(frame).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(LinkFrame::Heartbeat)
+    }
+
+    /// The link acts on its own frames and hands every messaging frame on, unread.
+    #[wasm_bindgen_test]
+    fn the_link_reads_its_own_frames_and_passes_messaging_frames_on() {
+        assert!(matches!(
+            read(&ServerFrame::Hello { heartbeat_secs: 20 }),
+            LinkFrame::Hello { heartbeat_secs: 20 }
+        ));
+        assert!(matches!(
+            read(&ServerFrame::Pong { seq: 7 }),
+            LinkFrame::Pong { seq: 7 }
+        ));
+        assert!(matches!(
+            read(&ServerFrame::Error {
+                code: ErrorCode::UnknownFrame,
+                message: "x".into()
+            }),
+            LinkFrame::Error {}
+        ));
+        let id = Id::from_bytes([7; 16]);
+        for frame in [
+            ServerFrame::Subscribed { device: id.clone() },
+            ServerFrame::Accepted { request: 1, seq: 2 },
+            ServerFrame::Receipts {
+                conversation: id,
+                delivered: Vec::new(),
+            },
+        ] {
+            assert!(matches!(read(&frame), LinkFrame::Messaging), "{frame:?}");
+        }
+        // Not a frame at all: refused, so it is dropped.
+        assert!(serde_json::from_str::<LinkFrame>("{\"kind\":\"hello\"}").is_err());
+    }
 }

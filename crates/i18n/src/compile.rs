@@ -203,7 +203,12 @@ fn pieces(elements: &[ast::PatternElement<&str>]) -> Result<Vec<Piece>, String> 
                     for variant in variants {
                         let key = match &variant.key {
                             ast::VariantKey::Identifier { name } => (*name).to_owned(),
-                            ast::VariantKey::NumberLiteral { value } => (*value).to_owned(),
+                            ast::VariantKey::NumberLiteral { value } => {
+                                if value.parse::<u64>().is_err() {
+                                    return Err(format!("the key [{value}] is not a whole number"));
+                                }
+                                (*value).to_owned()
+                            }
                         };
                         let value = pieces(&variant.value.elements)?;
                         if value.iter().any(|p| matches!(p, Piece::Select { .. })) {
@@ -570,6 +575,7 @@ mod tests {
             "a = { $n ->\n   [one] x\n   [other] y\n}\n",
             "a = {\n",
             "a = x\u{1}y\n",
+            "a = { $n ->\n   [1.5] x\n  *[other] y\n}\n",
             "a = { $a ->\n   [one] { $b ->\n      *[other] z\n   }\n  *[other] y\n}\n",
         ] {
             assert!(

@@ -117,7 +117,9 @@ fn write(pattern: &str, args: &[(&str, Arg<'_>)], locale: &impl Locale, out: &mu
                 Some(Arg::Number(n)) => {
                     let category = locale.plural(*n);
                     arms.iter()
-                        .find(|(key, _)| key.parse::<f64>().is_ok_and(|k| k == *n))
+                        // Number keys are whole numbers (checked at build time): no
+                        // float parser in the browser.
+                        .find(|(key, _)| key.parse::<u64>().is_ok_and(|k| k as f64 == *n))
                         .or_else(|| arms.iter().find(|(key, _)| *key == category))
                 }
                 Some(Arg::Text(text)) => arms.iter().find(|(key, _)| *key == text.as_ref()),
