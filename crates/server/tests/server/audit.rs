@@ -10,7 +10,7 @@ use crate::common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::api::{get, invitation_token, now, post, send, sign_in, step};
+use common::api::{get, invitation_token, now, post, put, send, sign_in, step};
 use common::{Client, TestServer};
 use haven_protocol::identity::SignInStep;
 use hyper::{Method, StatusCode};
@@ -175,13 +175,11 @@ async fn each_event_is_recorded_when_it_happens() {
         .status,
         StatusCode::NO_CONTENT
     );
-    let settings = send(
+    let settings = put(
         &client,
-        Method::PUT,
         "/api/org/settings",
         Some(&admin),
-        Some(json!({"idle_timeout_secs": 600})),
-        None,
+        json!({"idle_timeout_secs": 600}),
     )
     .await;
     assert_eq!(settings.status, StatusCode::OK);

@@ -7,7 +7,7 @@
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::api::{send, sign_in};
+use crate::common::api::{put, send, sign_in};
 use crate::common::store::count;
 use crate::common::{self, TestServer};
 
@@ -64,13 +64,11 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
     assert_eq!(config["brand"]["language"], "en");
 
     // Pale text on the page: refused, nothing saved or recorded.
-    let pale = send(
+    let pale = put(
         &client,
-        Method::PUT,
         "/api/org/brand",
         Some(&admin),
-        Some(brand(colours("#b0b0b0"))),
-        None,
+        brand(colours("#b0b0b0")),
     )
     .await;
     assert_eq!(pale.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -96,25 +94,15 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
             json!({"name": "North\nside", "colours": colours("#1d1b20"), "support": "", "language": "en"}),
         ),
     ] {
-        let reply = send(
-            &client,
-            Method::PUT,
-            "/api/org/brand",
-            Some(&admin),
-            Some(body),
-            None,
-        )
-        .await;
+        let reply = put(&client, "/api/org/brand", Some(&admin), body).await;
         assert!(reply.status.is_client_error(), "{what}: {}", reply.status);
     }
     // Only an administrator.
-    let refused = send(
+    let refused = put(
         &client,
-        Method::PUT,
         "/api/org/brand",
         Some(&clinician),
-        Some(brand(colours("#1d1b20"))),
-        None,
+        brand(colours("#1d1b20")),
     )
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -124,13 +112,11 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
         "Haven"
     );
 
-    let saved = send(
+    let saved = put(
         &client,
-        Method::PUT,
         "/api/org/brand",
         Some(&admin),
-        Some(brand(colours("#1d1b20"))),
-        None,
+        brand(colours("#1d1b20")),
     )
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.json());
@@ -149,13 +135,11 @@ async fn an_admin_rebrands_the_organisation_and_every_change_is_checked_and_audi
         "changed: name \"Northside Clinic\", colours (primary #5b2a86, page #fbf8ff, text #1d1b20, text_muted #4a4458), support contact \"help@northside.example, 555-0100\", language es"
     );
     // The same again changes and records nothing.
-    let again = send(
+    let again = put(
         &client,
-        Method::PUT,
         "/api/org/brand",
         Some(&admin),
-        Some(brand(colours("#1d1b20"))),
-        None,
+        brand(colours("#1d1b20")),
     )
     .await;
     assert_eq!(again.status, StatusCode::OK);
@@ -331,37 +315,26 @@ async fn only_the_partner_origins_an_admin_allows_may_frame_the_app() {
             ),
         ),
     ] {
-        let reply = send(
+        let reply = put(
             &client,
-            Method::PUT,
             "/api/org/embedding",
             Some(&admin),
-            Some(json!({"origins": origins})),
-            None,
+            json!({"origins": origins}),
         )
         .await;
         assert!(reply.status.is_client_error(), "{what}: {}", reply.status);
     }
-    let refused = send(
+    let refused = put(
         &client,
-        Method::PUT,
         "/api/org/embedding",
         Some(&clinician),
-        Some(json!({"origins": ["https://partner.example"]})),
-        None,
+        json!({"origins": ["https://partner.example"]}),
     )
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(count(&db, "embedding_changed").await, 0);
 
-    let saved = send(
-        &client,
-        Method::PUT,
-        "/api/org/embedding",
-        Some(&admin),
-        Some(json!({"origins": ["https://Partner.Example/", "https://portal.partner.example:8443", "https://partner.example"]})),
-        None,
-    )
+    let saved = put(&client, "/api/org/embedding", Some(&admin), json!({"origins": ["https://Partner.Example/", "https://portal.partner.example:8443", "https://partner.example"]}))
     .await;
     assert_eq!(saved.status, StatusCode::OK);
     assert_eq!(
@@ -397,26 +370,20 @@ async fn only_the_partner_origins_an_admin_allows_may_frame_the_app() {
         "allowed: https://partner.example https://portal.partner.example:8443"
     );
     // The same list again records nothing; an empty one closes the door again.
-    let again = send(
+    let again = put(
         &client,
-        Method::PUT,
         "/api/org/embedding",
         Some(&admin),
-        Some(
-            json!({"origins": ["https://partner.example", "https://portal.partner.example:8443"]}),
-        ),
-        None,
+        json!({"origins": ["https://partner.example", "https://portal.partner.example:8443"]}),
     )
     .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(count(&db, "embedding_changed").await, 1);
-    let closed = send(
+    let closed = put(
         &client,
-        Method::PUT,
         "/api/org/embedding",
         Some(&admin),
-        Some(json!({"origins": []})),
-        None,
+        json!({"origins": []}),
     )
     .await;
     assert_eq!(closed.status, StatusCode::OK);

@@ -387,6 +387,10 @@ pub mod api {
         send(client, Method::POST, path, token, Some(body), None).await
     }
 
+    pub async fn put(client: &Client, path: &str, token: Option<&str>, body: Value) -> Reply {
+        send(client, Method::PUT, path, token, Some(body), None).await
+    }
+
     pub async fn send(
         client: &Client,
         method: Method,

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haven_protocol::identity as wire;
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::api::{self, sign_in};
@@ -585,13 +585,11 @@ struct Settings {
 
 impl Settings {
     async fn put(&self, body: &Value) -> bool {
-        let reply = api::send(
+        let reply = api::put(
             &self.client,
-            Method::PUT,
             "/api/org/settings",
             Some(&self.token),
-            Some(body.clone()),
-            None,
+            body.clone(),
         )
         .await;
         match reply.status {

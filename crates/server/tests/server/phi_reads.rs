@@ -6,7 +6,7 @@ use haven_protocol::ws::{ServerFrame, Topic};
 use hyper::StatusCode;
 use serde_json::json;
 
-use crate::common::api::{get, post, sign_in};
+use crate::common::api::{get, post, put, sign_in};
 use crate::common::store::user_id;
 use crate::common::{TestServer, store, ws};
 
@@ -83,13 +83,11 @@ async fn repeating_a_change_is_not_recorded_as_another() {
         let client = &client;
         let admin = &admin;
         async move {
-            crate::common::api::send(
+            put(
                 client,
-                hyper::Method::PUT,
                 "/api/org/settings",
                 Some(admin),
-                Some(json!({"idle_timeout_secs": secs})),
-                None,
+                json!({"idle_timeout_secs": secs}),
             )
             .await
             .status
