@@ -41,11 +41,6 @@ audit-target-grant = Emergency access
 audit-target-list = List
 
 ## Roles
-audit-role-patient = Patient
-audit-role-clinician = Clinician
-audit-role-staff = Staff
-audit-role-admin = Administrator
-audit-role-auditor = Auditor
 
 ## Verifying the whole log in the browser
 audit-verify-intro = Verification checks every entry against the server's signed tree head, here in your browser.

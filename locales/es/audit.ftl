@@ -41,11 +41,6 @@ audit-target-grant = Acceso de emergencia
 audit-target-list = Lista
 
 ## Roles
-audit-role-patient = Paciente
-audit-role-clinician = Profesional clínico
-audit-role-staff = Personal
-audit-role-admin = Administrador
-audit-role-auditor = Auditor
 
 ## Verificar todo el registro en el navegador
 audit-verify-intro = La verificación comprueba cada entrada con la cabecera firmada del árbol del servidor, aquí mismo, en su navegador.

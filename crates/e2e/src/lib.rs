@@ -618,6 +618,20 @@ impl Session {
             .map_err(|e| format!("{css}: {e}"))
     }
 
+    /// Sets the value of the control `css` and fires `event` (`input`, `change`) on it,
+    /// as a person's choice arrives: for controls a driver cannot type into (a colour
+    /// picker) or will not operate headless (Firefox and a closed `<select>`).
+    pub async fn set_value(&self, css: &str, value: &str, event: &str) -> Result {
+        let script = format!(
+            "const c = document.querySelector({css:?}); if (!c) return false; c.value = {value:?}; \
+             c.dispatchEvent(new Event({event:?}, {{ bubbles: true }})); return true;"
+        );
+        match self.eval(&script).await? {
+            Value::Bool(true) => Ok(()),
+            _ => Err(format!("{}: no {css} to set", self.browser.name())),
+        }
+    }
+
     /// Waits until `script` (the body of a function) returns `true`.
     pub async fn wait_until(&self, script: &str) -> Result {
         let deadline = Instant::now() + WAIT;
@@ -838,4 +852,42 @@ impl ServerProcess {
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// A logo for [`set_default_brand`]: its (claimed) content hash and its SVG.
+pub struct Logo<'a> {
+    pub hash: &'a str,
+    pub svg: &'a [u8],
+}
+
+/// Gives the default organisation of the server keeping its data in `data` a brand,
+/// written straight into its store (as a test's or a benchmark's setting, not through
+/// the admin API): colours, default language and, optionally, a logo.
+pub async fn set_default_brand(
+    data: &Path,
+    colours: &haven_protocol::BrandColours,
+    language: &str,
+    logo: Option<Logo<'_>>,
+) -> Result {
+    let db = haven_server::store::open(data)
+        .await
+        .map_err(|e| e.to_string())?;
+    let fail = |e: sqlx::Error| e.to_string();
+    if let Some(logo) = &logo {
+        sqlx::query("INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) SELECT id, ?, 'image/svg+xml', ?, 0 FROM organisations WHERE is_default = 1")
+            .bind(logo.hash)
+            .bind(logo.svg)
+            .execute(&db)
+            .await
+            .map_err(fail)?;
+    }
+    let colours = serde_json::to_string(colours).map_err(|e| e.to_string())?;
+    sqlx::query("INSERT OR REPLACE INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) SELECT id, ?, '', ?, ?, 0 FROM organisations WHERE is_default = 1")
+        .bind(colours)
+        .bind(language)
+        .bind(logo.map(|l| l.hash))
+        .execute(&db)
+        .await
+        .map_err(fail)?;
+    Ok(())
 }

@@ -285,13 +285,8 @@ impl Walk<'_> {
 
     /// Switches the page's language through its own switch, and waits until it shows.
     async fn switch(&self, lang: &str) -> Result {
-        // Set as a person's choice arrives (a change event): Firefox's driver will not
-        // pick an option of a closed `<select>` in a headless window.
-        let script = format!(
-            "const s = document.querySelector('#language'); s.value = {lang:?}; \
-             s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
-        );
-        self.session.eval(&script).await?;
+        // Firefox's driver will not pick an option of a closed `<select>` headless.
+        self.session.set_value("#language", lang, "change").await?;
         self.session
             .wait_until(&format!(
                 "return document.documentElement.lang === {lang:?};"

@@ -20,7 +20,7 @@ use crate::components::field::{SelectField, TextField};
 use crate::components::table::Table;
 use crate::context::{Ctx, use_ctx};
 use crate::i18n::{Msg, t, tf};
-use crate::pages::auditor::directory::{Directory, action_about, action_label, role_label};
+use crate::pages::auditor::directory::{Directory, action_about, action_label};
 use crate::transport::https::HttpError;
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC.
@@ -229,7 +229,7 @@ fn PersonPicker(
                         on:change=move |ev| value.set(event_target_value(&ev))>
                         <option value="">{move || t(if only == Some(Role::Patient) { Msg::AuditAnyPatient } else { Msg::AuditAnyone })}</option>
                         {groups.into_iter().map(|(role, people)| view! {
-                            <optgroup label=move || t(role_label(role))>
+                            <optgroup label=move || t(crate::i18n::role_name(role))>
                                 {people.into_iter().map(|(pid, name)| {
                                     let selected = value.get_untracked() == pid;
                                     view! { <option value=pid selected=selected translate="no">{name}</option> }
@@ -268,7 +268,7 @@ fn outcome(o: AuditOutcome) -> impl IntoView {
 
 /// A role's name, following the language.
 fn role_name(role: Role) -> impl IntoView {
-    view! { <span class="sub">{move || t(role_label(role))}</span> }
+    view! { <span class="sub">{move || t(crate::i18n::role_name(role))}</span> }
 }
 
 /// A person cell: the name and role, or the id in a monospace font.

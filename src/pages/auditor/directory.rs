@@ -130,17 +130,6 @@ impl Directory {
     }
 }
 
-/// A role's name.
-pub fn role_label(role: Role) -> Msg {
-    match role {
-        Role::Patient => Msg::AuditRolePatient,
-        Role::Clinician => Msg::AuditRoleClinician,
-        Role::Staff => Msg::AuditRoleStaff,
-        Role::Admin => Msg::AuditRoleAdmin,
-        Role::Auditor => Msg::AuditRoleAuditor,
-    }
-}
-
 /// An action as a phrase: `sign_in_failed` reads "Sign in failed".
 pub fn action_label(action: AuditAction) -> Msg {
     use AuditAction as A;
@@ -315,7 +304,7 @@ mod tests {
         assert_eq!(labels.len(), AuditAction::ALL.len());
         assert_eq!(abouts.len(), AuditAction::ALL.len());
         assert!(labels.is_disjoint(&abouts));
-        let roles: HashSet<Msg> = Role::ALL.into_iter().map(role_label).collect();
+        let roles: HashSet<Msg> = Role::ALL.into_iter().map(crate::i18n::role_name).collect();
         assert_eq!(roles.len(), Role::ALL.len());
         assert_eq!(
             action_label(AuditAction::SignInFailed),

@@ -98,32 +98,16 @@ struct Startup {
 
 /// Gives the server's default organisation a brand: colours, an SVG logo and Spanish.
 async fn brand(data: &std::path::Path) -> Result {
-    let db = haven_server::store::open(data)
-        .await
-        .map_err(|e| e.to_string())?;
     let colour = |hex: &str| haven_protocol::Colour::parse(hex).map_err(|e| e.to_string());
     let colours = haven_protocol::BrandColours {
         primary: colour("#5b2a86")?,
         page: colour("#fbf8ff")?,
         ..Default::default()
     };
-    let logo = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
     let hash = "cd".repeat(32);
-    let colours = serde_json::to_string(&colours).map_err(|e| e.to_string())?;
-    let fail = |e: sqlx::Error| e.to_string();
-    sqlx::query("INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) SELECT id, ?, 'image/svg+xml', ?, 0 FROM organisations WHERE is_default = 1")
-        .bind(&hash)
-        .bind(&logo[..])
-        .execute(&db)
-        .await
-        .map_err(fail)?;
-    sqlx::query("INSERT INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) SELECT id, ?, '', 'es', ?, 0 FROM organisations WHERE is_default = 1")
-        .bind(colours)
-        .bind(&hash)
-        .execute(&db)
-        .await
-        .map_err(fail)?;
-    Ok(())
+    let logo = haven_e2e::Logo { hash: &hash, svg };
+    haven_e2e::set_default_brand(data, &colours, "es", Some(logo)).await
 }
 
 async fn measure() -> Result<Startup> {

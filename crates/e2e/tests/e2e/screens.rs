@@ -137,10 +137,7 @@ async fn axe_everywhere(browser: Browser) {
     visited_all(&pages, &["en", "es"]);
     no_problems(&pages);
 
-    let db = haven_server::store::open(data.path()).await.unwrap();
-    sqlx::query("INSERT OR REPLACE INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) SELECT id, ?, '', 'en', NULL, 0 FROM organisations WHERE is_default = 1")
-        .bind(serde_json::to_string(&dark_brand()).unwrap())
-        .execute(&db)
+    haven_e2e::set_default_brand(data.path(), &dark_brand(), "en", None)
         .await
         .unwrap();
     let pages = walk_with(&server, browser, options()).await.unwrap();
@@ -201,12 +198,14 @@ async fn a_person_switches_to_spanish_and_the_choice_is_kept() {
     session.close().await.unwrap();
 
     // An organisation whose default is Spanish: a new browser starts in Spanish.
-    let db = haven_server::store::open(data.path()).await.unwrap();
-    sqlx::query("INSERT OR REPLACE INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) SELECT id, ?, '', 'es', NULL, 0 FROM organisations WHERE is_default = 1")
-        .bind(serde_json::to_string(&haven_protocol::BrandColours::default()).unwrap())
-        .execute(&db)
-        .await
-        .unwrap();
+    haven_e2e::set_default_brand(
+        data.path(),
+        &haven_protocol::BrandColours::default(),
+        "es",
+        None,
+    )
+    .await
+    .unwrap();
     let session = Session::start(Browser::Chromium).await.unwrap();
     session.goto(&server.url("/")).await.unwrap();
     session

@@ -142,15 +142,9 @@ async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused(
         panic!("{e}: {page}");
     }
 
-    let pick = |id: &str, value: &str| {
-        format!(
-            "const i = document.getElementById('{id}'); i.value = '{value}'; \
-             i.dispatchEvent(new Event('input', {{ bubbles: true }})); return true;"
-        )
-    };
     // The preview follows the picker at once.
     session
-        .eval(&pick("brand-primary", "#5b2a86"))
+        .set_value("#brand-primary", "#5b2a86", "input")
         .await
         .unwrap();
     session
@@ -159,7 +153,7 @@ async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused(
         .unwrap();
     // Faint secondary text: named with its contrast, and the brand cannot be saved.
     session
-        .eval(&pick("brand-text-muted", "#aaaaaa"))
+        .set_value("#brand-text-muted", "#aaaaaa", "input")
         .await
         .unwrap();
     session
@@ -181,7 +175,7 @@ async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused(
     );
     // Readable again: saved, and the app takes the new colours at once.
     session
-        .eval(&pick("brand-text-muted", "#4a4458"))
+        .set_value("#brand-text-muted", "#4a4458", "input")
         .await
         .unwrap();
     session
@@ -219,30 +213,15 @@ async fn a_brands_colours_and_logo_reach_the_page() {
     let data = tempfile::tempdir().unwrap();
     let server =
         ServerProcess::start(data.path(), 0, &["--brand-name", "Northside Clinic"]).unwrap();
-    let db = haven_server::store::open(data.path()).await.unwrap();
-    let (org,): (String,) = sqlx::query_as("SELECT id FROM organisations WHERE is_default = 1")
-        .fetch_one(&db)
-        .await
-        .unwrap();
     let colours = haven_protocol::BrandColours {
         primary: haven_protocol::Colour::parse("#5b2a86").unwrap(),
         page: haven_protocol::Colour::parse("#fbf8ff").unwrap(),
         ..Default::default()
     };
-    let logo = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#;
     let hash = "ab".repeat(32);
-    sqlx::query("INSERT INTO brand_logos (org_id, hash, content_type, bytes, created_at) VALUES (?, ?, 'image/svg+xml', ?, 0)")
-        .bind(&org)
-        .bind(&hash)
-        .bind(&logo[..])
-        .execute(&db)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO organisation_brands (org_id, colours, support, language, logo_hash, updated_at) VALUES (?, ?, '', 'en', ?, 0)")
-        .bind(&org)
-        .bind(serde_json::to_string(&colours).unwrap())
-        .bind(&hash)
-        .execute(&db)
+    let logo = haven_e2e::Logo { hash: &hash, svg };
+    haven_e2e::set_default_brand(data.path(), &colours, "en", Some(logo))
         .await
         .unwrap();
 
