@@ -63,7 +63,8 @@ static TOTP_USED: std::sync::Mutex<std::collections::BTreeMap<(String, String), 
 
 const WEBKIT_BROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
-fn free_port() -> Result<u16> {
+/// A port nothing listens on now, for a server or a driver.
+pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener
         .local_addr()
@@ -164,7 +165,23 @@ impl Browser {
         }
     }
 
-    fn capabilities(self, profile: &Path) -> Capabilities {
+    /// `extra`: more command-line arguments, for Chromium only.
+    fn capabilities(self, profile: &Path, extra: &[&str]) -> Capabilities {
+        let mut chromium_args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        chromium_args.push(format!("--user-data-dir={}", profile.display()));
+        chromium_args.extend(extra.iter().map(|a| (*a).to_owned()));
         let caps = match self {
             Self::Chromium => json!({
                 "browserName": "chrome",
@@ -172,13 +189,7 @@ impl Browser {
                 "goog:loggingPrefs": { "browser": "ALL" },
                 "goog:chromeOptions": {
                     "binary": "/usr/bin/chromium",
-                    "args": [
-                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--disable-dev-shm-usage",
-                        format!("--user-data-dir={}", profile.display()),
-                    ],
+                    "args": chromium_args,
                 },
             }),
             Self::Firefox => json!({
@@ -246,6 +257,11 @@ impl Browser {
 
 impl Session {
     pub async fn start(browser: Browser) -> Result<Self> {
+        Self::start_with(browser, &[]).await
+    }
+
+    /// [`Session::start`] with more command-line arguments for the browser (Chromium).
+    pub async fn start_with(browser: Browser, extra: &[&str]) -> Result<Self> {
         let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
         let xvfb = match browser {
             Browser::WebKit => Some(start_xvfb()?),
@@ -255,7 +271,7 @@ impl Session {
         let port = free_port()?;
         let driver = browser.driver(port, display)?;
         let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(browser.capabilities(profile.path()));
+        builder.capabilities(browser.capabilities(profile.path(), extra));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         // The driver is ready when it accepts a session.

@@ -5,6 +5,7 @@
 
 mod audit;
 mod embedding;
+mod hosts;
 mod identity;
 mod keyboard;
 mod messaging;
