@@ -64,9 +64,43 @@ impl Ctx {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T, HttpError> {
+        https::parse(&self.call_text(method, path, body).await?)
+    }
+
+    /// [`Ctx::call`]'s request, the same for every kind of answer: one copy of it in the
+    /// app, not one per type read.
+    async fn call_text(
+        self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<String, HttpError> {
         let url = self.url(path)?;
         let token = self.auth.get_untracked().map(|a| a.token);
-        let result = https::call(&url, method, token.as_deref(), body.as_ref()).await;
+        let result = https::call_text(&url, method, token.as_deref(), body.as_ref()).await;
+        self.refused(token, result)
+    }
+
+    /// [`Ctx::call`] with a file as the body.
+    pub async fn call_bytes<T: DeserializeOwned>(
+        self,
+        method: &str,
+        path: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<T, HttpError> {
+        let url = self.url(path)?;
+        let token = self.auth.get_untracked().map(|a| a.token);
+        let result = https::call_bytes(&url, method, token.as_deref(), bytes, content_type).await;
+        https::parse(&self.refused(token, result)?)
+    }
+
+    /// Signs out here when the server refused the session `token` the call carried.
+    fn refused(
+        self,
+        token: Option<String>,
+        result: Result<String, HttpError>,
+    ) -> Result<String, HttpError> {
         // Only if the refused session is still the one signed in: an answer that arrives
         // after signing out (or in again) says nothing about the current state.
         let current = self.auth.get_untracked().map(|a| a.token);
@@ -120,8 +154,19 @@ impl Ctx {
             "user"
         };
         let body = serde_json::json!({ "reason": reason });
+        let token = self.auth.get_untracked().map(|a| a.token);
         let _: Result<serde_json::Value, _> = self.call("POST", "/auth/logout", Some(body)).await;
-        self.wipe(why);
+        // The server's "session ended" may have wiped it already, and someone may even
+        // have signed in again meanwhile: only the session signed out here is wiped.
+        let current = self
+            .auth
+            .with_untracked(|a| a.as_ref().map(|a| a.token.clone()));
+        if current == token {
+            self.wipe(why);
+        } else if current.is_none() {
+            // Wiped already: the sign-in page says why in the person's own words.
+            self.notice.set(Some(why.message()));
+        }
     }
 
     pub fn signed_in(self, auth: Auth) {

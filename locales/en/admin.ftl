@@ -117,3 +117,13 @@ admin-pair-other = { $foreground } on { $background }
 # $ratio is the contrast, $min the least that may be saved (both as in 4.5:1).
 admin-contrast-readable = Readable: { $pair }: { $ratio }:1
 admin-contrast-too-faint = Too faint: { $pair }: { $ratio }:1 (needs { $min }:1)
+
+admin-brand-logo-label = Logo
+admin-brand-logo-help = A PNG or SVG file of at most { $kb } KB. It replaces the first letter of the name beside it.
+admin-brand-logo-current = The current logo
+admin-brand-logo-remove = Remove logo
+admin-brand-logo-saved = Logo saved.
+admin-brand-logo-removed = Logo removed.
+admin-brand-logo-type = Choose a PNG or SVG file.
+admin-brand-logo-size = The file is larger than { $kb } KB.
+admin-brand-logo-unreadable = This browser could not read the file.

@@ -117,3 +117,13 @@ admin-pair-other = { $foreground } sobre { $background }
 # $ratio es el contraste, $min el mínimo que se puede guardar (ambos como en 4,5:1).
 admin-contrast-readable = Legible: { $pair }: { $ratio }:1
 admin-contrast-too-faint = Demasiado tenue: { $pair }: { $ratio }:1 (necesita { $min }:1)
+
+admin-brand-logo-label = Logotipo
+admin-brand-logo-help = Un archivo PNG o SVG de { $kb } KB como máximo. Sustituye a la primera letra del nombre que aparece a su lado.
+admin-brand-logo-current = El logotipo actual
+admin-brand-logo-remove = Quitar logotipo
+admin-brand-logo-saved = Logotipo guardado.
+admin-brand-logo-removed = Logotipo quitado.
+admin-brand-logo-type = Elija un archivo PNG o SVG.
+admin-brand-logo-size = El archivo supera los { $kb } KB.
+admin-brand-logo-unreadable = Este navegador no pudo leer el archivo.

@@ -47,12 +47,23 @@ pub async fn call<T: DeserializeOwned>(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> Result<T, HttpError> {
-    let text = send(url, method, token, body).await?;
-    let text = if text.is_empty() {
-        "null"
-    } else {
-        text.as_str()
-    };
+    parse(&send(url, method, token, body).await?)
+}
+
+/// [`call`] without reading the answer: its text. Callers that read many kinds of answer
+/// share this one request path and keep only the parsing per kind.
+pub async fn call_text(
+    url: &HttpsUrl,
+    method: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<String, HttpError> {
+    send(url, method, token, body).await
+}
+
+/// An answer's JSON as a `T`; an empty answer parses as `null` (for `()`-like `T`).
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, HttpError> {
+    let text = if text.is_empty() { "null" } else { text };
     serde_json::from_str(text).map_err(|_| HttpError::Malformed)
 }
 
@@ -61,11 +72,40 @@ pub async fn get_text(url: &HttpsUrl, token: Option<&str>) -> Result<String, Htt
     send(url, "GET", token, None).await
 }
 
+/// `method url` with `bytes` of type `content_type` as the body (a file); the answer's
+/// text.
+pub async fn call_bytes(
+    url: &HttpsUrl,
+    method: &str,
+    token: Option<&str>,
+    bytes: &[u8],
+    content_type: &str,
+) -> Result<String, HttpError> {
+    let body = js_sys::Uint8Array::from(bytes);
+    send_body(url, method, token, Some((body.into(), content_type))).await
+}
+
 async fn send(
     url: &HttpsUrl,
     method: &str,
     token: Option<&str>,
     body: Option<&serde_json::Value>,
+) -> Result<String, HttpError> {
+    let body = body.map(|b| {
+        (
+            wasm_bindgen::JsValue::from_str(&b.to_string()),
+            "application/json",
+        )
+    });
+    send_body(url, method, token, body).await
+}
+
+/// The request itself: `body` is the body and its content type.
+async fn send_body(
+    url: &HttpsUrl,
+    method: &str,
+    token: Option<&str>,
+    body: Option<(wasm_bindgen::JsValue, &str)>,
 ) -> Result<String, HttpError> {
     let init = RequestInit::new();
     init.set_method(method);
@@ -73,8 +113,9 @@ async fn send(
     init.set_credentials(RequestCredentials::Omit);
     init.set_cache(RequestCache::NoStore);
     init.set_redirect(RequestRedirect::Error);
-    if let Some(body) = body {
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    let content_type = body.as_ref().map(|(_, t)| *t);
+    if let Some((body, _)) = &body {
+        init.set_body(body);
     }
     let request = web_sys::Request::new_with_str_and_init(url.as_str(), &init)
         .map_err(|_| HttpError::Unreachable)?;
@@ -88,9 +129,9 @@ async fn send(
             .set("authorization", &format!("Bearer {token}"))
             .map_err(|_| HttpError::Unreachable)?;
     }
-    if body.is_some() {
+    if let Some(content_type) = content_type {
         headers
-            .set("content-type", "application/json")
+            .set("content-type", content_type)
             .map_err(|_| HttpError::Unreachable)?;
     }
     let window = web_sys::window().ok_or(HttpError::Unreachable)?;

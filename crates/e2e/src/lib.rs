@@ -375,7 +375,7 @@ impl Session {
         self.fill("#password", user.password).await?;
         self.click("#sign-in-submit").await?;
         if let Some(secret) = user.totp_secret {
-            self.wait_for("#sign-in[data-step='code']").await?;
+            self.wait_for_step("code").await?;
             let code = self.demo_totp_code(email, &secret).await?;
             self.fill("#code", &code).await?;
             self.click("#code-submit").await?;
@@ -395,7 +395,7 @@ impl Session {
         self.type_text(user.password).await?;
         self.press(&Key::Enter.to_string()).await?;
         if let Some(secret) = user.totp_secret {
-            self.wait_for("#sign-in[data-step='code']").await?;
+            self.wait_for_step("code").await?;
             let code = self.demo_totp_code(email, &secret).await?;
             // The form was rebuilt for the new step, the new fields inserted before the
             // old ones went: the focus went with them, and the code field lies behind
@@ -574,6 +574,20 @@ impl Session {
             .send_keys(path)
             .await
             .map_err(|e| format!("{}: choosing {path}: {e}", self.browser.name()))
+    }
+
+    /// Waits for the sign-in form's `step`; on a timeout, says what the form shows.
+    async fn wait_for_step(&self, step: &str) -> Result {
+        match self
+            .wait_for(&format!("#sign-in[data-step='{step}']"))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(format!(
+                "{e}; the page shows: {}",
+                self.sign_in_state().await
+            )),
+        }
     }
 
     /// What the sign-in form shows (its step, error and notice), for a failure's message.

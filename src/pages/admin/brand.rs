@@ -4,7 +4,9 @@
 //! server refuses them too, with the same checks from `haven-protocol`).
 
 use haven_i18n::Arg;
-use haven_protocol::brand::{BrandColours, Colour, ContrastCheck, Language, MIN_TEXT_CONTRAST};
+use haven_protocol::brand::{
+    BrandColours, Colour, ContrastCheck, Language, MAX_LOGO_BYTES, MIN_TEXT_CONTRAST,
+};
 use haven_protocol::config::Brand;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -92,9 +94,12 @@ pub fn BrandForm() -> impl IntoView {
     let loaded = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
+    let logo = RwSignal::new(None::<String>);
+    let logo_error = RwSignal::new(None::<String>);
     leptos::task::spawn_local(async move {
         match ctx.call::<Brand>("GET", "/org/brand", None).await {
             Ok(brand) => {
+                logo.set(brand.logo);
                 name.set(brand.name);
                 support.set(brand.support);
                 language.set(brand.language.as_str().to_owned());
@@ -133,6 +138,63 @@ pub fn BrandForm() -> impl IntoView {
                     }
                 }
             }
+        });
+    };
+    // The logo is sent on its own, as the file it is; the server checks it again.
+    let logo_done = move |answer: Result<Brand, crate::transport::https::HttpError>, msg: Msg| {
+        busy.set(false);
+        match answer {
+            Ok(brand) => {
+                logo.set(brand.logo);
+                logo_error.set(None);
+                if let Some(toasts) = toasts {
+                    toasts.success(t(msg));
+                }
+            }
+            Err(e) => logo_error.set(Some(e.to_string())),
+        }
+    };
+    let upload = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        let kind = file.type_();
+        if kind != "image/png" && kind != "image/svg+xml" {
+            logo_error.set(Some(t(Msg::AdminBrandLogoType)));
+            return;
+        }
+        if file.size() > MAX_LOGO_BYTES as f64 {
+            let kb = MAX_LOGO_BYTES / 1000;
+            logo_error.set(Some(tf(Msg::AdminBrandLogoSize, &[("kb", Arg::from(kb))])));
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+            let Ok(buffer) = read else {
+                busy.set(false);
+                logo_error.set(Some(t(Msg::AdminBrandLogoUnreadable)));
+                return;
+            };
+            let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+            let answer = ctx
+                .call_bytes::<Brand>("PUT", "/org/brand/logo", &bytes, &kind)
+                .await;
+            logo_done(answer, Msg::AdminBrandLogoSaved);
+        });
+    };
+    let remove = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = ctx.call::<Brand>("DELETE", "/org/brand/logo", None).await;
+            logo_done(answer, Msg::AdminBrandLogoRemoved);
         });
     };
     let pickers = BrandColours::FIELDS
@@ -217,6 +279,23 @@ pub fn BrandForm() -> impl IntoView {
                     on:change=move |ev| language.set(event_target_value(&ev))>
                     {languages}
                 </select>
+            </div>
+            <div class="field logo-field">
+                <label class="field-label" for="brand-logo">{crate::tr!(AdminBrandLogoLabel)}</label>
+                <p class="field-help" id="brand-logo-help">{crate::tr!(AdminBrandLogoHelp, kb = MAX_LOGO_BYTES / 1000)}</p>
+                {move || logo.get().map(|src| view! {
+                    <img id="brand-logo-current" class="brand-logo-current" src=src alt=crate::tr!(AdminBrandLogoCurrent)/>
+                })}
+                <input id="brand-logo" type="file" accept="image/png,image/svg+xml"
+                    aria-describedby="brand-logo-help" disabled=move || busy.get() on:change=upload/>
+                {move || logo_error.get().map(|e| view! {
+                    <p class="field-error" id="brand-logo-error" role="alert">{e}</p>
+                })}
+                {move || logo.get().is_some().then(|| view! {
+                    <div><Button variant=crate::components::button::Variant::Secondary small=true
+                        attr:id="brand-logo-remove" attr:disabled=move || busy.get()
+                        on:click=remove>{crate::tr!(AdminBrandLogoRemove)}</Button></div>
+                })}
             </div>
             <fieldset class="colours">
                 <legend>{crate::tr!(AdminBrandColours)}</legend>

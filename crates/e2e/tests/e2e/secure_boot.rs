@@ -125,7 +125,8 @@ in_every_browser!(loads_over_https_with_the_link_up);
 
 /// White label: an administrator edits the brand with a live preview; text that would be
 /// too faint is named with its contrast and cannot be saved; a saved brand takes effect
-/// at once, with no CSP violation.
+/// at once, with no CSP violation; a logo is uploaded (a file of another kind is refused
+/// with its reason), removed and uploaded again, and the app shows it.
 #[tokio::test]
 async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused() {
     let data = tempfile::tempdir().unwrap();
@@ -193,12 +194,59 @@ async fn an_admin_edits_the_brand_with_a_live_preview_and_faint_text_is_refused(
         .unwrap();
     // The preview's colours went through the CSSOM: nothing the CSP refused.
     assert_eq!(counter(&session, "data-csp-violations").await, "0");
+
+    // A logo: a file that is not a PNG or an SVG is refused here, with a reason; an SVG
+    // is uploaded and shown; removed, it is gone; uploaded again, the app shows it.
+    let files = tempfile::tempdir().unwrap();
+    let text = files.path().join("notes.txt");
+    std::fs::write(&text, "not a logo").unwrap();
+    let svg = files.path().join("northside.svg");
+    std::fs::write(&svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><rect width="40" height="20" fill="purple"/></svg>"#).unwrap();
+    session.choose_file("#brand-logo", &text).await.unwrap();
+    session.wait_for("#brand-logo-error").await.unwrap();
+    assert!(
+        session
+            .text("#brand-logo-error")
+            .await
+            .unwrap()
+            .contains("PNG or SVG")
+    );
+    assert!(
+        session
+            .eval("return !document.getElementById('brand-logo-current');")
+            .await
+            .unwrap()
+            == true
+    );
+    let shown = "const l = document.getElementById('brand-logo-current'); return !!l && l.complete && l.naturalWidth === 40;";
+    session.choose_file("#brand-logo", &svg).await.unwrap();
+    session.wait_until(shown).await.unwrap();
+    session
+        .wait_for("#brand-logo:not([disabled])")
+        .await
+        .unwrap();
+    session.click("#brand-logo-remove").await.unwrap();
+    session
+        .wait_until("return !document.getElementById('brand-logo-current');")
+        .await
+        .unwrap();
+    session
+        .wait_for("#brand-logo:not([disabled])")
+        .await
+        .unwrap();
+    session.choose_file("#brand-logo", &svg).await.unwrap();
+    session.wait_until(shown).await.unwrap();
+
     session.reload().await.unwrap();
     session
         .wait_for("#haven[data-state='ready']")
         .await
         .unwrap();
     assert_eq!(session.client.title().await.unwrap(), "Northside Clinic");
+    session
+        .wait_until("const l = document.querySelector('img.brand-logo'); return !!l && l.complete && l.naturalWidth === 40;")
+        .await
+        .unwrap();
     assert_eq!(counter(&session, "data-csp-violations").await, "0");
     let console = session.console_errors().await.unwrap();
     assert!(console.is_empty(), "console errors: {console:?}");
