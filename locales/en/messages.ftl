@@ -31,6 +31,10 @@ messages-unverified = { $count ->
     [one] { $count } message could not be verified and is not shown.
    *[other] { $count } messages could not be verified and are not shown.
 }
+messages-lost = { $count ->
+    [one] { $count } older message expired before this device could receive it.
+   *[other] { $count } older messages expired before this device could receive them.
+}
 messages-transcript = Messages
 messages-deleted = Message deleted
 messages-edited = (edited)

@@ -31,6 +31,10 @@ messages-unverified = { $count ->
     [one] { $count } mensaje no se pudo verificar y no se muestra.
    *[other] { $count } mensajes no se pudieron verificar y no se muestran.
 }
+messages-lost = { $count ->
+    [one] { $count } mensaje anterior caducó antes de que este dispositivo pudiera recibirlo.
+   *[other] { $count } mensajes anteriores caducaron antes de que este dispositivo pudiera recibirlos.
+}
 messages-transcript = Mensajes
 messages-deleted = Mensaje eliminado
 messages-edited = (editado)

@@ -306,6 +306,9 @@ pub struct ConversationView {
     pub code: Option<String>,
     /// Messages that could not be read (tampered or not for this device).
     pub unreadable: u32,
+    /// Messages the server no longer had when this device came to them (they expired,
+    /// or were removed): they never reached it.
+    pub lost: u64,
     /// A change to the conversation that did not go through, for the person to see.
     pub problem: Option<Problem>,
 }

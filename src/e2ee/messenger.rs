@@ -71,6 +71,9 @@ const MAX_ARCHIVE_ENTRIES: usize = 20_000;
 const MAX_ARCHIVE_BYTES: usize = 20 * 1024 * 1024;
 /// KeyPackages kept waiting behind another change of the same conversation.
 const MAX_QUEUED_ADDS: usize = 50;
+/// Stretches lost to gaps awaited from the members at once; past this, the oldest is
+/// no longer awaited.
+const MAX_MISSING: usize = 16;
 
 /// History for devices this one just added: the page encrypts it under a fresh key,
 /// uploads it, and sends the key inside the conversation.
@@ -158,6 +161,14 @@ struct Kept {
     left: bool,
     #[serde(default)]
     unreadable: u32,
+    /// Messages the server no longer had when this device came to them (expired, or
+    /// removed): they never reached it.
+    #[serde(default)]
+    lost: u64,
+    /// The stretches lost that way (`from`, `to`), until a member hands over what they
+    /// hold of them.
+    #[serde(default)]
+    missing: Vec<(u64, u64)>,
     /// The highest sequence number this device reported as read.
     #[serde(default)]
     read_sent: u64,
@@ -207,6 +218,12 @@ impl Kept {
             self.handover_at = Some(seq);
         }
     }
+
+    /// Waiting for history from a member: what came before it joined, or a stretch it
+    /// never received.
+    fn waiting_for_history(&self) -> bool {
+        self.history_pending() || !self.missing.is_empty()
+    }
 }
 
 /// A history handover: what was said before the newcomer joined, and whether the
@@ -214,7 +231,51 @@ impl Kept {
 #[derive(Deserialize)]
 struct Archive {
     care_team: bool,
+    /// For an answer to a [`Content::HistoryRequest`]: the stretch it answers.
+    #[serde(default)]
+    gap: Option<(u64, u64)>,
     entries: Vec<Logged>,
+}
+
+/// A history archive: the newest entries of `kept`'s log from `from` to `to`, as many
+/// as fit, and whether the conversation takes in the patient's whole care team (which
+/// so travels from a member the newcomer can authenticate, rather than from the
+/// server). An answer to a history request names the stretch it answers.
+fn archive_of(kept: &Kept, from: u64, to: u64, answer: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut bytes = 2;
+    for logged in kept
+        .log
+        .iter()
+        .rev()
+        .filter(|l| (from..=to).contains(&l.seq))
+    {
+        if matches!(
+            logged.content,
+            Content::History { .. } | Content::HistoryRequest { .. }
+        ) {
+            continue;
+        }
+        let Ok(part) = serde_json::to_string(logged) else {
+            continue;
+        };
+        bytes += part.len() + 1;
+        if bytes > MAX_ARCHIVE_BYTES || parts.len() >= MAX_ARCHIVE_ENTRIES {
+            break;
+        }
+        parts.push(part);
+    }
+    parts.reverse();
+    let care_team = kept.care_team == Some(true);
+    let gap = if answer {
+        format!(",\"gap\":[{from},{to}]")
+    } else {
+        String::new()
+    };
+    format!(
+        "{{\"care_team\":{care_team}{gap},\"entries\":[{}]}}",
+        parts.join(",")
+    )
 }
 
 /// An attachment as the views show it.
@@ -254,6 +315,9 @@ pub struct Messenger {
     status: Status,
     handovers: Vec<Handover>,
     offered: Vec<Offered>,
+    /// Stretches this batch found lost, per conversation (`from`, `to`): asked of the
+    /// members in one request each once the batch has run.
+    asks: BTreeMap<Id, (u64, u64)>,
 }
 
 /// What a batch of jobs produced: the state to seal, then the frames to send, and
@@ -310,6 +374,7 @@ impl Messenger {
             status: Status::Ready,
             handovers: Vec::new(),
             offered: Vec::new(),
+            asks: BTreeMap::new(),
         })
     }
 
@@ -360,6 +425,9 @@ impl Messenger {
         let mut touched = BTreeSet::new();
         for job in jobs {
             self.job(job, &mut frames, &mut touched);
+        }
+        for (conversation, (from, to)) in std::mem::take(&mut self.asks) {
+            self.ask_history(conversation, from, to, &mut frames);
         }
         for conversation in touched {
             if let Some(kept) = self.saved.conversations.get(&conversation)
@@ -457,6 +525,15 @@ impl Messenger {
                 touched.insert(conversation.clone());
                 self.deliver(conversation, seq, kind, &message, frames);
             }
+            ServerFrame::Gap {
+                conversation,
+                from,
+                to,
+                ..
+            } => {
+                touched.insert(conversation.clone());
+                self.gap(conversation, from, to, frames);
+            }
             ServerFrame::Accepted { request, seq } => {
                 self.accepted(request, seq, touched, frames);
             }
@@ -515,7 +592,7 @@ impl Messenger {
                         // History for a newcomer: taken from one's own devices and from
                         // clinicians, who answer for what they hand over.
                         Ok(Content::History { blob, key }) => {
-                            if kept.history_pending()
+                            if kept.waiting_for_history()
                                 && (sender.user == self.me.user || sender.role == Role::Clinician)
                             {
                                 self.offered.push(Offered {
@@ -523,6 +600,23 @@ impl Messenger {
                                     blob,
                                     key,
                                     by: sender.name.clone(),
+                                });
+                            }
+                        }
+                        // Another device never received a stretch: answered for one's
+                        // own other devices, and by clinicians (from whom it takes
+                        // history), with what this device holds of it, if it lacks
+                        // none of it itself (the first answer settles the request).
+                        Ok(Content::HistoryRequest { from, to }) => {
+                            if (sender.user == self.me.user || self.me.role == Role::Clinician)
+                                && sender.device != self.me.device
+                                && !kept.history_pending()
+                                && !kept.missing.iter().any(|&(a, b)| a <= to && from <= b)
+                                && !kept.left
+                            {
+                                self.handovers.push(Handover {
+                                    conversation: conversation.clone(),
+                                    archive: archive_of(kept, from, to, true),
                                 });
                             }
                         }
@@ -582,6 +676,52 @@ impl Messenger {
         self.after_delivery(&conversation, seq, frames);
     }
 
+    /// Messages `from..=to` were gone before this device received them: counted, asked
+    /// of the members once the batch has run, and passed over like a delivery, so that
+    /// what follows comes and the server hears it was processed.
+    fn gap(&mut self, conversation: Id, from: u64, to: u64, frames: &mut Vec<ClientFrame>) {
+        let kept = self
+            .saved
+            .conversations
+            .entry(conversation.clone())
+            .or_default();
+        if to <= kept.processed || from > to {
+            return; // passed already
+        }
+        let from = from.max(kept.processed + 1);
+        // This device's own messages there were accepted and kept, not lost.
+        let own = kept.own.range(from..=to).count() as u64;
+        kept.own.retain(|s| *s > to);
+        kept.lost = kept
+            .lost
+            .saturating_add((to - from + 1).saturating_sub(own));
+        match kept.missing.last_mut() {
+            Some(last) if last.1.saturating_add(1) >= from => last.1 = last.1.max(to),
+            _ => kept.missing.push((from, to)),
+        }
+        let excess = kept.missing.len().saturating_sub(MAX_MISSING);
+        kept.missing.drain(..excess);
+        self.asks
+            .entry(conversation.clone())
+            .and_modify(|ask| ask.1 = to)
+            .or_insert((from, to));
+        self.after_delivery(&conversation, to, frames);
+    }
+
+    /// Asks the members for a stretch this device never received; only while it holds
+    /// the conversation's keys (before it joined there is nobody it could ask).
+    fn ask_history(&mut self, conversation: Id, from: u64, to: u64, frames: &mut Vec<ClientFrame>) {
+        let joined = self.device.epoch(conversation.as_str().as_bytes()).is_ok();
+        let left = self
+            .saved
+            .conversations
+            .get(&conversation)
+            .is_none_or(|k| k.left);
+        if joined && !left {
+            self.send(conversation, Content::HistoryRequest { from, to }, frames);
+        }
+    }
+
     /// Everything up to `seq` is processed: move on, and rebuild a change of ours that
     /// was waiting for the commit that beat it.
     fn after_delivery(&mut self, conversation: &Id, seq: u64, frames: &mut Vec<ClientFrame>) {
@@ -629,32 +769,11 @@ impl Messenger {
             return;
         }
         kept.handover_at = None;
-        // The newest entries before the commit, as many as fit.
-        let mut parts: Vec<String> = Vec::new();
-        let mut bytes = 2;
-        for logged in kept.log.iter().rev().filter(|l| l.seq < at) {
-            if matches!(logged.content, Content::History { .. }) {
-                continue;
-            }
-            let Ok(part) = serde_json::to_string(logged) else {
-                continue;
-            };
-            bytes += part.len() + 1;
-            if bytes > MAX_ARCHIVE_BYTES || parts.len() >= MAX_ARCHIVE_ENTRIES {
-                break;
-            }
-            parts.push(part);
-        }
-        parts.reverse();
-        // Whether the conversation takes in the care team travels with the history, from
-        // a member the newcomer can authenticate, rather than from the server.
-        let care_team = kept.care_team == Some(true);
+        // Everything before the commit.
+        let archive = archive_of(kept, 0, at.saturating_sub(1), false);
         self.handovers.push(Handover {
             conversation: conversation.clone(),
-            archive: format!(
-                "{{\"care_team\":{care_team},\"entries\":[{}]}}",
-                parts.join(",")
-            ),
+            archive,
         });
     }
 
@@ -665,11 +784,23 @@ impl Messenger {
         let Some(kept) = self.saved.conversations.get_mut(conversation) else {
             return;
         };
-        let Some(joined) = kept.joined_at.filter(|_| kept.history_pending()) else {
+        if !kept.waiting_for_history() {
+            return;
+        }
+        let Ok(Archive {
+            care_team,
+            gap,
+            entries,
+        }) = serde_json::from_str::<Archive>(archive)
+        else {
+            kept.problem = Some(Problem::History);
             return;
         };
-        let Ok(Archive { care_team, entries }) = serde_json::from_str::<Archive>(archive) else {
-            kept.problem = Some(Problem::History);
+        if let Some(stretch) = gap {
+            self.fill(conversation, stretch, entries, by);
+            return;
+        }
+        let Some(joined) = kept.joined_at.filter(|_| kept.history_pending()) else {
             return;
         };
         kept.care_team = Some(care_team);
@@ -681,7 +812,12 @@ impl Messenger {
         let mut shared: Vec<Logged> = entries
             .into_iter()
             .filter(|l| l.seq < joined && l.content.encode().is_ok())
-            .filter(|l| !matches!(l.content, Content::History { .. }))
+            .filter(|l| {
+                !matches!(
+                    l.content,
+                    Content::History { .. } | Content::HistoryRequest { .. }
+                )
+            })
             .filter(|l| created_id(&l.content).is_none_or(|id| !received.contains(id)))
             .take(MAX_ARCHIVE_ENTRIES)
             .map(|mut l| {
@@ -701,6 +837,58 @@ impl Messenger {
         self.transcripts.insert(conversation.clone(), transcript);
         // A handover of ours may have waited for this.
         self.hand_over(conversation);
+    }
+
+    /// Takes a member's answer to this device's history request: of the stretches this
+    /// device never received, what the answer holds, shown as shared by them. The
+    /// stretches it answers are settled, whatever it held of them (what expired may be
+    /// gone from every member too).
+    fn fill(&mut self, conversation: &Id, (from, to): (u64, u64), entries: Vec<Logged>, by: &str) {
+        let Some(kept) = self.saved.conversations.get_mut(conversation) else {
+            return;
+        };
+        let have: BTreeSet<u64> = kept.log.iter().map(|l| l.seq).collect();
+        let received: BTreeSet<Id> = kept
+            .log
+            .iter()
+            .filter_map(|l| created_id(&l.content).cloned())
+            .collect();
+        let lacking = |seq: u64| {
+            from <= seq
+                && seq <= to
+                && !have.contains(&seq)
+                && kept.missing.iter().any(|&(a, b)| a <= seq && seq <= b)
+        };
+        let mut shared: Vec<Logged> = entries
+            .into_iter()
+            .filter(|l| lacking(l.seq) && l.content.encode().is_ok())
+            .filter(|l| {
+                !matches!(
+                    l.content,
+                    Content::History { .. } | Content::HistoryRequest { .. }
+                )
+            })
+            .filter(|l| created_id(&l.content).is_none_or(|id| !received.contains(id)))
+            .take(MAX_ARCHIVE_ENTRIES)
+            .map(|mut l| {
+                l.shared_by = Some(by.to_owned());
+                l
+            })
+            .collect();
+        shared.sort_by_key(|l| l.seq);
+        shared.dedup_by_key(|l| l.seq);
+        kept.missing.retain(|&(a, b)| a < from || b > to);
+        if shared.is_empty() {
+            return;
+        }
+        kept.log.append(&mut shared);
+        // In the conversation's order, so a change applies after what it changes.
+        kept.log.sort_by_key(|l| l.seq);
+        let mut transcript = Transcript::default();
+        for l in &kept.log {
+            let _ = transcript.apply(l.seq, &l.author, l.content.clone());
+        }
+        self.transcripts.insert(conversation.clone(), transcript);
     }
 
     /// Of the KeyPackages the server handed out, those for the devices asked for that
@@ -803,7 +991,11 @@ impl Messenger {
             .entry(conversation.clone())
             .or_default();
         kept.problem = None;
-        if let Some(content) = out.content {
+        // A history request shows nothing and is never handed over: not kept.
+        if let Some(content) = out
+            .content
+            .filter(|c| !matches!(c, Content::HistoryRequest { .. }))
+        {
             let transcript = self.transcripts.entry(conversation.clone()).or_default();
             if transcript.apply(seq, &self.me, content.clone()).is_ok() {
                 kept.log.push(Logged {
@@ -1219,13 +1411,14 @@ impl Messenger {
             joined,
             left: kept.left || self.summaries.get(id).is_some_and(|s| s.left),
             catching_up: last_seq > kept.processed,
-            history_pending: kept.history_pending(),
+            history_pending: kept.waiting_for_history(),
             care_team: kept.care_team == Some(true),
             unread: transcript.unread_for(&self.me.user),
             lines,
             members,
             code: self.device.verification_code(key).ok(),
             unreadable: kept.unreadable,
+            lost: kept.lost,
             problem: kept.problem,
         }
     }
@@ -1286,20 +1479,27 @@ pub struct Queue {
 mod tests {
     use super::*;
     use haven_mls::{CertificateBody, Issuer};
+    use haven_protocol::ws::GapReason;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     /// A clinician's certified device, as the worker holds it.
     fn clinician() -> Messenger {
+        member(3, 2, Role::Clinician, "Dr. Test")
+    }
+
+    /// Device `device_id` of user `user` (the bytes of their ids), certified by the one
+    /// test organisation, as the worker holds it.
+    fn member(device_id: u8, user: u8, role: Role, name: &str) -> Messenger {
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let organisation = Id::from_bytes([1; 16]);
         let trust = Trust::new(organisation.clone(), key.verifying_key());
         let mut device = Device::new().unwrap();
-        let id = Id::from_bytes([3; 16]);
+        let id = Id::from_bytes([device_id; 16]);
         let body = CertificateBody {
             organisation,
-            user: Id::from_bytes([2; 16]),
-            role: Role::Clinician,
-            name: "Dr. Test".into(),
+            user: Id::from_bytes([user; 16]),
+            role,
+            name: name.into(),
             device: id.clone(),
             signature_key: haven_protocol::messaging::to_hex(device.signature_key()),
             not_before: 0,
@@ -1428,5 +1628,241 @@ mod tests {
         assert_eq!(none.problem, None);
         let absent: Kept = serde_json::from_str(r#"{"processed":3,"log":[]}"#).unwrap();
         assert_eq!(absent.problem, None);
+    }
+
+    fn view(m: &Messenger, id: &Id) -> ConversationView {
+        m.inbox()
+            .conversations
+            .into_iter()
+            .find(|c| &c.id == id)
+            .unwrap()
+    }
+
+    fn gap(conversation: &Id, from: u64, to: u64) -> Job {
+        Job::Frame {
+            frame: ServerFrame::Gap {
+                conversation: conversation.clone(),
+                from,
+                to,
+                reason: GapReason::Expired,
+            },
+        }
+    }
+
+    fn deliver(conversation: &Id, seq: u64, sender: &Id, message: Vec<u8>) -> Job {
+        Job::Frame {
+            frame: ServerFrame::Deliver {
+                conversation: conversation.clone(),
+                seq,
+                kind: Delivered::Application,
+                sender: sender.clone(),
+                message: MlsBytes::new(message).unwrap(),
+            },
+        }
+    }
+
+    fn ack(conversation: &Id, seq: u64) -> ClientFrame {
+        ClientFrame::Ack {
+            conversation: conversation.clone(),
+            seq,
+        }
+    }
+
+    fn sends(frames: &[ClientFrame]) -> Vec<&MlsBytes> {
+        frames
+            .iter()
+            .filter_map(|f| match f {
+                ClientFrame::Send { message, .. } => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A conversation this device is in from its start (by itself, in MLS).
+    fn in_from_the_start(m: &mut Messenger, id: &Id, processed: u64) {
+        m.device.create(id.as_str().as_bytes()).unwrap();
+        m.saved.conversations.insert(
+            id.clone(),
+            Kept {
+                processed,
+                joined_at: Some(1),
+                ..Kept::default()
+            },
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_gap_is_passed_over_acknowledged_counted_and_asked_of_the_members() {
+        let mut m = clinician();
+        let c = Id::from_bytes([4; 16]);
+        in_from_the_start(&mut m, &c, 2);
+        // Messages of this device's own were accepted at 5 (inside the gap) and 9 (just
+        // after it).
+        if let Some(kept) = m.saved.conversations.get_mut(&c) {
+            kept.own = BTreeSet::from([5, 9]);
+        }
+        let effects = m.run(vec![gap(&c, 3, 8)]);
+        // Past the gap and the own message after it, and the server hears so.
+        assert!(effects.frames.contains(&ack(&c, 9)), "{:?}", effects.frames);
+        assert!(!effects.unchanged && effects.state.is_some());
+        // Six gone, one of them this device's own: five never reached it.
+        let shown = view(&m, &c);
+        assert_eq!(shown.lost, 5);
+        assert!(shown.history_pending);
+        // One request for the stretch, encrypted into the conversation.
+        assert_eq!(sends(&effects.frames).len(), 1);
+        assert!(
+            m.saved
+                .outbox
+                .iter()
+                .any(|o| o.content == Some(Content::HistoryRequest { from: 3, to: 8 }))
+        );
+        // Kept with the conversation; what an earlier version kept loads with none lost.
+        let kept = serde_json::to_vec(&m.saved.conversations[&c]).unwrap();
+        let back: Kept = serde_json::from_slice(&kept).unwrap();
+        assert_eq!((back.lost, back.missing), (5, vec![(3, 8)]));
+        let earlier: Kept = serde_json::from_str(r#"{"processed":3,"log":[]}"#).unwrap();
+        assert_eq!((earlier.lost, earlier.missing), (0, Vec::new()));
+        // The same gap again (after a reconnect) is passed already: nothing more is lost
+        // or asked.
+        let again = m.run(vec![gap(&c, 3, 8)]);
+        assert!(sends(&again.frames).is_empty());
+        assert_eq!(view(&m, &c).lost, 5);
+        assert_eq!(m.saved.conversations[&c].processed, 9);
+    }
+
+    #[wasm_bindgen_test]
+    fn after_a_gap_a_delivery_at_or_below_it_is_dropped_and_later_ones_come() {
+        let mut m = clinician();
+        let c = Id::from_bytes([4; 16]);
+        in_from_the_start(&mut m, &c, 2);
+        m.run(vec![gap(&c, 3, 8)]);
+        let someone = Id::from_bytes([6; 16]);
+        // What the gap passed over, delivered late: dropped unread (read, it would count
+        // as a message that could not be verified).
+        let late = m.run(vec![
+            deliver(&c, 5, &someone, vec![1, 2, 3]),
+            deliver(&c, 8, &someone, vec![1, 2, 3]),
+        ]);
+        assert!(late.frames.contains(&ack(&c, 8)));
+        assert_eq!(view(&m, &c).unreadable, 0);
+        assert_eq!(m.saved.conversations[&c].processed, 8);
+        // What follows the gap is processed (this one cannot be read, and says so).
+        let next = m.run(vec![deliver(&c, 9, &someone, vec![1, 2, 3])]);
+        assert!(next.frames.contains(&ack(&c, 9)));
+        assert_eq!(view(&m, &c).unreadable, 1);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_clinician_answers_a_history_request_and_the_gap_fills_from_the_answer() {
+        let mut doctor = clinician();
+        let mut patient = member(6, 5, Role::Patient, "Pat");
+        let c = Id::from_bytes([4; 16]);
+        let key = c.as_str().as_bytes();
+        // Both in the conversation from its start.
+        doctor.device.create(key).unwrap();
+        let package = patient.device.key_packages(1).unwrap().remove(0);
+        let commit = doctor
+            .device
+            .add(key, &[package], &doctor.trust, now())
+            .unwrap();
+        doctor.device.confirm(key).unwrap();
+        patient
+            .device
+            .join(commit.welcome.as_deref().unwrap(), &patient.trust, now())
+            .unwrap();
+        patient.saved.conversations.insert(
+            c.clone(),
+            Kept {
+                processed: 2,
+                joined_at: Some(1),
+                ..Kept::default()
+            },
+        );
+        // The doctor's device has what the patient's never received.
+        let me = doctor.me.clone();
+        let text = |n: u8, body: &str| Logged {
+            seq: u64::from(n),
+            author: me.clone(),
+            content: Content::Text {
+                id: Id::from_bytes([n; 16]),
+                body: body.to_owned(),
+            },
+            shared_by: None,
+        };
+        doctor.saved.conversations.insert(
+            c.clone(),
+            Kept {
+                processed: 4,
+                joined_at: Some(1),
+                log: vec![text(3, "Take 2 a day"), text(4, "Call if it hurts")],
+                ..Kept::default()
+            },
+        );
+        let asked = patient.run(vec![gap(&c, 3, 4)]);
+        let request = sends(&asked.frames)[0].clone();
+        // Accepted at 5: the request is not kept as something said.
+        let number = patient.saved.outbox[0].request;
+        patient.run(vec![Job::Frame {
+            frame: ServerFrame::Accepted {
+                request: number,
+                seq: 5,
+            },
+        }]);
+        assert!(patient.saved.outbox.is_empty());
+        assert!(patient.saved.conversations[&c].log.is_empty());
+        // The doctor's device answers with what it holds of the stretch.
+        let answered = doctor.run(vec![deliver(
+            &c,
+            5,
+            &patient.device_id,
+            request.into_bytes(),
+        )]);
+        assert_eq!(answered.handovers.len(), 1);
+        let archive = answered.handovers[0].archive.clone();
+        assert!(archive.contains(r#""gap":[3,4]"#), "{archive}");
+        // A patient's device does not answer someone else's request.
+        let theirs = Content::HistoryRequest { from: 1, to: 2 }.encode().unwrap();
+        let theirs = doctor.device.send(key, &theirs).unwrap();
+        let ignored = patient.run(vec![deliver(&c, 6, &doctor.device_id, theirs)]);
+        assert!(ignored.handovers.is_empty());
+        // The answer's key, from a clinician: offered to the patient's device.
+        let history = Content::History {
+            blob: Id::from_bytes([40; 16]),
+            key: "ab".repeat(32),
+        };
+        let history = doctor.device.send(key, &history.encode().unwrap()).unwrap();
+        let offered = patient.run(vec![deliver(&c, 7, &doctor.device_id, history)]);
+        assert_eq!(offered.offered.len(), 1);
+        assert_eq!(offered.offered[0].by, "Dr. Test");
+        // Opened, it fills the gap, shown as shared by the doctor.
+        patient.run(vec![Job::Import {
+            conversation: c.clone(),
+            archive,
+            by: "Dr. Test".to_owned(),
+        }]);
+        let shown = view(&patient, &c);
+        let lines: Vec<(Option<u64>, &Body, Option<&str>)> = shown
+            .lines
+            .iter()
+            .map(|l| (l.seq, &l.body, l.shared_by.as_deref()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (
+                    Some(3),
+                    &Body::Text("Take 2 a day".to_owned()),
+                    Some("Dr. Test")
+                ),
+                (
+                    Some(4),
+                    &Body::Text("Call if it hurts".to_owned()),
+                    Some("Dr. Test")
+                ),
+            ]
+        );
+        assert!(!shown.history_pending);
+        assert_eq!(shown.lost, 2);
     }
 }

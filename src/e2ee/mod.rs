@@ -27,8 +27,8 @@ use gloo_events::EventListener;
 use haven_protocol::access::{Action, allowed};
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{
-    ClaimedKeyPackage, ConversationSummary, DeviceStateKey, KEY_PACKAGE_TARGET, KeyPackagePool,
-    RegisteredDevice, TrustAnchor, WaitingDevice, parse_hex,
+    ClaimedKeyPackage, ConversationSummary, DeviceChallenge, DeviceStateKey, KEY_PACKAGE_TARGET,
+    KeyPackagePool, RegisteredDevice, TrustAnchor, WaitingDevice, parse_hex,
 };
 use leptos::prelude::*;
 use serde_json::json;
@@ -408,15 +408,26 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         };
         return Ok((engine(proxy, device, vault), inbox));
     }
-    // No device here yet (or it was revoked): register a new one.
-    let Reply::Signature { key } = within(WORKER, proxy.call(&Request::New, None)).await?.0 else {
+    // No device here yet (or it was revoked): register a new one, whose key signs the
+    // server's challenge to show that this browser holds it.
+    let DeviceChallenge { challenge, .. } = ctx
+        .call::<DeviceChallenge>("POST", "/mls/devices/challenge", None)
+        .await
+        .map_err(said)?;
+    let request = Request::New {
+        organisation: anchor.organisation.clone(),
+        user: user.clone(),
+        challenge: challenge.clone(),
+    };
+    let Reply::Signature { key, signature } = within(WORKER, proxy.call(&request, None)).await?.0
+    else {
         return Err(t(Msg::E2eeWorkerGarbled));
     };
     let registered: RegisteredDevice = ctx
         .call(
             "POST",
             "/mls/devices",
-            Some(json!({ "signature_key": key })),
+            Some(json!({ "signature_key": key, "challenge": challenge, "signature": signature })),
         )
         .await
         .map_err(said)?;

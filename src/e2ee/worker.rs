@@ -14,7 +14,9 @@ use std::rc::Rc;
 
 use haven_mls::{Device, Trust};
 use haven_protocol::identity::Id;
-use haven_protocol::messaging::{TrustAnchor, parse_hex, to_hex};
+use haven_protocol::messaging::{
+    RegistrationChallenge, RegistrationSignature, TrustAnchor, parse_hex, to_hex,
+};
 use js_sys::{Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
@@ -31,8 +33,13 @@ pub const SCRIPT: &str = "/e2ee-worker_loader.js";
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
-    /// A fresh device: answered with its signature key, to register.
-    New,
+    /// A fresh device: answered with its signature key and its signature over the
+    /// server's registration challenge for this person, to register.
+    New {
+        organisation: Id,
+        user: Id,
+        challenge: RegistrationChallenge,
+    },
     /// The server's certificate for the fresh device: answered with its first state.
     Certify {
         device: Id,
@@ -62,6 +69,7 @@ pub enum Reply {
     Started,
     Signature {
         key: String,
+        signature: RegistrationSignature,
     },
     Ready {
         inbox: Inbox,
@@ -137,14 +145,24 @@ fn failed(failure: impl Into<Failure>) -> (Reply, Option<Vec<u8>>) {
 
 fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
     match request {
-        Request::New => match Device::new() {
-            Ok(device) => {
-                let key = to_hex(device.signature_key());
-                state.fresh = Some(device);
-                (Reply::Signature { key }, None)
+        Request::New {
+            organisation,
+            user,
+            challenge,
+        } => {
+            let signed = Device::new().and_then(|device| {
+                let signature = device.sign_registration(&organisation, &user, &challenge)?;
+                Ok((device, signature))
+            });
+            match signed {
+                Ok((device, signature)) => {
+                    let key = to_hex(device.signature_key());
+                    state.fresh = Some(device);
+                    (Reply::Signature { key, signature }, None)
+                }
+                Err(e) => failed(e),
             }
-            Err(e) => failed(e),
-        },
+        }
         Request::Certify {
             device,
             certificate,

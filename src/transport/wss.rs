@@ -52,7 +52,7 @@ pub enum LinkEvent {
     /// Something this person sees changed: fetch it again.
     Changed(haven_protocol::ws::Topic),
     /// For the subscribed encryption device: `subscribed`, `accepted`, `refused`,
-    /// `deliver`, and errors while subscribed.
+    /// `deliver`, `gap`, `receipts`, and errors while subscribed.
     Delivery(String),
     /// The link authenticated again and is about to subscribe the device: every frame
     /// the device receives from here on comes after this event.
@@ -255,7 +255,7 @@ fn on_open(rc: &Rc<RefCell<Inner>>) {
 }
 
 /// The frames the link itself acts on, read from a [`haven_protocol::ws::ServerFrame`];
-/// the messaging frames (subscribed, accepted, refused, deliver, receipts) go to the
+/// the messaging frames (subscribed, accepted, refused, deliver, gap, receipts) go to the
 /// encryption worker as they came, which reads them.
 #[derive(Debug, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -400,7 +400,7 @@ fn on_closed(rc: &Rc<RefCell<Inner>>) {
 mod tests {
     use haven_protocol::ErrorCode;
     use haven_protocol::identity::Id;
-    use haven_protocol::ws::ServerFrame;
+    use haven_protocol::ws::{GapReason, ServerFrame};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     use super::LinkFrame;
@@ -433,8 +433,15 @@ mod tests {
             ServerFrame::Subscribed { device: id.clone() },
             ServerFrame::Accepted { request: 1, seq: 2 },
             ServerFrame::Receipts {
-                conversation: id,
+                conversation: id.clone(),
                 delivered: Vec::new(),
+            },
+            // What the device can no longer have: the worker passes over it and acks.
+            ServerFrame::Gap {
+                conversation: id,
+                from: 3,
+                to: 9,
+                reason: GapReason::Expired,
             },
         ] {
             assert!(matches!(read(&frame), LinkFrame::Messaging), "{frame:?}");

@@ -10,7 +10,7 @@ use std::time::Instant;
 use futures_util::{SinkExt, StreamExt};
 use haven_mls::{Device, Trust};
 use haven_protocol::identity::Id;
-use haven_protocol::messaging::to_hex;
+use haven_protocol::messaging::{RegistrationChallenge, to_hex};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Bytes;
@@ -47,6 +47,15 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// A client of the server at `addr` that trusts exactly the certificate `leaf` (a
+    /// server in another process: its development certificate).
+    pub(crate) fn new(addr: std::net::SocketAddr, leaf: CertificateDer<'static>) -> Result<Self> {
+        Ok(Self {
+            tls: tls(leaf)?,
+            addr,
+        })
+    }
+
     async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect(self.addr)
             .await
@@ -136,7 +145,8 @@ impl Client {
         Ok(second["token"].as_str().ok_or("no token")?.to_owned())
     }
 
-    pub(crate) async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
+    /// A WSS connection bound to the session `token`, not yet subscribing any device.
+    pub(crate) async fn signed_in_socket(&self, token: &str) -> Result<Socket> {
         let tls = self.connect().await?;
         let request = format!("wss://localhost:{}/ws", self.addr.port())
             .into_client_request()
@@ -146,7 +156,15 @@ impl Client {
             .map_err(|e| e.to_string())?;
         next(&mut socket).await?; // hello
         send(&mut socket, json!({"type": "auth", "token": token})).await?;
-        next(&mut socket).await?;
+        let authenticated = next(&mut socket).await?;
+        if authenticated["type"] != "authenticated" {
+            return Err(format!("auth refused: {authenticated}"));
+        }
+        Ok(socket)
+    }
+
+    pub(crate) async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
+        let mut socket = self.signed_in_socket(token).await?;
         send(&mut socket, json!({"type": "subscribe", "device": device})).await?;
         let subscribed = next(&mut socket).await?;
         if subscribed["type"] != "subscribed" {
@@ -201,12 +219,31 @@ pub(crate) async fn trust(client: &Client, token: &str) -> Result<Trust> {
 
 pub(crate) async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
     let mut device = Device::new().map_err(|e| e.to_string())?;
+    // The key shows it is held here: it signs a fresh challenge of this session.
+    let issued = client
+        .call("POST", "/api/mls/devices/challenge", Some(token), json!({}))
+        .await?;
+    let challenge =
+        RegistrationChallenge::parse(issued["challenge"].as_str().ok_or("no challenge")?)
+            .map_err(|e| e.to_string())?;
+    let session = client
+        .call("GET", "/api/session", Some(token), Value::Null)
+        .await?;
+    let user =
+        Id::parse(session["user_id"].as_str().ok_or("no user")?).map_err(|e| e.to_string())?;
+    let signature = device
+        .sign_registration(&trust.organisation, &user, &challenge)
+        .map_err(|e| e.to_string())?;
     let registered = client
         .call(
             "POST",
             "/api/mls/devices",
             Some(token),
-            json!({"signature_key": to_hex(device.signature_key())}),
+            json!({
+                "signature_key": to_hex(device.signature_key()),
+                "challenge": challenge,
+                "signature": signature,
+            }),
         )
         .await?;
     let now = std::time::SystemTime::now()
@@ -347,12 +384,17 @@ pub async fn run() -> Result<Figures> {
     let trust = trust(client, &clinician).await?;
     let (mut sender, sender_id) = enrol(client, &clinician, &trust).await?;
     let (mut receiver, receiver_id) = enrol(client, &patient, &trust).await?;
-    let packages: Vec<Value> = receiver
+    let mut packages = receiver
         .key_packages(CONVERSATIONS)
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|p| json!(to_hex(p)))
-        .collect();
+        .map_err(|e| e.to_string())?;
+    // The directory hands one claimer only a few one-time packages of a device per hour,
+    // then this one.
+    packages.push(
+        receiver
+            .last_resort_key_package()
+            .map_err(|e| e.to_string())?,
+    );
+    let packages: Vec<Value> = packages.iter().map(|p| json!(to_hex(p))).collect();
     client
         .call(
             "POST",

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 pub mod audit_bench;
 pub mod delivery_bench;
 pub mod group_bench;
+pub mod memory_bench;
 pub mod mls_bench;
 pub mod screenshots;
 pub mod signin_bench;
@@ -872,6 +873,11 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The server's process id while it runs, to read its memory from `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|child| child.0.id())
     }
 
     /// SIGKILL: no graceful shutdown, as in a crash.

@@ -57,6 +57,13 @@ pub enum Content {
         blob: Id,
         key: String,
     },
+    /// The sender's device never received messages `from..=to` (the server no longer
+    /// had them): members who hold them answer with a [`Content::History`] of that
+    /// stretch.
+    HistoryRequest {
+        from: u64,
+        to: u64,
+    },
 }
 
 impl std::fmt::Debug for Content {
@@ -68,6 +75,7 @@ impl std::fmt::Debug for Content {
             Self::Attachment { .. } => "Attachment",
             Self::Read { .. } => "Read",
             Self::History { .. } => "History",
+            Self::HistoryRequest { .. } => "HistoryRequest",
         };
         write!(f, "Content::{kind}(<redacted>)")
     }
@@ -112,6 +120,7 @@ impl Content {
                     && !mime.chars().any(char::is_control)
             }
             Self::History { key, .. } => is_key(key),
+            Self::HistoryRequest { from, to } => *from >= 1 && from <= to,
             Self::Delete { .. } | Self::Read { .. } => true,
         };
         if ok {
@@ -215,6 +224,8 @@ impl Transcript {
                 self.archives.push((blob, key));
                 Ok(())
             }
+            // Asks the members; shows nothing.
+            Content::HistoryRequest { .. } => Ok(()),
         }
     }
 
@@ -301,6 +312,31 @@ mod tests {
             assert!(Content::decode(bad.as_bytes()).is_err(), "{bad}");
         }
         assert!(format!("{text:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn a_history_request_names_a_stretch_and_shows_nothing() {
+        let ask = Content::HistoryRequest { from: 3, to: 9 };
+        let bytes = ask.encode().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"type":"history_request","from":3,"to":9}"#
+        );
+        assert_eq!(Content::decode(&bytes).unwrap(), ask);
+        // Backwards, from before the first message, without its end, or with more.
+        for bad in [
+            r#"{"type":"history_request","from":5,"to":4}"#,
+            r#"{"type":"history_request","from":0,"to":4}"#,
+            r#"{"type":"history_request","from":1}"#,
+            r#"{"type":"history_request","from":1,"to":2,"extra":1}"#,
+        ] {
+            assert!(Content::decode(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert!(Content::HistoryRequest { from: 2, to: 1 }.encode().is_err());
+        let mut t = Transcript::default();
+        t.apply(4, &member(1, Role::Clinician), ask).unwrap();
+        assert!(t.entries().is_empty());
+        assert_eq!(t.read_by(&member(1, Role::Clinician).user), 0);
     }
 
     #[test]

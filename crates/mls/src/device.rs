@@ -11,6 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
+use haven_protocol::messaging::{
+    RegistrationChallenge, RegistrationSignature, registration_message,
+};
 use openmls::prelude::{
     BasicCredential, Capabilities, ContentType, Credential, CredentialWithKey, ExtensionType,
     GroupId, KeyPackage, LeafNode, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig,
@@ -20,6 +23,7 @@ use openmls::prelude::{
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider as _;
+use openmls_traits::signatures::Signer as _;
 use serde::{Deserialize, Serialize};
 
 use crate::cert::{CertificateBody, DeviceCertificate, Trust};
@@ -269,6 +273,25 @@ impl Device {
     /// The public key the server certifies.
     pub fn signature_key(&self) -> &[u8] {
         self.signer.public()
+    }
+
+    /// This device's proof, for `POST /api/mls/devices`, that it holds the private half of
+    /// [`Device::signature_key`]: its signature over the registration message of the
+    /// server's `challenge` for `user` of `organisation`.
+    pub fn sign_registration(
+        &self,
+        organisation: &Id,
+        user: &Id,
+        challenge: &RegistrationChallenge,
+    ) -> Result<RegistrationSignature> {
+        let message = registration_message(organisation, user, challenge);
+        let signature: [u8; RegistrationSignature::BYTES] = self
+            .signer
+            .sign(&message)
+            .map_err(Error::internal)?
+            .try_into()
+            .map_err(Error::internal)?;
+        Ok(RegistrationSignature::from_bytes(signature))
     }
 
     /// Installs the server's certificate for this device after checking it.

@@ -87,6 +87,8 @@ pub struct CheckedKeyPackage {
     /// The KeyPackage's hash reference (RFC 9420 5.2): its stable id.
     pub reference: Vec<u8>,
     pub last_resort: bool,
+    /// Unix seconds before which it is refused (its lifetime extension's start).
+    pub not_before: u64,
     /// Unix seconds after which it is refused.
     pub not_after: u64,
     /// The canonical encoding, as claimed members receive it.
@@ -106,7 +108,8 @@ pub fn check_key_package(bytes: &[u8], trust: &Trust, now: u64) -> Result<Checke
         .map_err(Error::internal)?
         .as_slice()
         .to_vec();
-    let not_after = key_package.life_time().not_after();
+    let lifetime = key_package.life_time();
+    let (not_before, not_after) = (lifetime.not_before(), lifetime.not_after());
     let encoded = openmls::prelude::MlsMessageOut::from(key_package.clone())
         .tls_serialize_detached()
         .map_err(Error::internal)?;
@@ -114,6 +117,7 @@ pub fn check_key_package(bytes: &[u8], trust: &Trust, now: u64) -> Result<Checke
         last_resort: key_package.last_resort(),
         certificate,
         reference,
+        not_before,
         not_after,
         encoded,
     })

@@ -762,3 +762,36 @@ fn raw_key_package(suite: openmls::prelude::Ciphersuite) -> Vec<u8> {
         .tls_serialize_detached()
         .unwrap()
 }
+
+/// A device proves to the Authentication Service that it holds its key by signing the
+/// server's challenge: the signature verifies strictly under that key over exactly the
+/// registration message, and over no other person's, organisation's or challenge's.
+#[test]
+fn a_registration_signature_verifies_under_the_devices_key_for_that_message_only() {
+    use haven_protocol::messaging::{RegistrationChallenge, registration_message};
+
+    let device = Device::new().unwrap();
+    let organisation = Id::from_bytes([1; 16]);
+    let user = Id::from_bytes([2; 16]);
+    let challenge = RegistrationChallenge::from_bytes([3; 32]);
+    let signature = device
+        .sign_registration(&organisation, &user, &challenge)
+        .unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(device.signature_key().try_into().unwrap())
+        .unwrap();
+    let signature = ed25519_dalek::Signature::from_bytes(signature.as_bytes());
+    let message = registration_message(&organisation, &user, &challenge);
+    assert!(key.verify_strict(&message, &signature).is_ok());
+    let someone = Id::from_bytes([9; 16]);
+    for other in [
+        registration_message(&organisation, &someone, &challenge),
+        registration_message(&someone, &user, &challenge),
+        registration_message(
+            &organisation,
+            &user,
+            &RegistrationChallenge::from_bytes([9; 32]),
+        ),
+    ] {
+        assert!(key.verify_strict(&other, &signature).is_err());
+    }
+}

@@ -360,8 +360,8 @@ pub fn parse_embed_origin(text: &str) -> Option<String> {
     (url.as_str() == origin || url.as_str() == format!("{origin}/")).then_some(origin)
 }
 
-/// Checks a support contact: short, without control or direction-changing characters;
-/// empty means none.
+/// Checks a support contact: short, without control, invisible or direction-changing
+/// characters ([`DECEPTIVE`](crate::identity::DECEPTIVE)); empty means none.
 pub fn valid_support(text: &str) -> bool {
     text.chars().count() <= MAX_SUPPORT_CHARS
         && !text

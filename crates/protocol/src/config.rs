@@ -87,8 +87,8 @@ pub enum ConfigError {
     IdleTimeout,
 }
 
-/// Checks a brand name the way both sides want it: short, not blank, without control
-/// or direction-changing characters.
+/// Checks a brand name the way both sides want it: short, not blank, without control,
+/// invisible or direction-changing characters ([`DECEPTIVE`](crate::identity::DECEPTIVE)).
 pub fn valid_brand_name(name: &str) -> bool {
     let count = name.chars().count();
     (1..=MAX_BRAND_NAME_CHARS).contains(&count)

@@ -45,6 +45,13 @@ pub enum ErrorCode {
     TooManyDevices,
     /// The encryption device was revoked or belongs to someone else.
     DeviceUnavailable,
+    /// A device's signature key is not a usable Ed25519 public key (not a point of the
+    /// curve, or one of small order): create a new key.
+    InvalidDeviceKey,
+    /// A device registration did not prove that its key signed a fresh challenge of this
+    /// session: the challenge is unknown, used, expired or another session's, or the
+    /// signature does not verify. Ask for a new challenge and sign it with the key.
+    InvalidDeviceProof,
     /// The device already holds as many KeyPackages as allowed.
     KeyPackagePoolFull,
     /// The caller (or their device) is not a member of that conversation.
@@ -59,6 +66,9 @@ pub enum ErrorCode {
     InvalidMessage,
     /// No organisation is served on the host the request was made to.
     UnknownClinic,
+    /// The device subscribed again on another connection, which now carries its
+    /// sends: this one's were refused and nothing was stored. Send them there.
+    Superseded,
     Internal,
 }
 
@@ -98,12 +108,15 @@ impl ErrorCode {
             Self::InvalidKeyPackage => "invalid_key_package",
             Self::TooManyDevices => "too_many_devices",
             Self::DeviceUnavailable => "device_unavailable",
+            Self::InvalidDeviceKey => "invalid_device_key",
+            Self::InvalidDeviceProof => "invalid_device_proof",
             Self::KeyPackagePoolFull => "key_package_pool_full",
             Self::NotAMember => "not_a_member",
             Self::StaleEpoch => "stale_epoch",
             Self::Replayed => "replayed",
             Self::InvalidMessage => "invalid_message",
             Self::UnknownClinic => "unknown_clinic",
+            Self::Superseded => "superseded",
             Self::Internal => "internal",
         }
     }

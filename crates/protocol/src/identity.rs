@@ -17,7 +17,7 @@ pub enum FieldError {
     #[error("enter an email address like name@example.org (at most 254 characters)")]
     Email,
     #[error(
-        "enter a name of 1 to 100 characters, without control or direction-changing characters"
+        "enter a name of 1 to 100 characters, without control, invisible or direction-changing characters"
     )]
     DisplayName,
     #[error("a password must be 12 to 256 characters long")]
@@ -51,7 +51,7 @@ impl FieldError {
         match self {
             Self::Email => "Enter an email address like name@example.org (at most 254 characters).",
             Self::DisplayName => {
-                "Enter a name of 1 to 100 characters, without control or direction-changing characters."
+                "Enter a name of 1 to 100 characters, without control, invisible or direction-changing characters."
             }
             Self::Password => "A password must be 12 to 256 characters long.",
             Self::TotpCode => "A code is 6 digits.",
@@ -87,15 +87,41 @@ pub const ID_HEX_CHARS: usize = 32;
 /// A one-time token's length: base64url of 256 random bits, without padding.
 pub const TOKEN_CHARS: usize = 43;
 
-/// Characters that render text in a different order than it is stored (Trojan Source)
-/// or are invisible controls: refused in names, reasons and email addresses.
+/// Characters that render text in a different order than it is stored (Trojan Source),
+/// or that show as nothing, so that two names that look the same differ: every format
+/// character (Unicode general category `Cf`: zero-width spaces and joiners, word joiner
+/// and invisible operators, soft hyphen, direction marks, embeddings and isolates, byte
+/// order mark, interlinear annotation, tags) and the blank letters that stand for no
+/// sound (Hangul fillers, the combining grapheme joiner, Khmer inherent vowels, the
+/// blank Braille pattern). Refused in names, reasons, email addresses, brand names and
+/// support contacts. Variation selectors stay: emoji and ideographs need them.
 pub const DECEPTIVE: &[(char, char)] = &[
-    ('\u{202A}', '\u{202E}'),
-    ('\u{2066}', '\u{2069}'),
-    ('\u{200E}', '\u{200F}'),
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{0600}', '\u{0605}'),
     ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3164}', '\u{3164}'),
     ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
     ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
 ];
 
 pub(crate) fn is_deceptive(c: char) -> bool {
@@ -677,7 +703,8 @@ mod tests {
             "李小龙",
             "محمد",
             "O'Brien-Smith",
-            "Renée 👩‍⚕️",
+            "Renée 👩🏽 ❤️",
+            "葛\u{E0100}西",
             "<script>alert(1)</script>",
         ] {
             assert!(DisplayName::parse(good).is_ok(), "{good:?}");
@@ -690,8 +717,85 @@ mod tests {
             "x\u{2066}y",
             "a\nb",
             &"x".repeat(101),
+            // Joiners too: a name that shows as nothing in between is another name.
+            "Renée 👩\u{200D}⚕️",
         ] {
             assert!(DisplayName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every character that shows as nothing (format characters, fillers) is refused in
+    /// every name, reason and address people type, wherever it stands.
+    #[test]
+    fn invisible_characters_are_refused_everywhere() {
+        let invisible = [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{061C}',
+            '\u{115F}',
+            '\u{17B4}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{202A}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{206F}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{FEFF}',
+            '\u{FFA0}',
+            '\u{FFF9}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+        ];
+        for c in invisible {
+            let what = format!("U+{:04X}", u32::from(c));
+            assert!(is_deceptive(c), "{what}");
+            assert!(
+                DisplayName::parse(&format!("Pat{c} Okafor")).is_err(),
+                "{what}"
+            );
+            assert!(
+                DisplayName::parse(&format!("Pat Okafor{c}")).is_err(),
+                "{what}"
+            );
+            assert!(
+                Email::parse(&format!("pat{c}@clinic.example")).is_err(),
+                "{what}"
+            );
+            let reason = format!("Patient unconscious in ED,{c} no clinician on call");
+            assert!(Reason::parse(&reason).is_err(), "{what}");
+            assert!(
+                !crate::config::valid_brand_name(&format!("North{c}side")),
+                "{what}"
+            );
+            assert!(
+                !crate::brand::valid_support(&format!("help{c}@clinic.example")),
+                "{what}"
+            );
+        }
+        // What people write stays: letters of any script, marks, emoji with their
+        // variation selectors and modifiers.
+        for c in [
+            'é',
+            'ß',
+            'ع',
+            'क',
+            '\u{094D}',
+            '\u{FE0F}',
+            '\u{1F3FD}',
+            ' ',
+            '-',
+            '\'',
+        ] {
+            assert!(!is_deceptive(c), "U+{:04X}", u32::from(c));
         }
     }
 

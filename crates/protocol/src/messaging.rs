@@ -72,6 +72,81 @@ impl SignatureKey {
     }
 }
 
+/// How long a device registration challenge may be used, in seconds.
+pub const DEVICE_CHALLENGE_LIFETIME_SECS: i64 = 120;
+/// Challenges one session may hold unused at once.
+pub const MAX_OPEN_DEVICE_CHALLENGES: u32 = 4;
+/// What every device registration signature starts with; see [`registration_message`].
+pub const DEVICE_REGISTRATION_DOMAIN: &[u8] = b"haven device registration v1\n";
+
+/// A device registration challenge: 32 random bytes the server issued to one session, as
+/// 64 lower-case hex characters.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegistrationChallenge([u8; 32]);
+
+impl RegistrationChallenge {
+    pub const BYTES: usize = 32;
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        parse_hex(input, Self::BYTES)?
+            .try_into()
+            .map(Self)
+            .map_err(|_| FieldError::Bytes)
+    }
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// An Ed25519 signature by a device's key over its [`registration_message`]: 64 bytes,
+/// as 128 lower-case hex characters.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegistrationSignature([u8; 64]);
+
+impl RegistrationSignature {
+    pub const BYTES: usize = 64;
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        parse_hex(input, Self::BYTES)?
+            .try_into()
+            .map(Self)
+            .map_err(|_| FieldError::Bytes)
+    }
+    pub fn from_bytes(bytes: [u8; 64]) -> Self {
+        Self(bytes)
+    }
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+/// What a device signs with its new key to register it, so that the server certifies
+/// only a key whose private half the caller holds, for this organisation and person, in
+/// this session, now:
+///
+/// `"haven device registration v1\n"`, the organisation's id, `"\n"`, the user's id,
+/// `"\n"`, then the challenge's 32 bytes as they are (not hex). Ids are their 32
+/// lower-case hex characters, so the message is always 127 bytes. The prefix keeps the
+/// signature from being taken for any other made with the key: the MLS signatures it
+/// also makes begin with a length and "MLS 1.0 " (RFC 9420 §5.1.2).
+pub fn registration_message(
+    organisation: &Id,
+    user: &Id,
+    challenge: &RegistrationChallenge,
+) -> Vec<u8> {
+    let mut message = Vec::with_capacity(DEVICE_REGISTRATION_DOMAIN.len() + 2 * 33 + 32);
+    message.extend_from_slice(DEVICE_REGISTRATION_DOMAIN);
+    message.extend_from_slice(organisation.as_str().as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(user.as_str().as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(challenge.as_bytes());
+    message
+}
+
 /// An encoded MLS KeyPackage, as lower-case hex.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -114,13 +189,31 @@ macro_rules! hex_string {
 }
 hex_string!(SignatureKey);
 hex_string!(KeyPackageBytes);
+hex_string!(RegistrationChallenge);
+hex_string!(RegistrationSignature);
 
-/// `POST /api/mls/devices`: register this browser's MLS signature key.
+/// `POST /api/mls/devices/challenge`: a fresh challenge for this session, which the new
+/// device's key signs to register. It is taken once, by this session, until `expires_at`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceChallenge {
+    pub challenge: RegistrationChallenge,
+    /// Unix seconds: the challenge is refused from then on.
+    pub expires_at: i64,
+}
+
+/// `POST /api/mls/devices`: register this browser's MLS signature key. `challenge` is
+/// one this session got from `POST /api/mls/devices/challenge`, and `signature` is the
+/// Ed25519 signature by `signature_key` over the registration message (the domain
+/// `"haven device registration v1\n"`, the organisation's id, `"\n"`, the user's id,
+/// `"\n"`, the challenge's 32 bytes): proof that the caller holds the private key.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterDevice {
     pub signature_key: SignatureKey,
+    pub challenge: RegistrationChallenge,
+    pub signature: RegistrationSignature,
 }
 
 /// The server's certificate for a registered device.
@@ -169,7 +262,10 @@ pub struct TrustAnchor {
     pub organisation: Id,
     /// The Authentication Service's Ed25519 key, hex.
     pub issuer_key: String,
-    /// Devices of the organisation that were revoked: refuse them from now on.
+    /// Revoked devices of the organisation that a member could still meet (still in a
+    /// conversation, or with a KeyPackage someone other than their owner may hold):
+    /// refuse them from now on. A revoked device left out is in no conversation and
+    /// cannot be added to one (the server refuses it).
     pub revoked: Vec<Id>,
 }
 
@@ -206,7 +302,7 @@ pub struct ClaimKeyPackages {
 pub struct ClaimedKeyPackage {
     pub user: Id,
     pub device: Id,
-    /// Hex.
+    /// The KeyPackage inside its `MLSMessage`, as the device uploaded it, hex.
     pub key_package: String,
 }
 
@@ -268,18 +364,24 @@ impl fmt::Debug for MlsBytes {
 /// What a commit changes, as its sender declares it: the server checks it against who
 /// may be in the conversation and routes the Welcome; the members' clients check the
 /// commit itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommitInfo {
+    /// The devices the commit adds, each named once.
     #[serde(default)]
     pub added: Vec<Id>,
+    /// The devices the commit removes, each named once and none also added.
     #[serde(default)]
     pub removed: Vec<Id>,
+    /// The Welcome (an `MLSMessage`) for the devices added: present exactly when
+    /// `added` is not empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome: Option<MlsBytes>,
 }
 
 /// What a delivered message is, for the receiving device.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivered {
@@ -360,6 +462,35 @@ mod tests {
         assert!(KeyPackageBytes::parse(&"00".repeat(MAX_KEY_PACKAGE_BYTES + 1)).is_err());
         let round: String = KeyPackageBytes::parse("0a1b").unwrap().into();
         assert_eq!(round, "0a1b");
+        let challenge = RegistrationChallenge::parse(&"c3".repeat(32)).unwrap();
+        assert_eq!(challenge.as_bytes(), &[0xc3; 32]);
+        let signature = RegistrationSignature::parse(&"5e".repeat(64)).unwrap();
+        assert_eq!(String::from(signature), "5e".repeat(64));
+        for bad in [&"c3".repeat(31), &"c3".repeat(33), &"C3".repeat(32)] {
+            assert!(RegistrationChallenge::parse(bad).is_err(), "{bad}");
+        }
+        assert!(RegistrationSignature::parse(&"5e".repeat(32)).is_err());
+    }
+
+    /// The message a device signs to register, byte for byte: other clients build it
+    /// from this description.
+    #[test]
+    fn the_registration_message_is_fixed() {
+        let organisation = Id::parse(&"0a".repeat(16)).unwrap();
+        let user = Id::parse(&"1b".repeat(16)).unwrap();
+        let challenge = RegistrationChallenge::from_bytes([0xc3; 32]);
+        let message = registration_message(&organisation, &user, &challenge);
+        let expected = [
+            b"haven device registration v1\n".as_slice(),
+            "0a".repeat(16).as_bytes(),
+            b"\n",
+            "1b".repeat(16).as_bytes(),
+            b"\n",
+            &[0xc3_u8; 32],
+        ]
+        .concat();
+        assert_eq!(message, expected);
+        assert_eq!(message.len(), 127);
     }
 
     #[test]

@@ -125,11 +125,11 @@ pub fn email_pattern() -> String {
 impl PartialSchema for Email {
     fn schema() -> RefOr<Schema> {
         let description = format!(
-            "An email address: one `@`, a dot inside the domain, no whitespace, control or \
-             direction-changing characters, none of `{forbidden}`. At most {max} bytes of \
-             UTF-8 in all and {local} before the `@` (the lengths here count characters, \
-             which is the same for ASCII). The server trims surrounding whitespace and keeps \
-             the address in lower case.",
+            "An email address: one `@`, a dot inside the domain, no whitespace, control, \
+             invisible or direction-changing characters, none of `{forbidden}`. At most \
+             {max} bytes of UTF-8 in all and {local} before the `@` (the lengths here count \
+             characters, which is the same for ASCII). The server trims surrounding \
+             whitespace and keeps the address in lower case.",
             forbidden = EMAIL_FORBIDDEN.iter().collect::<String>(),
             max = EMAIL_BYTES.end(),
             local = EMAIL_LOCAL_MAX_BYTES,
@@ -162,8 +162,8 @@ impl PartialSchema for DisplayName {
     fn schema() -> RefOr<Schema> {
         let description = format!(
             "A person's name as they write it, {} to {} characters, any script, without \
-             control or direction-changing characters. The server trims surrounding \
-             whitespace.",
+             control, invisible or direction-changing characters. The server trims \
+             surrounding whitespace.",
             DISPLAY_NAME_CHARS.start(),
             DISPLAY_NAME_CHARS.end()
         );
@@ -184,7 +184,7 @@ pub fn reason_pattern() -> String {
 impl PartialSchema for Reason {
     fn schema() -> RefOr<Schema> {
         let description = format!(
-            "Why, in {} to {} characters; line breaks allowed, other control or \
+            "Why, in {} to {} characters; line breaks allowed, other control, invisible or \
              direction-changing characters not. The server trims surrounding whitespace.",
             REASON_CHARS.start(),
             REASON_CHARS.end()
@@ -333,19 +333,76 @@ impl PartialSchema for crate::messaging::SignatureKey {
 }
 impl ToSchema for crate::messaging::SignatureKey {}
 
+impl PartialSchema for crate::messaging::RegistrationChallenge {
+    fn schema() -> RefOr<Schema> {
+        let bytes = crate::messaging::RegistrationChallenge::BYTES;
+        described(
+            hex_builder(bytes, bytes),
+            format!(
+                "A device registration challenge from `POST /api/mls/devices/challenge`: \
+                 {bytes} bytes as lower-case hexadecimal."
+            ),
+            &"c3".repeat(bytes),
+        )
+    }
+}
+impl ToSchema for crate::messaging::RegistrationChallenge {}
+
+impl PartialSchema for crate::messaging::RegistrationSignature {
+    fn schema() -> RefOr<Schema> {
+        let bytes = crate::messaging::RegistrationSignature::BYTES;
+        described(
+            hex_builder(bytes, bytes),
+            format!(
+                "An Ed25519 signature by the key being registered over the registration \
+                 message: {bytes} bytes as lower-case hexadecimal."
+            ),
+            &"5e".repeat(bytes),
+        )
+    }
+}
+impl ToSchema for crate::messaging::RegistrationSignature {}
+
 impl PartialSchema for crate::messaging::KeyPackageBytes {
     fn schema() -> RefOr<Schema> {
         let max = crate::messaging::MAX_KEY_PACKAGE_BYTES;
         described(
             hex_builder(1, max),
             format!(
-                "An encoded MLS KeyPackage (RFC 9420): 1 to {max} bytes as lower-case hexadecimal."
+                "An MLS KeyPackage (RFC 9420 §10) inside an `MLSMessage` (§6: version mls10, \
+                 wire format mls_key_package, 0x0005), not a bare KeyPackage: 1 to {max} bytes \
+                 as lower-case hexadecimal."
             ),
             "0001000520",
         )
     }
 }
 impl ToSchema for crate::messaging::KeyPackageBytes {}
+
+/// Standard base64 with padding (RFC 4648 §4), canonical as the parser demands: the
+/// bits a final `=` or `==` leaves unused are zero, so each byte string has one spelling.
+pub fn base64_pattern() -> String {
+    let digit = "[A-Za-z0-9+/]";
+    format!("^(?:{digit}{{4}})*(?:{digit}{{4}}|{digit}{{2}}[AEIMQUYcgkosw048]=|{digit}[AQgw]==)$")
+}
+
+impl PartialSchema for crate::messaging::MlsBytes {
+    fn schema() -> RefOr<Schema> {
+        let max = crate::messaging::MAX_MLS_MESSAGE_BYTES;
+        described(
+            string()
+                .min_length(Some(4))
+                .max_length(Some(max.div_ceil(3) * 4))
+                .pattern(Some(base64_pattern())),
+            format!(
+                "An MLS message (an `MLSMessage`, RFC 9420 §6) as standard base64 with padding: \
+                 1 to {max} bytes."
+            ),
+            "AAEAAg==",
+        )
+    }
+}
+impl ToSchema for crate::messaging::MlsBytes {}
 
 #[cfg(test)]
 mod tests {
@@ -393,8 +450,8 @@ pub fn brand_name() -> Object {
         .pattern(Some(trimmed_text_pattern(&[CONTROL, DECEPTIVE])))
         .description(Some(format!(
             "The organisation's name as shown in the app, 1 to {} characters, without \
-             control or direction-changing characters. The server trims surrounding \
-             whitespace.",
+             control, invisible or direction-changing characters. The server trims \
+             surrounding whitespace.",
             crate::config::MAX_BRAND_NAME_CHARS
         )))
         .examples(["Northside Clinic"])
@@ -410,8 +467,8 @@ pub fn support_contact() -> Object {
         .pattern(Some(format!("^(?:{inner})?$")))
         .description(Some(format!(
             "How patients reach the clinic for help (an address, a phone number, a \
-             sentence), at most {} characters, without control or direction-changing \
-             characters; empty for none. The server trims surrounding whitespace.",
+             sentence), at most {} characters, without control, invisible or \
+             direction-changing characters; empty for none. The server trims surrounding whitespace.",
             crate::brand::MAX_SUPPORT_CHARS
         )))
         .examples(["help@clinic.example, 555-0100"])

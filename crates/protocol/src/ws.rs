@@ -12,6 +12,7 @@ use crate::messaging::{CommitInfo, Delivered, MlsBytes};
 pub const MAX_FRAME_BYTES: usize = crate::messaging::MAX_MLS_MESSAGE_BYTES / 3 * 4 + 8 * 1024;
 
 /// What the app sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
@@ -62,6 +63,7 @@ impl std::fmt::Debug for ClientFrame {
 }
 
 /// What the server sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -125,9 +127,32 @@ pub enum ServerFrame {
         conversation: Id,
         delivered: Vec<Reached>,
     },
+    /// Messages `from..=to` of `conversation` are gone before this device received
+    /// them (they expired, or were removed): delivery goes on after them. The device
+    /// acknowledges `to` like a delivery and catches up on that stretch from the history
+    /// a member hands over.
+    Gap {
+        conversation: Id,
+        from: u64,
+        to: u64,
+        reason: GapReason,
+    },
+}
+
+/// Why a device can no longer have a stretch of a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapReason {
+    /// Kept for [`crate::messaging::MESSAGE_RETENTION_SECS`] and then deleted.
+    Expired,
+    /// Deleted once every device counted then had received it (this device did not
+    /// count: it was revoked, or had already left).
+    Removed,
 }
 
 /// One person's position in a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reached {
     pub user: Id,
@@ -135,6 +160,7 @@ pub struct Reached {
 }
 
 /// What a [`ServerFrame::Changed`] is about.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {

@@ -145,6 +145,8 @@ pub fn table() -> Vec<Row> {
         .doc("Browsers report Content-Security-Policy violations here"),
         spec(M::GET, "/openapi.json", Public, get(crate::http::openapi::serve))
             .doc("This document"),
+        spec(M::GET, "/asyncapi.json", Public, get(crate::http::asyncapi::serve))
+            .doc("The messaging WebSocket (/ws) as AsyncAPI 3.0: every frame either side sends, with its schema and examples"),
         spec(M::POST, "/auth/login", Public, post(signin::login))
             .doc("Sign in with email and password; the answer says what comes next")
             .takes(one::<wire::LoginRequest>)
@@ -259,17 +261,20 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),
+        spec(M::POST, "/mls/devices/challenge", full(&[Action::Converse]), post(delivery::challenge::issue))
+            .doc("A fresh challenge for registering a device: this session may use it once, within two minutes")
+            .gives(one::<mls_wire::DeviceChallenge>),
         spec(M::POST, "/mls/devices", full(&[Action::Converse]), post(delivery::directory::register))
-            .doc("Register this browser's end-to-end encryption key; the answer is its device certificate")
+            .doc("Register this browser's end-to-end encryption key, signed over a fresh challenge of this session to prove holding it; the answer is its device certificate. At most 10 a day per person, then too_many_requests")
             .takes(one::<mls_wire::RegisterDevice>)
             .gives(one::<mls_wire::RegisteredDevice>),
         spec(M::GET, "/mls/trust", full(&[Action::Converse]), get(delivery::directory::trust_anchor))
-            .doc("The key that signs device certificates, and the organisation's revoked devices")
+            .doc("The key that signs device certificates, and the revoked devices a member could still meet (in a conversation, or with a KeyPackage someone else holds)")
             .gives(one::<mls_wire::TrustAnchor>),
         spec(M::POST, "/mls/devices/{id}/revoke", full(&[Action::Converse]), post(delivery::directory::revoke_own))
             .doc("Retire one of one's own encryption devices: nothing more is delivered to it"),
         spec(M::GET, "/mls/devices/{id}/state-key", full(&[Action::Converse]), get(delivery::directory::state_key))
-            .doc("The secret that unlocks one's own device's local store in this browser")
+            .doc("The secret that unlocks one's own device's local store in this browser; its release is recorded once per session and device in 10 minutes")
             .gives(one::<mls_wire::DeviceStateKey>),
         spec(M::GET, "/mls/devices/{id}/key-packages", full(&[Action::Converse]), get(delivery::directory::pool))
             .doc("How many KeyPackages one's device has in the directory")
@@ -280,11 +285,11 @@ pub fn table() -> Vec<Row> {
             full(&[Action::Converse]),
             post(delivery::directory::upload).layer(DefaultBodyLimit::max(delivery::directory::MAX_UPLOAD_BYTES)),
         )
-        .doc("Publish KeyPackages for one's device; each is checked, and one bad package stores none")
+        .doc("Publish KeyPackages for one's device; each is checked (signatures, ciphersuite, this device's certificate, a lifetime of at most 28 days that has begun and not ended), and one bad package stores none")
         .takes(one::<mls_wire::UploadKeyPackages>)
         .gives(one::<mls_wire::KeyPackagePool>),
-        spec(M::POST, "/mls/key-packages/claim", full(&[Action::Converse]), post(delivery::directory::claim))
-            .doc("One KeyPackage for each device of the people named (people one may converse with)")
+        spec(M::POST, "/mls/key-packages/claim", full(&[Action::Converse]), post(delivery::claims::claim))
+            .doc("One KeyPackage for each device of the people named (people one may converse with); each recorded. Per hour one caller receives at most 3 one-time packages of a device (all callers together 8), then its last-resort package, and at most 500 packages in all, then too_many_requests")
             .takes(one::<mls_wire::ClaimKeyPackages>)
             .gives(many::<mls_wire::ClaimedKeyPackage>),
         spec(M::POST, "/conversations", full(&[Action::Converse]), post(delivery::conversations::create))
@@ -295,7 +300,7 @@ pub fn table() -> Vec<Row> {
             .doc("The conversations of one's device, with what it has acknowledged (recorded as a read)")
             .gives(many::<mls_wire::ConversationSummary>),
         spec(M::POST, "/conversations/{id}/opened", full(&[Action::Converse]), post(delivery::conversations::opened))
-            .doc("Record that one opened a conversation"),
+            .doc("Record that one opened a conversation (once per session and conversation in 10 minutes; repeats are answered and not recorded)"),
         spec(
             M::POST,
             "/conversations/{id}/attachments",

@@ -29,6 +29,8 @@ struct Inner {
     writer: crate::delivery::writer::Writer,
     guards: Guards,
     anonymous_sockets: crate::http::ws::Anonymous,
+    repeats: crate::audit::repeats::Repeats,
+    csp_reports: crate::http::api::CspReports,
 }
 
 /// The settings that bound what an unauthenticated caller can cost.
@@ -42,6 +44,8 @@ pub struct Guards {
     pub ws_auth_deadline: Duration,
     /// Unauthenticated WebSockets open at once per address (IPv6: per /64).
     pub ws_anonymous_per_address: usize,
+    /// Signed-in WebSockets one person may hold open at once (tabs and devices).
+    pub ws_per_person: usize,
 }
 
 impl Default for Guards {
@@ -51,6 +55,7 @@ impl Default for Guards {
             sign_in_window_secs: crate::identity::ratelimit::WINDOW_SECS,
             ws_auth_deadline: Duration::from_secs(10),
             ws_anonymous_per_address: 16,
+            ws_per_person: 16,
         }
     }
 }
@@ -85,6 +90,8 @@ impl AppState {
                 mls_issuer,
                 guards,
                 anonymous_sockets: crate::http::ws::Anonymous::default(),
+                repeats: crate::audit::repeats::Repeats::default(),
+                csp_reports: crate::http::api::CspReports::default(),
             }),
         }
     }
@@ -127,6 +134,15 @@ impl AppState {
     }
     pub fn anonymous_sockets(&self) -> &crate::http::ws::Anonymous {
         &self.inner.anonymous_sockets
+    }
+    /// Content-Security-Policy reports taken per address in the current window.
+    pub fn csp_reports(&self) -> &crate::http::api::CspReports {
+        &self.inner.csp_reports
+    }
+    /// Entries recorded once per session and target within a window (`opened`, the
+    /// state key), not once per call.
+    pub fn repeats(&self) -> &crate::audit::repeats::Repeats {
+        &self.inner.repeats
     }
     pub fn guards(&self) -> &Guards {
         &self.inner.guards

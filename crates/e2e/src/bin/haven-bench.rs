@@ -258,6 +258,8 @@ async fn main() -> std::process::ExitCode {
     let delivery_only = std::env::args().any(|a| a == "--delivery-only");
     // `--scale-only`: latency with 200 clients and the 250-member group alone.
     let scale_only = std::env::args().any(|a| a == "--scale-only");
+    // `--memory-only`: the server's memory under a backlog attack alone.
+    let memory_only = std::env::args().any(|a| a == "--memory-only");
     // `--startup-only`: the bundle and start-up figures alone.
     if std::env::args().any(|a| a == "--startup-only") {
         return match startup(&sizes, &date).await {
@@ -265,7 +267,7 @@ async fn main() -> std::process::ExitCode {
             Err(code) => code,
         };
     }
-    if !audit_only && !signin_only && !scale_only {
+    if !audit_only && !signin_only && !scale_only && !memory_only {
         match haven_e2e::delivery_bench::run().await {
             Ok(figures) => {
                 let section = haven_e2e::delivery_bench::section(&figures, &date, &machine());
@@ -281,7 +283,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    if !audit_only && !signin_only && !delivery_only {
+    if !audit_only && !signin_only && !delivery_only && !memory_only {
         match haven_e2e::group_bench::run().await {
             Ok(figures) => {
                 let section = haven_e2e::group_bench::section(&figures, &date, &machine());
@@ -297,7 +299,23 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    if delivery_only || scale_only {
+    if !audit_only && !signin_only && !delivery_only && !scale_only {
+        match haven_e2e::memory_bench::run().await {
+            Ok(figures) => {
+                let section = haven_e2e::memory_bench::section(&figures, &date, &machine());
+                println!("{section}");
+                if let Err(e) = write_section("memory", &section) {
+                    eprintln!("haven-bench: cannot write BENCHMARKS.md: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            Err(e) => {
+                eprintln!("haven-bench: memory under a backlog attack: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    if delivery_only || scale_only || memory_only {
         return std::process::ExitCode::SUCCESS;
     }
     // `--audit-only` skips the sign-in burst too.

@@ -275,9 +275,11 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
         )
         .await
         .unwrap();
+    // Clicked once the clinician's read mark came back and the conversation was redrawn
+    // for it (the unread count goes), not in the build about to be replaced.
     clinician
         .wait_until(&format!(
-            "return [...document.querySelectorAll('.line-attachment .attachment-name')].some(e => e.textContent === {});",
+            "return [...document.querySelectorAll('.line-attachment .attachment-name')].some(e => e.textContent === {}) && document.querySelector('.conversations .badge.unread') === null;",
             serde_json::to_string(name).unwrap()
         ))
         .await
@@ -287,7 +289,7 @@ async fn a_patient_and_a_clinician_exchange_end_to_end_encrypted_messages() {
         .await
         .unwrap();
     let saved = downloads.path().join(name);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + haven_e2e::WAIT;
     loop {
         if std::fs::read(&saved).is_ok_and(|b| b == contents) {
             break;
@@ -757,18 +759,30 @@ async fn a_clinician_brought_into_the_care_team_joins_its_conversation_with_the_
         .choose_file("#attachment-file", &image)
         .await
         .unwrap();
+    // The patient's browser shows the line, says it read it, and redraws the
+    // conversation once its own read mark comes back (the unread count goes): the button
+    // is clicked in the conversation as it then stands, since one replaced between the
+    // driver's finding and clicking it is a stale element to the driver.
     patient
-        .wait_until("return [...document.querySelectorAll('.line-attachment')].some(l => l.querySelector('.attachment-name')?.textContent === 'inhaler-technique.png' && l.querySelector('.attachment-view') !== null);")
+        .wait_until("return [...document.querySelectorAll('.line-attachment')].some(l => l.querySelector('.attachment-name')?.textContent === 'inhaler-technique.png' && l.querySelector('.attachment-view') !== null) && document.querySelector('.conversations .badge.unread') === null;")
         .await
         .unwrap();
     patient
         .click(".line-attachment .attachment-view")
         .await
         .unwrap();
+    let image_shown = "const img = document.querySelector('.line-attachment img.attachment-image'); return img !== null && img.complete && img.naturalWidth === 3 && img.naturalHeight === 2 && img.src.startsWith('blob:');";
+    patient.wait_until(image_shown).await.unwrap();
+    // It stays shown as the conversation moves on: a message arriving, and the patient's
+    // read mark for it coming back, each redraw the transcript.
+    let after = "Bring the inhaler on Thursday and we will check it together. (marker-godwit-64)";
+    send(&clinician, after).await;
+    wait_for_text(&patient, after).await;
     patient
-        .wait_until("const img = document.querySelector('.line-attachment img.attachment-image'); return img !== null && img.complete && img.naturalWidth === 3 && img.naturalHeight === 2 && img.src.startsWith('blob:');")
+        .wait_until("return document.querySelector('.conversations .badge.unread') === null;")
         .await
         .unwrap();
+    patient.wait_until(image_shown).await.unwrap();
     for session in [&patient, &clinician, &colleague] {
         assert!(session.console_errors().await.unwrap().is_empty());
     }

@@ -124,14 +124,14 @@ pub async fn update(
     let name = request.name.trim().to_owned();
     if !valid_brand_name(&name) {
         return Err(invalid(
-            "The name must be 1 to 80 characters, without line breaks.",
+            "The name must be 1 to 80 characters, without line breaks or invisible characters.",
         ));
     }
     let support = request.support.trim().to_owned();
     // Empty is "none"; spaces alone are a mistake, not a choice.
     if !valid_support(&support) || (support.is_empty() && !request.support.is_empty()) {
         return Err(invalid(
-            "The support contact must be empty or text of at most 200 characters, without line breaks.",
+            "The support contact must be empty or text of at most 200 characters, without line breaks or invisible characters.",
         ));
     }
     if !request.colours.contrast_failures().is_empty() {
@@ -224,64 +224,174 @@ const SVG_ELEMENTS: &[&str] = &[
     "clippath",
 ];
 
-/// Their attributes: geometry and paint. No `href`, no event handlers, no `style`.
-const SVG_ATTRIBUTES: &[&str] = &[
-    "xmlns",
-    "version",
-    "viewbox",
-    "width",
-    "height",
-    "x",
-    "y",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "cx",
-    "cy",
-    "r",
-    "rx",
-    "ry",
-    "fx",
-    "fy",
-    "d",
-    "points",
-    "fill",
-    "stroke",
-    "stroke-width",
-    "stroke-linecap",
-    "stroke-linejoin",
-    "stroke-miterlimit",
-    "stroke-dasharray",
-    "opacity",
-    "fill-opacity",
-    "stroke-opacity",
-    "fill-rule",
-    "clip-rule",
-    "clip-path",
-    "transform",
-    "id",
-    "offset",
-    "stop-color",
-    "stop-opacity",
-    "gradientunits",
-    "gradienttransform",
-    "font-family",
-    "font-size",
-    "font-weight",
-    "text-anchor",
-    "preserveaspectratio",
-    "role",
-    "aria-label",
+/// What an attribute's value may be. SVG reads presentation attributes (`fill`,
+/// `stroke`, `transform`, ...) as CSS, and CSS decodes escapes (`\75rl(` is `url(`),
+/// strings and comments before it looks for a reference, so a value is checked against
+/// what its attribute needs, character by character, never against a list of bad words:
+/// no backslash, quote, slash, colon, `@`, `;`, `!`, `{` or `}` where CSS reads it, and a
+/// parenthesis only after a function the attribute needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SvgValue {
+    /// The SVG namespace, exactly.
+    Namespace,
+    /// Numbers, lengths, lists of them and path data: letters (units, commands,
+    /// keywords), digits, spaces and `.,+-%`.
+    Numbers,
+    /// Keywords and ids: letters, digits, spaces and `.-_`.
+    Keyword,
+    /// A colour (`#hex`, a name, `rgb()`, `rgba()`, `hsl()`, `hsla()`), `none`, or
+    /// `url(#id)`: a gradient or clip path of the same file.
+    Paint,
+    /// A colour, as a paint without `url()`.
+    Colour,
+    /// `url(#id)` of the same file, or a keyword.
+    Reference,
+    /// `matrix()`, `translate()`, `scale()`, `rotate()`, `skewX()`, `skewY()`.
+    Transform,
+    /// Font family names, quoted or not.
+    FontFamily,
+    /// Text for people (`aria-label`), which nothing reads as CSS or as an address.
+    Text,
+}
+
+/// Their attributes: geometry and paint, each with what its value may be. No `href`, no
+/// event handlers, no `style`.
+const SVG_ATTRIBUTES: &[(&str, SvgValue)] = &[
+    ("xmlns", SvgValue::Namespace),
+    ("version", SvgValue::Keyword),
+    ("viewbox", SvgValue::Numbers),
+    ("width", SvgValue::Numbers),
+    ("height", SvgValue::Numbers),
+    ("x", SvgValue::Numbers),
+    ("y", SvgValue::Numbers),
+    ("x1", SvgValue::Numbers),
+    ("y1", SvgValue::Numbers),
+    ("x2", SvgValue::Numbers),
+    ("y2", SvgValue::Numbers),
+    ("cx", SvgValue::Numbers),
+    ("cy", SvgValue::Numbers),
+    ("r", SvgValue::Numbers),
+    ("rx", SvgValue::Numbers),
+    ("ry", SvgValue::Numbers),
+    ("fx", SvgValue::Numbers),
+    ("fy", SvgValue::Numbers),
+    ("d", SvgValue::Numbers),
+    ("points", SvgValue::Numbers),
+    ("fill", SvgValue::Paint),
+    ("stroke", SvgValue::Paint),
+    ("stroke-width", SvgValue::Numbers),
+    ("stroke-linecap", SvgValue::Keyword),
+    ("stroke-linejoin", SvgValue::Keyword),
+    ("stroke-miterlimit", SvgValue::Numbers),
+    ("stroke-dasharray", SvgValue::Numbers),
+    ("opacity", SvgValue::Numbers),
+    ("fill-opacity", SvgValue::Numbers),
+    ("stroke-opacity", SvgValue::Numbers),
+    ("fill-rule", SvgValue::Keyword),
+    ("clip-rule", SvgValue::Keyword),
+    ("clip-path", SvgValue::Reference),
+    ("transform", SvgValue::Transform),
+    ("id", SvgValue::Keyword),
+    ("offset", SvgValue::Numbers),
+    ("stop-color", SvgValue::Colour),
+    ("stop-opacity", SvgValue::Numbers),
+    ("gradientunits", SvgValue::Keyword),
+    ("gradienttransform", SvgValue::Transform),
+    ("font-family", SvgValue::FontFamily),
+    ("font-size", SvgValue::Numbers),
+    ("font-weight", SvgValue::Keyword),
+    ("text-anchor", SvgValue::Keyword),
+    ("preserveaspectratio", SvgValue::Keyword),
+    ("role", SvgValue::Keyword),
+    ("aria-label", SvgValue::Text),
 ];
 
 const SVG_NAMESPACE: &str = "http://www.w3.org/2000/svg";
 
+/// Whether `value` is made of ASCII letters, digits, whitespace and `extra` only.
+fn ascii_words(value: &str, extra: &[char]) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || extra.contains(&c))
+}
+
+/// Whether `value` is what an attribute of `kind` may hold.
+fn allowed_value(kind: SvgValue, value: &str) -> bool {
+    match kind {
+        SvgValue::Namespace => value == SVG_NAMESPACE,
+        SvgValue::Numbers => ascii_words(value, &['.', ',', '+', '-', '%']),
+        SvgValue::Keyword => ascii_words(value, &['.', '-', '_']),
+        SvgValue::FontFamily => ascii_words(value, &[',', '-', '_', '\'', '"']),
+        SvgValue::Paint => css_functions(value, &["url", "rgb", "rgba", "hsl", "hsla"]),
+        SvgValue::Colour => css_functions(value, &["rgb", "rgba", "hsl", "hsla"]),
+        SvgValue::Reference => css_functions(value, &["url"]),
+        SvgValue::Transform => css_functions(
+            value,
+            &["matrix", "translate", "scale", "rotate", "skewx", "skewy"],
+        ),
+        SvgValue::Text => !value
+            .chars()
+            .any(|c| matches!(c, '\\' | '<' | '>') || (c.is_control() && !c.is_ascii_whitespace())),
+    }
+}
+
+/// A CSS value of plain words, numbers and `#hex`, with calls to `allowed` functions
+/// only (any case), none inside another: each call's arguments are numbers and words,
+/// and a `url()`'s is `#` and an id, a reference within the same file.
+fn css_functions(value: &str, allowed: &[&str]) -> bool {
+    let plain = |c: char| {
+        c.is_ascii_alphanumeric()
+            || c.is_ascii_whitespace()
+            || matches!(c, '#' | '.' | ',' | '+' | '-' | '%' | '_')
+    };
+    let mut rest = value;
+    while let Some(open) = rest.find('(') {
+        let head = &rest[..open];
+        if !head.chars().all(plain) {
+            return false;
+        }
+        // `head` is ASCII, so a byte after any of its characters is a boundary.
+        let name_start = head
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .map_or(0, |i| i + 1);
+        let name = head[name_start..].to_ascii_lowercase();
+        if !allowed.contains(&name.as_str()) {
+            return false;
+        }
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(')') else {
+            return false;
+        };
+        let arguments = &after[..close];
+        let arguments_allowed = if name == "url" {
+            arguments.strip_prefix('#').is_some_and(|id| {
+                !id.is_empty()
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            })
+        } else {
+            arguments.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || c.is_ascii_whitespace()
+                    || matches!(c, '.' | ',' | '+' | '-' | '%')
+            })
+        };
+        if !arguments_allowed {
+            return false;
+        }
+        rest = &after[close + 1..];
+    }
+    // A `)` without its call is not plain either.
+    rest.chars().all(plain)
+}
+
 /// Whether `text` is an SVG made only of the elements and attributes above, in one
 /// linear pass: no declarations, comments, processing instructions or CDATA (`<!`,
 /// `<?`), no character or entity references (`&`), no namespace prefixes, attribute
-/// values quoted and free of `:` (so no scheme, `url(` only as `url(#id)`), and the one
-/// `xmlns` the SVG namespace. Anything else is refused, not cleaned.
+/// values quoted and each what its attribute needs (so no scheme, no CSS escape, and
+/// `url(` only as `url(#id)`), and the one `xmlns` the SVG namespace. Anything else is
+/// refused, not cleaned.
 fn inert_svg(text: &str) -> bool {
     if text.contains('&') || text.contains("<!") || text.contains("<?") {
         return false;
@@ -320,9 +430,12 @@ fn inert_tag(tag: &str) -> bool {
             return false;
         };
         let attribute = attributes[..eq].trim_end().to_ascii_lowercase();
-        if !SVG_ATTRIBUTES.contains(&attribute.as_str()) {
+        let Some(&(_, kind)) = SVG_ATTRIBUTES
+            .iter()
+            .find(|(name, _)| *name == attribute.as_str())
+        else {
             return false;
-        }
+        };
         let after = attributes[eq + 1..].trim_start();
         let Some(quote) = after.chars().next().filter(|q| *q == '"' || *q == '\'') else {
             return false;
@@ -331,17 +444,7 @@ fn inert_tag(tag: &str) -> bool {
             return false;
         };
         let value = &after[1..1 + end];
-        let allowed_value = if attribute == "xmlns" {
-            value == SVG_NAMESPACE
-        } else {
-            !value.contains(':')
-                && !value.contains('<')
-                && value
-                    .to_ascii_lowercase()
-                    .match_indices("url(")
-                    .all(|(i, _)| value[i + 4..].starts_with('#'))
-        };
-        if !allowed_value {
+        if !allowed_value(kind, value) {
             return false;
         }
         attributes = after[end + 2..].trim_start();
@@ -492,13 +595,14 @@ pub async fn remove_logo(
 /// anyone (the sign-in page shows it). Never another organisation's.
 pub async fn logo(
     State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
     Path(hash): Path<String>,
 ) -> Result<Response> {
     if !haven_protocol::brand::valid_logo_path(&format!("{LOGO_PATH_PREFIX}{hash}")) {
         return Err(Error::NotFound);
     }
-    let org = crate::tenancy::for_request(&state, &headers).await?;
+    let org = crate::tenancy::for_request(&state, &headers, ip).await?;
     let row: Option<(String, Vec<u8>)> =
         sqlx::query_as("SELECT content_type, bytes FROM brand_logos WHERE org_id = ? AND hash = ?")
             .bind(org.id.as_str())
@@ -575,5 +679,96 @@ mod tests {
         );
         let flood = format!("<svg{}></svg>", " on=\"\"".repeat(16_000));
         assert_eq!(logo_kind(Some("image/svg+xml"), flood.as_bytes()), None);
+    }
+
+    fn svg_with(attributes: &str) -> String {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="4" height="4" {attributes}/></svg>"#
+        )
+    }
+
+    /// SVG reads presentation attributes as CSS, which decodes escapes before it looks for
+    /// a reference: `\75rl(http\3a //...)` is `url(http://...)`, fetched when the logo is
+    /// opened as a document.
+    #[test]
+    fn no_attribute_value_css_could_decode_into_a_reference() {
+        for bad in [
+            r##"fill="\75rl(http\3a //evil.example/x)""##,
+            r##"fill="\75 rl(#a)""##,
+            r##"fill="u\rl(#a)""##,
+            r##"fill="url(\23 a)""##,
+            r##"stroke="\000075rl(#a)""##,
+            r##"fill='url("#a")'"##,
+            r##"fill="url('//evil.example/x')""##,
+            r##"fill="url(//evil.example/x)""##,
+            r##"fill="url(#a""##,
+            r##"fill="url(#)""##,
+            r##"fill="url(#a)url(#b))""##,
+            r##"fill="image-set(#a 1x)""##,
+            r##"fill="-webkit-image-set(#a 1x)""##,
+            r##"fill="cross-fade(#a, #b)""##,
+            r##"fill="element(#a)""##,
+            r##"fill="expression(alert(1))""##,
+            r##"fill="rgb(var(x))""##,
+            r##"fill="rgb(1,2,3))""##,
+            r##"fill="/**/url(#a)""##,
+            r##"fill="red;background:url(x)""##,
+            r##"fill="@import x""##,
+            r##"fill="red !important""##,
+            r##"stop-color="url(#a)""##,
+            r##"clip-path="inset(1px)""##,
+            r##"clip-path="path(M0 0)""##,
+            r##"transform="url(#a)""##,
+            r##"transform="translate(calc(1px))""##,
+            r##"transform="translate(1px) attr(x)""##,
+            r##"width="calc(1px + 2px)""##,
+            r##"width="attr(x)""##,
+            r##"d="M0 0 url(#a)""##,
+            r##"d="M0 0\4c 1 1""##,
+            r##"font-family="x;src:url(//evil.example/f)""##,
+            r##"font-family="\75rl""##,
+            r##"id="a:b""##,
+            r##"id="a\62""##,
+            r##"stroke-dasharray="var(x)""##,
+            r##"aria-label="a\62""##,
+            r##"fill="&#117;rl(#a)""##,
+            r##"fill="u&#x72;l(#a)""##,
+        ] {
+            let svg = svg_with(bad);
+            assert_eq!(
+                logo_kind(Some("image/svg+xml"), svg.as_bytes()),
+                None,
+                "{bad}"
+            );
+        }
+        for good in [
+            r##"fill="url(#a)""##,
+            r##"fill="URL(#grad-1.b)""##,
+            r##"fill="url(#a) navy""##,
+            r##"fill="#5b2a86""##,
+            r##"fill="none""##,
+            r##"fill="currentColor""##,
+            r##"fill="rgb(91, 42, 134)""##,
+            r##"fill="rgba(91,42,134,0.5)""##,
+            r##"stroke="hsl(270 50% 35%)""##,
+            r##"stop-color="#fff""##,
+            r##"clip-path="url(#c)""##,
+            r##"transform="translate(1 1) rotate(-45 5 5) scale(2)""##,
+            r##"transform="matrix(1,0,0,1,0,0) skewX(10)""##,
+            r##"width="4.5e1px""##,
+            r##"d="M0 0L10 10h-1.5v2Z""##,
+            r##"stroke-dasharray="4 2""##,
+            r##"opacity="50%""##,
+            r##"font-family="'Open Sans', sans-serif""##,
+            r##"id="logo_mark-1""##,
+            r##"aria-label="Northside Clinic: logo""##,
+        ] {
+            let svg = svg_with(good);
+            assert_eq!(
+                logo_kind(Some("image/svg+xml"), svg.as_bytes()),
+                Some("image/svg+xml"),
+                "{good}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod duties;
 pub mod heads;
 pub mod people;
 pub mod reads;
+pub mod repeats;
 
 pub use heads::{current_head, load_or_create_key};
 pub use reads::record_list_read;

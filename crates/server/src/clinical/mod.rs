@@ -209,9 +209,9 @@ pub async fn clinicians(
 }
 
 /// `POST /api/patients/{id}/care-team`: a clinician of the patient's care team brings in
-/// another active clinician of the organisation. Recorded; the people in the patient's
-/// care-team conversations are told, so a device of theirs adds the newcomer's devices
-/// and hands over the history.
+/// another active clinician of the organisation, while the patient's account is active.
+/// Recorded; the people in the patient's care-team conversations are told, so a device
+/// of theirs adds the newcomer's devices and hands over the history.
 pub async fn join_care_team(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -234,6 +234,22 @@ pub async fn join_care_team(
             ErrorCode::NotInCareTeam,
             StatusCode::FORBIDDEN,
             "Only a clinician of this patient's care team can bring someone into it.",
+        ));
+    }
+    // A deactivated patient's team stays as it was (their record is still read), but
+    // no one new joins it: joining gives access to their record and conversations.
+    // Read in the write transaction, so a deactivation cannot slip in between.
+    let patient_active: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM users WHERE id = ? AND org_id = ? AND active = 1")
+            .bind(patient_id.as_str())
+            .bind(authed.org.id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if patient_active.is_none() {
+        return Err(Error::bad(
+            ErrorCode::InvalidField,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This patient's account is deactivated: no one can be brought into their care team.",
         ));
     }
     let clinician: Option<(i64,)> = sqlx::query_as(

@@ -15,6 +15,7 @@ use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{ConversationSummary, CreateConversation, WaitingDevice};
 
+use crate::audit::repeats::Key;
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
@@ -252,7 +253,10 @@ pub async fn list(
     Ok(Json(out))
 }
 
-/// `POST /api/conversations/{id}/opened`: the person opened the conversation.
+/// `POST /api/conversations/{id}/opened`: the person opened the conversation. Recorded
+/// once per session and conversation within [`crate::audit::repeats::WINDOW_SECS`]:
+/// opening it again in the meantime says nothing new, and a client calling in a loop
+/// must not fill a log kept for six years.
 pub async fn opened(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -260,25 +264,44 @@ pub async fn opened(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let id = Id::parse(&id).map_err(|_| Error::NotFound)?;
-    let mut tx = begin_write(state.db()).await?;
+    // A read first: a repeat answers without taking the write lock. Only a member through
+    // a device still in the conversation and not revoked: a revoked device's membership
+    // row stays until a commit removes it, and opens nothing.
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT c.patient_id FROM conversations c
          WHERE c.id = ? AND c.org_id = ? AND EXISTS (
-             SELECT 1 FROM conversation_devices cd
-             WHERE cd.conversation_id = c.id AND cd.user_id = ? AND cd.left_seq IS NULL)",
+             SELECT 1 FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
+             WHERE cd.conversation_id = c.id AND cd.user_id = ? AND cd.left_seq IS NULL
+               AND d.revoked_at IS NULL)",
     )
     .bind(id.as_str())
     .bind(authed.org.id.as_str())
     .bind(authed.user_id.as_str())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(state.db())
     .await?;
     // Not a member and no such conversation look the same.
     let (patient,) = row.ok_or(Error::NotFound)?;
+    let target = format!("conversation:{id}");
+    let key = Key::new(&authed.session_hash, format!("opened {target}"));
+    let Some(taken) = state.repeats().first(key, now()) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
     let event = Event::by(&authed, AuditAction::ConversationOpened)
-        .target(format!("conversation:{id}"))
+        .target(target)
         .patient(patient)
         .from(Some(ip));
+    if let Err(e) = record_one(&state, event).await {
+        state.repeats().forget(taken);
+        return Err(e);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes `event` in a transaction of its own (an entry that records a read, with no
+/// change beside it).
+async fn record_one(state: &AppState, event: Event) -> Result<()> {
+    let mut tx = begin_write(state.db()).await?;
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

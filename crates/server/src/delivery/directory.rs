@@ -1,14 +1,16 @@
 //! The Authentication Service and the KeyPackage directory.
 //!
 //! A signed-in patient or clinician registers a browser's MLS signature key and gets a
-//! certificate binding it to their organisation, user, role and name. Devices publish
-//! KeyPackages; others claim one per device to add it to a conversation. Each claim
-//! consumes a one-time package; the last-resort package is handed out when none is left.
+//! certificate binding it to their organisation, user, role and name; a person registers
+//! at most [`MAX_REGISTRATIONS_PER_DAY`] devices a day. Devices publish KeyPackages;
+//! others claim one per device to add it to a conversation (`claims.rs`).
 //!
-//! Trust: every KeyPackage is checked before it is stored (signatures, ciphersuite,
-//! lifetime, and that its certificate is the one this server issued for that device),
-//! so a member never receives one that an honest client would refuse. Claims are
-//! limited to people the caller may converse with.
+//! Trust: every KeyPackage is checked before it is stored (signatures, ciphersuite, a
+//! lifetime that has begun, has not ended and spans at most 28 days, and that its
+//! certificate is the one this server issued for that device), so a member never
+//! receives one that an honest client would refuse. The revocation list every member
+//! downloads names only the revoked devices a member could still meet (see
+//! `revoked`), so it stays small whatever was revoked before.
 
 use std::collections::BTreeSet;
 
@@ -21,12 +23,13 @@ use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{
-    CERTIFICATE_LIFETIME_SECS, ClaimKeyPackages, ClaimedKeyPackage, DeviceStateKey, KeyPackagePool,
-    MAX_CLAIM_USERS, MAX_DEVICES_PER_USER, MAX_KEY_PACKAGE_POOL, MAX_KEY_PACKAGES_PER_UPLOAD,
-    RegisterDevice, RegisteredDevice, TrustAnchor, UploadKeyPackages, to_hex,
+    CERTIFICATE_LIFETIME_SECS, DeviceStateKey, KeyPackagePool, MAX_DEVICES_PER_USER,
+    MAX_KEY_PACKAGE_POOL, MAX_KEY_PACKAGES_PER_UPLOAD, RegisterDevice, RegisteredDevice,
+    TrustAnchor, UploadKeyPackages, to_hex,
 };
 use sqlx::SqliteConnection;
 
+use crate::audit::repeats::Key;
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::error::{Error, Result};
@@ -36,14 +39,26 @@ use crate::state::AppState;
 use crate::store::begin_write;
 
 /// Certificates start a little in the past, so a browser whose clock is slightly behind
-/// still accepts its own.
+/// still accepts its own; a KeyPackage may start this much in the future, from a browser
+/// whose clock is slightly ahead.
 const CLOCK_SKEW_SECS: u64 = 300;
+
+/// Devices one person may register in 24 hours. A device revoked soon after may have to
+/// stay on the revocation list for a while, so registrations are bounded, not only the
+/// devices held at once.
+pub const MAX_REGISTRATIONS_PER_DAY: i64 = 10;
+const DAY_SECS: i64 = 24 * 3600;
+
+/// The longest lifetime a KeyPackage may declare, in seconds: the 28 days clients give
+/// theirs, the hour openmls dates its start back by (for slow clocks), and an hour's
+/// margin for other clients' choices.
+pub const MAX_KEY_PACKAGE_LIFETIME_SECS: u64 = haven_mls::KEY_PACKAGE_LIFETIME_SECS + 2 * 3600;
 
 /// The request body limit of a KeyPackage upload: every package at its largest, in hex.
 pub const MAX_UPLOAD_BYTES: usize =
     MAX_KEY_PACKAGES_PER_UPLOAD * 2 * haven_protocol::messaging::MAX_KEY_PACKAGE_BYTES + 4096;
 
-fn device_ref(id: &Id) -> String {
+pub(crate) fn device_ref(id: &Id) -> String {
     format!("device:{id}")
 }
 
@@ -58,15 +73,35 @@ pub async fn trust(state: &AppState, conn: &mut SqliteConnection, org: &Id) -> R
     Ok(trust)
 }
 
-/// Revoked devices whose certificates have not yet run out (older ones are refused by
-/// their lifetime anyway, so the list stays bounded).
+/// The revoked devices a member of `org` could still meet, and only those: the list
+/// every member downloads stays small however many devices were registered and revoked.
+/// - A device still in a conversation, or whose removal commit the server still holds
+///   (a member who processes it later checks the removal against this list), whatever
+///   its certificate's age: clients check a member's lifetime only when it joins.
+/// - A device whose certificate is still valid and whose KeyPackage someone other than
+///   its owner received from the directory and may still hold (`handed_out_until`, the
+///   latest such package's end): members must refuse adding it with that package.
+///
+/// Any other revoked device is on no list: it is in no group, nobody but its owner holds
+/// a package to add it with, and the Delivery Service refuses adding a revoked device.
 async fn revoked(conn: &mut SqliteConnection, org: &Id) -> Result<Vec<Id>> {
+    let at = now();
     let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM mls_devices WHERE org_id = ? AND revoked_at IS NOT NULL AND not_after > ?
-         ORDER BY id",
+        "SELECT d.id FROM mls_devices d
+         WHERE d.org_id = ? AND d.revoked_at IS NOT NULL
+           AND ((d.handed_out_until > ? AND d.not_after > ?)
+                OR EXISTS (
+                    SELECT 1 FROM conversation_devices cd
+                    WHERE cd.device_id = d.id
+                      AND (cd.left_seq IS NULL OR EXISTS (
+                          SELECT 1 FROM mls_messages m
+                          WHERE m.conversation_id = cd.conversation_id
+                            AND m.seq = cd.left_seq))))
+         ORDER BY d.id",
     )
     .bind(org.as_str())
-    .bind(now())
+    .bind(at)
+    .bind(at)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
@@ -88,13 +123,16 @@ pub async fn trust_anchor(
     }))
 }
 
-/// `POST /api/mls/devices`
+/// `POST /api/mls/devices`: certifies the caller's new device key once it has proved
+/// holding it ([`super::challenge::check`]).
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     authed: Authed,
     Body(request): Body<RegisterDevice>,
 ) -> Result<(StatusCode, Json<RegisteredDevice>)> {
+    // Only a usable key that signed this session's fresh challenge is certified.
+    super::challenge::check(&state, &authed, &request).await?;
     let device = crate::secrets::new_id()?;
     let issued = unix(now());
     let body = CertificateBody {
@@ -123,6 +161,19 @@ pub async fn register(
         return Err(Error::conflict(
             ErrorCode::TooManyDevices,
             "You have as many encryption devices as allowed. Remove one you no longer use first.",
+        ));
+    }
+    let (today,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM mls_devices WHERE user_id = ? AND created_at > ?")
+            .bind(authed.user_id.as_str())
+            .bind(now() - DAY_SECS)
+            .fetch_one(&mut *tx)
+            .await?;
+    if today >= MAX_REGISTRATIONS_PER_DAY {
+        return Err(Error::bad(
+            ErrorCode::TooManyRequests,
+            StatusCode::TOO_MANY_REQUESTS,
+            "You have set up as many encryption devices today as allowed. Use a browser you set up before, or try again tomorrow.",
         ));
     }
     let state_key = crate::secrets::random_bytes::<32>()?;
@@ -178,27 +229,72 @@ async fn own_device(conn: &mut SqliteConnection, authed: &Authed, device: &Id) -
     })
 }
 
-/// `GET /api/mls/devices/{id}/state-key`
-pub async fn state_key(
-    State(state): State<AppState>,
-    authed: Authed,
-    Path(id): Path<String>,
-) -> Result<Json<DeviceStateKey>> {
-    let device = parse_device(&id)?;
+/// The state key of the caller's own device that is not revoked.
+async fn own_state_key(
+    conn: &mut SqliteConnection,
+    authed: &Authed,
+    device: &Id,
+) -> Result<Vec<u8>> {
     let row: Option<(Vec<u8>,)> = sqlx::query_as(
         "SELECT state_key FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
     )
     .bind(device.as_str())
     .bind(authed.user_id.as_str())
-    .fetch_optional(state.db())
+    .fetch_optional(&mut *conn)
     .await?;
-    let (key,) = row.ok_or_else(|| {
+    row.map(|(key,)| key).ok_or_else(|| {
         Error::conflict(
             ErrorCode::DeviceUnavailable,
             "This encryption device was removed or is not yours. Set up this browser again.",
         )
-    })?;
-    Ok(Json(DeviceStateKey { key: to_hex(&key) }))
+    })
+}
+
+/// Reads the state key and records its release, in one transaction.
+async fn release_state_key(
+    state: &AppState,
+    authed: &Authed,
+    ip: std::net::IpAddr,
+    device: &Id,
+) -> Result<Vec<u8>> {
+    let mut tx = begin_write(state.db()).await?;
+    let key = own_state_key(&mut tx, authed, device).await?;
+    let event = Event::by(authed, AuditAction::DeviceStateKeyReleased)
+        .target(device_ref(device))
+        .from(Some(ip));
+    audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// `GET /api/mls/devices/{id}/state-key`: the key unseals that browser's history, so its
+/// release is recorded; once per session and device within
+/// [`crate::audit::repeats::WINDOW_SECS`], since a session that already holds it learns
+/// nothing new by asking again.
+pub async fn state_key(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceStateKey>> {
+    let device = parse_device(&id)?;
+    let repeat = Key::new(
+        &authed.session_hash,
+        format!("state key {}", device_ref(&device)),
+    );
+    let Some(taken) = state.repeats().first(repeat, now()) else {
+        // Released to this session within the window, and recorded then.
+        let mut conn = state.db().acquire().await?;
+        let key = own_state_key(&mut conn, &authed, &device).await?;
+        return Ok(Json(DeviceStateKey { key: to_hex(&key) }));
+    };
+    match release_state_key(&state, &authed, ip, &device).await {
+        Ok(key) => Ok(Json(DeviceStateKey { key: to_hex(&key) })),
+        Err(e) => {
+            state.repeats().forget(taken);
+            Err(e)
+        }
+    }
 }
 
 /// Tells everyone who shares a conversation with one of `devices` (just revoked) to
@@ -207,6 +303,8 @@ pub async fn state_key(
 pub async fn announce_revoked(state: &AppState, org: &Id, devices: &[Id]) -> Result<()> {
     let mut users = BTreeSet::new();
     for device in devices {
+        // Its open connections stop receiving at once, and its frames count no more.
+        state.fanout().revoke(device);
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT DISTINCT other.user_id FROM conversation_devices mine
              JOIN conversation_devices other ON other.conversation_id = mine.conversation_id
@@ -351,6 +449,26 @@ fn key_package_refusal(error: &haven_mls::Error) -> Error {
     })
 }
 
+/// Refuses a KeyPackage whose lifetime has not begun (beyond a few minutes of clock
+/// skew), has ended, or spans more than [`MAX_KEY_PACKAGE_LIFETIME_SECS`]: a package
+/// valid for years keeps its one-time key usable for years.
+fn check_lifetime(package: &haven_mls::wire::CheckedKeyPackage, at: u64) -> Result<()> {
+    if package.not_before > at.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(invalid_key_package(
+            "A KeyPackage is not valid yet. Check this device's clock.",
+        ));
+    }
+    if package.not_after <= at {
+        return Err(invalid_key_package("A KeyPackage has expired."));
+    }
+    if package.not_after.saturating_sub(package.not_before) > MAX_KEY_PACKAGE_LIFETIME_SECS {
+        return Err(invalid_key_package(
+            "A KeyPackage may be valid for at most 28 days.",
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/mls/devices/{id}/key-packages`: publish KeyPackages. All are checked
 /// before any is stored; one bad package refuses the upload and stores nothing.
 pub async fn upload(
@@ -376,8 +494,8 @@ pub async fn upload(
         .iter()
         .map(|k| k.as_bytes().to_vec())
         .collect();
+    let at = unix(now());
     let checked = tokio::task::spawn_blocking(move || {
-        let at = unix(now());
         packages
             .iter()
             .map(|bytes| haven_mls::wire::check_key_package(bytes, &trust, at))
@@ -393,6 +511,7 @@ pub async fn upload(
                 "A KeyPackage does not carry this server's certificate for this device.",
             ));
         }
+        check_lifetime(&package, at)?;
         rows.push(package);
     }
     let last_resorts = rows.iter().filter(|p| p.last_resort).count();
@@ -531,88 +650,4 @@ pub async fn may_converse(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.is_some())
-}
-
-/// `POST /api/mls/key-packages/claim`: one KeyPackage for every device of each person
-/// named, each claim consuming a one-time package (the last-resort one when none is
-/// left). Devices with neither are left out.
-pub async fn claim(
-    State(state): State<AppState>,
-    authed: Authed,
-    Body(request): Body<ClaimKeyPackages>,
-) -> Result<Json<Vec<ClaimedKeyPackage>>> {
-    let users: BTreeSet<Id> = request.users.into_iter().collect();
-    if users.is_empty() || users.len() > MAX_CLAIM_USERS {
-        return Err(Error::bad(
-            ErrorCode::InvalidBody,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Name between 1 and 50 people.",
-        ));
-    }
-    let only: BTreeSet<String> = request.devices.iter().map(Id::to_string).collect();
-    if only.len() > MAX_CLAIM_USERS {
-        return Err(Error::bad(
-            ErrorCode::InvalidBody,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Name at most 50 devices.",
-        ));
-    }
-    let mut tx = begin_write(state.db()).await?;
-    let mut claimed = Vec::new();
-    for user in &users {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT role FROM users WHERE id = ? AND org_id = ? AND active = 1")
-                .bind(user.as_str())
-                .bind(authed.org.id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let role = row.and_then(|(r,)| r.parse::<Role>().ok());
-        let allowed = match role {
-            Some(role) if role.converses() => may_converse(&mut tx, &authed, user, role).await?,
-            _ => false,
-        };
-        if !allowed {
-            return Err(Error::bad(
-                ErrorCode::NotInCareTeam,
-                StatusCode::FORBIDDEN,
-                "You cannot start a conversation with one of these people.",
-            ));
-        }
-        let devices: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM mls_devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY id",
-        )
-        .bind(user.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
-        for (device,) in devices {
-            if !only.is_empty() && !only.contains(&device) {
-                continue;
-            }
-            let package: Option<(Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
-                "SELECT reference, body, last_resort FROM key_packages
-                 WHERE device_id = ? AND not_after > ?
-                 ORDER BY last_resort, created_at LIMIT 1",
-            )
-            .bind(&device)
-            .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((reference, body, last_resort)) = package else {
-                continue;
-            };
-            if last_resort == 0 {
-                sqlx::query("DELETE FROM key_packages WHERE reference = ?")
-                    .bind(&reference)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            claimed.push(ClaimedKeyPackage {
-                user: user.clone(),
-                device: Id::parse(&device).map_err(Error::internal)?,
-                key_package: to_hex(&body),
-            });
-        }
-    }
-    tx.commit().await?;
-    Ok(Json(claimed))
 }

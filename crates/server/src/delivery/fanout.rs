@@ -23,7 +23,16 @@ pub trait FanOut: Send + Sync {
     /// Someone's delivered position in `conversation` moved: each of `devices` reads
     /// the receipts again.
     fn receipts(&self, conversation: &Id, devices: &[Id]);
+    /// `device` was revoked: every connection that receives its messages stops at once.
+    fn revoke(&self, device: &Id);
 }
+
+/// Orders one device's sends across its connections: a connection queues a send to
+/// the writer only while holding the gate and only if its subscription is the
+/// device's newest (the number inside). Subscribing again takes the gate to raise the
+/// number, so whatever an older connection queued comes before anything the newer one
+/// sends, and nothing the older one reads afterwards is stored.
+pub type Gate = tokio::sync::Mutex<u64>;
 
 /// What a connection waits on: the conversations with something new since it last
 /// looked, and those whose receipts moved.
@@ -38,6 +47,8 @@ pub struct Mailbox {
 pub struct Posted {
     pub messages: HashSet<Id>,
     pub receipts: HashSet<Id>,
+    /// The device was revoked.
+    pub revoked: bool,
 }
 
 impl Mailbox {
@@ -53,6 +64,13 @@ impl Mailbox {
         self.notify.notify_one();
     }
 
+    fn revoke(&self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.revoked = true;
+        }
+        self.notify.notify_one();
+    }
+
     /// Waits until something was posted, then takes everything posted so far.
     pub async fn take(&self) -> Posted {
         loop {
@@ -60,7 +78,7 @@ impl Mailbox {
                 Ok(mut pending) => std::mem::take(&mut *pending),
                 Err(_) => Posted::default(),
             };
-            if !taken.messages.is_empty() || !taken.receipts.is_empty() {
+            if taken.revoked || !taken.messages.is_empty() || !taken.receipts.is_empty() {
                 return taken;
             }
             self.notify.notified().await;
@@ -70,6 +88,7 @@ impl Mailbox {
 
 pub struct Subscription {
     pub mailbox: Arc<Mailbox>,
+    pub gate: Arc<Gate>,
     _registration: Box<dyn Send + Sync>,
 }
 
@@ -81,6 +100,8 @@ type Registered = (u64, Arc<Mailbox>);
 pub struct Local {
     next: AtomicU64,
     devices: Mutex<HashMap<Id, Vec<Registered>>>,
+    /// Each subscribed device's gate, kept while a subscription holds it.
+    gates: Mutex<HashMap<Id, Weak<Gate>>>,
 }
 
 struct LocalRegistration {
@@ -113,6 +134,7 @@ impl FanOut for LocalFanOut {
     fn subscribe(&self, device: &Id) -> Subscription {
         let id = self.0.next.fetch_add(1, Ordering::Relaxed);
         let mailbox = Arc::new(Mailbox::default());
+        let gate = self.gate(device);
         if let Ok(mut devices) = self.0.devices.lock() {
             devices
                 .entry(device.clone())
@@ -121,6 +143,7 @@ impl FanOut for LocalFanOut {
         }
         Subscription {
             mailbox,
+            gate,
             _registration: Box::new(LocalRegistration {
                 hub: Arc::downgrade(&self.0),
                 device: device.clone(),
@@ -136,9 +159,36 @@ impl FanOut for LocalFanOut {
     fn receipts(&self, conversation: &Id, devices: &[Id]) {
         self.post(conversation, devices, true);
     }
+
+    fn revoke(&self, device: &Id) {
+        let Ok(map) = self.0.devices.lock() else {
+            return;
+        };
+        for (_, mailbox) in map.get(device).into_iter().flatten() {
+            mailbox.revoke();
+        }
+    }
 }
 
 impl LocalFanOut {
+    /// The device's gate, shared by all its subscriptions in this process.
+    fn gate(&self, device: &Id) -> Arc<Gate> {
+        let Ok(mut gates) = self.0.gates.lock() else {
+            return Arc::new(Gate::new(0));
+        };
+        if let Some(gate) = gates.get(device).and_then(Weak::upgrade) {
+            return gate;
+        }
+        // Forget the gates nobody holds now and then: amortised, the map stays within
+        // twice the devices subscribed.
+        if gates.len() >= 64 && gates.len().is_power_of_two() {
+            gates.retain(|_, gate| gate.strong_count() > 0);
+        }
+        let gate = Arc::new(Gate::new(0));
+        gates.insert(device.clone(), Arc::downgrade(&gate));
+        gate
+    }
+
     fn post(&self, conversation: &Id, devices: &[Id], receipts: bool) {
         let Ok(map) = self.0.devices.lock() else {
             return;
@@ -174,6 +224,7 @@ mod tests {
             Posted {
                 messages: [c1.clone(), c2.clone()].into(),
                 receipts: [c2].into(),
+                revoked: false,
             }
         );
         drop(sub);

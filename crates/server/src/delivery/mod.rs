@@ -5,6 +5,8 @@
 //! holds a key that opens a message.
 
 pub mod attachments;
+pub mod challenge;
+pub mod claims;
 pub mod conversations;
 pub mod directory;
 pub mod duties;

@@ -132,12 +132,29 @@ impl Writer {
     }
 
     async fn submit(&self, work: Work) -> Result<u64, Refusal> {
+        self.queue(work).await.answer().await
+    }
+
+    /// Puts `work` in the writer's queue and returns once it is there (waiting while
+    /// the queue is full), without waiting for the answer. Jobs queued one after the
+    /// other are written in that order: a connection queues each frame before it reads
+    /// the next, so a device's messages are stored in the order it wrote them.
+    async fn queue(&self, work: Work) -> Queued {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send((work, reply))
-            .await
-            .map_err(|_| Refusal::internal())?;
-        answer.await.map_err(|_| Refusal::internal())?
+        match self.jobs.send((work, reply)).await {
+            Ok(()) => Queued(Some(answer)),
+            Err(_) => Queued(None),
+        }
+    }
+
+    /// [`Writer::send`], in two steps: queued in order now, answered later.
+    pub async fn queue_send(&self, job: SendJob) -> Queued {
+        self.queue(Work::Send(Box::new(job))).await
+    }
+
+    /// [`Writer::ack`], in two steps: queued in order now, answered later.
+    pub async fn queue_ack(&self, job: AckJob) -> Queued {
+        self.queue(Work::Ack(Box::new(job))).await
     }
 
     /// Stores a message; `Ok(seq)` once it and its audit entries are durable.
@@ -149,6 +166,18 @@ impl Writer {
     /// acknowledged position afterwards.
     pub async fn ack(&self, job: AckJob) -> Result<u64, Refusal> {
         self.submit(Work::Ack(Box::new(job))).await
+    }
+}
+
+/// A job in the writer's queue; [`Queued::answer`] waits for its result.
+pub struct Queued(Option<oneshot::Receiver<Result<u64, Refusal>>>);
+
+impl Queued {
+    pub async fn answer(self) -> Result<u64, Refusal> {
+        match self.0 {
+            Some(answer) => answer.await.map_err(|_| Refusal::internal())?,
+            None => Err(Refusal::internal()),
+        }
     }
 }
 
@@ -920,7 +949,9 @@ async fn ack(
     let row: Option<(i64, i64, Option<i64>, String, i64)> = sqlx::query_as(
         "SELECT cd.acked_seq, cd.read_seq, cd.left_seq, c.patient_id, c.last_seq
          FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
-         WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?",
+         JOIN mls_devices d ON d.id = cd.device_id
+         WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?
+           AND d.revoked_at IS NULL",
     )
     .bind(job.conversation.as_str())
     .bind(job.device.as_str())
@@ -954,8 +985,10 @@ async fn ack(
         i64::MAX
     } else {
         let (furthest,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(MAX(acked_seq), 0) FROM conversation_devices
-             WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL",
+            "SELECT COALESCE(MAX(cd.acked_seq), 0) FROM conversation_devices cd
+             JOIN mls_devices d ON d.id = cd.device_id
+             WHERE cd.conversation_id = ? AND cd.user_id = ? AND cd.left_seq IS NULL
+               AND d.revoked_at IS NULL",
         )
         .bind(job.conversation.as_str())
         .bind(job.authed.user_id.as_str())

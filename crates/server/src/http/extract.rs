@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
@@ -141,16 +141,15 @@ pub fn client_ip(trusted: &[Cidr], peer: IpAddr, headers: &HeaderMap) -> IpAddr 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let peer = parts
-            .extensions
+impl ClientAddr {
+    /// The client of a request, from its connection (`extensions`) and, behind a trusted
+    /// proxy, its `headers`: for middleware, which sees the request before extractors do.
+    pub fn of(
+        state: &AppState,
+        extensions: &Extensions,
+        headers: &HeaderMap,
+    ) -> Result<Self, Error> {
+        let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| {
@@ -160,11 +159,19 @@ where
                     "The connection's address is unknown.",
                 )
             })?;
-        Ok(Self(client_ip(
-            state.trusted_proxies(),
-            peer,
-            &parts.headers,
-        )))
+        Ok(Self(client_ip(state.trusted_proxies(), peer, headers)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Self::of(&state, &parts.extensions, &parts.headers)
     }
 }
 

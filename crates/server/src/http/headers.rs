@@ -13,6 +13,7 @@ use axum::response::{IntoResponse as _, Response};
 use haven_protocol::HttpsUrl;
 
 use crate::error::Error;
+use crate::http::extract::ClientAddr;
 use crate::state::AppState;
 
 /// Two years, with subdomains: browsers then refuse plain HTTP to this host outright.
@@ -70,15 +71,21 @@ const UNKNOWN_CLINIC_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><met
 <p>There is no clinic at this address. Check the link your clinic gave you, \
 or ask your clinic for the right address.</p></main></body></html>\n";
 
-/// Middleware: decides which organisation the request is for (by its `Host`), answers
-/// "no such clinic" for a host that serves none, and adds the security headers to
-/// whatever the inner service answered, errors included. The health check answers on
-/// any host, for load balancers.
+/// Middleware: decides which organisation the request is for (by its `Host` and, for a
+/// loopback name, whether its client is this machine), answers "no such clinic" for a
+/// host that serves none, and adds the security headers to whatever the inner service
+/// answered, errors included. The health check answers on any host, for load balancers.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let api = is_api(path);
     let health = path == "/api/health";
-    let (origin, embedders, refusal) = match crate::tenancy::resolve(&state, req.headers()).await {
+    // Which names answer depends on who asks (a loopback name only this machine), so the
+    // client's address, as `ClientAddr` decides it, goes with the host.
+    let tenant = match ClientAddr::of(&state, req.extensions(), req.headers()) {
+        Ok(ClientAddr(client)) => crate::tenancy::resolve(&state, req.headers(), client).await,
+        Err(error) => Err(error),
+    };
+    let (origin, embedders, refusal) = match tenant {
         Ok(tenant) => (Some(tenant.origin), tenant.embed_origins, None),
         Err(error) => (None, Vec::new(), Some(error)),
     };

@@ -117,7 +117,7 @@ pub async fn upgrade(
             "This address only accepts WebSocket connections.",
         )
     })?;
-    let tenant = crate::tenancy::resolve(&state, &headers).await?;
+    let tenant = crate::tenancy::resolve(&state, &headers, ip).await?;
     check_origin(&tenant.origin, &headers)?;
     let org = tenant.org;
     let slot = AnonymousSlot::take(&state, ip).ok_or_else(|| {
@@ -144,7 +144,9 @@ fn error_frame(code: ErrorCode, message: &str) -> ServerFrame {
     }
 }
 
-/// Parses one text frame from the app, or says why not.
+/// Parses one text frame from the app, or says why not: a refused `send` is answered
+/// with its request id whenever the frame names one, so a client waiting for that
+/// request hears back.
 pub fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(error_frame(
@@ -153,11 +155,50 @@ pub fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
         ));
     }
     serde_json::from_str::<ClientFrame>(text).map_err(|_| {
-        error_frame(
+        let refusal = error_frame(
             ErrorCode::UnknownFrame,
             "That message is not one this server understands.",
-        )
+        );
+        match send_request(text) {
+            Some(request) => refused(
+                request,
+                ErrorCode::InvalidMessage,
+                "That message is not a well-formed send: check its conversation and base64 message.",
+            ),
+            None => refusal,
+        }
     })
+}
+
+/// The request id of something that looks like a `send`, read leniently from a frame
+/// that did not parse.
+fn send_request(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        kind: String,
+        request: u64,
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    (envelope.kind == "send").then_some(envelope.request)
+}
+
+fn refused(request: u64, code: ErrorCode, message: &str) -> ServerFrame {
+    ServerFrame::Refused {
+        request,
+        code,
+        message: message.to_owned(),
+        winner: None,
+    }
+}
+
+/// An answer to the frame with `request`, if it has one: an error becomes that
+/// request's refusal.
+fn answer_to(request: Option<u64>, frame: ServerFrame) -> ServerFrame {
+    match (request, frame) {
+        (Some(request), ServerFrame::Error { code, message }) => refused(request, code, &message),
+        (_, frame) => frame,
+    }
 }
 
 /// The session a connection is bound to, once it has sent a valid `auth` frame.
@@ -309,8 +350,8 @@ struct Delivery {
     inflight: FuturesUnordered<Pending>,
     /// The client's address, for the audit entries of what it sends.
     source: std::net::IpAddr,
-    /// When this connection last subscribed: each `subscribe` reads the device's whole
-    /// backlog and positions, so a connection may subscribe the same device again only
+    /// When this connection last subscribed: each `subscribe` reads the device's
+    /// backlog and positions, so a connection may subscribe again (any device) only
     /// after a while.
     subscribed_at: Option<Instant>,
 }
@@ -335,8 +376,7 @@ async fn messaging(
     } = delivery;
     match frame {
         ClientFrame::Subscribe { device } => {
-            let same = stream.as_ref().is_some_and(|s| s.device == device);
-            if same && subscribed_at.is_some_and(|at| at.elapsed() < RESUBSCRIBE_AFTER) {
+            if subscribed_at.is_some_and(|at| at.elapsed() < RESUBSCRIBE_AFTER) {
                 out.push(error_frame(
                     ErrorCode::TooManyRequests,
                     "This connection subscribed a moment ago; try again in a few seconds.",
@@ -344,6 +384,9 @@ async fn messaging(
                 return;
             }
             *subscribed_at = Some(Instant::now());
+            // The old stream goes first: its gate is then free for the new one.
+            *stream = None;
+            *mailbox = None;
             match DeviceStream::subscribe(state, authed, device.clone()).await {
                 Ok(mut s) => {
                     out.push(ServerFrame::Subscribed { device });
@@ -371,15 +414,11 @@ async fn messaging(
             commit,
         } => {
             let Some(s) = stream.as_ref() else {
-                out.push(not_subscribed());
+                out.push(answer_to(Some(request), not_subscribed()));
                 return;
             };
-            let refuse = |message: &'static str| ServerFrame::Refused {
-                request,
-                code: ErrorCode::InvalidMessage,
-                message: message.to_owned(),
-                winner: None,
-            };
+            let refuse =
+                |message: &'static str| refused(request, ErrorCode::InvalidMessage, message);
             let Ok(seen) = haven_mls::wire::inspect(message.as_bytes()) else {
                 out.push(refuse("That is not an MLS message."));
                 return;
@@ -398,12 +437,25 @@ async fn messaging(
                 message: message.into_bytes(),
                 commit,
             };
-            let writer = state.writer().clone();
+            // Queued before the next frame is read, and only by the device's newest
+            // connection: stored in the order the device wrote them.
+            let (gate, generation) = s.gate();
+            let newest = gate.lock().await;
+            if *newest != generation {
+                out.push(refused(
+                    request,
+                    ErrorCode::Superseded,
+                    "This device subscribed again on another connection; send it there.",
+                ));
+                return;
+            }
+            let queued = state.writer().queue_send(job).await;
+            drop(newest);
             inflight.push(Box::pin(async move {
                 Done::Sent {
                     request,
                     conversation,
-                    result: writer.send(job).await,
+                    result: queued.answer().await,
                 }
             }));
         }
@@ -413,10 +465,29 @@ async fn messaging(
                 ClientFrame::Read { conversation, seq } => (conversation, seq, true),
                 _ => return,
             };
-            let Some(s) = stream.as_ref() else {
+            let Some(s) = stream.as_mut() else {
                 out.push(not_subscribed());
                 return;
             };
+            if seq > s.delivered(&conversation) {
+                // What this connection knows may be behind the store (the device's own
+                // messages, a conversation not read yet here): catch up, then judge.
+                match s.pump(state, std::slice::from_ref(&conversation)).await {
+                    Ok(frames) => out.extend(frames),
+                    Err(e) => out.push(e),
+                }
+            }
+            if seq > s.delivered(&conversation) {
+                out.push(error_frame(
+                    ErrorCode::InvalidMessage,
+                    if read {
+                        "That marks as read messages this device has not been sent."
+                    } else {
+                        "That acknowledges messages this device has not been sent."
+                    },
+                ));
+                return;
+            }
             let job = AckJob {
                 authed: authed.clone(),
                 device: s.device.clone(),
@@ -424,9 +495,9 @@ async fn messaging(
                 seq,
                 read,
             };
-            let writer = state.writer().clone();
+            let queued = state.writer().queue_ack(job).await;
             inflight.push(Box::pin(async move {
-                let result = writer.ack(job).await;
+                let result = queued.answer().await;
                 if read {
                     Done::Read { result }
                 } else {
@@ -476,7 +547,7 @@ async fn finished(
             if let Some(s) = stream.as_mut() {
                 s.acked(&conversation, position);
                 // The window moved: send what waited for it.
-                match s.pump(state, std::slice::from_ref(&conversation)).await {
+                match s.pump_freed(state, &conversation).await {
                     Ok(frames) => out.extend(frames),
                     Err(e) => out.push(e),
                 }
@@ -557,8 +628,12 @@ async fn connection(
         | ClientFrame::Ack { .. }
         | ClientFrame::Read { .. })) => {
                             let mut out = Vec::new();
+                            let request = match &frame {
+                                ClientFrame::Send { request, .. } => Some(*request),
+                                _ => None,
+                            };
                             match authorised(&state, &org, &mut bound, Action::Converse).await {
-                                Err(refused) => out.push(refused),
+                                Err(refusal) => out.push(answer_to(request, refusal)),
                                 Ok(()) => {
                                     if let Some(b) = bound.as_ref() {
                                         messaging(&state, &b.authed, frame, &mut delivery, &mut out).await;
@@ -568,21 +643,35 @@ async fn connection(
                             out
                         }
                         Ok(frame) => {
-                            let reply = handle(&state, &org, &mut bound, frame).await;
+                            let mut reply = handle(&state, &org, &mut bound, frame).await;
                             if let Some(b) = bound.as_mut().filter(|b| b.registration == u64::MAX) {
                                 if let Some(old) = control_tx_id.take() {
                                     state.live().unregister(old);
+                                    control = None;
                                 }
-                                let (id, rx) = state.live().register(
+                                match state.live().register_within(
+                                    state.guards().ws_per_person,
                                     b.authed.session_hash.clone(),
                                     b.authed.user_id.clone(),
                                     b.authed.org.id.clone(),
                                     b.authed.role,
-                                );
-                                b.registration = id;
-                                slot = None;
-                                control_tx_id = Some(id);
-                                control = Some(rx);
+                                ) {
+                                    Some((id, rx)) => {
+                                        b.registration = id;
+                                        slot = None;
+                                        control_tx_id = Some(id);
+                                        control = Some(rx);
+                                    }
+                                    None => {
+                                        bound = None;
+                                        delivery.stream = None;
+                                        delivery.mailbox = None;
+                                        reply = error_frame(
+                                            ErrorCode::TooManyRequests,
+                                            "You have too many connections open; close a tab or window and try again.",
+                                        );
+                                    }
+                                }
                             }
                             vec![reply]
                         }
@@ -612,6 +701,19 @@ async fn connection(
                     None => std::future::pending().await,
                 }
             } => {
+                if posted.revoked {
+                    // Nothing more for this device, and none of its frames count.
+                    delivery.stream = None;
+                    delivery.mailbox = None;
+                    let frame = error_frame(
+                        ErrorCode::DeviceUnavailable,
+                        "This encryption device was removed. Set up this browser again.",
+                    );
+                    if !send_all(&mut socket, &[frame]).await {
+                        break;
+                    }
+                    continue;
+                }
                 let Some(s) = delivery.stream.as_mut() else { continue };
                 let messages: Vec<Id> = posted.messages.into_iter().collect();
                 let receipts: Vec<Id> = posted.receipts.into_iter().collect();

@@ -72,6 +72,7 @@ fn revoked_invitation() -> Error {
 /// `POST /api/invitations`: admins invite staff, clinicians invite patients.
 pub async fn invite(
     State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     authed: Authed,
     headers: HeaderMap,
     Body(request): Body<InviteRequest>,
@@ -79,7 +80,7 @@ pub async fn invite(
     if !may_invite(authed.role, request.role) {
         return Err(Error::forbidden());
     }
-    let origin = crate::tenancy::resolve(&state, &headers).await?.origin;
+    let origin = crate::tenancy::resolve(&state, &headers, ip).await?.origin;
     let token = secrets::new_token()?;
     let hash = secrets::token_hash(&token);
     let id = invitation_id(&hash);
@@ -153,7 +154,7 @@ pub async fn accept(
     Body(request): Body<AcceptInvitation>,
 ) -> Result<Json<SignInResponse>> {
     let token = secrets::parse_token(&request.token).ok_or_else(invalid_invitation)?;
-    let org = crate::tenancy::for_request(&state, &headers).await?;
+    let org = crate::tenancy::for_request(&state, &headers, ip).await?;
     let hash = secrets::token_hash(token);
     let invitation: Invitation = sqlx::query_as(
         "SELECT id, role, email, display_name, invited_by, expires_at, used_at, revoked_at

@@ -62,6 +62,36 @@ impl Live {
         (id, rx)
     }
 
+    /// As [`Live::register`], unless `user_id` already holds `limit` connections: the
+    /// count and the insertion happen under one lock, so concurrent sign-ins on many
+    /// sockets cannot pass the limit together.
+    pub fn register_within(
+        &self,
+        limit: usize,
+        session_hash: Vec<u8>,
+        user_id: Id,
+        org: Id,
+        role: Role,
+    ) -> Option<(u64, mpsc::UnboundedReceiver<Control>)> {
+        let mut conns = self.conns();
+        if conns.values().filter(|c| c.user_id == user_id).count() >= limit {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        conns.insert(
+            id,
+            Conn {
+                session_hash,
+                user_id,
+                org,
+                role,
+                tx,
+            },
+        );
+        Some((id, rx))
+    }
+
     pub fn unregister(&self, id: u64) {
         self.conns().remove(&id);
     }

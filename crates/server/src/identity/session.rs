@@ -17,6 +17,7 @@ use haven_protocol::identity::{DeviceCredential, DisplayName, Id, SessionInfo};
 
 use crate::clock::now;
 use crate::error::{Error, Result};
+use crate::http::extract::ClientAddr;
 use crate::secrets::{new_id, new_token, parse_token, token_hash};
 use crate::state::AppState;
 use crate::tenancy::Org;
@@ -357,9 +358,13 @@ pub async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    // Only the headers are needed, and a body is not `Sync`.
+    // Only the headers and the client are needed, and a body is not `Sync`.
     let headers = request.headers().clone();
-    match check(&state, access, &headers).await {
+    let client = match ClientAddr::of(&state, request.extensions(), &headers) {
+        Ok(ClientAddr(client)) => client,
+        Err(error) => return error.into_response(),
+    };
+    match check(&state, access, &headers, client).await {
         Ok(Some(authed)) => {
             request.extensions_mut().insert(authed);
             next.run(request).await
@@ -369,11 +374,16 @@ pub async fn guard(
     }
 }
 
-async fn check(state: &AppState, access: Access, headers: &HeaderMap) -> Result<Option<Authed>> {
+async fn check(
+    state: &AppState,
+    access: Access,
+    headers: &HeaderMap,
+    client: std::net::IpAddr,
+) -> Result<Option<Authed>> {
     if access == Access::Public {
         return Ok(None);
     }
-    let org = crate::tenancy::for_request(state, headers).await?;
+    let org = crate::tenancy::for_request(state, headers, client).await?;
     let token = bearer(headers).ok_or_else(Error::unauthenticated)?;
     let authed = authenticate(state, token, &org).await?;
     match access {

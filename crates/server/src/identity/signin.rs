@@ -186,7 +186,7 @@ pub async fn login(
     headers: HeaderMap,
     Body(request): Body<LoginRequest>,
 ) -> Result<Json<SignInResponse>> {
-    let org = crate::tenancy::for_request(&state, &headers).await?;
+    let org = crate::tenancy::for_request(&state, &headers, ip).await?;
     let account_key = format!("{}:{}", org.id, request.email.as_str());
     let row: Option<Account> = sqlx::query_as(
         "SELECT id, password_hash, role, active, totp_secret IS NOT NULL AS has_totp FROM users WHERE org_id = ? AND email = ?",

@@ -1,9 +1,16 @@
 //! Organisations are tenants. A request belongs to the organisation served on the host
 //! it was made to: each organisation has one or more host names, each with its own public
 //! origin, so several brands run from one server and one build. The default
-//! organisation also answers on its configured public origin's host and on loopback
-//! names (for the machine itself). Any other host is "no such clinic". Every query below
-//! this point is scoped to the one organisation, so no call can cross into another.
+//! organisation also answers on its configured public origin's host and, without one,
+//! on loopback names, for a client on the machine itself only. Any other host is "no
+//! such clinic". Every query below this point is scoped to the one organisation, so no
+//! call can cross into another.
+//!
+//! Trust: the `Host` header is whatever the client wrote, so a name alone never proves
+//! where a request came from; a loopback name counts only with a loopback client
+//! address, which comes from the connection (or a proxy listed in `--trusted-proxies`).
+
+use std::net::IpAddr;
 
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
@@ -76,20 +83,30 @@ fn is_loopback(authority: &str) -> bool {
     matches!(host.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-/// Whether a request for `host` from `peer` may be taken as this machine asking: a
-/// loopback name, from a loopback address, on a server with no public origin (where one
-/// is set, the default organisation is reached by that name only; so a proxy on this
-/// machine that forwards `Host: 127.0.0.1` reaches nobody instead of everybody reaching
-/// the default organisation). `peer` is `None` once the middleware has already checked.
-pub fn loopback_allowed(state: &AppState, host: &HttpsUrl, peer: Option<std::net::IpAddr>) -> bool {
-    is_loopback(host.authority())
-        && state.public_origin().is_none()
-        && peer.is_none_or(|ip| ip.is_loopback())
+/// Whether the client is this machine: its address (the connection's, or behind a
+/// trusted proxy the forwarded one, as `ClientAddr` decides) is a loopback address.
+fn from_this_machine(client: IpAddr) -> bool {
+    client.to_canonical().is_loopback()
 }
 
-/// Which organisation serves `host`, at which origin; `None`: no clinic there.
-pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant>> {
+/// Which organisation serves `host`, at which origin, for a request from `client`;
+/// `None`: no clinic there.
+///
+/// A loopback name means "this machine", so it names a clinic only for a client on this
+/// machine: from anywhere else (another machine that sends `Host: localhost`, or a
+/// client a trusted proxy forwards) it is no clinic, whatever it would otherwise reach.
+/// The default organisation answers on its public origin's host and, on a server with no
+/// public origin, on the loopback names; where one is set it is reached by that name
+/// only, so a proxy on this machine that forwards `Host: 127.0.0.1` reaches nobody
+/// instead of everybody reaching the default organisation.
+pub async fn for_host(state: &AppState, host: &HttpsUrl, client: IpAddr) -> Result<Option<Tenant>> {
     let authority = host.authority();
+    let public = state.public_origin();
+    let public_name = public.is_some_and(|p| p.authority() == authority);
+    let loopback_name = is_loopback(authority);
+    if loopback_name && !public_name && !from_this_machine(client) {
+        return Ok(None);
+    }
     let row: Option<(String, String, i64, String)> = sqlx::query_as(
         "SELECT o.id, o.name, o.idle_timeout_secs, h.origin
          FROM organisation_hosts h JOIN organisations o ON o.id = h.org_id
@@ -108,9 +125,9 @@ pub async fn for_host(state: &AppState, host: &HttpsUrl) -> Result<Option<Tenant
             embed_origins,
         }));
     }
-    let public = state.public_origin();
-    let default_host = public.is_some_and(|p| p.authority() == authority);
-    if !default_host && !loopback_allowed(state, host, None) {
+    // Past the check above, a loopback name here comes from this machine.
+    let loopback_default = loopback_name && public.is_none();
+    if !public_name && !loopback_default {
         return Ok(None);
     }
     let row: Option<(String, String, i64)> = sqlx::query_as(
@@ -138,32 +155,21 @@ pub fn unknown_clinic() -> Error {
     )
 }
 
-/// The organisation a request was made to, and its origin there.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Tenant> {
+/// The organisation a request from `client` (its [`ClientAddr`]) was made to, and its
+/// origin there. Every caller passes the client: which names a clinic answers on
+/// depends on who asks.
+///
+/// [`ClientAddr`]: crate::http::extract::ClientAddr
+pub async fn resolve(state: &AppState, headers: &HeaderMap, client: IpAddr) -> Result<Tenant> {
     let host = request_host(headers)?;
-    for_host(state, &host).await?.ok_or_else(unknown_clinic)
+    for_host(state, &host, client)
+        .await?
+        .ok_or_else(unknown_clinic)
 }
 
-/// As [`resolve`], for the first look at a request, knowing where it came from: a
-/// loopback name from anywhere but this machine is no clinic.
-pub async fn resolve_from(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<std::net::IpAddr>,
-) -> Result<Tenant> {
-    let host = request_host(headers)?;
-    let public_name = state
-        .public_origin()
-        .is_some_and(|p| p.authority() == host.authority());
-    if is_loopback(host.authority()) && !loopback_allowed(state, &host, peer) && !public_name {
-        return Err(unknown_clinic());
-    }
-    for_host(state, &host).await?.ok_or_else(unknown_clinic)
-}
-
-/// The organisation a request was made to.
-pub async fn for_request(state: &AppState, headers: &HeaderMap) -> Result<Org> {
-    Ok(resolve(state, headers).await?.org)
+/// The organisation a request from `client` was made to.
+pub async fn for_request(state: &AppState, headers: &HeaderMap, client: IpAddr) -> Result<Org> {
+    Ok(resolve(state, headers, client).await?.org)
 }
 
 /// Makes sure the default organisation exists, named `name` when it is first made;
@@ -244,7 +250,24 @@ async fn add_host_in(
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{from_this_machine, is_loopback};
+
+    #[test]
+    fn only_loopback_addresses_are_this_machine() {
+        for yes in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
+            assert!(from_this_machine(yes.parse().unwrap()), "{yes}");
+        }
+        for no in [
+            "203.0.113.9",
+            "10.0.0.1",
+            "0.0.0.0",
+            "::",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!from_this_machine(no.parse().unwrap()), "{no}");
+        }
+    }
 
     #[test]
     fn only_this_machines_own_names_are_loopback() {

@@ -399,3 +399,108 @@ async fn only_the_partner_origins_an_admin_allows_may_frame_the_app() {
         "allowed: none"
     );
 }
+
+/// SVG reads `fill` as CSS, and CSS decodes escapes: `\75rl(http\3a //...)` is
+/// `url(http://...)`, which a browser fetches when the logo is opened as a document. Such
+/// a logo, and any other value CSS could turn into a reference, is refused with nothing
+/// stored or recorded; the same logo with plain paint is taken.
+#[tokio::test]
+async fn an_svg_logo_whose_css_would_decode_into_a_reference_is_refused() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let logo = |fill: &str| {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><rect width="4" height="4" fill="{fill}"/></svg>"#
+        )
+        .into_bytes()
+    };
+    for fill in [
+        r"\75rl(http\3a //evil.example/x)",
+        r"\000075rl(#a)",
+        r"url(http\3a //evil.example/x)",
+        "url('//evil.example/x')",
+        "image-set(#a 1x)",
+        "expression(alert(1))",
+        "rgb(var(x))",
+        "red;background:url(x)",
+    ] {
+        let reply = put_logo(&client, &admin, "image/svg+xml", logo(fill)).await;
+        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{fill}");
+        assert_eq!(reply.json()["error"]["code"], "unsupported_media_type");
+    }
+    assert_eq!(count(&db, "brand_changed").await, 0);
+    assert_eq!(
+        client.get("/api/config").await.json()["brand"]["logo"],
+        Value::Null
+    );
+    let plain = put_logo(&client, &admin, "image/svg+xml", logo("#5b2a86")).await;
+    assert_eq!(plain.status, StatusCode::OK);
+}
+
+/// Names people read cannot hide characters: a zero-width, joiner, direction or other
+/// invisible format character in a brand name, the support contact or a person's name is
+/// refused with nothing changed, so two names that look the same are the same.
+#[tokio::test]
+async fn names_with_invisible_characters_are_refused() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    for invisible in [
+        '\u{200B}',
+        '\u{200C}',
+        '\u{200D}',
+        '\u{2060}',
+        '\u{2064}',
+        '\u{FEFF}',
+        '\u{00AD}',
+        '\u{180E}',
+        '\u{3164}',
+        '\u{E0041}',
+    ] {
+        let what = format!("U+{:04X}", u32::from(invisible));
+        let name = format!("North{invisible}side Clinic");
+        let body = json!({
+            "name": name, "colours": colours("#1d1b20"), "support": "", "language": "en",
+        });
+        let reply = put(&client, "/api/org/brand", Some(&admin), body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name {what}"
+        );
+        assert_eq!(reply.json()["error"]["code"], "invalid_field", "{what}");
+        let support = format!("help@northside.example{invisible}");
+        let body = json!({
+            "name": "Northside Clinic", "colours": colours("#1d1b20"), "support": support,
+            "language": "en",
+        });
+        let reply = put(&client, "/api/org/brand", Some(&admin), body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "support {what}"
+        );
+        let person = json!({
+            "role": "patient", "email": "new.patient@example.org",
+            "display_name": format!("Pat{invisible} Okafor"),
+        });
+        let reply =
+            crate::common::api::post(&client, "/api/invitations", Some(&clinician), person).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "person {what}"
+        );
+        assert_eq!(reply.json()["error"]["code"], "invalid_field", "{what}");
+    }
+    assert_eq!(count(&db, "brand_changed").await, 0);
+    assert_eq!(count(&db, "invitation_created").await, 0);
+    assert_eq!(
+        client.get("/api/config").await.json()["brand"]["name"],
+        "Haven"
+    );
+}

@@ -18,20 +18,20 @@ fn now() -> u64 {
     crate::common::api::now()
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-struct Person {
-    token: String,
-    device: Device,
-    id: String,
-    trust: Trust,
+pub struct Person {
+    pub token: String,
+    pub device: Device,
+    pub id: String,
+    pub trust: Trust,
 }
 
 impl Person {
-    async fn new(client: &Client, email: &str) -> Self {
+    pub async fn new(client: &Client, email: &str) -> Self {
         let token = sign_in(client, email, None).await;
         let (mut device, id) = enrol(client, &token).await;
         let packages = device.key_packages(5).unwrap();
@@ -47,8 +47,18 @@ impl Person {
 
     /// A signed-in socket subscribed to this person's device; returns it and the
     /// frames delivered on subscribing.
-    async fn connect(&self, server: &TestServer) -> (Socket, Vec<ServerFrame>) {
-        let mut socket = ws::open(server, None).await;
+    pub async fn connect(&self, server: &TestServer) -> (Socket, Vec<ServerFrame>) {
+        self.connect_at(server.running.addr, server.running.leaf.clone())
+            .await
+    }
+
+    /// As [`Person::connect`], to the server at `addr` with certificate `leaf`.
+    pub async fn connect_at(
+        &self,
+        addr: std::net::SocketAddr,
+        leaf: rustls::pki_types::CertificateDer<'static>,
+    ) -> (Socket, Vec<ServerFrame>) {
+        let mut socket = ws::open_at(addr, leaf).await;
         assert!(matches!(next(&mut socket).await, ServerFrame::Hello { .. }));
         send_frame(&mut socket, json!({"type": "auth", "token": self.token})).await;
         assert_eq!(next(&mut socket).await, ServerFrame::Authenticated);
@@ -63,7 +73,7 @@ impl Person {
 }
 
 /// The next frame, past receipts (which come whenever someone acknowledges).
-async fn next(socket: &mut Socket) -> ServerFrame {
+pub async fn next(socket: &mut Socket) -> ServerFrame {
     loop {
         match ws::next(socket).await {
             ServerFrame::Receipts { .. } => continue,
@@ -72,13 +82,13 @@ async fn next(socket: &mut Socket) -> ServerFrame {
     }
 }
 
-async fn send_frame(socket: &mut Socket, value: Value) {
+pub async fn send_frame(socket: &mut Socket, value: Value) {
     use futures_util::SinkExt;
     socket.send(ws::text(value)).await.unwrap();
 }
 
 /// Frames already on their way, without waiting for more than a moment after the last.
-async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
+pub async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
     let mut frames = Vec::new();
     // A ping round trip marks the end of what the server had queued before it.
     send_frame(socket, json!({"type": "ping", "seq": 424242})).await;
@@ -91,7 +101,7 @@ async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
 }
 
 /// Sends an MLS message and returns the server's answer (accepted or refused).
-async fn submit(
+pub async fn submit(
     socket: &mut Socket,
     request: u64,
     conversation: &str,
@@ -115,7 +125,7 @@ async fn submit(
 }
 
 /// The next delivery, past notices of changed devices.
-async fn next_delivery(socket: &mut Socket) -> ServerFrame {
+pub async fn next_delivery(socket: &mut Socket) -> ServerFrame {
     loop {
         match next(socket).await {
             ServerFrame::Changed { .. } => continue,
@@ -124,14 +134,14 @@ async fn next_delivery(socket: &mut Socket) -> ServerFrame {
     }
 }
 
-fn seq_of(frame: &ServerFrame) -> u64 {
+pub fn seq_of(frame: &ServerFrame) -> u64 {
     match frame {
         ServerFrame::Accepted { seq, .. } => *seq,
         other => panic!("not accepted: {other:?}"),
     }
 }
 
-async fn ack(socket: &mut Socket, conversation: &str, seq: u64) {
+pub async fn ack(socket: &mut Socket, conversation: &str, seq: u64) {
     send_frame(
         socket,
         json!({"type": "ack", "conversation": conversation, "seq": seq}),
@@ -141,7 +151,7 @@ async fn ack(socket: &mut Socket, conversation: &str, seq: u64) {
 
 /// Waits until the store has the device's acknowledgement (acks are answered only when
 /// refused).
-async fn acked(client: &Client, person: &Person, seq: u64) {
+pub async fn acked(client: &Client, person: &Person, seq: u64) {
     for _ in 0..500 {
         let list = get(
             client,
@@ -158,7 +168,11 @@ async fn acked(client: &Client, person: &Person, seq: u64) {
 }
 
 /// Processes deliveries in order; returns the plaintexts shown and the last seq.
-fn apply(person: &mut Person, conversation: &str, frames: &[ServerFrame]) -> (Vec<String>, u64) {
+pub fn apply(
+    person: &mut Person,
+    conversation: &str,
+    frames: &[ServerFrame],
+) -> (Vec<String>, u64) {
     let mut shown = Vec::new();
     let mut last = 0;
     for frame in frames {
@@ -203,7 +217,7 @@ fn apply(person: &mut Person, conversation: &str, frames: &[ServerFrame]) -> (Ve
 
 /// A clinician starts a conversation about the demo patient and adds the patient's
 /// device; returns the conversation id.
-async fn start(
+pub async fn start(
     client: &Client,
     db: &haven_server::store::Pool,
     clinician: &mut Person,
@@ -216,7 +230,7 @@ async fn start(
 }
 
 /// As [`start`], with the bytes of the commit that added the patient.
-async fn start_with_commit(
+pub async fn start_with_commit(
     client: &Client,
     db: &haven_server::store::Pool,
     clinician: &mut Person,
@@ -227,7 +241,7 @@ async fn start_with_commit(
 }
 
 /// As [`start_with_commit`]; a care-team conversation if `care_team`.
-async fn open_conversation(
+pub async fn open_conversation(
     client: &Client,
     db: &haven_server::store::Pool,
     clinician: &mut Person,
@@ -1464,4 +1478,51 @@ async fn subscribing_the_same_device_again_at_once_is_refused_and_the_stream_goe
     let got = next(&mut p_socket).await;
     let (shown, _) = apply(&mut patient, &conversation, &[got]);
     assert_eq!(shown, vec!["still here"]);
+}
+
+/// The attack: `POST /api/conversations/{id}/opened` wrote an entry kept for six years
+/// per call (200 in one second). Fifty calls at once from one session are recorded
+/// once; another session's open is recorded on its own; a non-member is refused.
+#[tokio::test]
+async fn opening_a_conversation_fifty_times_at_once_is_recorded_once() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient_id = user_id(&db, "patient@demo.haven").await;
+    let created = post(
+        &client,
+        "/api/conversations",
+        Some(&clinician.token),
+        json!({ "patient": patient_id, "device": clinician.id, "care_team": false }),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{:?}", created.json());
+    let conversation = created.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/conversations/{conversation}/opened");
+
+    let calls = (0..50).map(|_| post(&client, &path, Some(&clinician.token), json!({})));
+    for reply in futures_util::future::join_all(calls).await {
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    }
+    let entries = store::entries(&db, "conversation_opened").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0]["target"],
+        json!(format!("conversation:{conversation}"))
+    );
+    assert_eq!(entries[0]["patient"], json!(patient_id));
+
+    // Another session of the same person is recorded on its own, once.
+    let again = sign_in(&client, "clinician@demo.haven", None).await;
+    for _ in 0..3 {
+        let reply = post(&client, &path, Some(&again), json!({})).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(store::count(&db, "conversation_opened").await, 2);
+    // Someone who is not a member is refused, and nothing is recorded.
+    let other = sign_in(&client, "patient2@demo.haven", None).await;
+    let reply = post(&client, &path, Some(&other), json!({})).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(store::count(&db, "conversation_opened").await, 2);
 }

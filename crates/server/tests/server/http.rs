@@ -596,3 +596,186 @@ async fn a_plain_client_is_trusted_only_with_the_certificate() {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     assert!(connector.connect(name, tcp).await.is_err());
 }
+
+/// One violation report from `from`, as a trusted proxy on this machine forwards it.
+async fn csp_report_from(client: &common::Client, from: &str, body: Vec<u8>) -> common::Reply {
+    client
+        .send(
+            Method::POST,
+            "/api/csp-report",
+            &[
+                ("content-type", "application/json"),
+                ("host", "portal.clinic.example"),
+                ("x-forwarded-for", from),
+            ],
+            body,
+        )
+        .await
+}
+
+/// The log lines of this test binary that contain `text`.
+fn logged_lines_with(text: &str) -> usize {
+    let logs = crate::identity::log_buffer();
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    logs.lines().filter(|line| line.contains(text)).count()
+}
+
+/// Anyone can send violation reports, so one can cost only so much: a 16 KB report of
+/// 230 violations writes a few log lines, not 230, and past a few reports a minute from
+/// one address (IPv6: one /64) the answer is 429 and nothing more is logged, while other
+/// addresses are still heard.
+#[tokio::test]
+async fn a_flood_of_csp_reports_writes_a_bounded_number_of_log_lines() {
+    use haven_server::http::api::{
+        CSP_REPORTS_PER_WINDOW, CSP_VIOLATIONS_LOGGED, MAX_CSP_REPORT_BYTES,
+    };
+    crate::identity::log_buffer();
+    let server = TestServer::start_with(|c| {
+        c.public_origin = Some("https://portal.clinic.example".parse().unwrap());
+        c.guards.trusted_proxies =
+            vec![haven_server::http::extract::Cidr::parse("127.0.0.1/32").unwrap()];
+    })
+    .await;
+    let client = server.client();
+    // Markers no other test logs.
+    let marker = format!("zq{}", server.port());
+    let late = format!("zqlate{}", server.port());
+
+    let entries: Vec<serde_json::Value> = (0..230)
+        .map(|i| {
+            serde_json::json!({
+                "type": "csp-violation",
+                "body": {"effectiveDirective": format!("{marker}-{i}")},
+            })
+        })
+        .collect();
+    let flood = serde_json::to_vec(&entries).unwrap();
+    assert!(flood.len() <= MAX_CSP_REPORT_BYTES, "{}", flood.len());
+    let reply = csp_report_from(&client, "203.0.113.9", flood).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        logged_lines_with(&format!("{marker}-")),
+        CSP_VIOLATIONS_LOGGED
+    );
+    assert_eq!(logged_lines_with("more=227"), 1);
+
+    let one = |directive: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "csp-report": {"effective-directive": directive, "blocked-uri": "https://x.example/a"}
+        }))
+        .unwrap()
+    };
+    // The flood was one of this address's reports.
+    for i in 1..CSP_REPORTS_PER_WINDOW {
+        let reply = csp_report_from(&client, "203.0.113.9", one("img-src")).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "report {i}");
+    }
+    let refused = csp_report_from(&client, "203.0.113.9", one(late.as_str())).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json()["error"]["code"], "too_many_requests");
+    assert_eq!(logged_lines_with(&late), 0, "a refused report was logged");
+    // Another address is heard.
+    let other = csp_report_from(&client, "203.0.113.10", one("img-src")).await;
+    assert_eq!(other.status, StatusCode::NO_CONTENT);
+
+    // IPv6: the budget is the /64's, however many addresses it rotates through.
+    for i in 0..CSP_REPORTS_PER_WINDOW {
+        let from = format!("2001:db8:aa:bb::{:x}", i + 1);
+        let reply = csp_report_from(&client, &from, one("img-src")).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{from}");
+    }
+    let same_64 = csp_report_from(&client, "2001:db8:aa:bb:ffff:1:2:3", one(late.as_str())).await;
+    assert_eq!(same_64.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(logged_lines_with(&late), 0, "a refused report was logged");
+    let next_64 = csp_report_from(&client, "2001:db8:aa:bc::1", one("img-src")).await;
+    assert_eq!(next_64.status, StatusCode::NO_CONTENT);
+}
+
+/// Without `--public-origin` the default organisation answers on the loopback names for
+/// this machine only. A client elsewhere that writes `Host: localhost` (here one a
+/// trusted proxy on this machine forwards, as a remote peer looks to the server) gets no
+/// clinic by any way in: configuration, page, sign-in, WebSocket; the same request from
+/// this machine works.
+#[tokio::test]
+async fn loopback_names_reach_the_default_organisation_only_from_this_machine() {
+    let server = TestServer::start_with(|c| {
+        c.demo = true;
+        c.guards.trusted_proxies =
+            vec![haven_server::http::extract::Cidr::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    let client = server.client();
+    let port = server.port();
+    let localhost = format!("localhost:{port}");
+    let v4 = format!("127.0.0.1:{port}");
+    let v6 = format!("[::1]:{port}");
+    let login =
+        serde_json::json!({"email": "patient@demo.haven", "password": "demo patient password"})
+            .to_string()
+            .into_bytes();
+    let ws_upgrade: [(&str, &str); 4] = [
+        ("connection", "upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+
+    // From this machine (directly, or forwarded for a client on this machine): served.
+    for forwarded in [None, Some("127.0.0.1"), Some("::1")] {
+        let mut headers = vec![("host", localhost.as_str())];
+        headers.extend(forwarded.map(|f| ("x-forwarded-for", f)));
+        let config = client
+            .send(Method::GET, "/api/config", &headers, vec![])
+            .await;
+        assert_eq!(config.status, StatusCode::OK, "{forwarded:?}");
+    }
+    let signed_in = client
+        .send(
+            Method::POST,
+            "/api/auth/login",
+            &[("content-type", "application/json")],
+            login.clone(),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+
+    // From elsewhere: no clinic, whichever loopback name, address family or way in.
+    for (from, host) in [
+        ("203.0.113.9", localhost.as_str()),
+        ("203.0.113.9", v4.as_str()),
+        ("2001:db8::9", v6.as_str()),
+        ("10.1.2.3", "localhost"),
+    ] {
+        let what = format!("{host} from {from}");
+        let remote = [("host", host), ("x-forwarded-for", from)];
+        let config = client
+            .send(Method::GET, "/api/config", &remote, vec![])
+            .await;
+        assert_eq!(config.status, StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(config.json()["error"]["code"], "unknown_clinic", "{what}");
+        let page = client.send(Method::GET, "/", &remote, vec![]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{what}");
+        let mut headers = remote.to_vec();
+        headers.push(("content-type", "application/json"));
+        let sign_in = client
+            .send(Method::POST, "/api/auth/login", &headers, login.clone())
+            .await;
+        assert_eq!(sign_in.status, StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(sign_in.json()["error"]["code"], "unknown_clinic", "{what}");
+        let mut headers = remote.to_vec();
+        headers.extend(ws_upgrade);
+        let socket = client.send(Method::GET, "/ws", &headers, vec![]).await;
+        assert_eq!(socket.status, StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(socket.json()["error"]["code"], "unknown_clinic", "{what}");
+    }
+    // The health check still answers anyone, for load balancers.
+    let health = client
+        .send(
+            Method::GET,
+            "/api/health",
+            &[("x-forwarded-for", "203.0.113.9")],
+            vec![],
+        )
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+}

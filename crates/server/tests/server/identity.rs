@@ -22,7 +22,7 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Everything the server logs during this test binary, at debug level.
-fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
     static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUFFER
         .get_or_init(|| {
@@ -176,6 +176,7 @@ async fn the_permission_matrix_holds_for_every_route() {
             "/config",
             "/csp-report",
             "/openapi.json",
+            "/asyncapi.json",
             "/auth/login",
             "/invitations/accept",
             "/brand/logo/{hash}"
@@ -514,7 +515,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
     }
 
     // A clinician's patient: signed in at once and in that clinician's care team.
-    let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩‍⚕️ O'Brien"})).await;
+    let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩🏽 O'Brien"})).await;
     let token = invitation_token(&invite);
     // Expired before use.
     let db = haven_server::store::open(server.data.path()).await.unwrap();
@@ -534,7 +535,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
         (expired.status, code_of(&expired).as_str()),
         (StatusCode::GONE, "invitation_expired")
     );
-    let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩‍⚕️ O'Brien"})).await;
+    let invite = post(&client, "/api/invitations", Some(&clinician), json!({"role": "patient", "email": "new.patient@demo.haven", "display_name": "Renée 👩🏽 O'Brien"})).await;
     let token = invitation_token(&invite);
     let patient = step(
         &post(
@@ -560,7 +561,7 @@ async fn invitations_set_up_accounts_once_and_expire() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["display_name"] == "Renée 👩‍⚕️ O'Brien")
+            .any(|p| p["display_name"] == "Renée 👩🏽 O'Brien")
     );
 }
 
@@ -988,4 +989,55 @@ fn the_readme_lists_every_audit_event() {
         let row = format!("| `{}` | {} |", action.as_str(), action.about());
         assert!(readme.contains(&row), "README.md lacks {row}");
     }
+}
+
+/// A deactivated patient's care team takes no one new: a clinician of the team who
+/// brings a colleague in is refused with nothing recorded, and the team stays as it was
+/// (the record itself is still read).
+#[tokio::test]
+async fn no_one_joins_a_deactivated_patients_care_team() {
+    let server = demo_server().await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let admin = sign_in(&client, "admin@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let patient = common::store::user_id(&db, "patient@demo.haven").await;
+    let colleague = common::store::user_id(&db, "clinician2@demo.haven").await;
+    let deactivated = post(
+        &client,
+        &format!("/api/users/{patient}/deactivate"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert!(deactivated.status.is_success(), "{}", deactivated.status);
+
+    let join = post(
+        &client,
+        &format!("/api/patients/{patient}/care-team"),
+        Some(&clinician),
+        json!({ "clinician": colleague }),
+    )
+    .await;
+    assert_eq!(join.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code_of(&join), "invalid_field");
+    assert!(
+        join.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deactivated")
+    );
+    assert_eq!(common::store::count(&db, "care_team_joined").await, 0);
+    let record = send(
+        &client,
+        Method::GET,
+        &format!("/api/patients/{patient}"),
+        Some(&clinician),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(record.status, StatusCode::OK);
+    let team = record.json()["care_team"].as_array().unwrap().clone();
+    assert_eq!(team.len(), 1, "{team:?}");
 }

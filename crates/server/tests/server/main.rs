@@ -5,14 +5,18 @@
 
 mod common;
 
+mod asyncapi;
 mod audit;
+mod bounds;
 mod brand;
+mod conversations;
 mod delivery;
 mod directory;
 mod http;
 mod identity;
 mod invitations;
 mod openapi;
+mod ordering;
 mod phi_reads;
 mod rate_limits;
 mod sessions;

@@ -167,30 +167,50 @@ async fn concurrent_guesses_get_no_more_checks_than_the_limit() {
 }
 
 async fn login_from(client: &Client, forwarded: &str, email: &str, password: &str) -> StatusCode {
+    login_at(client, None, forwarded, email, password).await
+}
+
+/// A sign-in on `host` (by default this machine's loopback name) naming `forwarded` as
+/// the client.
+async fn login_at(
+    client: &Client,
+    host: Option<&str>,
+    forwarded: &str,
+    email: &str,
+    password: &str,
+) -> StatusCode {
+    let mut headers = vec![JSON, ("x-forwarded-for", forwarded)];
+    headers.extend(host.map(|h| ("host", h)));
     client
         .send(
             Method::POST,
             "/api/auth/login",
-            &[JSON, ("x-forwarded-for", forwarded)],
+            &headers,
             login_body(email, password),
         )
         .await
         .status
 }
 
+/// Where a server behind a proxy is reached: forwarded clients are not this machine, so
+/// a loopback name is no clinic for them.
+const PUBLIC: &str = "portal.clinic.example";
+
 #[tokio::test]
 async fn ipv6_clients_are_limited_per_64_behind_a_trusted_proxy() {
     let server = demo(|c| {
         c.guards.trusted_proxies =
             vec![haven_server::http::extract::Cidr::parse("127.0.0.1/32").unwrap()];
+        c.public_origin = Some(format!("https://{PUBLIC}").parse().unwrap());
     })
     .await;
     let client = server.client();
     let db = haven_server::store::open(server.data.path()).await.unwrap();
     // Rotating through one /64, a different account each time.
     for i in 0..haven_server::identity::ratelimit::PER_ADDRESS {
-        let status = login_from(
+        let status = login_at(
             &client,
+            Some(PUBLIC),
             &format!("2001:db8:aa:bb::{:x}", i + 1),
             &format!("nobody{i}@example.org"),
             "not the password at all",
@@ -198,16 +218,18 @@ async fn ipv6_clients_are_limited_per_64_behind_a_trusted_proxy() {
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let same_64 = login_from(
+    let same_64 = login_at(
         &client,
+        Some(PUBLIC),
         "2001:db8:aa:bb:ffff:1:2:3",
         "another@example.org",
         "not the password at all",
     )
     .await;
     assert_eq!(same_64, StatusCode::TOO_MANY_REQUESTS);
-    let next_64 = login_from(
+    let next_64 = login_at(
         &client,
+        Some(PUBLIC),
         "2001:db8:aa:bc::1",
         "another@example.org",
         "not the password at all",
