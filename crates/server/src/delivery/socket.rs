@@ -415,6 +415,7 @@ impl DeviceStream {
                ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
               AND o.user_id <> me.user_id
              JOIN mls_devices od ON od.id = o.device_id AND od.revoked_at IS NULL
+             JOIN mls_devices md ON md.id = me.device_id AND md.revoked_at IS NULL
              WHERE me.device_id = ? AND me.left_seq IS NULL
              GROUP BY me.conversation_id, o.user_id
              ORDER BY me.conversation_id, o.user_id LIMIT ?";
@@ -435,6 +436,7 @@ impl DeviceStream {
                            ON o.conversation_id = me.conversation_id AND o.left_seq IS NULL
                           AND o.user_id <> me.user_id
                          JOIN mls_devices od ON od.id = o.device_id AND od.revoked_at IS NULL
+                         JOIN mls_devices md ON md.id = me.device_id AND md.revoked_at IS NULL
                          WHERE me.conversation_id = ? AND me.device_id = ? AND me.left_seq IS NULL
                          GROUP BY me.conversation_id, o.user_id ORDER BY o.user_id",
                     )

@@ -633,7 +633,8 @@ pub fn document() -> Value {
                     does not parse but whose `type` and `request` can be read. The answers may \
                     come in another order than the sends; the messages are stored in the order \
                     the connection received them. Only if the session ends first does \
-                    `session_ended` come instead.",
+                    `session_ended` come instead, and a frame too large to read at all gets \
+                    `error` `frame_too_large`.",
                 "messages": [message_ref("ClientFrame.send")],
                 "reply": {
                     "channel": channel,

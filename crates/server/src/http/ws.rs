@@ -647,7 +647,6 @@ async fn connection(
                             if let Some(b) = bound.as_mut().filter(|b| b.registration == u64::MAX) {
                                 if let Some(old) = control_tx_id.take() {
                                     state.live().unregister(old);
-                                    control = None;
                                 }
                                 match state.live().register_within(
                                     state.guards().ws_per_person,
@@ -663,13 +662,15 @@ async fn connection(
                                         control = Some(rx);
                                     }
                                     None => {
-                                        bound = None;
-                                        delivery.stream = None;
-                                        delivery.mailbox = None;
+                                        // Refused and closed: an unbound socket that gave its
+                                        // anonymous place back must not stay open.
                                         reply = error_frame(
                                             ErrorCode::TooManyRequests,
                                             "You have too many connections open; close a tab or window and try again.",
                                         );
+                                        let _ = send_all(&mut socket, &[reply]).await;
+                                        close(&mut socket, CLOSE_POLICY, "too many connections").await;
+                                        break;
                                     }
                                 }
                             }
