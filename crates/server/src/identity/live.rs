@@ -40,29 +40,7 @@ impl Live {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn register(
-        &self,
-        session_hash: Vec<u8>,
-        user_id: Id,
-        org: Id,
-        role: Role,
-    ) -> (u64, mpsc::UnboundedReceiver<Control>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.conns().insert(
-            id,
-            Conn {
-                session_hash,
-                user_id,
-                org,
-                role,
-                tx,
-            },
-        );
-        (id, rx)
-    }
-
-    /// As [`Live::register`], unless `user_id` already holds `limit` connections: the
+    /// Registers a connection, unless `user_id` already holds `limit` connections: the
     /// count and the insertion happen under one lock, so concurrent sign-ins on many
     /// sockets cannot pass the limit together.
     pub fn register_within(
