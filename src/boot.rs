@@ -8,7 +8,7 @@ use crate::error::{AppError, Result};
 use crate::transport::https;
 
 /// The page's own origin, if it is a secure context served over https://.
-fn page_origin() -> Result<HttpsUrl> {
+pub(crate) fn page_origin() -> Result<HttpsUrl> {
     let window = web_sys::window().ok_or(AppError::InsecurePage {
         scheme: "unknown".into(),
     })?;

@@ -57,19 +57,14 @@ impl Lang {
         }
     }
 
-    /// The compiled message `msg` in this language.
+    /// The compiled message `msg` in this language; English until the language's
+    /// catalogue has arrived.
     fn message(self, msg: Msg) -> &'static str {
-        let (text, ends): (&str, &[u32; Msg::COUNT]) = match self {
-            Self::En | Self::Pseudo => (EN, &EN_ENDS),
-            Self::Es => (ES, &ES_ENDS),
+        let fetched = match self {
+            Self::Es => ES_MESSAGES.with(|m| m.get().and_then(|m| m.get(msg as usize).copied())),
+            Self::En | Self::Pseudo => None,
         };
-        let index = msg as usize;
-        let start = index
-            .checked_sub(1)
-            .and_then(|i| ends.get(i))
-            .map_or(0, |&e| e as usize);
-        let end = ends.get(index).map_or(start, |&e| e as usize);
-        text.get(start..end).unwrap_or_default()
+        fetched.unwrap_or_else(|| english(msg))
     }
 
     /// The tag `Intl` formats with.
@@ -87,6 +82,47 @@ impl From<haven_protocol::brand::Language> for Lang {
             haven_protocol::brand::Language::En => Self::En,
             haven_protocol::brand::Language::Es => Self::Es,
         }
+    }
+}
+
+fn english(msg: Msg) -> &'static str {
+    let index = msg as usize;
+    let start = index
+        .checked_sub(1)
+        .and_then(|i| EN_ENDS.get(i))
+        .map_or(0, |&e| e as usize);
+    let end = EN_ENDS.get(index).map_or(start, |&e| e as usize);
+    EN.get(start..end).unwrap_or_default()
+}
+
+/// Fetches the Spanish catalogue from the app's own origin, once: only pages shown in
+/// Spanish pay for it. False if it could not be had (the page stays as it is).
+async fn fetch_spanish() -> bool {
+    if ES_MESSAGES.with(|m| m.get().is_some()) {
+        return true;
+    }
+    let Ok(url) = crate::boot::page_origin().and_then(|origin| {
+        origin
+            .with_path(&format!("/{ES_FILE}"))
+            .map_err(|_| crate::error::AppError::InsecurePage {
+                scheme: "https".into(),
+            })
+    }) else {
+        return false;
+    };
+    let Ok(text) = crate::transport::https::get_text(&url, None).await else {
+        return false;
+    };
+    // Kept for the page's life, like the English table compiled in.
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    match haven_i18n::messages(text, Msg::COUNT) {
+        Some(messages) => {
+            ES_MESSAGES.with(|m| {
+                let _ = m.set(messages);
+            });
+            true
+        }
+        None => false,
     }
 }
 
@@ -120,6 +156,11 @@ impl Locale for Lang {
 }
 
 thread_local! {
+    /// The Spanish catalogue's messages, once fetched.
+    static ES_MESSAGES: std::cell::OnceCell<Vec<&'static str>> = const { std::cell::OnceCell::new() };
+    /// The language last asked for: a catalogue that arrives after another choice is
+    /// not shown.
+    static WANTED: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::En) };
     static CURRENT: ArcRwSignal<Lang> = ArcRwSignal::new(Lang::default());
     /// Set by `?lang=`: then neither the stored choice nor the brand's default applies.
     static FIXED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -134,7 +175,21 @@ pub fn lang_untracked() -> Lang {
     CURRENT.with(|l| l.get_untracked())
 }
 
+/// Shows `lang`: at once, or once its catalogue has arrived.
 fn show(lang: Lang) {
+    WANTED.with(|w| w.set(lang));
+    if lang == Lang::Es && ES_MESSAGES.with(|m| m.get().is_none()) {
+        leptos::task::spawn_local(async move {
+            if fetch_spanish().await && WANTED.with(std::cell::Cell::get) == lang {
+                apply(lang);
+            }
+        });
+    } else {
+        apply(lang);
+    }
+}
+
+fn apply(lang: Lang) {
     if let Some(root) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())

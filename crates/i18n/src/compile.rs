@@ -187,7 +187,11 @@ fn pieces(elements: &[ast::PatternElement<&str>]) -> Result<Vec<Piece>, String> 
             ast::PatternElement::Placeable { expression } => match expression {
                 ast::Expression::Inline(inline) => match inline {
                     ast::InlineExpression::StringLiteral { value } => {
-                        push_text(&mut out, &unescape(value)?);
+                        let value = unescape(value)?;
+                        if value.contains(crate::marks::ALL) {
+                            return Err("the text holds a control character".into());
+                        }
+                        push_text(&mut out, &value);
                     }
                     ast::InlineExpression::VariableReference { id } => {
                         out.push(Piece::Var(id.name.to_owned()));
@@ -426,32 +430,87 @@ pub fn generate(locales: &Path) -> Result<(String, Vec<Problem>), Vec<String>> {
     out.push_str("];\n\n");
     for (lang, catalogue) in &all {
         problems.extend(check(reference, lang, catalogue));
-        // Every message end to end in one string, and where each ends: far smaller in
-        // the browser than a table of pieces.
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for id in &ids {
-            let message = catalogue
-                .messages
-                .get(*id)
-                .or_else(|| reference.messages.get(*id));
-            if let Some(message) = message {
-                encode(&message.pieces, &mut text);
-            }
-            ends.push(text.len());
-        }
         let name = lang.to_ascii_uppercase().replace('-', "_");
-        let _ = writeln!(
-            out,
-            "/// The `{lang}` catalogue, every message end to end.\npub static {name}: &str = {text:?};"
-        );
-        let _ = writeln!(
-            out,
-            "/// Where each message of [`{name}`] ends.\npub static {name}_ENDS: [u32; {}] = {ends:?};\n",
-            ids.len()
-        );
+        let messages = compiled(reference, catalogue, &ids);
+        if lang == REFERENCE {
+            // Every message end to end in one string, and where each ends: far smaller in
+            // the browser than a table of pieces.
+            let mut ends = Vec::with_capacity(messages.len());
+            let mut text = String::new();
+            for message in &messages {
+                text.push_str(message);
+                ends.push(text.len());
+            }
+            let _ = writeln!(
+                out,
+                "/// The `{lang}` catalogue, every message end to end.\npub static {name}: &str = {text:?};"
+            );
+            let _ = writeln!(
+                out,
+                "/// Where each message of [`{name}`] ends.\npub static {name}_ENDS: [u32; {}] = {ends:?};\n",
+                ids.len()
+            );
+        } else {
+            // Fetched only by a page shown in this language (see [`files`]).
+            let file = file_name(lang, &file_text(&messages));
+            let _ = writeln!(
+                out,
+                "/// The file the `{lang}` catalogue is fetched from.\npub static {name}_FILE: &str = {file:?};\n"
+            );
+        }
     }
     Ok((out, problems))
+}
+
+/// Every message of `catalogue` in the compiled form, in the order of `ids`; one it lacks
+/// comes from `reference`.
+fn compiled(reference: &Catalogue, catalogue: &Catalogue, ids: &[&String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            let mut text = String::new();
+            if let Some(message) = catalogue
+                .messages
+                .get(*id)
+                .or_else(|| reference.messages.get(*id))
+            {
+                encode(&message.pieces, &mut text);
+            }
+            text
+        })
+        .collect()
+}
+
+/// A catalogue file: its messages with [`crate::marks::NEXT`] between them.
+fn file_text(messages: &[String]) -> String {
+    messages.join(&crate::marks::NEXT.to_string())
+}
+
+/// `locale-<lang>-<hash of the text>.txt`: a new text is a new name, so no browser keeps
+/// an old catalogue for a new app.
+fn file_name(lang: &str, text: &str) -> String {
+    // FNV-1a, 64 bits: a name, not a defence (the file comes from the app's own origin).
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("locale-{lang}-{hash:016x}.txt")
+}
+
+/// The catalogue file of every language but the reference, as (name, text): what the
+/// app's build puts beside the app, named as the app (through [`generate`]) asks for it.
+pub fn files(locales: &Path) -> Result<Vec<(String, String)>, Vec<String>> {
+    let all = load_all(locales)?;
+    let Some((_, reference)) = all.first() else {
+        return Err(vec!["no catalogue".into()]);
+    };
+    let ids: Vec<&String> = reference.messages.keys().collect();
+    Ok(all
+        .iter()
+        .filter(|(lang, _)| lang != REFERENCE)
+        .map(|(lang, catalogue)| {
+            let text = file_text(&compiled(reference, catalogue, &ids));
+            (file_name(lang, &text), text)
+        })
+        .collect())
 }
 
 /// Writes `pieces` in the compiled form [`crate::format`] reads.
@@ -514,7 +573,23 @@ mod tests {
             .collect();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         let (out, _) = generate(&locales).unwrap();
-        assert!(out.contains("pub static ES:"), "no Spanish table");
+        assert!(out.contains("pub static EN:"), "no English table");
+        let files = files(&locales).unwrap();
+        let [(name, text)] = files.as_slice() else {
+            panic!("{} catalogue files", files.len());
+        };
+        assert!(out.contains(&format!("pub static ES_FILE: &str = {name:?};")));
+        assert!(
+            name.starts_with("locale-es-") && name.ends_with(".txt"),
+            "{name}"
+        );
+        let messages = crate::messages(text, reference.messages.len()).unwrap();
+        let i = reference
+            .messages
+            .keys()
+            .position(|id| id == "sign-in-email")
+            .unwrap();
+        assert_eq!(messages[i], "Correo electrónico");
     }
 
     #[test]

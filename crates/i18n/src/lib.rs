@@ -25,8 +25,11 @@ pub mod marks {
     pub const ARM: char = '\u{4}';
     pub const KEY: char = '\u{5}';
     pub const END_SELECT: char = '\u{6}';
+    /// Between two messages in a catalogue file the app fetches (every language but the
+    /// reference, which is compiled in).
+    pub const NEXT: char = '\u{1e}';
     /// Every mark, for checking that text holds none.
-    pub const ALL: [char; 6] = [VAR, END, SELECT, ARM, KEY, END_SELECT];
+    pub const ALL: [char; 7] = [VAR, END, SELECT, ARM, KEY, END_SELECT, NEXT];
 }
 
 /// A value for a message's variable.
@@ -76,6 +79,12 @@ pub trait Locale {
     fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
         Cow::Borrowed(text)
     }
+}
+
+/// A catalogue file's text as its messages, if it holds exactly `count` of them.
+pub fn messages(file: &str, count: usize) -> Option<Vec<&str>> {
+    let messages: Vec<&str> = file.split(marks::NEXT).collect();
+    (messages.len() == count).then_some(messages)
 }
 
 /// Writes the compiled message `pattern` with `args` in `locale`. A variable with no

@@ -19,6 +19,13 @@ pub fn build_app() -> Result<PathBuf> {
             .env("PATH", tools::path_with_tools())
             .args(["build", "--release", "--offline"]),
     )?;
+    // Every language but English is fetched by the pages shown in it, from files named
+    // as the app was compiled to ask for them.
+    let files = haven_i18n::compile::files(&root().join("locales")).map_err(|e| e.join("\n"))?;
+    for (name, text) in files {
+        let path = dist.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     compress_dir(&dist)?;
     Ok(dist)
 }
@@ -78,10 +85,19 @@ pub struct Sizes {
     pub brotli: u64,
     /// The encryption worker, loaded after sign-in.
     pub later: (u64, u64, u64),
+    /// The catalogues fetched only by pages shown in their language.
+    pub languages: (u64, u64, u64),
 }
+
+/// Catalogue files of the languages other than English (see `haven_i18n::compile::files`).
+const LANGUAGE_PREFIX: &str = "locale-";
 
 fn after_sign_in(name: &str) -> bool {
     name.starts_with(AFTER_SIGN_IN_PREFIX)
+}
+
+fn on_page_load(name: &str) -> bool {
+    !after_sign_in(name) && !name.starts_with(LANGUAGE_PREFIX)
 }
 
 /// Sizes of everything the page loads: raw, and as the server sends it compressed.
@@ -92,6 +108,7 @@ pub fn measure(dist: &Path) -> Result<Sizes> {
         gzip: 0,
         brotli: 0,
         later: (0, 0, 0),
+        languages: (0, 0, 0),
     };
     for file in app_files(dist)? {
         let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -105,15 +122,18 @@ pub fn measure(dist: &Path) -> Result<Sizes> {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        if after_sign_in(&name) {
-            sizes.later.0 += raw;
-            sizes.later.1 += gz;
-            sizes.later.2 += br;
+        let (total_raw, total_gz, total_br) = if on_page_load(&name) {
+            (&mut sizes.raw, &mut sizes.gzip, &mut sizes.brotli)
+        } else if after_sign_in(&name) {
+            let (r, g, b) = &mut sizes.later;
+            (r, g, b)
         } else {
-            sizes.raw += raw;
-            sizes.gzip += gz;
-            sizes.brotli += br;
-        }
+            let (r, g, b) = &mut sizes.languages;
+            (r, g, b)
+        };
+        *total_raw += raw;
+        *total_gz += gz;
+        *total_br += br;
         sizes.files.push((name, raw, gz, br));
     }
     Ok(sizes)
@@ -134,8 +154,13 @@ impl Sizes {
         ));
         let (raw, gz, br) = self.later;
         out.push_str(&format!(
-            "{:<40} {raw:>10} {gz:>10} {br:>10}",
+            "{:<40} {raw:>10} {gz:>10} {br:>10}\n",
             "encryption worker, after sign-in"
+        ));
+        let (raw, gz, br) = self.languages;
+        out.push_str(&format!(
+            "{:<40} {raw:>10} {gz:>10} {br:>10}",
+            "Spanish catalogue, when shown"
         ));
         out
     }
@@ -152,7 +177,7 @@ impl Sizes {
             Some("svg") => "icon (SVG)",
             _ => "other",
         };
-        for (name, raw, gz, br) in self.files.iter().filter(|f| !after_sign_in(&f.0)) {
+        for (name, raw, gz, br) in self.files.iter().filter(|f| on_page_load(&f.0)) {
             rows.push_str(&format!(
                 "| {} | {} | {} | {} |\n",
                 kind(name),
@@ -169,7 +194,14 @@ impl Sizes {
         ));
         let (raw, gz, br) = self.later;
         rows.push_str(&format!(
-            "| encryption worker (openmls), loaded after sign-in | {} | {} | {} |",
+            "| encryption worker (openmls), loaded after sign-in | {} | {} | {} |\n",
+            kb(raw),
+            kb(gz),
+            kb(br)
+        ));
+        let (raw, gz, br) = self.languages;
+        rows.push_str(&format!(
+            "| Spanish catalogue, fetched by pages shown in Spanish | {} | {} | {} |",
             kb(raw),
             kb(gz),
             kb(br)

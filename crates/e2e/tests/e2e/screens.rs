@@ -155,7 +155,7 @@ async fn axe_finds_nothing_on_any_view_in_firefox() {
     axe_everywhere(Browser::Firefox).await;
 }
 
-/// The language switch shows Spanish at once, keeps the choice in this browser, and
+/// The language switch shows Spanish (its catalogue fetched on the way), keeps the choice in this browser, and
 /// `?lang=` wins over it; an organisation's default language is used until a person
 /// chooses.
 #[tokio::test]

@@ -442,7 +442,9 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let plain = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The server knows each connection's address (tenancy needs it), as `serve` does.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let plain = tokio::spawn(async move { axum::serve(listener, service).await });
 
     let session = Session::start(browser).await.unwrap();
     session

@@ -146,6 +146,11 @@ impl DeviceStream {
         (self.subscription.gate.clone(), self.generation)
     }
 
+    /// This subscription: the device and its number at the device's gate.
+    pub fn owner(&self) -> (Id, u64) {
+        (self.device.clone(), self.generation)
+    }
+
     /// How far this connection has delivered `conversation` (what the device may
     /// acknowledge).
     pub fn delivered(&self, conversation: &Id) -> u64 {
@@ -178,8 +183,14 @@ impl DeviceStream {
         conversations: &[Id],
     ) -> Result<Vec<ServerFrame>, ServerFrame> {
         let mut frames = Vec::new();
-        for conversation in conversations {
-            self.pump_one(state, conversation, &mut frames).await?;
+        for (i, conversation) in conversations.iter().enumerate() {
+            // What was already planned is counted as sent: it goes out, with the error
+            // after it, and the rest waits for the next acknowledgement or wake.
+            if let Err(e) = self.pump_one(state, conversation, &mut frames).await {
+                frames.push(e);
+                self.waiting.extend(conversations.iter().skip(i).cloned());
+                break;
+            }
         }
         Ok(frames)
     }
@@ -200,12 +211,28 @@ impl DeviceStream {
         self.pump(state, &list).await
     }
 
+    /// `conversation`'s next stretches, a read of its metadata at a time, until the
+    /// window or the byte budget is full or nothing is left.
     async fn pump_one(
         &mut self,
         state: &AppState,
         conversation: &Id,
         frames: &mut Vec<ServerFrame>,
     ) -> Result<(), ServerFrame> {
+        // Each round passes at least one row, so this ends; a read of nothing but the
+        // device's own messages goes on to the next instead of stopping there.
+        while self.pump_stretch(state, conversation, frames).await? {}
+        Ok(())
+    }
+
+    /// One read of `conversation`'s metadata, planned and sent; true if there may be
+    /// more to send now.
+    async fn pump_stretch(
+        &mut self,
+        state: &AppState,
+        conversation: &Id,
+        frames: &mut Vec<ServerFrame>,
+    ) -> Result<bool, ServerFrame> {
         let position: Option<(i64, i64, i64)> = sqlx::query_as(
             "SELECT cd.acked_seq, cd.joined_seq, COALESCE(cd.left_seq, c.last_seq)
              FROM conversation_devices cd
@@ -219,7 +246,7 @@ impl DeviceStream {
         .await
         .map_err(store_error)?;
         let Some((stored, joined, end)) = position else {
-            return Ok(());
+            return Ok(false);
         };
         let stored = u64::try_from(stored).unwrap_or(0);
         let joined = u64::try_from(joined).unwrap_or(0);
@@ -230,7 +257,7 @@ impl DeviceStream {
         let flying = self.in_flight.get(conversation).map_or(0, VecDeque::len);
         let mut room = u64::from(DELIVERY_WINDOW).saturating_sub(flying as u64);
         if last >= end || room == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let rows: Vec<MetaRow> = sqlx::query_as(
             "SELECT seq, sender_device, length(body), length(welcome) FROM mls_messages
@@ -300,15 +327,18 @@ impl DeviceStream {
         if stopped && room > 0 {
             self.waiting.insert(conversation.clone());
         }
-        self.emit(state, conversation, plan, frames).await
+        self.emit(state, conversation, plan, last, frames).await?;
+        Ok(!stopped && !complete && room > 0)
     }
 
-    /// Reads the bodies of what `plan` delivers and turns it into frames.
+    /// Reads the bodies of what `plan` delivers and turns it into frames; the stretch
+    /// read ended at `passed` (own messages after the last planned one included).
     async fn emit(
         &mut self,
         state: &AppState,
         conversation: &Id,
         plan: Vec<Planned>,
+        passed: u64,
         frames: &mut Vec<ServerFrame>,
     ) -> Result<(), ServerFrame> {
         let seqs: Vec<u64> = plan
@@ -395,8 +425,8 @@ impl DeviceStream {
             }
         }
         // Skipped own messages at the end count as passed too.
-        let passed = self.sent.entry(conversation.clone()).or_insert(0);
-        *passed = (*passed).max(last);
+        let sent = self.sent.entry(conversation.clone()).or_insert(0);
+        *sent = (*sent).max(last).max(passed);
         Ok(())
     }
 

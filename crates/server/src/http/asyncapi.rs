@@ -396,11 +396,12 @@ fn server_examples() -> Vec<Example> {
             &ServerFrame::Heartbeat,
         ),
         example(
-            "ack_beyond_delivered",
-            "An `ack` (or `read`) past what this connection delivered was refused; nothing moved.",
+            "read_beyond_delivered",
+            "A `read` past what this connection delivered was refused; nothing moved. (An `ack` \
+             past it counts as far as what was delivered.)",
             &ServerFrame::Error {
                 code: ErrorCode::InvalidMessage,
-                message: "That acknowledges messages this device has not been sent.".to_owned(),
+                message: "That marks as read messages this device has not been sent.".to_owned(),
             },
         ),
         example(

@@ -309,13 +309,19 @@ async fn handle(
 /// A `send` or `ack` waiting for the writer.
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
+/// Which subscription (device, its number at the device's gate) queued a job: an answer
+/// that arrives after the connection subscribed again moves nothing of the new one.
+type Owner = (Id, u64);
+
 enum Done {
     Sent {
         request: u64,
+        owner: Owner,
         conversation: Id,
         result: std::result::Result<u64, Refusal>,
     },
     Acked {
+        owner: Owner,
         conversation: Id,
         result: std::result::Result<u64, Refusal>,
     },
@@ -451,9 +457,11 @@ async fn messaging(
             }
             let queued = state.writer().queue_send(job).await;
             drop(newest);
+            let owner = s.owner();
             inflight.push(Box::pin(async move {
                 Done::Sent {
                     request,
+                    owner,
                     conversation,
                     result: queued.answer().await,
                 }
@@ -477,17 +485,18 @@ async fn messaging(
                     Err(e) => out.push(e),
                 }
             }
-            if seq > s.delivered(&conversation) {
+            let delivered = s.delivered(&conversation);
+            if read && seq > delivered {
                 out.push(error_frame(
                     ErrorCode::InvalidMessage,
-                    if read {
-                        "That marks as read messages this device has not been sent."
-                    } else {
-                        "That acknowledges messages this device has not been sent."
-                    },
+                    "That marks as read messages this device has not been sent.",
                 ));
                 return;
             }
+            // An acknowledgement beyond what this connection delivered counts up to what
+            // it delivered: a client that got further on an earlier connection (and
+            // acknowledges its own position) still frees the window here.
+            let seq = seq.min(delivered);
             let job = AckJob {
                 authed: authed.clone(),
                 device: s.device.clone(),
@@ -496,12 +505,14 @@ async fn messaging(
                 read,
             };
             let queued = state.writer().queue_ack(job).await;
+            let owner = s.owner();
             inflight.push(Box::pin(async move {
                 let result = queued.answer().await;
                 if read {
                     Done::Read { result }
                 } else {
                     Done::Acked {
+                        owner,
                         conversation,
                         result,
                     }
@@ -522,10 +533,11 @@ async fn finished(
     match done {
         Done::Sent {
             request,
+            owner,
             conversation,
             result: Ok(seq),
         } => {
-            if let Some(s) = stream.as_mut() {
+            if let Some(s) = stream.as_mut().filter(|s| s.owner() == owner) {
                 s.own_accepted(&conversation, seq);
             }
             out.push(ServerFrame::Accepted { request, seq });
@@ -541,10 +553,11 @@ async fn finished(
             winner: refusal.winner,
         }),
         Done::Acked {
+            owner,
             conversation,
             result: Ok(position),
         } => {
-            if let Some(s) = stream.as_mut() {
+            if let Some(s) = stream.as_mut().filter(|s| s.owner() == owner) {
                 s.acked(&conversation, position);
                 // The window moved: send what waited for it.
                 match s.pump_freed(state, &conversation).await {
