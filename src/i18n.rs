@@ -388,6 +388,7 @@ pub fn error_message(code: haven_protocol::ErrorCode) -> Msg {
         E::InvalidDeviceProof => Msg::ErrorInvalidDeviceProof,
         E::KeyPackagePoolFull => Msg::ErrorKeyPackagePoolFull,
         E::Superseded => Msg::ErrorSuperseded,
+        E::QuotaExceeded => Msg::ErrorQuotaExceeded,
         E::NotAMember => Msg::ErrorNotAMember,
         E::StaleEpoch => Msg::ErrorStaleEpoch,
         E::Replayed => Msg::ErrorReplayed,

@@ -155,6 +155,7 @@ audit-action-member-added = Member added
 audit-action-member-removed = Member removed
 audit-action-attachment-uploaded = Attachment uploaded
 audit-action-attachment-downloaded = Attachment downloaded
+audit-action-quota-exceeded = Storage quota reached
 
 ## What each action means
 audit-about-sign-in = Someone signed in (password and, where enrolled, a second factor).
@@ -195,3 +196,4 @@ audit-about-member-added = A device was added to a conversation.
 audit-about-member-removed = A device was removed from a conversation.
 audit-about-attachment-uploaded = An encrypted attachment was stored for a conversation (id and size).
 audit-about-attachment-downloaded = An encrypted attachment was fetched by a member of its conversation (id and size).
+audit-about-quota-exceeded = A message or attachment was refused because a storage quota was used up.

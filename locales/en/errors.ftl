@@ -36,6 +36,7 @@ error-invalid-device-key = This device's encryption key cannot be used. Set up t
 error-invalid-device-proof = This device could not prove that it holds its encryption key, or it took too long. Please try again.
 error-key-package-pool-full = This device already holds enough keys.
 error-superseded = This device is connected again in another window or tab; the message goes from there.
+error-quota-exceeded = The storage allowance is used up for now; nothing was stored. Try again later.
 error-not-a-member = You are not in this conversation.
 error-stale-epoch = The conversation changed meanwhile. Please try again.
 error-replayed = That message was already sent.

@@ -34,6 +34,7 @@ error-invalid-device-key = La clave de cifrado de este dispositivo no se puede u
 error-invalid-device-proof = Este dispositivo no pudo demostrar que tiene su clave de cifrado, o tardó demasiado. Vuelva a intentarlo.
 error-key-package-pool-full = Este dispositivo ya tiene suficientes claves.
 error-superseded = Este dispositivo se conectó de nuevo en otra ventana o pestaña; el mensaje se envía desde allí.
+error-quota-exceeded = Por ahora se agotó el espacio de almacenamiento; no se guardó nada. Inténtelo más tarde.
 error-not-a-member = No forma parte de esta conversación.
 error-stale-epoch = La conversación cambió mientras tanto. Vuelva a intentarlo.
 error-replayed = Ese mensaje ya se había enviado.

@@ -326,6 +326,19 @@ pub async fn run() -> Result<Figures> {
 
     // Who is who: the clinician writes from C1; the patient's P1 and the clinician's C2
     // are read in the first phase, P2 and C3 (the same backlog, untouched) in the second.
+    // 300 MiB of backlog a device is past the default storage quotas: the clinic's
+    // administrator raises them, as a clinic expecting this would.
+    let admin = client.sign_in("admin@demo.haven").await?;
+    let most =
+        json!({"bytes_per_day": 100_000_000_000_000u64, "bytes_held": 100_000_000_000_000u64});
+    client
+        .call(
+            "PUT",
+            "/api/org/quotas",
+            Some(&admin),
+            json!({"device": most, "person": most, "organisation": most}),
+        )
+        .await?;
     let clinician = client.sign_in("clinician@demo.haven").await?;
     let patient = client.sign_in("patient@demo.haven").await?;
     let trust = trust(&client, &clinician).await?;

@@ -69,6 +69,9 @@ pub enum ErrorCode {
     /// The device subscribed again on another connection, which now carries its
     /// sends: this one's were refused and nothing was stored. Send them there.
     Superseded,
+    /// A device, a person or the organisation has stored what it may (per day, or held
+    /// at once): nothing was stored. `retry_after_secs` says when room comes back.
+    QuotaExceeded,
     Internal,
 }
 
@@ -117,6 +120,7 @@ impl ErrorCode {
             Self::InvalidMessage => "invalid_message",
             Self::UnknownClinic => "unknown_clinic",
             Self::Superseded => "superseded",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::Internal => "internal",
         }
     }
@@ -134,6 +138,10 @@ pub struct ApiError {
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
+    /// With `quota_exceeded`: seconds until the request may succeed (also in the
+    /// `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -142,6 +150,7 @@ impl ApiError {
             error: ErrorBody {
                 code,
                 message: message.into(),
+                retry_after_secs: None,
             },
         }
     }

@@ -314,6 +314,73 @@ pub const MESSAGE_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// Messages one device may have in flight (sent, not yet acknowledged) per conversation.
 pub const DELIVERY_WINDOW: u32 = 256;
 
+/// What one scope may store: bytes written per day (UTC) and bytes held at once (what
+/// it wrote within the retention period).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1_000_000, maximum = 100_000_000_000_000_u64)
+    )]
+    pub bytes_per_day: u64,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1_000_000, maximum = 100_000_000_000_000_u64)
+    )]
+    pub bytes_held: u64,
+}
+
+/// `GET/PUT /api/org/quotas`: what each device, each person and the whole organisation
+/// may store (messages and attachments). Past one, a send or an upload is refused with
+/// `quota_exceeded` and when to try again.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    pub device: Quota,
+    pub person: Quota,
+    pub organisation: Quota,
+}
+
+/// Every quota an administrator may set lies in this range (1 MB to 100 TB).
+pub const QUOTA_RANGE_BYTES: std::ops::RangeInclusive<u64> = 1_000_000..=100_000_000_000_000;
+
+impl Default for Quotas {
+    /// A person's day holds a few dozen attachments or hundreds of thousands of
+    /// messages; one device a little less, so a second device of theirs still works.
+    fn default() -> Self {
+        const MB: u64 = 1_000_000;
+        Self {
+            device: Quota {
+                bytes_per_day: 200 * MB,
+                bytes_held: 1_000 * MB,
+            },
+            person: Quota {
+                bytes_per_day: 250 * MB,
+                bytes_held: 2_000 * MB,
+            },
+            organisation: Quota {
+                bytes_per_day: 20_000 * MB,
+                bytes_held: 200_000 * MB,
+            },
+        }
+    }
+}
+
+impl Quotas {
+    /// Whether every quota lies in [`QUOTA_RANGE_BYTES`].
+    pub fn valid(&self) -> bool {
+        [self.device, self.person, self.organisation]
+            .iter()
+            .all(|q| {
+                QUOTA_RANGE_BYTES.contains(&q.bytes_per_day)
+                    && QUOTA_RANGE_BYTES.contains(&q.bytes_held)
+            })
+    }
+}
+
 /// MLS bytes in a WebSocket frame: standard base64 with padding.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -110,6 +110,9 @@ pub enum ServerFrame {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         winner: Option<u64>,
+        /// With `quota_exceeded`: seconds until the send may succeed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
     },
     /// One message for the subscribed device, in order; acknowledge it with `ack`.
     Deliver {

@@ -25,6 +25,12 @@ pub enum Error {
     /// Something failed on our side. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A quota is used up: nothing was stored; room comes back after `retry_after_secs`.
+    #[error("{message}")]
+    QuotaExceeded {
+        message: &'static str,
+        retry_after_secs: u64,
+    },
 }
 
 impl Error {
@@ -81,6 +87,13 @@ impl Error {
         Self::Internal(cause.to_string())
     }
 
+    pub fn quota(message: &'static str, retry_after_secs: u64) -> Self {
+        Self::QuotaExceeded {
+            message,
+            retry_after_secs,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, ErrorCode, &str) {
         match self {
             Self::NotFound => (
@@ -102,6 +115,11 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
                 "Something went wrong on the server. Please try again.",
+            ),
+            Self::QuotaExceeded { message, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::QuotaExceeded,
+                message,
             ),
         }
     }
@@ -151,6 +169,18 @@ impl IntoResponse for Error {
             tracing::error!(%cause, "request failed");
         }
         let (status, code, message) = self.parts();
-        (status, Json(ApiError::new(code, message))).into_response()
+        let mut body = ApiError::new(code, message);
+        if let Self::QuotaExceeded {
+            retry_after_secs, ..
+        } = self
+        {
+            body.error.retry_after_secs = Some(retry_after_secs);
+            let retry = [(
+                axum::http::header::RETRY_AFTER,
+                retry_after_secs.to_string(),
+            )];
+            return (status, retry, Json(body)).into_response();
+        }
+        (status, Json(body)).into_response()
     }
 }

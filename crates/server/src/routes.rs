@@ -221,6 +221,13 @@ pub fn table() -> Vec<Row> {
         spec(M::DELETE, "/org/brand/logo", full(&[Action::UpdateOrgSettings]), delete(admin::brand::remove_logo))
             .doc("Remove the logo")
             .gives(one::<haven_protocol::config::Brand>),
+        spec(M::GET, "/org/quotas", full(&[Action::ReadOrgSettings]), get(delivery::quota::get))
+            .doc("What each device, each person and the organisation may store, per day and held")
+            .gives(one::<haven_protocol::messaging::Quotas>),
+        spec(M::PUT, "/org/quotas", full(&[Action::UpdateOrgSettings]), put(delivery::quota::put))
+            .doc("Set the storage quotas (each from 1 MB to 100 TB)")
+            .takes(one::<haven_protocol::messaging::Quotas>)
+            .gives(one::<haven_protocol::messaging::Quotas>),
         spec(M::GET, "/org/embedding", full(&[Action::ReadOrgSettings]), get(admin::embedding::get))
             .doc("The partner origins allowed to embed the app in an iframe")
             .gives(one::<haven_protocol::brand::Embedding>),

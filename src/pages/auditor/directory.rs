@@ -172,6 +172,7 @@ pub fn action_label(action: AuditAction) -> Msg {
         A::MemberRemoved => Msg::AuditActionMemberRemoved,
         A::AttachmentUploaded => Msg::AuditActionAttachmentUploaded,
         A::AttachmentDownloaded => Msg::AuditActionAttachmentDownloaded,
+        A::QuotaExceeded => Msg::AuditActionQuotaExceeded,
     }
 }
 
@@ -218,6 +219,7 @@ pub fn action_about(action: AuditAction) -> Msg {
         A::MemberRemoved => Msg::AuditAboutMemberRemoved,
         A::AttachmentUploaded => Msg::AuditAboutAttachmentUploaded,
         A::AttachmentDownloaded => Msg::AuditAboutAttachmentDownloaded,
+        A::QuotaExceeded => Msg::AuditAboutQuotaExceeded,
     }
 }
 

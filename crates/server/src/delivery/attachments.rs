@@ -25,6 +25,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use crate::audit::{self, Event};
 use crate::clock::now;
+use crate::delivery::quota::{self, Exceeded, Ledger};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientAddr;
 use crate::identity::session::Authed;
@@ -114,6 +115,22 @@ pub async fn upload(
         // Still a member now that the bytes are in.
         let patient = membership(&mut tx, &authed, &conversation).await?;
         let at = now();
+        // Counted in the transaction that records it: two uploads cannot both take the
+        // last room.
+        let mut ledger = Ledger::new(at);
+        if let Err(exceeded) = ledger
+            .charge(
+                &mut tx,
+                authed.org.id.as_str(),
+                authed.user_id.as_str(),
+                None,
+                size,
+            )
+            .await?
+        {
+            return Err(Refused::Quota(exceeded));
+        }
+        ledger.write(&mut tx).await?;
         sqlx::query(
             "INSERT INTO attachments (id, org_id, conversation_id, uploaded_by, size, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -134,14 +151,32 @@ pub async fn upload(
             .from(Some(ip));
         audit::record(&mut tx, event).await?;
         tx.commit().await?;
-        Ok::<_, Error>(())
+        Ok::<_, Refused>(())
     }
     .await;
-    if let Err(e) = stored {
+    if let Err(refused) = stored {
         let _ = tokio::fs::remove_file(&finished).await;
-        return Err(e);
+        return Err(match refused {
+            Refused::Quota(exceeded) => {
+                quota::record_refusal(&state, &authed, exceeded, Some(ip)).await;
+                exceeded.error()
+            }
+            Refused::Other(e) => e,
+        });
     }
     Ok(Json(AttachmentStored { id, size }))
+}
+
+/// Why a finished upload was not recorded.
+enum Refused {
+    Quota(Exceeded),
+    Other(Error),
+}
+
+impl<E: Into<Error>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Self::Other(e.into())
+    }
 }
 
 /// Streams `body` into `path`, flushed to disk; refuses past the limit.

@@ -46,6 +46,16 @@ pub async fn create(
             "This encryption device was removed or is not yours. Set up this browser again.",
         ));
     }
+    // A conversation is the patient and their clinicians: a clinician starts it with the
+    // patient in it. Nobody starts one alone (it would be storage for one person, and
+    // nobody of the clinic would ever read it).
+    if authed.role != haven_protocol::Role::Clinician {
+        return Err(Error::bad(
+            ErrorCode::Forbidden,
+            StatusCode::FORBIDDEN,
+            "A clinician of your care team starts a conversation with you; you answer in it.",
+        ));
+    }
     let patient: Option<(String,)> =
         sqlx::query_as("SELECT role FROM users WHERE id = ? AND org_id = ? AND active = 1")
             .bind(request.patient.as_str())

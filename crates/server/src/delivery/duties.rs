@@ -26,6 +26,9 @@ pub async fn run(state: AppState) {
         if let Err(e) = crate::delivery::attachments::collect(&state, now()).await {
             tracing::error!(error = %e, "deleting expired attachments failed");
         }
+        if let Err(e) = crate::delivery::quota::collect(state.db(), now()).await {
+            tracing::error!(error = %e, "forgetting old storage counts failed");
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod directory;
 pub mod duties;
 pub mod fanout;
+pub mod quota;
 pub mod socket;
 pub mod writer;
 

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::delivery::fanout::FanOut;
+use crate::delivery::quota::{Exceeded, Ledger};
 use crate::identity::session::Authed;
 use crate::store::Pool;
 
@@ -68,6 +69,8 @@ pub struct Refusal {
     pub code: ErrorCode,
     pub message: &'static str,
     pub winner: Option<u64>,
+    /// The quota that refused it, with when to try again.
+    pub quota: Option<Exceeded>,
 }
 
 impl Refusal {
@@ -76,6 +79,13 @@ impl Refusal {
             code,
             message,
             winner: None,
+            quota: None,
+        }
+    }
+    fn quota(exceeded: Exceeded) -> Self {
+        Self {
+            quota: Some(exceeded),
+            ..Self::new(ErrorCode::QuotaExceeded, exceeded.message())
         }
     }
     fn not_a_member() -> Self {
@@ -427,6 +437,7 @@ async fn application_run(
     }
 
     let at = now();
+    let mut ledger = Ledger::new(at);
     let mut outcomes = Vec::with_capacity(run.len());
     let mut rows: Vec<(&SendJob, u64, &[u8])> = Vec::new();
     for (job, digest) in run.iter().zip(&digests) {
@@ -474,6 +485,22 @@ async fn application_run(
             )));
             continue;
         }
+        match ledger
+            .charge(
+                tx,
+                job.authed.org.id.as_str(),
+                job.authed.user_id.as_str(),
+                Some(job.device.as_str()),
+                job.message.len() as u64,
+            )
+            .await?
+        {
+            Ok(()) => {}
+            Err(exceeded) => {
+                outcomes.push(Err(Refusal::quota(exceeded)));
+                continue;
+            }
+        }
         conversation.last_seq += 1;
         let seq = conversation.last_seq;
         stored.insert(
@@ -509,6 +536,7 @@ async fn application_run(
         }));
     }
 
+    ledger.write(tx).await?;
     // 8 bound values a row; SQLite takes 32,766 bound values a statement.
     for chunk in crate::store::chunks(&rows, MAX_BATCH) {
         let sql = format!(
@@ -749,9 +777,11 @@ async fn send(
                 .fetch_optional(&mut *conn)
                 .await?;
                 return Err(Refusal {
-                    code: ErrorCode::StaleEpoch,
-                    message: "Another change to this conversation came first. Apply it, then try again.",
                     winner: winner.and_then(|(s,)| u64::try_from(s).ok()),
+                    ..Refusal::new(
+                        ErrorCode::StaleEpoch,
+                        "Another change to this conversation came first. Apply it, then try again.",
+                    )
                 });
             }
             epoch_after = row.epoch + 1;
@@ -855,6 +885,22 @@ async fn send(
     };
 
     let at = now();
+    // Counted inside this job's savepoint: a refusal after this point takes it back.
+    let mut ledger = Ledger::new(at);
+    let bytes = job.message.len() + welcome.map_or(0, <[u8]>::len);
+    if let Err(exceeded) = ledger
+        .charge(
+            conn,
+            org.as_str(),
+            job.authed.user_id.as_str(),
+            Some(job.device.as_str()),
+            bytes as u64,
+        )
+        .await?
+    {
+        return Err(Refusal::quota(exceeded));
+    }
+    ledger.write(conn).await?;
     sqlx::query(
         "INSERT INTO mls_messages (conversation_id, seq, kind, epoch, sender_device, body, digest, welcome, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -459,6 +459,7 @@ fn server_examples() -> Vec<Example> {
                     "Another change to this conversation came first. Apply it, then try again."
                         .to_owned(),
                 winner: Some(17),
+                retry_after_secs: None,
             },
         ),
         example(
@@ -471,6 +472,20 @@ fn server_examples() -> Vec<Example> {
                 message: "This device subscribed again on another connection; send it there."
                     .to_owned(),
                 winner: None,
+                retry_after_secs: None,
+            },
+        ),
+        example(
+            "quota_exceeded",
+            "Request 45 was refused: this device stored what it may today. Nothing was stored; \
+             send it again after `retry_after_secs`.",
+            &ServerFrame::Refused {
+                request: 45,
+                code: ErrorCode::QuotaExceeded,
+                message: "This device has stored as much as it may for now; nothing was stored."
+                    .to_owned(),
+                winner: None,
+                retry_after_secs: Some(5400),
             },
         ),
         example(

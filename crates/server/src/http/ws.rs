@@ -20,6 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use haven_protocol::access::Action;
 
 use crate::delivery::fanout::Mailbox;
+use crate::delivery::quota;
 use crate::delivery::socket::DeviceStream;
 use crate::delivery::writer::{AckJob, Refusal, SendJob};
 use crate::error::{Error, Result};
@@ -189,6 +190,7 @@ fn refused(request: u64, code: ErrorCode, message: &str) -> ServerFrame {
         code,
         message: message.to_owned(),
         winner: None,
+        retry_after_secs: None,
     }
 }
 
@@ -458,12 +460,21 @@ async fn messaging(
             let queued = state.writer().queue_send(job).await;
             drop(newest);
             let owner = s.owner();
+            let (state, authed, source) = (state.clone(), authed.clone(), *source);
             inflight.push(Box::pin(async move {
+                let result = queued.answer().await;
+                if let Err(Refusal {
+                    quota: Some(exceeded),
+                    ..
+                }) = &result
+                {
+                    quota::record_refusal(&state, &authed, *exceeded, Some(source)).await;
+                }
                 Done::Sent {
                     request,
                     owner,
                     conversation,
-                    result: queued.answer().await,
+                    result,
                 }
             }));
         }
@@ -551,6 +562,7 @@ async fn finished(
             code: refusal.code,
             message: refusal.message.to_owned(),
             winner: refusal.winner,
+            retry_after_secs: refusal.quota.map(|q| q.retry_after_secs),
         }),
         Done::Acked {
             owner,

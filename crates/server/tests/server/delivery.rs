@@ -607,7 +607,7 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
 
-async fn upload_attachment(
+pub async fn upload_attachment(
     client: &Client,
     token: &str,
     conversation: &str,
@@ -627,7 +627,7 @@ async fn upload_attachment(
         .await
 }
 
-fn files_in(dir: &std::path::Path) -> Vec<String> {
+pub fn files_in(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries

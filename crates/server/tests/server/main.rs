@@ -18,6 +18,7 @@ mod invitations;
 mod openapi;
 mod ordering;
 mod phi_reads;
+mod quotas;
 mod rate_limits;
 mod sessions;
 mod tls;

@@ -547,6 +547,8 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
                     .is_some()
         }
         "OrgSettings" => parses::<wire::OrgSettings>(body) && settings.put(body).await,
+        "Quotas" => serde_json::from_value::<haven_protocol::messaging::Quotas>(body.clone())
+            .is_ok_and(|q| parses::<haven_protocol::messaging::Quotas>(body) && q.valid()),
         "Embedding" => serde_json::from_value::<haven_protocol::brand::Embedding>(body.clone())
             .is_ok_and(|e| {
                 e.origins.len() <= haven_protocol::brand::MAX_EMBED_ORIGINS
