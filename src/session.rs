@@ -80,6 +80,7 @@ impl SignedOut {
                 SessionEndReason::RoleChanged => Msg::SignedOutRoleChanged,
                 SessionEndReason::SignedOut => Msg::SignedOutElsewhere,
                 SessionEndReason::FactorChanged => Msg::SignedOutFactorChanged,
+                SessionEndReason::DeviceRevoked => Msg::SignedOutDeviceRevoked,
                 _ => Msg::SignedOutEnded,
             },
         }

@@ -24,6 +24,7 @@ signed-out-deactivated = Your account was deactivated by an administrator.
 signed-out-role-changed = Your role changed. Please sign in again.
 signed-out-elsewhere = You signed out in another window.
 signed-out-factor-changed = Your second factor was changed. Please sign in again.
+signed-out-device-revoked = The encryption device of this browser was removed. Please sign in again.
 signed-out-ended = Your session ended. Please sign in again.
 
 welcome-to = Welcome to { $name }

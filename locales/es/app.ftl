@@ -23,6 +23,7 @@ signed-out-deactivated = Un administrador ha desactivado su cuenta.
 signed-out-role-changed = Su función ha cambiado. Vuelva a iniciar sesión.
 signed-out-elsewhere = Cerró la sesión en otra ventana.
 signed-out-factor-changed = Se cambió su segundo factor. Vuelva a iniciar sesión.
+signed-out-device-revoked = Se quitó el dispositivo de cifrado de este navegador. Vuelva a iniciar sesión.
 signed-out-ended = Su sesión ha terminado. Vuelva a iniciar sesión.
 
 welcome-to = Bienvenido a { $name }

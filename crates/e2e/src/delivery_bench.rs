@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -38,10 +39,10 @@ pub struct Figures {
     pub bytes: usize,
 }
 
-pub(crate) type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
-pub(crate) struct Client {
+pub struct Client {
     tls: tokio_rustls::TlsConnector,
     addr: std::net::SocketAddr,
 }
@@ -49,11 +50,24 @@ pub(crate) struct Client {
 impl Client {
     /// A client of the server at `addr` that trusts exactly the certificate `leaf` (a
     /// server in another process: its development certificate).
-    pub(crate) fn new(addr: std::net::SocketAddr, leaf: CertificateDer<'static>) -> Result<Self> {
+    pub fn new(addr: std::net::SocketAddr, leaf: CertificateDer<'static>) -> Result<Self> {
         Ok(Self {
             tls: tls(leaf)?,
             addr,
         })
+    }
+
+    /// A client of `server` (a `haven-server` process), trusting its development
+    /// certificate.
+    pub fn of(server: &crate::ServerProcess) -> Result<Self> {
+        let cert = haven_server::tls::dev_cert_path(&server.data);
+        let pem = std::fs::read(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let leaf =
+            CertificateDer::from_pem_slice(&pem).map_err(|e| format!("{}: {e}", cert.display()))?;
+        Self::new(
+            std::net::SocketAddr::from(([127, 0, 0, 1], server.port)),
+            leaf,
+        )
     }
 
     async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
@@ -64,7 +78,7 @@ impl Client {
         self.tls.connect(name, tcp).await.map_err(|e| e.to_string())
     }
 
-    pub(crate) async fn call(
+    pub async fn call(
         &self,
         method: &str,
         path: &str,
@@ -112,7 +126,7 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 
-    pub(crate) async fn sign_in(&self, email: &str) -> Result<String> {
+    pub async fn sign_in(&self, email: &str) -> Result<String> {
         let user = haven_server::demo::USERS
             .iter()
             .find(|u| u.email == email)
@@ -146,7 +160,7 @@ impl Client {
     }
 
     /// A WSS connection bound to the session `token`, not yet subscribing any device.
-    pub(crate) async fn signed_in_socket(&self, token: &str) -> Result<Socket> {
+    pub async fn signed_in_socket(&self, token: &str) -> Result<Socket> {
         let tls = self.connect().await?;
         let request = format!("wss://localhost:{}/ws", self.addr.port())
             .into_client_request()
@@ -163,7 +177,7 @@ impl Client {
         Ok(socket)
     }
 
-    pub(crate) async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
+    pub async fn socket(&self, token: &str, device: &str) -> Result<Socket> {
         let mut socket = self.signed_in_socket(token).await?;
         send(&mut socket, json!({"type": "subscribe", "device": device})).await?;
         let subscribed = next(&mut socket).await?;
@@ -174,14 +188,14 @@ impl Client {
     }
 }
 
-pub(crate) async fn send(socket: &mut Socket, frame: Value) -> Result {
+pub async fn send(socket: &mut Socket, frame: Value) -> Result {
     socket
         .send(Message::text(frame.to_string()))
         .await
         .map_err(|e| e.to_string())
 }
 
-pub(crate) async fn next(socket: &mut Socket) -> Result<Value> {
+pub async fn next(socket: &mut Socket) -> Result<Value> {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
@@ -193,18 +207,18 @@ pub(crate) async fn next(socket: &mut Socket) -> Result<Value> {
     }
 }
 
-pub(crate) fn unhex(text: &str) -> Vec<u8> {
+pub fn unhex(text: &str) -> Vec<u8> {
     (0..text.len() / 2)
         .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
         .collect()
 }
 
-pub(crate) fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub(crate) async fn trust(client: &Client, token: &str) -> Result<Trust> {
+pub async fn trust(client: &Client, token: &str) -> Result<Trust> {
     let anchor = client
         .call("GET", "/api/mls/trust", Some(token), Value::Null)
         .await?;
@@ -217,7 +231,7 @@ pub(crate) async fn trust(client: &Client, token: &str) -> Result<Trust> {
     Ok(Trust::new(org, key))
 }
 
-pub(crate) async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
+pub async fn enrol(client: &Client, token: &str, trust: &Trust) -> Result<(Device, String)> {
     let mut device = Device::new().map_err(|e| e.to_string())?;
     // The key shows it is held here: it signs a fresh challenge of this session.
     let issued = client

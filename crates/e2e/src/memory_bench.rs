@@ -22,8 +22,6 @@ use futures_util::{SinkExt, StreamExt};
 use haven_mls::Device;
 use haven_protocol::messaging::{DELIVERY_WINDOW, MAX_MLS_MESSAGE_BYTES, to_hex};
 use haven_protocol::ws::MAX_FRAME_BYTES;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -315,14 +313,7 @@ pub async fn run() -> Result<Figures> {
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let server = ServerProcess::start(data.path(), 0, &["--demo"])?;
     let pid = server.pid().ok_or("the server has no process id")?;
-    let cert = data.path().join(haven_server::tls::DEV_CERT_FILE);
-    let pem = std::fs::read(&cert).map_err(|e| format!("{}: {e}", cert.display()))?;
-    let leaf: CertificateDer<'static> =
-        CertificateDer::from_pem_slice(&pem).map_err(|e| format!("{}: {e}", cert.display()))?;
-    let client = Client::new(
-        std::net::SocketAddr::from(([127, 0, 0, 1], server.port)),
-        leaf,
-    )?;
+    let client = Client::of(&server)?;
 
     // Who is who: the clinician writes from C1; the patient's P1 and the clinician's C2
     // are read in the first phase, P2 and C3 (the same backlog, untouched) in the second.

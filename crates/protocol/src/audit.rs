@@ -114,6 +114,7 @@ words! {
         RoleChanged = "role_changed": "The account's role changed.",
         SecondFactorDone = "second_factor_done": "A half-finished sign-in was completed and replaced by a new session.",
         FactorChanged = "factor_changed": "The account's second factor was replaced.",
+        DeviceRevoked = "device_revoked": "The encryption device this session registered or unlocked was revoked.",
     }
 }
 
@@ -128,7 +129,11 @@ impl SessionEndReason {
             Self::Idle => Some((AuditAction::SessionExpired, Some("idle"))),
             Self::Expired => Some((AuditAction::SessionExpired, Some("absolute lifetime"))),
             Self::Deactivated => Some((AuditAction::SessionEnded, Some("account deactivated"))),
-            Self::RoleChanged | Self::SecondFactorDone | Self::FactorChanged => None,
+            // Recorded by the action that caused it (`device_revoked`, with the count).
+            Self::RoleChanged
+            | Self::SecondFactorDone
+            | Self::FactorChanged
+            | Self::DeviceRevoked => None,
         }
     }
 }

@@ -102,6 +102,15 @@ fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
     }
 }
 
+/// Where the development certificate of a server keeping its data in `data_dir` is
+/// (what a client of a development server trusts).
+pub fn dev_cert_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DEV_DIR).join(DEV_CERT_FILE)
+}
+
+/// The development certificate's folder under the data directory.
+const DEV_DIR: &str = "tls";
+
 /// Creates the development certificate in `dir` unless it is already there.
 fn ensure_dev_cert(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     let cert_path = dir.join(DEV_CERT_FILE);
@@ -136,7 +145,7 @@ fn spki_of_key(key_path: &Path) -> Option<String> {
 pub fn load(source: &TlsSource, data_dir: &Path) -> Result<TlsMaterial, TlsError> {
     let (cert_path, key_path, development) = match source {
         TlsSource::Development => {
-            let (c, k) = ensure_dev_cert(&data_dir.join("tls"))?;
+            let (c, k) = ensure_dev_cert(&data_dir.join(DEV_DIR))?;
             (c, k, true)
         }
         TlsSource::Files { cert, key } => (cert.clone(), key.clone(), false),

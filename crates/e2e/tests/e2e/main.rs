@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod audit;
+mod burst;
 mod embedding;
 mod hosts;
 mod identity;

@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use haven_mls::{CertificateBody, Trust};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
-use haven_protocol::audit::AuditAction;
+use haven_protocol::audit::{AuditAction, SessionEndReason};
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::{
     CERTIFICATE_LIFETIME_SECS, DeviceStateKey, KeyPackagePool, MAX_DEVICES_PER_USER,
@@ -198,6 +198,7 @@ pub async fn register(
             "This encryption key is already registered. Create a new one.",
         ));
     }
+    held_by_session(&mut tx, &device, &authed).await?;
     let event = Event::by(&authed, AuditAction::DeviceRegistered)
         .target(device_ref(&device))
         .from(Some(ip));
@@ -259,6 +260,7 @@ async fn release_state_key(
 ) -> Result<Vec<u8>> {
     let mut tx = begin_write(state.db()).await?;
     let key = own_state_key(&mut tx, authed, device).await?;
+    held_by_session(&mut tx, device, authed).await?;
     let event = Event::by(authed, AuditAction::DeviceStateKeyReleased)
         .target(device_ref(device))
         .from(Some(ip));
@@ -329,6 +331,44 @@ fn parse_device(id: &str) -> Result<Id> {
     Id::parse(id).map_err(|_| Error::NotFound)
 }
 
+/// Notes that the caller's session registered or unlocked `device`: revoking the device
+/// ends the session.
+async fn held_by_session(conn: &mut SqliteConnection, device: &Id, authed: &Authed) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO device_sessions (device_id, token_hash) VALUES (?, ?)
+         ON CONFLICT (device_id, token_hash) DO NOTHING",
+    )
+    .bind(device.as_str())
+    .bind(authed.session_hash.as_slice())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the open sessions that registered or unlocked `device`, inside the caller's
+/// transaction; their hashes, for closing their sockets once it commits.
+async fn end_holders(conn: &mut SqliteConnection, device: &Id) -> Result<Vec<Vec<u8>>> {
+    let holders: Vec<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT s.token_hash FROM device_sessions ds
+         JOIN sessions s ON s.token_hash = ds.token_hash
+         WHERE ds.device_id = ? AND s.ended_at IS NULL",
+    )
+    .bind(device.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (hash,) in &holders {
+        sqlx::query(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ? AND ended_at IS NULL",
+        )
+        .bind(now())
+        .bind(SessionEndReason::DeviceRevoked.as_str())
+        .bind(hash.as_slice())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(holders.into_iter().map(|(h,)| h).collect())
+}
+
 /// `POST /api/mls/devices/{id}/revoke`: the owner retires one of their devices.
 pub async fn revoke_own(
     State(state): State<AppState>,
@@ -340,12 +380,21 @@ pub async fn revoke_own(
     let mut tx = begin_write(state.db()).await?;
     own_device(&mut tx, &authed, &device).await?;
     revoke(&mut tx, &device, "revoked by its owner").await?;
+    let ended = end_holders(&mut tx, &device).await?;
     let event = Event::by(&authed, AuditAction::DeviceRevoked)
         .target(device_ref(&device))
-        .detail("revoked by its owner")
+        .detail(format!(
+            "revoked by its owner; {} session(s) that held it ended",
+            ended.len()
+        ))
         .from(Some(ip));
     audit::record(&mut tx, event).await?;
     tx.commit().await?;
+    for hash in &ended {
+        state
+            .live()
+            .end_session(hash, SessionEndReason::DeviceRevoked);
+    }
     announce_revoked(&state, &authed.org.id, std::slice::from_ref(&device)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

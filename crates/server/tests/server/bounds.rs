@@ -6,10 +6,11 @@
 //! and sockets without number.
 
 use haven_protocol::ErrorCode;
+use haven_protocol::audit::SessionEndReason;
 use haven_protocol::ws::{GapReason, ServerFrame};
 use serde_json::json;
 
-use crate::common::api::post;
+use crate::common::api::{get, post, sign_in};
 use crate::common::ws::{self, Socket};
 use crate::common::{TestServer, store};
 use crate::delivery::{
@@ -236,16 +237,78 @@ async fn acknowledgements_are_bounded_by_what_was_delivered_and_a_revoked_device
     ack(&mut p_socket, &conversation, last).await;
     acked(&client, &patient, last).await;
 
-    // The patient revokes the device from elsewhere: its socket is told at once, and
-    // its acknowledgements and reads count no more.
+    // The same device on a socket of another session of the patient's (one that neither
+    // registered nor unlocked it).
+    let registering = std::mem::replace(
+        &mut patient.token,
+        sign_in(&client, "patient@demo.haven", None).await,
+    );
+    let (other_socket, _) = patient.connect(&server).await;
+    // A session that unlocked the device (received its state key, as a browser reopening
+    // it does).
+    let unlocking = sign_in(&client, "patient@demo.haven", None).await;
+    let key = get(
+        &client,
+        &format!("/api/mls/devices/{}/state-key", patient.id),
+        &unlocking,
+    )
+    .await;
+    assert_eq!(key.status, hyper::StatusCode::OK);
+    // The patient revokes the device from elsewhere. The sessions that registered or
+    // unlocked it end (the browser that held it cannot go on, or register a new device,
+    // with them); the registering one's socket is told so and closed at once.
+    let elsewhere = sign_in(&client, "patient@demo.haven", None).await;
     let reply = post(
         &client,
         &format!("/api/mls/devices/{}/revoke", patient.id),
-        Some(&patient.token),
+        Some(&elsewhere),
         json!({}),
     )
     .await;
     assert_eq!(reply.status, hyper::StatusCode::NO_CONTENT);
+    loop {
+        match next(&mut p_socket).await {
+            ServerFrame::SessionEnded { reason } => {
+                assert_eq!(reason, SessionEndReason::DeviceRevoked);
+                break;
+            }
+            ServerFrame::Error {
+                code: ErrorCode::DeviceUnavailable,
+                ..
+            }
+            | ServerFrame::Deliver { .. }
+            | ServerFrame::Changed { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    ws::closed(&mut p_socket).await;
+    for ended in [&registering, &unlocking] {
+        let gone = get(&client, "/api/session", ended).await;
+        assert_eq!(gone.status, hyper::StatusCode::UNAUTHORIZED);
+        let challenge = post(
+            &client,
+            "/api/mls/devices/challenge",
+            Some(ended),
+            json!({}),
+        )
+        .await;
+        assert_eq!(challenge.status, hyper::StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        get(&client, "/api/session", &elsewhere).await.status,
+        hyper::StatusCode::OK
+    );
+    let revoked = store::entries(&db, "device_revoked").await;
+    assert!(
+        revoked[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 session(s) that held it ended"),
+        "{revoked:?}"
+    );
+    // The other session goes on, but the device's stream on it ends at once, and its
+    // acknowledgements and reads count no more.
+    let mut p_socket = other_socket;
     loop {
         match next(&mut p_socket).await {
             ServerFrame::Error { code, .. } => {

@@ -926,8 +926,10 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
     apply(&mut phone, &conversation, &[welcome]);
     ack(&mut phone_socket, &conversation, 1).await;
 
-    // The patient's laptop joins through the phone (their own new device).
-    let (mut laptop_device, laptop_id) = enrol(&client, &phone.token).await;
+    // The patient's laptop (signed in there) joins through the phone (their own new
+    // device).
+    let laptop_token = sign_in(&client, "patient@demo.haven", None).await;
+    let (mut laptop_device, laptop_id) = enrol(&client, &laptop_token).await;
     let package = laptop_device.key_packages(1).unwrap();
     let add = phone
         .device
@@ -941,7 +943,7 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
     phone.device.confirm(conversation.as_bytes()).unwrap();
     ack(&mut phone_socket, &conversation, 2).await;
     let mut laptop = Person {
-        token: phone.token.clone(),
+        token: laptop_token,
         device: laptop_device,
         id: laptop_id,
         trust: phone.trust.clone(),
@@ -976,13 +978,27 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
             other => panic!("{other:?}"),
         }
     }
-    for frame in drain(&mut phone_socket).await {
-        assert!(!matches!(frame, ServerFrame::Deliver { .. }), "{frame:?}");
-    }
-    // And it cannot subscribe again.
+    // The phone's connection is told its session ended with the device, and closed.
+    let last = ws::closed(&mut phone_socket).await;
+    assert!(
+        last.iter()
+            .all(|f| !matches!(f, ServerFrame::Deliver { .. })),
+        "{last:?}"
+    );
+    assert!(
+        last.contains(&ServerFrame::SessionEnded {
+            reason: haven_protocol::audit::SessionEndReason::DeviceRevoked
+        }),
+        "{last:?}"
+    );
+    // The phone's session ended with it; and no session subscribes the phone again.
+    assert_eq!(
+        get(&client, "/api/session", &phone.token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let mut again = ws::open(&server, None).await;
     next(&mut again).await;
-    send_frame(&mut again, json!({"type": "auth", "token": phone.token})).await;
+    send_frame(&mut again, json!({"type": "auth", "token": laptop.token})).await;
     next(&mut again).await;
     send_frame(&mut again, json!({"type": "subscribe", "device": phone.id})).await;
     match next(&mut again).await {

@@ -65,7 +65,7 @@ fn spawn(data: &Path, port: u16) -> Process {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    let leaf = CertificateDer::from_pem_file(data.join("tls").join("dev-cert.pem")).unwrap();
+    let leaf = CertificateDer::from_pem_file(haven_server::tls::dev_cert_path(data)).unwrap();
     Process {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
