@@ -35,6 +35,14 @@ enum Transfer {
 #[derive(Clone, Copy)]
 struct Transfers(RwSignal<HashMap<Id, Transfer>>);
 
+/// Images shown, by blob: the page-local `blob:` URL of each decrypted image. Kept by
+/// the pane, like [`Transfers`]: the conversation's view is rebuilt whenever it changes
+/// (a message arrives, one's own read mark comes back), and an image shown, or one
+/// still being fetched, must not go with the build of the line that asked for it. The
+/// URLs are revoked when the pane goes.
+#[derive(Clone, Copy)]
+struct Images(RwSignal<HashMap<Id, String>>);
+
 /// The message of one's own being edited, with the draft: kept by the pane, so the
 /// draft survives the conversation's view being rebuilt as messages arrive.
 #[derive(Clone, Copy)]
@@ -94,6 +102,15 @@ pub fn ConversationPane(selected: RwSignal<Option<Id>>) -> impl IntoView {
         let id = selected.get()?;
         ctx.inbox
             .with(|i| i.conversations.iter().find(|c| c.id == id).cloned())
+    });
+    let images = Images(RwSignal::new(HashMap::new()));
+    provide_context(images);
+    on_cleanup(move || {
+        let _ = images.0.try_with_untracked(|m| {
+            for url in m.values() {
+                let _ = web_sys::Url::revoke_object_url(url);
+            }
+        });
     });
     // What is on screen counts as read: tell the others (and one's other devices).
     Effect::new(move |_| {
@@ -384,23 +401,23 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
             leptos::task::spawn_local(download(ctx, transfers, a.clone()));
         }
     };
-    // An image is shown here once decrypted, through a URL local to this page that is
-    // revoked when the line goes.
-    let shown: RwSignal<Option<String>> = RwSignal::new(None);
-    on_cleanup(move || {
-        if let Some(url) = shown.try_get_untracked().flatten() {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        }
-    });
+    // An image is shown here once decrypted, through a URL local to this page, kept by
+    // the pane (see [`Images`]) so that it outlives this build of the line.
+    let images = use_context::<Images>();
+    let shown = {
+        let blob = a.blob.clone();
+        move || images.and_then(|i| i.0.with(|m| m.get(&blob).cloned()))
+    };
+    let shown_for_view = shown.clone();
     let viewable = blob::VIEWABLE_IMAGES.contains(&a.mime.as_str());
     let state_for_view = state.clone();
     let view_image = {
         let a = a.clone();
         move |_| {
-            let (Some(ctx), Some(transfers)) = (ctx, transfers) else {
+            let (Some(ctx), Some(transfers), Some(images)) = (ctx, transfers, images) else {
                 return;
             };
-            if shown.get_untracked().is_some()
+            if images.0.with_untracked(|m| m.contains_key(&a.blob))
                 || matches!(
                     transfers.0.get_untracked().get(&a.blob),
                     Some(Transfer::Running(_))
@@ -408,7 +425,7 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
             {
                 return;
             }
-            leptos::task::spawn_local(show(ctx, transfers, a.clone(), shown));
+            leptos::task::spawn_local(show(ctx, transfers, a.clone(), images));
         }
     };
     let size = a.size;
@@ -419,7 +436,7 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
                 <div class="attachment-actions">
                     {viewable.then(|| view! {
                         <Button variant=Variant::Quiet small=true class="attachment-view"
-                            attr:disabled=move || shown.get().is_some()
+                            attr:disabled=move || shown_for_view().is_some()
                                 || matches!(state_for_view(), Some(Transfer::Running(_)))
                             on:click=view_image>
                             {crate::tr!(MessagesShowImage)}
@@ -432,7 +449,7 @@ fn attachment_line(a: Attachment, stored: bool) -> impl IntoView {
                     </Button>
                 </div>
             })}
-            {move || shown.get().map(|url| view! {
+            {move || shown().map(|url| view! {
                 <img class="attachment-image" translate="no" src=url alt=a.name.clone()/>
             })}
             {move || match state() {
@@ -483,18 +500,27 @@ async fn fetch_plain(ctx: Ctx, transfers: Transfers, a: &Attachment) -> Option<j
     }
 }
 
-/// Downloads and decrypts an image attachment, then shows it in the line.
-async fn show(ctx: Ctx, transfers: Transfers, a: Attachment, shown: RwSignal<Option<String>>) {
+/// Downloads and decrypts an image attachment, then shows it in its line (whichever
+/// build of the line is on screen by then).
+async fn show(ctx: Ctx, transfers: Transfers, a: Attachment, images: Images) {
     let Some(plain) = fetch_plain(ctx, transfers, &a).await else {
         return;
     };
     match blob::image_url(&plain, &a.mime) {
-        // The line may have gone meanwhile: then nothing shows the image.
-        Ok(url) => {
-            if shown.try_set(Some(url.clone())).is_some() {
+        Ok(url) => match images
+            .0
+            .try_update(|m| m.insert(a.blob.clone(), url.clone()))
+        {
+            // The pane went meanwhile: nothing shows the image.
+            None => {
                 let _ = web_sys::Url::revoke_object_url(&url);
             }
-        }
+            // Shown twice over (two lines with the same file): the older URL goes.
+            Some(Some(older)) => {
+                let _ = web_sys::Url::revoke_object_url(&older);
+            }
+            Some(None) => {}
+        },
         Err(e) => {
             transfers.0.try_update(|m| {
                 m.insert(a.blob.clone(), Transfer::Failed(e));
