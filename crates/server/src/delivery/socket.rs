@@ -260,7 +260,7 @@ impl DeviceStream {
             return Ok(false);
         }
         let rows: Vec<MetaRow> = sqlx::query_as(
-            "SELECT seq, sender_device, length(body), length(welcome) FROM mls_messages
+            "SELECT seq, sender_device, CAST(length(body) AS BIGINT), CAST(length(welcome) AS BIGINT) FROM mls_messages
              WHERE conversation_id = ? AND seq > ? AND seq <= ?
              ORDER BY seq LIMIT ?",
         )

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use haven_mls::MessageKind;
 use haven_protocol::ErrorCode;
@@ -22,7 +23,7 @@ use haven_protocol::messaging::{CommitInfo, MESSAGE_RETENTION_SECS};
 use sha2::{Digest as _, Sha256};
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, Sqlite, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::audit::{self, Event};
 use crate::clock::now;
@@ -125,12 +126,22 @@ impl From<crate::error::Error> for Refusal {
     }
 }
 
-type Reply = oneshot::Sender<Result<u64, Refusal>>;
+/// Where a job's answer goes, with the room its message takes in the queue (given back
+/// when the job is done).
+struct Reply {
+    answer: oneshot::Sender<Result<u64, Refusal>>,
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+/// Bytes of messages waiting in the writer's queue, in KiB: past it, connections wait to
+/// queue more (each waits its turn, so a device's messages keep their order).
+const QUEUED_KIB: usize = 64 * 1024;
 
 /// The handle connections submit to.
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<(Work, Reply)>,
+    room: Arc<Semaphore>,
 }
 
 impl Writer {
@@ -138,7 +149,10 @@ impl Writer {
     pub fn spawn(db: Pool, fanout: std::sync::Arc<dyn FanOut>) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, fanout, rx));
-        Self { jobs }
+        Self {
+            jobs,
+            room: Arc::new(Semaphore::new(QUEUED_KIB)),
+        }
     }
 
     async fn submit(&self, work: Work) -> Result<u64, Refusal> {
@@ -150,9 +164,31 @@ impl Writer {
     /// other are written in that order: a connection queues each frame before it reads
     /// the next, so a device's messages are stored in the order it wrote them.
     async fn queue(&self, work: Work) -> Queued {
-        let (reply, answer) = oneshot::channel();
+        let kib = match &work {
+            // Every message counts for at least 1 KiB, and at most the whole queue.
+            Work::Send(job) => (job.message.len() / 1024 + 1).min(QUEUED_KIB),
+            Work::Ack(_) => 0,
+        };
+        let room = if kib == 0 {
+            None
+        } else {
+            let Ok(room) = self
+                .room
+                .clone()
+                .acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+                .await
+            else {
+                return Queued(None);
+            };
+            Some(room)
+        };
+        let (answer, answered) = oneshot::channel();
+        let reply = Reply {
+            answer,
+            _room: room,
+        };
         match self.jobs.send((work, reply)).await {
-            Ok(()) => Queued(Some(answer)),
+            Ok(()) => Queued(Some(answered)),
             Err(_) => Queued(None),
         }
     }
@@ -222,7 +258,7 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
                 done.result
             });
             // The connection may have gone; the message is stored either way.
-            let _ = reply.send(answer);
+            let _ = reply.answer.send(answer);
         }
         for (conversation, devices) in wakes {
             fanout.wake(&conversation, &devices);

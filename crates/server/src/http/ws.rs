@@ -332,13 +332,20 @@ enum Done {
     },
 }
 
+/// How long one frame may wait for a client that does not read before the connection is
+/// given up.
+const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends `frames` in order; false if the connection is gone, or the client stopped
+/// reading for [`SEND_WITHIN`].
 async fn send_all(socket: &mut WebSocket, frames: &[ServerFrame]) -> bool {
     for frame in frames {
         let Some(message) = encode(frame) else {
             return false;
         };
-        if socket.send(message).await.is_err() {
-            return false;
+        match tokio::time::timeout(SEND_WITHIN, socket.send(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return false,
         }
     }
     true
@@ -363,6 +370,9 @@ struct Delivery {
     /// after a while.
     subscribed_at: Option<Instant>,
 }
+
+/// Sends and acknowledgements one connection may have waiting for the writer.
+const MAX_UNANSWERED: usize = 1024;
 
 /// How soon a connection may subscribe again.
 const RESUBSCRIBE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
@@ -635,7 +645,9 @@ async fn connection(
     };
     loop {
         tokio::select! {
-            received = socket.recv() => {
+            // A client that sends without reading its answers is read no further until
+            // some are answered.
+            received = socket.recv(), if delivery.inflight.len() < MAX_UNANSWERED => {
                 let message = match received {
                     None => break,
                     Some(Ok(message)) => message,
