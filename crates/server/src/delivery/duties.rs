@@ -1,6 +1,7 @@
 //! Delivery's background duty: a message is kept until every member device has
 //! acknowledged it, or until it expires (`MESSAGE_RETENTION_SECS` after it was sent),
-//! whichever comes first; then its ciphertext is deleted (its digest stays until it
+//! whichever comes first (a commit never expires: it goes only once every member device
+//! has it); then its ciphertext is deleted (its digest stays until it
 //! expires, so a replay of it is refused). Revoked devices and devices
 //! that have acknowledged everything up to their removal hold nothing back.
 
@@ -53,10 +54,15 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
         None,
     )
     .await?;
+    // Commits do not expire: a device that was away longer than the retention period
+    // still needs every change of members and keys to read what comes after (the
+    // application messages between them are gone, and it is told so). A commit goes
+    // once every member device has it, as above.
     let expired = in_batches(
         db,
         "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
-             SELECT conversation_id, seq FROM mls_messages WHERE expires_at <= ? LIMIT ?)",
+             SELECT conversation_id, seq FROM mls_messages
+             WHERE expires_at <= ? AND kind <> 'commit' LIMIT ?)",
         Some(now),
     )
     .await?;

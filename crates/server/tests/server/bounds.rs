@@ -403,6 +403,71 @@ async fn a_device_offline_past_retention_is_told_what_expired_and_delivery_goes_
     );
 }
 
+/// A commit among what expired is still delivered (commits never expire): a device away
+/// past retention learns every change of keys and reads what came after, instead of
+/// being left on an old epoch for good.
+#[tokio::test]
+async fn a_commit_outlives_retention_for_a_device_that_has_not_received_it() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let key = conversation.as_bytes();
+    let welcome = next_delivery(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[welcome]);
+    ack(&mut p_socket, &conversation, 1).await;
+    acked(&client, &patient, 1).await;
+    drop(p_socket);
+    // While the patient is away: a message, a key update, a message; all of it passes
+    // the retention period.
+    send_many(&mut clinician, &mut c_socket, &conversation, 1, 10).await;
+    let trust = clinician.trust.clone();
+    let update = clinician.device.update(key, &trust).unwrap();
+    assert_eq!(
+        seq_of(
+            &submit(
+                &mut c_socket,
+                20,
+                &conversation,
+                &update.commit,
+                Some(json!({}))
+            )
+            .await
+        ),
+        3
+    );
+    clinician.device.confirm(key).unwrap();
+    send_many(&mut clinician, &mut c_socket, &conversation, 1, 10).await;
+    sqlx::query("UPDATE mls_messages SET expires_at = 0 WHERE seq BETWEEN 2 AND 4")
+        .execute(&db)
+        .await
+        .unwrap();
+    haven_server::delivery::duties::collect(&db, crate::common::api::now() as i64)
+        .await
+        .unwrap();
+    let later = clinician.device.send(key, b"in the new epoch").unwrap();
+    assert_eq!(
+        seq_of(&submit(&mut c_socket, 21, &conversation, &later, None).await),
+        5
+    );
+    let (_p_socket, backlog) = patient.connect(&server).await;
+    let gaps: Vec<_> = backlog
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Gap { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps, vec![(2, 2), (4, 4)]);
+    assert_eq!(deliveries(&backlog), vec![3, 5]);
+    let (shown, _) = apply(&mut patient, &conversation, &backlog);
+    assert_eq!(shown, vec!["in the new epoch"]);
+}
+
 #[tokio::test]
 async fn one_person_holds_a_bounded_number_of_sockets_and_resubscribing_is_throttled() {
     let server = TestServer::start_with(|c| {
