@@ -69,6 +69,16 @@ admin-idle-label = Idle time before automatic sign-out (seconds)
 admin-idle-help = For example 900 for 15 minutes. New sessions use it at once.
 admin-idle-invalid = Enter a whole number of seconds from { $min } to { $max }.
 admin-idle-saved = Saved. People are signed out after { $duration } without activity.
+admin-quota-title = Storage quotas
+admin-quota-help = What messages and attachments may take, in megabytes: per day, and held at once (everything is kept 30 days at most). Past a quota, sending is refused until there is room again.
+admin-quota-device-day = Each device, per day (MB)
+admin-quota-device-held = Each device, held (MB)
+admin-quota-person-day = Each person, per day (MB)
+admin-quota-person-held = Each person, held (MB)
+admin-quota-org-day = The whole organisation, per day (MB)
+admin-quota-org-held = The whole organisation, held (MB)
+admin-quota-invalid = Enter a whole number of megabytes from { $min } to { $max }.
+admin-quota-saved = Storage quotas saved.
 # Parts of a duration, joined by spaces: "1 hour 30 minutes".
 admin-duration-hours = { $count ->
     [one] { $count } hour

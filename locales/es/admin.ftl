@@ -69,6 +69,16 @@ admin-idle-label = Tiempo de inactividad antes del cierre de sesión automático
 admin-idle-help = Por ejemplo, 900 para 15 minutos. Las sesiones nuevas lo usan de inmediato.
 admin-idle-invalid = Introduzca un número entero de segundos entre { $min } y { $max }.
 admin-idle-saved = Guardado. Se cerrará la sesión de las personas tras { $duration } sin actividad.
+admin-quota-title = Cuotas de almacenamiento
+admin-quota-help = Lo que pueden ocupar los mensajes y adjuntos, en megabytes: por día y en total a la vez (todo se guarda 30 días como máximo). Al superar una cuota, el envío se rechaza hasta que vuelva a haber espacio.
+admin-quota-device-day = Cada dispositivo, por día (MB)
+admin-quota-device-held = Cada dispositivo, en total (MB)
+admin-quota-person-day = Cada persona, por día (MB)
+admin-quota-person-held = Cada persona, en total (MB)
+admin-quota-org-day = Toda la organización, por día (MB)
+admin-quota-org-held = Toda la organización, en total (MB)
+admin-quota-invalid = Escriba un número entero de megabytes de { $min } a { $max }.
+admin-quota-saved = Cuotas de almacenamiento guardadas.
 # Partes de una duración, unidas por espacios: «1 hora 30 minutos».
 admin-duration-hours = { $count ->
     [one] { $count } hora

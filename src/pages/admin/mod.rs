@@ -2,6 +2,7 @@
 //! emergency access.
 
 pub mod brand;
+pub mod quotas;
 pub mod settings;
 pub mod users;
 

@@ -1,4 +1,5 @@
-//! The organisation's settings: the idle time before automatic logoff, and its brand.
+//! The organisation's settings: the idle time before automatic logoff, the storage
+//! quotas, and its brand.
 
 use haven_i18n::Arg;
 use haven_protocol::config::IDLE_TIMEOUT_RANGE_SECS;
@@ -121,6 +122,7 @@ pub fn SettingsView() -> impl IntoView {
                 <Button submit=true attr:disabled=move || busy.get()>{crate::tr!(Save)}</Button>
             </div>
         </form>
+        <super::quotas::QuotaForm/>
         <super::brand::BrandForm/>
     }
     .into_any()

@@ -10,5 +10,6 @@ mod hosts;
 mod identity;
 mod keyboard;
 mod messaging;
+mod quotas;
 mod screens;
 mod secure_boot;

@@ -54,15 +54,16 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
         None,
     )
     .await?;
-    // Commits do not expire: a device that was away longer than the retention period
-    // still needs every change of members and keys to read what comes after (the
-    // application messages between them are gone, and it is told so). A commit goes
-    // once every member device has it, as above.
+    // A commit some member device still lacks does not expire: a device that was away
+    // longer than the retention period still needs every change of members and keys to
+    // read what comes after (the application messages between them are gone, and it is
+    // told so). Once every member device has it, it is emptied as above, and then goes
+    // whole at its expiry like any message.
     let expired = in_batches(
         db,
         "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
              SELECT conversation_id, seq FROM mls_messages
-             WHERE expires_at <= ? AND kind <> 'commit' LIMIT ?)",
+             WHERE expires_at <= ? AND (kind <> 'commit' OR length(body) = 0) LIMIT ?)",
         Some(now),
     )
     .await?;
