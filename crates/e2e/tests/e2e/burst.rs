@@ -191,10 +191,11 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
     let mut socket = client.socket(&token, &device_id).await.unwrap();
     write(&mut socket, &conversation, &frames, 0..MESSAGES).await;
     let places = accepted(&mut socket, 0..MESSAGES).await;
-    // Stored once each, in the order written.
+    // Stored once each, in the order written (the browser's read marks, sent as it
+    // reads, may take places in between).
     let seqs: Vec<u64> = places.values().copied().collect();
     assert!(
-        seqs.windows(2).all(|w| w[0] + 1 == w[1]),
+        seqs.windows(2).all(|w| w[0] < w[1]),
         "not stored in frame order: {seqs:?}"
     );
 

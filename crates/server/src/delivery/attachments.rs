@@ -25,7 +25,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use crate::audit::{self, Event};
 use crate::clock::now;
-use crate::delivery::quota::{self, Exceeded, Ledger};
+use crate::delivery::quota::{self, Charged, Exceeded, Ledger};
 use crate::error::{Error, Result};
 use crate::http::extract::ClientAddr;
 use crate::identity::session::Authed;
@@ -125,6 +125,7 @@ pub async fn upload(
                 authed.user_id.as_str(),
                 None,
                 size,
+                Charged::Content,
             )
             .await?
         {
@@ -158,7 +159,11 @@ pub async fn upload(
         let _ = tokio::fs::remove_file(&finished).await;
         return Err(match refused {
             Refused::Quota(exceeded) => {
-                quota::record_refusal(&state, &authed, exceeded, Some(ip)).await;
+                // Recorded even if the client goes before the answer.
+                let (state, authed) = (state.clone(), authed.clone());
+                tokio::spawn(async move {
+                    quota::record_refusal(&state, &authed, exceeded, Some(ip)).await;
+                });
                 exceeded.error()
             }
             Refused::Other(e) => e,

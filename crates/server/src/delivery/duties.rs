@@ -7,10 +7,16 @@
 
 use std::time::Duration;
 
+use haven_protocol::messaging::MESSAGE_RETENTION_SECS;
+
 use crate::clock::now;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::store::Pool;
+
+/// How long a commit some member device still lacks is kept: three retention periods
+/// (a device away longer must be added again).
+pub const COMMIT_KEPT_SECS: i64 = 3 * MESSAGE_RETENTION_SECS;
 
 /// How often the duty runs.
 pub const PERIOD: Duration = Duration::from_secs(60);
@@ -54,11 +60,12 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
         None,
     )
     .await?;
-    // A commit some member device still lacks does not expire: a device that was away
-    // longer than the retention period still needs every change of members and keys to
-    // read what comes after (the application messages between them are gone, and it is
-    // told so). Once every member device has it, it is emptied as above, and then goes
-    // whole at its expiry like any message.
+    // A commit some member device still lacks outlives the retention period, up to
+    // [`COMMIT_KEPT_SECS`]: a device that was away longer still needs every change of
+    // members and keys to read what comes after (the application messages between them
+    // are gone, and it is told so). Once every member device has it, it is emptied as
+    // above, and goes whole at its expiry like any message. The bound keeps a device
+    // that never comes back from pinning commits for good.
     let expired = in_batches(
         db,
         "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
@@ -67,7 +74,15 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
         Some(now),
     )
     .await?;
-    Ok(emptied + expired)
+    let commits = in_batches(
+        db,
+        "DELETE FROM mls_messages WHERE (conversation_id, seq) IN (
+             SELECT conversation_id, seq FROM mls_messages
+             WHERE kind = 'commit' AND expires_at <= ? LIMIT ?)",
+        Some(now - (COMMIT_KEPT_SECS - MESSAGE_RETENTION_SECS)),
+    )
+    .await?;
+    Ok(emptied + expired + commits)
 }
 
 /// Runs `sql` (binding `now` if given, then the batch size) until a run changes fewer

@@ -135,6 +135,17 @@ impl Usage {
     }
 }
 
+/// What a write is, for the quotas it is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charged {
+    /// A message or an attachment: every quota.
+    Content,
+    /// A commit that adds devices or updates keys: the device's and the person's.
+    Commit,
+    /// A commit that only removes devices: counted, never refused.
+    Removal,
+}
+
 /// An organisation's quotas: its own, or the defaults.
 pub async fn quotas(conn: &mut SqliteConnection, org: &str) -> Result<Quotas, sqlx::Error> {
     type Row = (i64, i64, i64, i64, i64, i64);
@@ -208,7 +219,7 @@ impl Ledger {
     }
 
     /// Counts `bytes` written by `person` of `org` (through `device`, for a message)
-    /// against all three quotas, or against none if one refuses.
+    /// against the quotas `what` is held to, or against none if one refuses.
     pub async fn charge(
         &mut self,
         conn: &mut SqliteConnection,
@@ -216,21 +227,29 @@ impl Ledger {
         person: &str,
         device: Option<&str>,
         bytes: u64,
+        what: Charged,
     ) -> Result<Result<(), Exceeded>, sqlx::Error> {
         if !self.quotas.contains_key(org) {
             let q = quotas(conn, org).await?;
             self.quotas.insert(org.to_owned(), q);
         }
         let q = self.quotas.get(org).copied().unwrap_or_default();
-        let mut scopes = vec![
-            (Scope::Person, format!("person:{person}"), q.person),
-            (Scope::Organisation, format!("org:{org}"), q.organisation),
-        ];
+        let mut scopes = vec![(Scope::Person, format!("person:{person}"), q.person)];
         if let Some(device) = device {
             scopes.insert(0, (Scope::Device, format!("device:{device}"), q.device));
         }
+        // A change of members or keys is not held to the organisation's shared pool:
+        // others filling it must not stop anyone adding a clinician or removing a device.
+        if what == Charged::Content {
+            scopes.push((Scope::Organisation, format!("org:{org}"), q.organisation));
+        }
         let now = self.now;
         for (scope, key, quota) in &scopes {
+            // A commit that only removes devices is counted but never refused: a revoked
+            // device must always be removable.
+            if what == Charged::Removal {
+                break;
+            }
             if let Some((per_day, retry_after_secs)) =
                 self.usage(conn, key).await?.refuses(bytes, *quota, now)
             {

@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use crate::audit::{self, Event};
 use crate::clock::now;
 use crate::delivery::fanout::FanOut;
-use crate::delivery::quota::{Exceeded, Ledger};
+use crate::delivery::quota::{Charged, Exceeded, Ledger};
 use crate::identity::session::Authed;
 use crate::store::Pool;
 
@@ -528,6 +528,7 @@ async fn application_run(
                 job.authed.user_id.as_str(),
                 Some(job.device.as_str()),
                 job.message.len() as u64,
+                Charged::Content,
             )
             .await?
         {
@@ -924,6 +925,11 @@ async fn send(
     // Counted inside this job's savepoint: a refusal after this point takes it back.
     let mut ledger = Ledger::new(at);
     let bytes = job.message.len() + welcome.map_or(0, <[u8]>::len);
+    let what = match kind {
+        "commit" if added_devices.is_empty() && !removed_devices.is_empty() => Charged::Removal,
+        "commit" => Charged::Commit,
+        _ => Charged::Content,
+    };
     if let Err(exceeded) = ledger
         .charge(
             conn,
@@ -931,6 +937,7 @@ async fn send(
             job.authed.user_id.as_str(),
             Some(job.device.as_str()),
             bytes as u64,
+            what,
         )
         .await?
     {

@@ -336,16 +336,24 @@ enum Done {
 /// given up.
 const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Sends `frames` in order; false if the connection is gone, or the client stopped
-/// reading for [`SEND_WITHIN`].
+/// Sends one message; false if the connection is gone, or the client stopped reading for
+/// [`SEND_WITHIN`]. Every send of the connection goes through here, so a client that
+/// stops reading cannot hold its connection (and what it holds) open.
+async fn send_one(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_WITHIN, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends `frames` in order; false as [`send_one`].
 async fn send_all(socket: &mut WebSocket, frames: &[ServerFrame]) -> bool {
     for frame in frames {
         let Some(message) = encode(frame) else {
             return false;
         };
-        match tokio::time::timeout(SEND_WITHIN, socket.send(message)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => return false,
+        if !send_one(socket, message).await {
+            return false;
         }
     }
     true
@@ -478,7 +486,11 @@ async fn messaging(
                     ..
                 }) = &result
                 {
-                    quota::record_refusal(&state, &authed, *exceeded, Some(source)).await;
+                    // Recorded even if this connection goes meanwhile.
+                    let exceeded = *exceeded;
+                    tokio::spawn(async move {
+                        quota::record_refusal(&state, &authed, exceeded, Some(source)).await;
+                    });
                 }
                 Done::Sent {
                     request,
@@ -605,7 +617,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
         reason: reason.into(),
     };
     // The peer may already be gone; nothing more to do then.
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = send_one(socket, Message::Close(Some(frame))).await;
 }
 
 async fn connection(
@@ -630,7 +642,7 @@ async fn connection(
         heartbeat_secs: u32::try_from(heartbeat.as_secs()).unwrap_or(u32::MAX),
     };
     let Some(hello) = encode(&hello) else { return };
-    if socket.send(hello).await.is_err() {
+    if !send_one(&mut socket, hello).await {
         return;
     }
     let mut ticks = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
@@ -778,14 +790,14 @@ async fn connection(
                 Control::SessionEnded(reason) => {
                     let frame = ServerFrame::SessionEnded { reason };
                     if let Some(message) = encode(&frame) {
-                        let _ = socket.send(message).await;
+                        let _ = send_one(&mut socket, message).await;
                     }
                     close(&mut socket, CLOSE_POLICY, "session ended").await;
                     break;
                 }
                 Control::Push(frame) => {
                     let Some(message) = encode(&frame) else { continue };
-                    if socket.send(message).await.is_err() {
+                    if !send_one(&mut socket, message).await {
                         break;
                     }
                 }
@@ -799,7 +811,7 @@ async fn connection(
                     close(&mut socket, CLOSE_GOING_AWAY, "no heartbeat").await;
                     break;
                 }
-                if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                if !send_one(&mut socket, Message::Ping(Bytes::new())).await {
                     break;
                 }
             }

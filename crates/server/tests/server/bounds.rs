@@ -442,11 +442,13 @@ async fn a_commit_outlives_retention_for_a_device_that_has_not_received_it() {
     );
     clinician.device.confirm(key).unwrap();
     send_many(&mut clinician, &mut c_socket, &conversation, 1, 10).await;
-    sqlx::query("UPDATE mls_messages SET expires_at = 0 WHERE seq BETWEEN 2 AND 4")
+    let now = crate::common::api::now() as i64;
+    sqlx::query("UPDATE mls_messages SET expires_at = ? WHERE seq BETWEEN 2 AND 4")
+        .bind(now - 1)
         .execute(&db)
         .await
         .unwrap();
-    haven_server::delivery::duties::collect(&db, crate::common::api::now() as i64)
+    haven_server::delivery::duties::collect(&db, now)
         .await
         .unwrap();
     let later = clinician.device.send(key, b"in the new epoch").unwrap();
@@ -466,6 +468,23 @@ async fn a_commit_outlives_retention_for_a_device_that_has_not_received_it() {
     assert_eq!(deliveries(&backlog), vec![3, 5]);
     let (shown, _) = apply(&mut patient, &conversation, &backlog);
     assert_eq!(shown, vec!["in the new epoch"]);
+    // Not for good: past three retention periods a commit goes all the same (a device
+    // away that long is added again), so a device that never returns pins nothing.
+    let much_later = now + haven_server::delivery::duties::COMMIT_KEPT_SECS;
+    sqlx::query("UPDATE conversation_devices SET acked_seq = 0 WHERE device_id = ?")
+        .bind(&patient.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    haven_server::delivery::duties::collect(&db, much_later)
+        .await
+        .unwrap();
+    let (commits,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM mls_messages WHERE kind = 'commit' AND seq = 3")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(commits, 0);
 }
 
 #[tokio::test]

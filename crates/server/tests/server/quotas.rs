@@ -22,6 +22,19 @@ fn quotas(device_day: u64, person_day: u64) -> serde_json::Value {
     })
 }
 
+/// The `quota_exceeded` entries, once there is one (they are written beside the answer,
+/// not before it).
+async fn refusals_recorded(db: &haven_server::store::Pool) -> Vec<serde_json::Value> {
+    for _ in 0..500 {
+        let entries = store::entries(db, "quota_exceeded").await;
+        if !entries.is_empty() {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no quota_exceeded entry");
+}
+
 async fn messages(db: &haven_server::store::Pool) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM mls_messages")
         .fetch_one(db)
@@ -113,9 +126,51 @@ async fn a_device_past_its_days_quota_is_refused_with_when_to_retry_and_nothing_
     // Only the accepted ones (and the commit that started the conversation) are stored.
     assert_eq!(messages(&db).await, 4);
     // Recorded once in the window, however often it is refused.
-    let recorded = store::entries(&db, "quota_exceeded").await;
+    let recorded = refusals_recorded(&db).await;
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0]["detail"], "device quota per day");
+
+    // A change of keys is held to the device's quota too (here used up to the last
+    // byte); removing a device never is (a revoked device must always be removable).
+    sqlx::query("UPDATE storage_written SET bytes = bytes + 1000000000 WHERE scope = ?")
+        .bind(format!("device:{}", clinician.id))
+        .execute(&db)
+        .await
+        .unwrap();
+    let key = conversation.as_bytes();
+    let trust = clinician.trust.clone();
+    let update = clinician.device.update(key, &trust).unwrap();
+    match submit(
+        &mut socket,
+        200,
+        &conversation,
+        &update.commit,
+        Some(json!({})),
+    )
+    .await
+    {
+        ServerFrame::Refused { code, .. } => assert_eq!(code, ErrorCode::QuotaExceeded),
+        other => panic!("{other:?}"),
+    }
+    clinician.device.abandon(key).unwrap();
+    let patient_device = haven_protocol::identity::Id::parse(&patient.id).unwrap();
+    let removal = clinician
+        .device
+        .remove(key, std::slice::from_ref(&patient_device), &trust)
+        .unwrap();
+    let declared = json!({"removed": [patient.id]});
+    match submit(
+        &mut socket,
+        201,
+        &conversation,
+        &removal.commit,
+        Some(declared),
+    )
+    .await
+    {
+        ServerFrame::Accepted { .. } => {}
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -147,7 +202,7 @@ async fn attachments_past_a_persons_quota_are_refused_and_leave_nothing_behind()
     let files = files_in(&server.data.path().join("attachments"));
     assert_eq!(files.len(), 2, "{files:?}");
     assert_eq!(store::count(&db, "attachment_uploaded").await, 2);
-    assert_eq!(store::count(&db, "quota_exceeded").await, 1);
+    assert_eq!(refusals_recorded(&db).await.len(), 1);
     // Smaller still fits.
     let reply = upload_attachment(&client, &clinician.token, &conversation, vec![7; 100_000]).await;
     assert_eq!(reply.status, StatusCode::OK);
