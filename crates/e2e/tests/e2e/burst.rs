@@ -63,20 +63,6 @@ async fn accepted(socket: &mut Socket, wanted: std::ops::Range<usize>) -> BTreeM
     places
 }
 
-/// The open conversation's texts in the browser.
-async fn shown(session: &Session) -> Vec<String> {
-    let value = session
-        .eval("return [...document.querySelectorAll('.transcript .line-text')].map(p => p.textContent);")
-        .await
-        .unwrap();
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop_and_a_sigkill() {
     let data = tempfile::tempdir().unwrap();
@@ -203,7 +189,7 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
     let mut last = 0;
     let mut still = std::time::Instant::now();
     loop {
-        let count = shown(&patient)
+        let count = crate::messaging::texts(&patient)
             .await
             .iter()
             .filter(|t| t.starts_with("burst "))
@@ -222,7 +208,7 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let texts: Vec<String> = shown(&patient)
+    let texts: Vec<String> = crate::messaging::texts(&patient)
         .await
         .into_iter()
         .filter(|t| t.starts_with("burst "))

@@ -51,7 +51,7 @@ async fn send(session: &Session, text: &str) {
 }
 
 /// The texts of the open conversation, in order.
-async fn texts(session: &Session) -> Vec<String> {
+pub async fn texts(session: &Session) -> Vec<String> {
     let value = session
         .eval("return [...document.querySelectorAll('.transcript .line-text')].map(p => p.textContent);")
         .await

@@ -14,7 +14,8 @@ use crate::common::api::{get, post, sign_in};
 use crate::common::ws::{self, Socket};
 use crate::common::{TestServer, store};
 use crate::delivery::{
-    Person, ack, acked, apply, drain, next, next_delivery, send_frame, seq_of, start, submit,
+    Joined, Person, ack, acked, apply, drain, joined, next, next_delivery, send_frame, seq_of,
+    start, submit,
 };
 
 fn deliveries(frames: &[ServerFrame]) -> Vec<u64> {
@@ -102,17 +103,15 @@ async fn every_answer_to_a_send_names_its_request() {
 #[tokio::test]
 async fn an_acknowledgement_sent_just_before_closing_counts_and_own_messages_never_fill_the_window()
 {
-    let server = TestServer::start_with(|c| c.demo = true).await;
-    let client = server.client();
-    let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
-    let mut patient = Person::new(&client, "patient@demo.haven").await;
-    let (mut c_socket, _) = clinician.connect(&server).await;
-    let (mut p_socket, _) = patient.connect(&server).await;
-    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
-    let welcome = next_delivery(&mut p_socket).await;
-    apply(&mut patient, &conversation, &[welcome]);
-    ack(&mut p_socket, &conversation, 1).await;
+    let Joined {
+        server,
+        mut clinician,
+        mut patient,
+        mut c_socket,
+        mut p_socket,
+        conversation,
+        ..
+    } = joined().await;
 
     // The patient writes 400 messages (more than one read of the store's rows) and,
     // like a client that learns its own messages' places from `accepted`, never
@@ -345,18 +344,16 @@ async fn acknowledgements_are_bounded_by_what_was_delivered_and_a_revoked_device
 
 #[tokio::test]
 async fn a_device_offline_past_retention_is_told_what_expired_and_delivery_goes_on() {
-    let server = TestServer::start_with(|c| c.demo = true).await;
-    let client = server.client();
-    let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
-    let mut patient = Person::new(&client, "patient@demo.haven").await;
-    let (mut c_socket, _) = clinician.connect(&server).await;
-    let (mut p_socket, _) = patient.connect(&server).await;
-    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
-    let welcome = next_delivery(&mut p_socket).await;
-    apply(&mut patient, &conversation, &[welcome]);
-    ack(&mut p_socket, &conversation, 1).await;
-    acked(&client, &patient, 1).await;
+    let Joined {
+        server,
+        client,
+        db,
+        mut clinician,
+        mut patient,
+        mut c_socket,
+        p_socket,
+        conversation,
+    } = joined().await;
     drop(p_socket);
     // Three messages while the patient is away, and they expire before it returns.
     send_many(&mut clinician, &mut c_socket, &conversation, 3, 10).await;
@@ -403,24 +400,22 @@ async fn a_device_offline_past_retention_is_told_what_expired_and_delivery_goes_
     );
 }
 
-/// A commit among what expired is still delivered (commits never expire): a device away
-/// past retention learns every change of keys and reads what came after, instead of
-/// being left on an old epoch for good.
+/// A commit among what expired is still delivered (a commit some device lacks is kept
+/// three retention periods): a device away past retention learns every change of keys
+/// and reads what came after, instead of being left on an old epoch for good.
 #[tokio::test]
 async fn a_commit_outlives_retention_for_a_device_that_has_not_received_it() {
-    let server = TestServer::start_with(|c| c.demo = true).await;
-    let client = server.client();
-    let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
-    let mut patient = Person::new(&client, "patient@demo.haven").await;
-    let (mut c_socket, _) = clinician.connect(&server).await;
-    let (mut p_socket, _) = patient.connect(&server).await;
-    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let Joined {
+        server,
+        db,
+        mut clinician,
+        mut patient,
+        mut c_socket,
+        p_socket,
+        conversation,
+        ..
+    } = joined().await;
     let key = conversation.as_bytes();
-    let welcome = next_delivery(&mut p_socket).await;
-    apply(&mut patient, &conversation, &[welcome]);
-    ack(&mut p_socket, &conversation, 1).await;
-    acked(&client, &patient, 1).await;
     drop(p_socket);
     // While the patient is away: a message, a key update, a message; all of it passes
     // the retention period.

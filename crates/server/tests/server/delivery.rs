@@ -72,6 +72,44 @@ impl Person {
     }
 }
 
+/// The demo clinician and patient, both connected, in a conversation the clinician
+/// started and the patient joined (its Welcome applied and acknowledged).
+pub struct Joined {
+    pub server: TestServer,
+    pub client: Client,
+    pub db: haven_server::store::Pool,
+    pub clinician: Person,
+    pub patient: Person,
+    pub c_socket: Socket,
+    pub p_socket: Socket,
+    pub conversation: String,
+}
+
+pub async fn joined() -> Joined {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let mut patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut c_socket, _) = clinician.connect(&server).await;
+    let (mut p_socket, _) = patient.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut c_socket).await;
+    let welcome = next_delivery(&mut p_socket).await;
+    apply(&mut patient, &conversation, &[welcome]);
+    ack(&mut p_socket, &conversation, 1).await;
+    acked(&client, &patient, 1).await;
+    Joined {
+        server,
+        client,
+        db,
+        clinician,
+        patient,
+        c_socket,
+        p_socket,
+        conversation,
+    }
+}
+
 /// The next frame, past receipts (which come whenever someone acknowledges).
 pub async fn next(socket: &mut Socket) -> ServerFrame {
     loop {
