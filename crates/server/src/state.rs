@@ -46,6 +46,8 @@ pub struct Guards {
     pub ws_anonymous_per_address: usize,
     /// Signed-in WebSockets one person may hold open at once (tabs and devices).
     pub ws_per_person: usize,
+    /// Conversations one person may start in 24 hours.
+    pub conversations_per_day: i64,
 }
 
 impl Default for Guards {
@@ -56,6 +58,7 @@ impl Default for Guards {
             ws_auth_deadline: Duration::from_secs(10),
             ws_anonymous_per_address: 16,
             ws_per_person: 16,
+            conversations_per_day: 200,
         }
     }
 }

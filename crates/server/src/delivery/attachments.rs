@@ -83,6 +83,26 @@ pub async fn upload(
     {
         let mut conn = state.db().acquire().await?;
         membership(&mut conn, &authed, &conversation).await?;
+        // Out of room already: refused before any byte is taken (the upload's own size
+        // is checked again, with the rest, once it is in).
+        let mut ledger = Ledger::new(now());
+        if let Err(exceeded) = ledger
+            .charge(
+                &mut conn,
+                authed.org.id.as_str(),
+                authed.user_id.as_str(),
+                None,
+                1,
+                Charged::Content,
+            )
+            .await?
+        {
+            let (state, authed) = (state.clone(), authed.clone());
+            tokio::spawn(async move {
+                quota::record_refusal(&state, &authed, exceeded, Some(ip)).await;
+            });
+            return Err(exceeded.error());
+        }
     }
     let id = crate::secrets::new_id()?;
     let dir = state.data_dir().join(DIR);

@@ -86,6 +86,21 @@ pub async fn create(
         ));
     }
     let at = now();
+    // Counted inside the write transaction: two at once cannot both take the last one.
+    let (started,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversations WHERE created_by = ? AND created_at > ?",
+    )
+    .bind(authed.user_id.as_str())
+    .bind(at - 24 * 3600)
+    .fetch_one(&mut *tx)
+    .await?;
+    if started >= state.guards().conversations_per_day {
+        return Err(Error::bad(
+            ErrorCode::TooManyRequests,
+            StatusCode::TOO_MANY_REQUESTS,
+            "You started as many conversations as one person may in a day; try again tomorrow.",
+        ));
+    }
     sqlx::query(
         "INSERT INTO conversations (id, org_id, patient_id, created_by, created_at, epoch, last_seq, care_team)
          VALUES (?, ?, ?, ?, ?, 0, 0, ?)",

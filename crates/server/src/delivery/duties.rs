@@ -36,6 +36,9 @@ pub async fn run(state: AppState) {
         if let Err(e) = crate::delivery::quota::collect(state.db(), now()).await {
             tracing::error!(error = %e, "forgetting old storage counts failed");
         }
+        if let Err(e) = forget_ended_holders(state.db(), now()).await {
+            tracing::error!(error = %e, "forgetting ended device sessions failed");
+        }
     }
 }
 
@@ -83,6 +86,20 @@ pub async fn collect(db: &Pool, now: i64) -> Result<u64> {
     )
     .await?;
     Ok(emptied + expired + commits)
+}
+
+/// Forgets which ended or expired sessions held a device: only open sessions are ended
+/// when it is revoked.
+async fn forget_ended_holders(db: &Pool, now: i64) -> Result<u64> {
+    in_batches(
+        db,
+        "DELETE FROM device_sessions WHERE (device_id, token_hash) IN (
+             SELECT ds.device_id, ds.token_hash FROM device_sessions ds
+             LEFT JOIN sessions s ON s.token_hash = ds.token_hash
+             WHERE s.token_hash IS NULL OR s.ended_at IS NOT NULL OR s.expires_at <= ? LIMIT ?)",
+        Some(now),
+    )
+    .await
 }
 
 /// Runs `sql` (binding `now` if given, then the batch size) until a run changes fewer

@@ -195,6 +195,16 @@ impl DeviceStream {
         Ok(frames)
     }
 
+    /// The conversations that waited (for the byte budget, or after a store error),
+    /// tried again; nothing if none did.
+    pub async fn pump_waiting(
+        &mut self,
+        state: &AppState,
+    ) -> Result<Vec<ServerFrame>, ServerFrame> {
+        let list: Vec<Id> = std::mem::take(&mut self.waiting).into_iter().collect();
+        self.pump(state, &list).await
+    }
+
     /// After an acknowledgement freed room: `conversation`, then those that waited
     /// for the byte budget.
     pub async fn pump_freed(

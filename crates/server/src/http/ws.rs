@@ -814,6 +814,17 @@ async fn connection(
                 if !send_one(&mut socket, Message::Ping(Bytes::new())).await {
                     break;
                 }
+                // Conversations that a store error left waiting, with nothing in flight
+                // to bring an acknowledgement, are tried again.
+                if let Some(s) = delivery.stream.as_mut() {
+                    let frames = match s.pump_waiting(&state).await {
+                        Ok(frames) => frames,
+                        Err(e) => vec![e],
+                    };
+                    if !send_all(&mut socket, &frames).await {
+                        break;
+                    }
+                }
             }
         }
     }

@@ -79,3 +79,33 @@ async fn a_patient_cannot_start_a_conversation_alone() {
     assert_eq!(n, 0);
     assert_eq!(store::count(&db, "conversation_created").await, 0);
 }
+
+/// A clinician starts a bounded number of conversations a day: each is a row and a
+/// group the server keeps, whoever is in it.
+#[tokio::test]
+async fn conversations_started_are_bounded_per_person_and_day() {
+    let server = TestServer::start_with(|c| {
+        c.demo = true;
+        c.guards.conversations_per_day = 2;
+    })
+    .await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let (_device, device) = enrol(&client, &clinician).await;
+    let patient_user = user_id(&db, "patient@demo.haven").await;
+    let start = || {
+        post(
+            &client,
+            "/api/conversations",
+            Some(&clinician),
+            json!({"patient": patient_user, "device": device, "care_team": false}),
+        )
+    };
+    assert_eq!(start().await.status, StatusCode::OK);
+    assert_eq!(start().await.status, StatusCode::OK);
+    let refused = start().await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json()["error"]["code"], "too_many_requests");
+    assert_eq!(store::count(&db, "conversation_created").await, 2);
+}

@@ -206,4 +206,14 @@ async fn attachments_past_a_persons_quota_are_refused_and_leave_nothing_behind()
     // Smaller still fits.
     let reply = upload_attachment(&client, &clinician.token, &conversation, vec![7; 100_000]).await;
     assert_eq!(reply.status, StatusCode::OK);
+    // With no room left at all, an upload is refused before its bytes are taken.
+    sqlx::query(
+        "UPDATE storage_written SET bytes = bytes + 1000000000 WHERE scope LIKE 'person:%'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let reply = upload_attachment(&client, &clinician.token, &conversation, vec![7; 10]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(files_in(&server.data.path().join("attachments")).len(), 3);
 }
