@@ -17,7 +17,7 @@ use haven_protocol::messaging::{
 use openmls::prelude::{
     BasicCredential, Capabilities, ContentType, Credential, CredentialWithKey, ExtensionType,
     GroupId, KeyPackage, LeafNode, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig,
-    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageOut, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageOut, PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
     ProcessedMessageContent, ProtocolMessage, Sender, SenderRatchetConfiguration, SignatureScheme,
     StagedCommit, StagedWelcome, tls_codec::Serialize as _,
 };
@@ -195,7 +195,7 @@ fn create_config() -> MlsGroupCreateConfig {
     MlsGroupCreateConfig::builder()
         .ciphersuite(CIPHERSUITE)
         .use_ratchet_tree_extension(true)
-        .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+        .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
         .max_past_epochs(MAX_PAST_EPOCHS)
         .padding_size(PADDING)
         .sender_ratchet_configuration(SenderRatchetConfiguration::new(
@@ -208,7 +208,7 @@ fn create_config() -> MlsGroupCreateConfig {
 fn join_config() -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .use_ratchet_tree_extension(true)
-        .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+        .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
         .max_past_epochs(MAX_PAST_EPOCHS)
         .padding_size(PADDING)
         .sender_ratchet_configuration(SenderRatchetConfiguration::new(
@@ -405,6 +405,17 @@ impl Device {
             },
         );
         Ok(())
+    }
+
+    /// The conversation's `GroupInfo` with its ratchet tree, as an `MLSMessage`: what
+    /// the Delivery Service starts its public view of the group from (see
+    /// [`crate::public`]), sent with the first commit.
+    pub fn group_info(&self, id: &[u8]) -> Result<Vec<u8>> {
+        let group = &self.conversation(id)?.group;
+        let info = group
+            .export_group_info(self.provider.crypto(), &self.signer, true)
+            .map_err(Error::internal)?;
+        info.tls_serialize_detached().map_err(Error::internal)
     }
 
     pub fn conversations(&self) -> impl Iterator<Item = &[u8]> {
@@ -719,6 +730,16 @@ impl Device {
         };
         let sender_certificate = leaf_certificate(processed.credential())?;
         match processed.into_content() {
+            // Its own commit, fanned out by the server (a `PublicMessage` now): merged.
+            ProcessedMessageContent::OwnPendingCommit => {
+                group
+                    .merge_pending_commit(provider)
+                    .map_err(Error::internal)?;
+                conversation.intent = None;
+                Ok(Received::OwnCommitMerged {
+                    epoch: conversation.group.epoch().as_u64(),
+                })
+            }
             ProcessedMessageContent::OwnPrivateMessage => {
                 if handshake && group.pending_commit().is_some() {
                     group

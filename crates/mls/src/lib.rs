@@ -13,6 +13,7 @@ pub mod content;
 mod device;
 mod error;
 mod provider;
+pub mod public;
 pub mod wire;
 
 pub use cert::{CertificateBody, CertificateError, DeviceCertificate, Issuer, Trust};

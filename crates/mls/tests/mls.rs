@@ -795,3 +795,94 @@ fn a_registration_signature_verifies_under_the_devices_key_for_that_message_only
         assert!(key.verify_strict(&other, &signature).is_err());
     }
 }
+
+/// The Delivery Service's public view (issue 22, item 3; work in progress): started from
+/// the creator's GroupInfo, it checks each commit and learns from the commit itself who
+/// joins and who leaves; an application message relabelled as a commit, or a commit
+/// tampered with, is refused and changes nothing.
+#[test]
+fn the_public_view_checks_commits_and_derives_who_joins_and_leaves() {
+    use haven_mls::public::PublicConversation;
+    let mut org = Org::new(61);
+    let mut clinician = org.person(Role::Clinician, "Dr. Lee");
+    let mut patient = org.person(Role::Patient, "Pat");
+    let mut other = org.person(Role::Clinician, "Dr. Ode");
+    clinician.create(CONVERSATION).unwrap();
+    let info = clinician.group_info(CONVERSATION).unwrap();
+    let mut public = PublicConversation::start(
+        &info,
+        CONVERSATION,
+        &device_id(&clinician),
+        &org.trust,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(public.epoch(), 0);
+    // Not the creator's, or not this conversation: refused.
+    assert!(
+        PublicConversation::start(&info, CONVERSATION, &device_id(&patient), &org.trust, now())
+            .is_err()
+    );
+    assert!(
+        PublicConversation::start(&info, b"another", &device_id(&clinician), &org.trust, now())
+            .is_err()
+    );
+
+    let package = kp(&mut patient);
+    let add = clinician
+        .add(CONVERSATION, &[package], &org.trust, now())
+        .unwrap();
+    assert_eq!(
+        wire::inspect(&add.commit).unwrap().kind,
+        MessageKind::Commit
+    );
+    // Tampered with: refused, nothing changes.
+    // (A byte of the signed content: the membership tag at the end is the members' to
+    // check, with a key the server does not have.)
+    let mut tampered = add.commit.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 1;
+    assert!(public.commit(&tampered, &org.trust, now()).is_err());
+    assert_eq!(public.epoch(), 0);
+    let changed = public.commit(&add.commit, &org.trust, now()).unwrap();
+    assert_eq!(changed.epoch, 1);
+    assert_eq!(changed.added, vec![device_id(&patient)]);
+    assert!(changed.removed.is_empty());
+    clinician.confirm(CONVERSATION).unwrap();
+    patient
+        .join(add.welcome.as_ref().unwrap(), &org.trust, now())
+        .unwrap();
+
+    // An application message labelled a commit is no commit.
+    let message = patient.send(CONVERSATION, b"hello").unwrap();
+    assert!(public.commit(&message, &org.trust, now()).is_err());
+    assert_eq!(public.epoch(), 1);
+    // The members still read each other (handshakes in the clear, content encrypted).
+    text(
+        clinician
+            .receive(CONVERSATION, &message, &org.trust, now())
+            .unwrap(),
+    );
+
+    // A second clinician joins, then leaves: the view says so from the commits alone.
+    let package = kp(&mut other);
+    let add = clinician
+        .add(CONVERSATION, &[package], &org.trust, now())
+        .unwrap();
+    assert_eq!(
+        public.commit(&add.commit, &org.trust, now()).unwrap().added,
+        vec![device_id(&other)]
+    );
+    clinician.confirm(CONVERSATION).unwrap();
+    patient
+        .receive(CONVERSATION, &add.commit, &org.trust, now())
+        .unwrap();
+    let remove = clinician
+        .remove(CONVERSATION, &[device_id(&other)], &org.trust)
+        .unwrap();
+    let changed = public.commit(&remove.commit, &org.trust, now()).unwrap();
+    assert_eq!(changed.removed, vec![device_id(&other)]);
+    assert_eq!(changed.epoch, 3);
+    // The same commit again is for an epoch gone.
+    assert!(public.commit(&remove.commit, &org.trust, now()).is_err());
+}
