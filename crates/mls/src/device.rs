@@ -945,7 +945,7 @@ impl Device {
 
 const SNAPSHOT_MAGIC: &[u8] = b"haven-mls-device-1\n";
 
-fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
+pub(crate) fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
     out.extend_from_slice(
         &u32::try_from(bytes.len())
             .map_err(Error::internal)?
@@ -955,10 +955,10 @@ fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.0.len() < n {
             return Err(Error::BadSnapshot);
         }
@@ -966,7 +966,7 @@ impl<'a> Reader<'a> {
         self.0 = tail;
         Ok(head)
     }
-    fn bytes(&mut self) -> Result<&'a [u8]> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = u32::from_be_bytes(self.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
         self.take(len as usize)
     }

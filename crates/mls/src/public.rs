@@ -15,10 +15,12 @@ use openmls::prelude::{
 use openmls_traits::OpenMlsProvider as _;
 
 use crate::cert::Trust;
-use crate::device::leaf_certificate;
+use crate::device::{Reader, leaf_certificate, push_bytes};
 use crate::error::{Error, Result};
 use crate::provider::Provider;
 use crate::wire::parse;
+
+const PUBLIC_MAGIC: &[u8] = b"haven-mls-public-1\n";
 
 /// What a valid commit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,45 @@ impl PublicConversation {
         if &certificate.body().device != creator {
             return Err(Error::Malformed);
         }
+        Ok(Self { provider, group })
+    }
+
+    /// The view as bytes, for the store: the group's id and openmls's public state.
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        let pairs = self.provider.export()?;
+        let mut out = PUBLIC_MAGIC.to_vec();
+        push_bytes(&mut out, self.group.group_id().as_slice())?;
+        out.extend_from_slice(
+            &u32::try_from(pairs.len())
+                .map_err(Error::internal)?
+                .to_be_bytes(),
+        );
+        for (k, v) in &pairs {
+            push_bytes(&mut out, k)?;
+            push_bytes(&mut out, v)?;
+        }
+        Ok(out)
+    }
+
+    /// A view as [`PublicConversation::snapshot`] left it.
+    pub fn restore(bytes: &[u8]) -> Result<Self> {
+        let mut reader = Reader(bytes);
+        if reader.take(PUBLIC_MAGIC.len())? != PUBLIC_MAGIC {
+            return Err(Error::BadSnapshot);
+        }
+        let id = GroupId::from_slice(reader.bytes()?);
+        let count = u32::from_be_bytes(reader.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
+        let mut pairs = Vec::new();
+        for _ in 0..count {
+            pairs.push((reader.bytes()?.to_vec(), reader.bytes()?.to_vec()));
+        }
+        if !reader.0.is_empty() {
+            return Err(Error::BadSnapshot);
+        }
+        let provider = Provider::import(pairs);
+        let group = PublicGroup::load(provider.storage(), &id)
+            .map_err(|_| Error::BadSnapshot)?
+            .ok_or(Error::BadSnapshot)?;
         Ok(Self { provider, group })
     }
 

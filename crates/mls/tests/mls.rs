@@ -864,6 +864,9 @@ fn the_public_view_checks_commits_and_derives_who_joins_and_leaves() {
             .unwrap(),
     );
 
+    // Kept in the store between commits: the view comes back whole.
+    let mut public = PublicConversation::restore(&public.snapshot().unwrap()).unwrap();
+    assert_eq!(public.epoch(), 1);
     // A second clinician joins, then leaves: the view says so from the commits alone.
     let package = kp(&mut other);
     let add = clinician
