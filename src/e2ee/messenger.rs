@@ -1084,13 +1084,13 @@ impl Messenger {
         commit: haven_mls::Commit,
         frames: &mut Vec<ClientFrame>,
     ) {
-        let (Ok(message), welcome) = (
+        let (Ok(message), Ok(welcome), Ok(group_info)) = (
             MlsBytes::new(commit.commit),
             commit.welcome.map(MlsBytes::new).transpose(),
+            commit.group_info.map(MlsBytes::new).transpose(),
         ) else {
             return;
         };
-        let Ok(welcome) = welcome else { return };
         let out = Outgoing {
             request: self.next_request(),
             conversation: conversation.clone(),
@@ -1100,6 +1100,7 @@ impl Messenger {
                 added: commit.added,
                 removed: commit.removed,
                 welcome,
+                group_info,
             }),
             failed: false,
         };

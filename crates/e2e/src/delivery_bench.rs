@@ -458,7 +458,10 @@ pub async fn run() -> Result<Figures> {
             &mut setup,
             json!({
                 "type": "send", "request": c, "conversation": id, "message": b64(&commit.commit),
-                "commit": {"added": [receiver_id], "welcome": b64(welcome)}
+                "commit": {
+                    "added": [receiver_id], "welcome": b64(welcome),
+                    "group_info": commit.group_info.as_deref().map(b64),
+                }
             }),
         )
         .await?;

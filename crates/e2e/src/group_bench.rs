@@ -263,7 +263,10 @@ async fn open_group(
     let ids: Vec<&str> = added.iter().map(|&i| members[i].id.as_str()).collect();
     let frame = json!({
         "type": "send", "request": 0, "conversation": id, "message": b64(&commit.commit),
-        "commit": {"added": ids, "welcome": b64(welcome)}
+        "commit": {
+            "added": ids, "welcome": b64(welcome),
+            "group_info": commit.group_info.as_deref().map(b64),
+        }
     });
     say(&mut members[creator], frame).await?;
     wait_for(arrivals, "accepted").await?;

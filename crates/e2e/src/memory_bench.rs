@@ -393,7 +393,10 @@ pub async fn run() -> Result<Figures> {
         json!({
             "type": "send", "request": 0, "conversation": conversation,
             "message": b64(&commit.commit),
-            "commit": {"added": commit.added, "welcome": b64(welcome)}
+            "commit": {
+                "added": commit.added, "welcome": b64(welcome),
+                "group_info": commit.group_info.as_deref().map(b64),
+            }
         }),
     )
     .await?;

@@ -74,6 +74,9 @@ pub struct Commit {
     pub commit: Vec<u8>,
     /// For the devices added, if any.
     pub welcome: Option<Vec<u8>>,
+    /// The group's first commit only: its `GroupInfo` at epoch 0 with the ratchet tree,
+    /// which the Delivery Service starts its public view from (see [`crate::public`]).
+    pub group_info: Option<Vec<u8>>,
     pub added: Vec<Id>,
     pub removed: Vec<Id>,
 }
@@ -526,6 +529,11 @@ impl Device {
         }
         authorise(&committer, &added, &removed, &users_before, trust)?;
         let epoch = self.epoch(id)?;
+        let group_info = if epoch == 0 {
+            Some(self.group_info(id)?)
+        } else {
+            None
+        };
         let provider = &self.provider;
         let signer = &self.signer;
         let conversation = self
@@ -553,6 +561,7 @@ impl Device {
             epoch,
             commit,
             welcome,
+            group_info,
             added: added.into_iter().map(|b| b.device).collect(),
             removed: removed.into_iter().map(|b| b.device).collect(),
         })

@@ -27,6 +27,8 @@ const PUBLIC_MAGIC: &[u8] = b"haven-mls-public-1\n";
 pub struct Changed {
     /// The epoch it moved the conversation to.
     pub epoch: u64,
+    /// The device that made it (its signature says so).
+    pub by: Id,
     pub added: Vec<Id>,
     pub removed: Vec<Id>,
 }
@@ -144,9 +146,10 @@ impl PublicConversation {
             .group
             .process_message(self.provider.crypto(), protocol)
             .map_err(|_| Error::Malformed)?;
-        if !matches!(processed.sender(), Sender::Member(_)) {
+        let Sender::Member(leaf) = *processed.sender() else {
             return Err(Error::Malformed);
-        }
+        };
+        let by = self.device_at(leaf)?;
         let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
             return Err(Error::Malformed);
         };
@@ -166,6 +169,7 @@ impl PublicConversation {
             .map_err(Error::internal)?;
         Ok(Changed {
             epoch: self.epoch(),
+            by,
             added,
             removed,
         })

@@ -445,6 +445,11 @@ pub struct CommitInfo {
     /// `added` is not empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome: Option<MlsBytes>,
+    /// The conversation's first commit only: the group's `GroupInfo` at epoch 0 (an
+    /// `MLSMessage`, with the ratchet tree extension), from which the Delivery Service
+    /// starts the public view it checks every commit against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_info: Option<MlsBytes>,
 }
 
 /// What a delivered message is, for the receiving device.

@@ -77,7 +77,11 @@ impl AppState {
     ) -> Self {
         let fanout: Arc<dyn crate::delivery::fanout::FanOut> =
             Arc::new(crate::delivery::fanout::LocalFanOut::default());
-        let writer = crate::delivery::writer::Writer::spawn(db.clone(), fanout.clone());
+        let writer = crate::delivery::writer::Writer::spawn(
+            db.clone(),
+            fanout.clone(),
+            mls_issuer.verifying_key(),
+        );
         Self {
             inner: Arc::new(Inner {
                 fanout,

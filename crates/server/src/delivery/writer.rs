@@ -14,7 +14,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use haven_mls::MessageKind;
+use haven_mls::public::PublicConversation;
+use haven_mls::{MessageKind, Trust};
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
 use haven_protocol::audit::AuditAction;
@@ -146,9 +147,13 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task.
-    pub fn spawn(db: Pool, fanout: std::sync::Arc<dyn FanOut>) -> Self {
+    pub fn spawn(
+        db: Pool,
+        fanout: std::sync::Arc<dyn FanOut>,
+        issuer: ed25519_dalek::VerifyingKey,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, fanout, rx));
+        tokio::spawn(run(db, fanout, issuer, rx));
         Self {
             jobs,
             room: Arc::new(Semaphore::new(QUEUED_KIB)),
@@ -235,7 +240,12 @@ struct Done {
     receipts: Option<(Id, Vec<Id>)>,
 }
 
-async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receiver<(Work, Reply)>) {
+async fn run(
+    db: Pool,
+    fanout: std::sync::Arc<dyn FanOut>,
+    issuer: ed25519_dalek::VerifyingKey,
+    mut rx: mpsc::Receiver<(Work, Reply)>,
+) {
     // The writer keeps one connection: taking one from the pool for every batch (with
     // its liveness check, and handing the last one back) cost more than some batches.
     // It is given up after a failure, and a fresh one taken for the next batch.
@@ -248,7 +258,7 @@ async fn run(db: Pool, fanout: std::sync::Arc<dyn FanOut>, mut rx: mpsc::Receive
                 Err(_) => break,
             }
         }
-        let results = process(&db, &mut conn, &batch).await;
+        let results = process(&db, &mut conn, &batch, &issuer).await;
         let mut wakes = Vec::new();
         let mut receipts = Vec::new();
         for ((_, reply), result) in batch.into_iter().zip(results) {
@@ -277,6 +287,7 @@ async fn process(
     db: &Pool,
     conn: &mut Option<PoolConnection<Sqlite>>,
     batch: &[(Work, Reply)],
+    issuer: &ed25519_dalek::VerifyingKey,
 ) -> Vec<Result<Done, Refusal>> {
     let all_failed = |n: usize| (0..n).map(|_| Err(Refusal::internal())).collect();
     if conn.is_none() {
@@ -290,7 +301,7 @@ async fn process(
         discard(conn).await;
         return all_failed(batch.len());
     };
-    let written = write_batch(&mut tx, batch).await;
+    let written = write_batch(&mut tx, batch, issuer).await;
     let committed = match written {
         Ok(results) => tx.commit().await.map(|()| results),
         Err(e) => {
@@ -321,6 +332,7 @@ async fn discard(conn: &mut Option<PoolConnection<Sqlite>>) {
 async fn write_batch(
     tx: &mut SqliteConnection,
     batch: &[(Work, Reply)],
+    issuer: &ed25519_dalek::VerifyingKey,
 ) -> Result<Vec<Result<Done, Refusal>>, sqlx::Error> {
     let mut results: Vec<Result<Done, Refusal>> = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
@@ -336,7 +348,7 @@ async fn write_batch(
             results.extend(application_run(tx, &run, &mut events).await?);
             run.clear();
         }
-        results.push(one_by_one(tx, work, &mut events).await?);
+        results.push(one_by_one(tx, work, &mut events, issuer).await?);
     }
     if !run.is_empty() {
         results.extend(application_run(tx, &run, &mut events).await?);
@@ -355,11 +367,12 @@ async fn one_by_one(
     tx: &mut SqliteConnection,
     work: &Work,
     events: &mut Vec<Event>,
+    issuer: &ed25519_dalek::VerifyingKey,
 ) -> Result<Result<Done, Refusal>, sqlx::Error> {
     sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
     let mut job_events = Vec::new();
     let outcome = match work {
-        Work::Send(job) => send(tx, job, &mut job_events).await,
+        Work::Send(job) => send(tx, job, &mut job_events, issuer).await,
         Work::Ack(job) => ack(tx, job, &mut job_events).await,
     };
     if outcome.is_ok() {
@@ -758,6 +771,7 @@ async fn send(
     conn: &mut SqliteConnection,
     job: &SendJob,
     events: &mut Vec<Event>,
+    issuer: &ed25519_dalek::VerifyingKey,
 ) -> Result<Done, Refusal> {
     let org = &job.authed.org.id;
     let row = conversation(conn, org, &job.conversation).await?;
@@ -780,6 +794,7 @@ async fn send(
     let mut welcome: Option<&[u8]> = None;
     let mut added_devices: Vec<(Id, String)> = Vec::new();
     let mut removed_devices: Vec<Id> = Vec::new();
+    let mut public_state: Option<Vec<u8>> = None;
     let kind = match job.kind {
         MessageKind::Application => {
             if job.commit.is_some() {
@@ -912,6 +927,58 @@ async fn send(
                 }
                 removed_devices.push(device.clone());
             }
+            // The commit itself, checked against the conversation's public state
+            // (RFC 9420 §16.2): one its members could not process is refused here, and
+            // who joins and who leaves is read from it, not taken on the sender's word.
+            let trust = Trust::new(org.clone(), *issuer);
+            let clock = u64::try_from(now()).unwrap_or(0);
+            let (stored,): (Option<Vec<u8>>,) =
+                sqlx::query_as("SELECT public_state FROM conversations WHERE id = ?")
+                    .bind(job.conversation.as_str())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let mut view = match (stored, &commit.group_info) {
+                (Some(bytes), _) => PublicConversation::restore(&bytes).map_err(|e| {
+                    tracing::error!(error = %e, "a conversation's public state does not load");
+                    Refusal::internal()
+                })?,
+                (None, Some(info)) if row.epoch == 0 => PublicConversation::start(
+                    info.as_bytes(),
+                    job.conversation.as_str().as_bytes(),
+                    &job.device,
+                    &trust,
+                    clock,
+                )
+                .map_err(|_| {
+                    Refusal::invalid("That GroupInfo does not start this conversation's group.")
+                })?,
+                _ => {
+                    return Err(Refusal::invalid(
+                        "A conversation's first commit carries the group's GroupInfo.",
+                    ));
+                }
+            };
+            let changed = view.commit(&job.message, &trust, clock).map_err(|_| {
+                Refusal::invalid(
+                    "That commit does not apply to this conversation: its members could not process it.",
+                )
+            })?;
+            let declared_added: BTreeSet<&Id> = added_devices.iter().map(|(d, _)| d).collect();
+            let declared_removed: BTreeSet<&Id> = removed_devices.iter().collect();
+            if changed.by != job.device {
+                return Err(Refusal::invalid(
+                    "That commit was made by another device than the one sending it.",
+                ));
+            }
+            if changed.epoch != epoch_after
+                || changed.added.iter().collect::<BTreeSet<_>>() != declared_added
+                || changed.removed.iter().collect::<BTreeSet<_>>() != declared_removed
+            {
+                return Err(Refusal::invalid(
+                    "A commit's declaration must name exactly the devices the commit adds and removes.",
+                ));
+            }
+            public_state = Some(view.snapshot().map_err(|_| Refusal::internal())?);
             "commit"
         }
         _ => {
@@ -960,6 +1027,13 @@ async fn send(
     .bind(at + MESSAGE_RETENTION_SECS)
     .execute(&mut *conn)
     .await?;
+    if let Some(state) = &public_state {
+        sqlx::query("UPDATE conversations SET public_state = ? WHERE id = ?")
+            .bind(state.as_slice())
+            .bind(job.conversation.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query("UPDATE conversations SET last_seq = ?, epoch = ? WHERE id = ?")
         .bind(seq_db)
         .bind(seq_i64(epoch_after)?)

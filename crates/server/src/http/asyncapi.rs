@@ -369,6 +369,7 @@ fn client_examples() -> Vec<Example> {
                     added: vec![Id::from_bytes(ADDED)],
                     removed: Vec::new(),
                     welcome: Some(welcome),
+                    group_info: None,
                 }),
             },
         ));

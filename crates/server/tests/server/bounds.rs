@@ -535,3 +535,87 @@ async fn one_person_holds_a_bounded_number_of_sockets_and_resubscribing_is_throt
         other => panic!("{other:?}"),
     }
 }
+
+/// Item 3, written as the attack: a patient relabels an application message as a
+/// commit, sends a commit tampered with, a commit whose declaration lies, and another
+/// device's commit. Each is refused before it is sequenced (the server checks every
+/// commit against the conversation's public group state), the conversation's epoch does
+/// not move, and the honest commit after them is taken.
+#[tokio::test]
+async fn a_commit_members_could_not_process_is_refused_before_it_is_sequenced() {
+    let Joined {
+        server: _running,
+        db,
+        mut clinician,
+        mut patient,
+        mut c_socket,
+        mut p_socket,
+        conversation,
+        ..
+    } = joined().await;
+    let key = conversation.as_bytes();
+    let epoch = || async {
+        let (epoch, last): (i64, i64) =
+            sqlx::query_as("SELECT epoch, last_seq FROM conversations WHERE id = ?")
+                .bind(&conversation)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        (epoch, last)
+    };
+    let before = epoch().await;
+    let refused = |frame: ServerFrame| match frame {
+        ServerFrame::Refused { code, .. } => {
+            assert!(
+                [ErrorCode::InvalidMessage, ErrorCode::Forbidden].contains(&code),
+                "{code:?}"
+            )
+        }
+        other => panic!("not refused: {other:?}"),
+    };
+    // An application message, declared a commit.
+    let message = patient.device.send(key, b"not a commit").unwrap();
+    refused(submit(&mut p_socket, 1, &conversation, &message, Some(json!({}))).await);
+    // A key update tampered with in its signed content.
+    let trust = patient.trust.clone();
+    let update = patient.device.update(key, &trust).unwrap();
+    let mut tampered = update.commit.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 1;
+    refused(submit(&mut p_socket, 2, &conversation, &tampered, Some(json!({}))).await);
+    // The real update, declaring a removal it does not make.
+    let lie = json!({"removed": [clinician.id]});
+    refused(submit(&mut p_socket, 3, &conversation, &update.commit, Some(lie)).await);
+    patient.device.abandon(key).unwrap();
+    // The clinician's commit, sent by the patient's device.
+    let trust = clinician.trust.clone();
+    let theirs = clinician.device.update(key, &trust).unwrap();
+    refused(
+        submit(
+            &mut p_socket,
+            4,
+            &conversation,
+            &theirs.commit,
+            Some(json!({})),
+        )
+        .await,
+    );
+    // The clinician's update, declared as removing the patient (which a clinician may
+    // do): the commit removes nobody, so the declaration is refused.
+    let lie = json!({"removed": [patient.id]});
+    refused(submit(&mut c_socket, 6, &conversation, &theirs.commit, Some(lie)).await);
+    assert_eq!(epoch().await, before, "nothing was sequenced");
+    // The clinician's own sending of it is taken.
+    seq_of(
+        &submit(
+            &mut c_socket,
+            5,
+            &conversation,
+            &theirs.commit,
+            Some(json!({})),
+        )
+        .await,
+    );
+    clinician.device.confirm(key).unwrap();
+    assert_eq!(epoch().await.0, before.0 + 1);
+}

@@ -73,7 +73,8 @@ impl Person {
 }
 
 /// The demo clinician and patient, both connected, in a conversation the clinician
-/// started and the patient joined (its Welcome applied and acknowledged).
+/// started and the patient joined (its Welcome applied and acknowledged). Keep `server`
+/// bound while the test runs: dropping it stops the server and removes its data.
 pub struct Joined {
     pub server: TestServer,
     pub client: Client,
@@ -317,7 +318,11 @@ pub async fn open_conversation(
         .device
         .add(conversation.as_bytes(), &packages, &clinician.trust, now())
         .unwrap();
-    let info = json!({"added": [patient.id], "welcome": b64(commit.welcome.as_ref().unwrap())});
+    let info = json!({
+        "added": [patient.id],
+        "welcome": b64(commit.welcome.as_ref().unwrap()),
+        "group_info": commit.group_info.as_deref().map(b64),
+    });
     let answer = submit(socket, 1, &conversation, &commit.commit, Some(info)).await;
     assert_eq!(seq_of(&answer), 1);
     clinician.device.confirm(conversation.as_bytes()).unwrap();
@@ -462,7 +467,13 @@ async fn the_first_commit_of_an_epoch_wins_and_the_loser_learns_the_winner() {
             now(),
         )
         .unwrap();
-    let info = |c: &haven_mls::Commit| json!({"added": [phone_id], "welcome": b64(c.welcome.as_ref().unwrap())});
+    let info = |c: &haven_mls::Commit| {
+        json!({
+            "added": [phone_id],
+            "welcome": b64(c.welcome.as_ref().unwrap()),
+            "group_info": c.group_info.as_deref().map(b64),
+        })
+    };
     assert_eq!(
         seq_of(
             &submit(
