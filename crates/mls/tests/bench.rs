@@ -11,6 +11,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use ed25519_dalek::SigningKey;
+use haven_mls::public::PublicConversation;
 use haven_mls::{CertificateBody, Device, Issuer, Trust};
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
@@ -134,6 +135,17 @@ async fn measure(members: usize) {
     }
     let commit = a.add(CONVERSATION, &packages, &trust, NOW).unwrap();
     a.confirm(CONVERSATION).unwrap();
+    // The Delivery Service's view, which checks every commit below as the server does.
+    let creator = a.certificate().unwrap().body().device.clone();
+    let mut view = PublicConversation::start(
+        commit.group_info.as_ref().unwrap(),
+        CONVERSATION,
+        &creator,
+        &trust,
+        NOW,
+    )
+    .unwrap();
+    view.commit(&commit.commit, &trust, NOW).unwrap();
     let welcome = commit.welcome.unwrap();
     b.join(&welcome, &trust, NOW).unwrap();
     // The others join too, so the tree is the real one (their keys are in it already).
@@ -153,6 +165,7 @@ async fn measure(members: usize) {
             .unwrap();
         b.receive(CONVERSATION, &update.commit, &trust, NOW)
             .unwrap();
+        view.commit(&update.commit, &trust, NOW).unwrap();
         updates.push(update.commit);
         breathe().await;
     }
@@ -160,12 +173,14 @@ async fn measure(members: usize) {
     b.confirm(CONVERSATION).unwrap();
     a.receive(CONVERSATION, &update.commit, &trust, NOW)
         .unwrap();
+    view.commit(&update.commit, &trust, NOW).unwrap();
 
     // Medians of more rounds where a round is cheap: small groups are the noisiest.
     let rounds = if members <= 10 { 15 } else { 5 };
     let (mut add, mut add_processed, mut remove, mut remove_processed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut path, mut path_processed) = (Vec::new(), Vec::new());
+    let mut checked = Vec::new();
     for _ in 0..rounds {
         breathe().await;
         let mut newcomer = org.device(Role::Patient);
@@ -178,6 +193,7 @@ async fn measure(members: usize) {
         b.receive(CONVERSATION, &commit.commit, &trust, NOW)
             .unwrap();
         add_processed.push(clock() - t);
+        view.commit(&commit.commit, &trust, NOW).unwrap();
 
         let gone = newcomer.certificate().unwrap().body().device.clone();
         let t = clock();
@@ -188,6 +204,7 @@ async fn measure(members: usize) {
         b.receive(CONVERSATION, &commit.commit, &trust, NOW)
             .unwrap();
         remove_processed.push(clock() - t);
+        view.commit(&commit.commit, &trust, NOW).unwrap();
 
         let t = clock();
         let commit = a.update(CONVERSATION, &trust).unwrap();
@@ -197,6 +214,9 @@ async fn measure(members: usize) {
         b.receive(CONVERSATION, &commit.commit, &trust, NOW)
             .unwrap();
         path_processed.push(clock() - t);
+        let t = clock();
+        view.commit(&commit.commit, &trust, NOW).unwrap();
+        checked.push(clock() - t);
     }
     for (op, samples) in [
         ("add one member (commit with path)", add),
@@ -205,6 +225,7 @@ async fn measure(members: usize) {
         ("process the remove", remove_processed),
         ("commit with path (key update)", path),
         ("process a commit with path", path_processed),
+        ("server: check a commit with path (PublicGroup)", checked),
     ] {
         report(op, members, median(samples) * 1000.0);
     }
