@@ -252,6 +252,53 @@ async fn measure(members: usize) {
     );
 }
 
+/// The server's check alone in a larger group: `members` join in one add (no one else
+/// commits, so the tree is sparser than in [`measure`]), then the creator's key updates
+/// are checked against the public view.
+async fn measure_check(members: usize) {
+    let issuer = Issuer::new(SigningKey::from_bytes(&[9; 32]));
+    let trust = Trust::new(Id::from_bytes([9; 16]), issuer.verifying_key());
+    let mut org = Org {
+        issuer,
+        trust,
+        next: 0,
+    };
+    let trust = org.trust.clone();
+    let mut a = org.device(Role::Clinician);
+    a.create(CONVERSATION).unwrap();
+    let mut packages = Vec::new();
+    for _ in 1..members {
+        packages.push(org.device(Role::Patient).key_packages(1).unwrap().remove(0));
+        breathe().await;
+    }
+    let commit = a.add(CONVERSATION, &packages, &trust, NOW).unwrap();
+    a.confirm(CONVERSATION).unwrap();
+    let creator = a.certificate().unwrap().body().device.clone();
+    let mut view = PublicConversation::start(
+        commit.group_info.as_ref().unwrap(),
+        CONVERSATION,
+        &creator,
+        &trust,
+        NOW,
+    )
+    .unwrap();
+    view.commit(&commit.commit, &trust, NOW).unwrap();
+    let mut checked = Vec::new();
+    for _ in 0..5 {
+        breathe().await;
+        let update = a.update(CONVERSATION, &trust).unwrap();
+        a.confirm(CONVERSATION).unwrap();
+        let t = clock();
+        view.commit(&update.commit, &trust, NOW).unwrap();
+        checked.push(clock() - t);
+    }
+    report(
+        "server: check a commit with path, all joined in one add (PublicGroup)",
+        members,
+        median(checked) * 1000.0,
+    );
+}
+
 async fn run() {
     // Warm-up, not reported: the browser first runs wasm from a baseline compilation and
     // optimises each function only once it is hot, so the first rounds measure the
@@ -261,6 +308,10 @@ async fn run() {
     REPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     for members in [2, 10, 100] {
         measure(members).await;
+        breathe().await;
+    }
+    for members in [10, 100, 250] {
+        measure_check(members).await;
         breathe().await;
     }
 }
