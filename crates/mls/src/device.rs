@@ -891,19 +891,10 @@ impl Device {
                 .collect(),
         };
         let meta = serde_json::to_vec(&meta).map_err(Error::internal)?;
-        let pairs = self.provider.export()?;
         let mut out = Vec::new();
         out.extend_from_slice(SNAPSHOT_MAGIC);
         push_bytes(&mut out, &meta)?;
-        out.extend_from_slice(
-            &u32::try_from(pairs.len())
-                .map_err(Error::internal)?
-                .to_be_bytes(),
-        );
-        for (k, v) in &pairs {
-            push_bytes(&mut out, k)?;
-            push_bytes(&mut out, v)?;
-        }
+        push_store(&mut out, &self.provider)?;
         Ok(out)
     }
 
@@ -914,17 +905,7 @@ impl Device {
             return Err(Error::BadSnapshot);
         }
         let meta: Meta = serde_json::from_slice(reader.bytes()?).map_err(|_| Error::BadSnapshot)?;
-        let count = u32::from_be_bytes(reader.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
-        let mut pairs = Vec::new();
-        for _ in 0..count {
-            let k = reader.bytes()?.to_vec();
-            let v = reader.bytes()?.to_vec();
-            pairs.push((k, v));
-        }
-        if !reader.0.is_empty() {
-            return Err(Error::BadSnapshot);
-        }
-        let provider = Provider::import(pairs);
+        let provider = read_store(reader)?;
         let signer = SignatureKeyPair::read(
             provider.storage(),
             &meta.signature_key,
@@ -962,6 +943,36 @@ pub(crate) fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
     );
     out.extend_from_slice(bytes);
     Ok(())
+}
+
+/// Every key and value of `provider`'s store, counted, as a snapshot's tail.
+pub(crate) fn push_store(out: &mut Vec<u8>, provider: &Provider) -> Result<()> {
+    let pairs = provider.export()?;
+    out.extend_from_slice(
+        &u32::try_from(pairs.len())
+            .map_err(Error::internal)?
+            .to_be_bytes(),
+    );
+    for (k, v) in &pairs {
+        push_bytes(out, k)?;
+        push_bytes(out, v)?;
+    }
+    Ok(())
+}
+
+/// The store [`push_store`] wrote, which must end the snapshot.
+pub(crate) fn read_store(mut reader: Reader<'_>) -> Result<Provider> {
+    let count = u32::from_be_bytes(reader.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
+    let mut pairs = Vec::new();
+    for _ in 0..count {
+        let k = reader.bytes()?.to_vec();
+        let v = reader.bytes()?.to_vec();
+        pairs.push((k, v));
+    }
+    if !reader.0.is_empty() {
+        return Err(Error::BadSnapshot);
+    }
+    Ok(Provider::import(pairs))
 }
 
 pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);

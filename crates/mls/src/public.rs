@@ -15,7 +15,7 @@ use openmls::prelude::{
 use openmls_traits::OpenMlsProvider as _;
 
 use crate::cert::Trust;
-use crate::device::{Reader, leaf_certificate, push_bytes};
+use crate::device::{Reader, leaf_certificate, push_bytes, push_store, read_store};
 use crate::error::{Error, Result};
 use crate::provider::Provider;
 use crate::wire::parse;
@@ -84,18 +84,9 @@ impl PublicConversation {
 
     /// The view as bytes, for the store: the group's id and openmls's public state.
     pub fn snapshot(&self) -> Result<Vec<u8>> {
-        let pairs = self.provider.export()?;
         let mut out = PUBLIC_MAGIC.to_vec();
         push_bytes(&mut out, self.group.group_id().as_slice())?;
-        out.extend_from_slice(
-            &u32::try_from(pairs.len())
-                .map_err(Error::internal)?
-                .to_be_bytes(),
-        );
-        for (k, v) in &pairs {
-            push_bytes(&mut out, k)?;
-            push_bytes(&mut out, v)?;
-        }
+        push_store(&mut out, &self.provider)?;
         Ok(out)
     }
 
@@ -106,15 +97,7 @@ impl PublicConversation {
             return Err(Error::BadSnapshot);
         }
         let id = GroupId::from_slice(reader.bytes()?);
-        let count = u32::from_be_bytes(reader.take(4)?.try_into().map_err(|_| Error::BadSnapshot)?);
-        let mut pairs = Vec::new();
-        for _ in 0..count {
-            pairs.push((reader.bytes()?.to_vec(), reader.bytes()?.to_vec()));
-        }
-        if !reader.0.is_empty() {
-            return Err(Error::BadSnapshot);
-        }
-        let provider = Provider::import(pairs);
+        let provider = read_store(reader)?;
         let group = PublicGroup::load(provider.storage(), &id)
             .map_err(|_| Error::BadSnapshot)?
             .ok_or(Error::BadSnapshot)?;

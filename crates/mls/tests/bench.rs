@@ -12,7 +12,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use ed25519_dalek::SigningKey;
 use haven_mls::public::PublicConversation;
-use haven_mls::{CertificateBody, Device, Issuer, Trust};
+use haven_mls::{CertificateBody, Commit, Device, Issuer, Trust};
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
 
@@ -68,6 +68,34 @@ impl Org {
     }
 }
 
+/// The server's public view of the group `creator` started with its first commit.
+fn view_of(creator: &Device, first: &Commit, trust: &Trust) -> PublicConversation {
+    let device = creator.certificate().unwrap().body().device.clone();
+    let mut view = PublicConversation::start(
+        first.group_info.as_ref().unwrap(),
+        CONVERSATION,
+        &device,
+        trust,
+        NOW,
+    )
+    .unwrap();
+    view.commit(&first.commit, trust, NOW).unwrap();
+    view
+}
+
+impl Org {
+    /// The benchmark's organisation, the same in every run.
+    fn new() -> Self {
+        let issuer = Issuer::new(SigningKey::from_bytes(&[9; 32]));
+        let trust = Trust::new(Id::from_bytes([9; 16]), issuer.verifying_key());
+        Self {
+            issuer,
+            trust,
+            next: 0,
+        }
+    }
+}
+
 /// Lets the browser's event loop run (the page must answer its driver); nothing natively.
 #[cfg(target_arch = "wasm32")]
 async fn breathe() {
@@ -107,13 +135,7 @@ fn median(mut samples: Vec<f64>) -> f64 {
 /// A (the committer) and B (who processes) in a group of `members`; the others joined
 /// and stay passive.
 async fn measure(members: usize) {
-    let issuer = Issuer::new(SigningKey::from_bytes(&[9; 32]));
-    let trust = Trust::new(Id::from_bytes([9; 16]), issuer.verifying_key());
-    let mut org = Org {
-        issuer,
-        trust,
-        next: 0,
-    };
+    let mut org = Org::new();
     let trust = org.trust.clone();
     let mut a = org.device(Role::Clinician);
     let mut b = org.device(Role::Clinician);
@@ -136,16 +158,7 @@ async fn measure(members: usize) {
     let commit = a.add(CONVERSATION, &packages, &trust, NOW).unwrap();
     a.confirm(CONVERSATION).unwrap();
     // The Delivery Service's view, which checks every commit below as the server does.
-    let creator = a.certificate().unwrap().body().device.clone();
-    let mut view = PublicConversation::start(
-        commit.group_info.as_ref().unwrap(),
-        CONVERSATION,
-        &creator,
-        &trust,
-        NOW,
-    )
-    .unwrap();
-    view.commit(&commit.commit, &trust, NOW).unwrap();
+    let mut view = view_of(&a, &commit, &trust);
     let welcome = commit.welcome.unwrap();
     b.join(&welcome, &trust, NOW).unwrap();
     // The others join too, so the tree is the real one (their keys are in it already).
@@ -256,13 +269,7 @@ async fn measure(members: usize) {
 /// commits, so the tree is sparser than in [`measure`]), then the creator's key updates
 /// are checked against the public view.
 async fn measure_check(members: usize) {
-    let issuer = Issuer::new(SigningKey::from_bytes(&[9; 32]));
-    let trust = Trust::new(Id::from_bytes([9; 16]), issuer.verifying_key());
-    let mut org = Org {
-        issuer,
-        trust,
-        next: 0,
-    };
+    let mut org = Org::new();
     let trust = org.trust.clone();
     let mut a = org.device(Role::Clinician);
     a.create(CONVERSATION).unwrap();
@@ -273,16 +280,7 @@ async fn measure_check(members: usize) {
     }
     let commit = a.add(CONVERSATION, &packages, &trust, NOW).unwrap();
     a.confirm(CONVERSATION).unwrap();
-    let creator = a.certificate().unwrap().body().device.clone();
-    let mut view = PublicConversation::start(
-        commit.group_info.as_ref().unwrap(),
-        CONVERSATION,
-        &creator,
-        &trust,
-        NOW,
-    )
-    .unwrap();
-    view.commit(&commit.commit, &trust, NOW).unwrap();
+    let mut view = view_of(&a, &commit, &trust);
     let mut checked = Vec::new();
     for _ in 0..5 {
         breathe().await;

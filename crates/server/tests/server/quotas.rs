@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::api::{get, put, sign_in};
 use crate::common::{TestServer, store};
-use crate::delivery::{Person, files_in, start, submit, upload_attachment};
+use crate::delivery::{Joined, files_in, joined, submit, upload_attachment};
 
 const MB: u64 = 1_000_000;
 
@@ -33,6 +33,22 @@ async fn refusals_recorded(db: &haven_server::store::Pool) -> Vec<serde_json::Va
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("no quota_exceeded entry");
+}
+
+/// A clinician and the patient in a conversation, once an admin set a device's day to
+/// 1 MB and a person's to 2 MB.
+async fn joined_under_small_quotas() -> Joined {
+    let joined = joined().await;
+    let admin = sign_in(&joined.client, "admin@demo.haven", None).await;
+    let set = put(
+        &joined.client,
+        "/api/org/quotas",
+        Some(&admin),
+        quotas(MB, 2 * MB),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK);
+    joined
 }
 
 async fn messages(db: &haven_server::store::Pool) -> i64 {
@@ -83,16 +99,15 @@ async fn only_an_admin_sets_quotas_within_their_range_and_the_change_is_recorded
 
 #[tokio::test]
 async fn a_device_past_its_days_quota_is_refused_with_when_to_retry_and_nothing_is_stored() {
-    let server = TestServer::start_with(|c| c.demo = true).await;
-    let client = server.client();
-    let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let admin = sign_in(&client, "admin@demo.haven", None).await;
-    let set = put(&client, "/api/org/quotas", Some(&admin), quotas(MB, 2 * MB)).await;
-    assert_eq!(set.status, StatusCode::OK);
-    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
-    let patient = Person::new(&client, "patient@demo.haven").await;
-    let (mut socket, _) = clinician.connect(&server).await;
-    let conversation = start(&client, &db, &mut clinician, &patient, &mut socket).await;
+    let Joined {
+        server: _running,
+        db,
+        mut clinician,
+        patient,
+        c_socket: mut socket,
+        conversation,
+        ..
+    } = joined_under_small_quotas().await;
 
     // 300 KB messages, back to back, as the attack sent them: the fourth passes the
     // device's 1 MB a day.
@@ -175,16 +190,14 @@ async fn a_device_past_its_days_quota_is_refused_with_when_to_retry_and_nothing_
 
 #[tokio::test]
 async fn attachments_past_a_persons_quota_are_refused_and_leave_nothing_behind() {
-    let server = TestServer::start_with(|c| c.demo = true).await;
-    let client = server.client();
-    let db = haven_server::store::open(server.data.path()).await.unwrap();
-    let admin = sign_in(&client, "admin@demo.haven", None).await;
-    let set = put(&client, "/api/org/quotas", Some(&admin), quotas(MB, 2 * MB)).await;
-    assert_eq!(set.status, StatusCode::OK);
-    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
-    let patient = Person::new(&client, "patient@demo.haven").await;
-    let (mut socket, _) = clinician.connect(&server).await;
-    let conversation = start(&client, &db, &mut clinician, &patient, &mut socket).await;
+    let Joined {
+        server,
+        client,
+        db,
+        clinician,
+        conversation,
+        ..
+    } = joined_under_small_quotas().await;
 
     // The person's 2 MB a day: attachments count for the person (and the organisation),
     // whichever device they come from.
