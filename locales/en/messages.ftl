@@ -35,6 +35,14 @@ messages-lost = { $count ->
     [one] { $count } older message expired before this device could receive it.
    *[other] { $count } older messages expired before this device could receive them.
 }
+messages-missing = { $count ->
+    [one] { $count } message that others in this conversation sent or saw never reached this device. The server may have left it out.
+   *[other] { $count } messages that others in this conversation sent or saw never reached this device. The server may have left them out.
+}
+messages-reordered = { $count ->
+    [one] { $count } message arrived in a different order than it was written in.
+   *[other] { $count } messages arrived in a different order than they were written in.
+}
 messages-transcript = Messages
 messages-deleted = Message deleted
 messages-edited = (edited)

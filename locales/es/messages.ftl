@@ -35,6 +35,14 @@ messages-lost = { $count ->
     [one] { $count } mensaje anterior caducó antes de que este dispositivo pudiera recibirlo.
    *[other] { $count } mensajes anteriores caducaron antes de que este dispositivo pudiera recibirlos.
 }
+messages-missing = { $count ->
+    [one] { $count } mensaje que otros de esta conversación enviaron o vieron no llegó a este dispositivo. Puede que el servidor lo haya omitido.
+   *[other] { $count } mensajes que otros de esta conversación enviaron o vieron no llegaron a este dispositivo. Puede que el servidor los haya omitido.
+}
+messages-reordered = { $count ->
+    [one] { $count } mensaje llegó en un orden distinto del que se escribió.
+   *[other] { $count } mensajes llegaron en un orden distinto del que se escribieron.
+}
 messages-transcript = Mensajes
 messages-deleted = Mensaje eliminado
 messages-edited = (editado)

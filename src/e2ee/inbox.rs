@@ -309,6 +309,11 @@ pub struct ConversationView {
     /// Messages the server no longer had when this device came to them (they expired,
     /// or were removed): they never reached it.
     pub lost: u64,
+    /// Messages that other members' messages name (as sent or seen before them) which
+    /// never reached this device: the server left them out.
+    pub missing: u64,
+    /// Messages that arrived in another order than their senders wrote them in.
+    pub reordered: u64,
     /// A change to the conversation that did not go through, for the person to see.
     pub problem: Option<Problem>,
 }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use haven_mls::{Content, Device, Member, Received, Shown, Transcript, Trust};
+use haven_mls::{Content, Device, Digest, Link, Links, Member, Received, Shown, Transcript, Trust};
 use haven_protocol::access::Role;
 use haven_protocol::identity::Id;
 use haven_protocol::messaging::TrustAnchor;
@@ -123,6 +123,12 @@ struct Outgoing {
     commit: Option<CommitInfo>,
     #[serde(default)]
     failed: bool,
+    /// The transcript link its plaintext carries, fixed at its first encryption: sent
+    /// again, it is the same message to the members (arriving late, not missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<Link>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    digest: Option<Digest>,
 }
 
 /// One decrypted message, as kept.
@@ -194,6 +200,10 @@ struct Kept {
     /// have clinicians added to it.
     #[serde(default)]
     care_team: Option<bool>,
+    /// The conversation's transcript links: what this device's messages name, and what
+    /// it found missing or out of order in others'.
+    #[serde(default)]
+    links: Option<Links>,
 }
 
 /// A kept problem, or what an earlier version kept in its place (an English sentence,
@@ -206,6 +216,12 @@ fn kept_problem<'de, D: serde::Deserializer<'de>>(
 }
 
 impl Kept {
+    /// The transcript links, checked from the next message on where none were kept.
+    fn links(&mut self) -> &mut Links {
+        let from = self.processed + 1;
+        self.links.get_or_insert_with(|| Links::from(from))
+    }
+
     /// Joined after others had talked, and nobody has handed the history over yet.
     fn history_pending(&self) -> bool {
         self.joined_at.is_some_and(|j| j > 1) && !self.history_done
@@ -580,7 +596,10 @@ impl Messenger {
         let transcript = self.transcripts.entry(conversation.clone()).or_default();
         match kind {
             Delivered::Welcome => match self.device.join(message.as_bytes(), &self.trust, now()) {
-                Ok(joined) if joined == id => kept.joined_at = Some(seq),
+                Ok(joined) if joined == id => {
+                    kept.joined_at = Some(seq);
+                    kept.links().joined(seq);
+                }
                 _ => kept.unreadable += 1,
             },
             Delivered::Application | Delivered::Commit => {
@@ -588,7 +607,13 @@ impl Messenger {
                     .device
                     .receive(id, message.as_bytes(), &self.trust, now())
                 {
-                    Ok(Received::Message { sender, body }) => match Content::decode(&body) {
+                    Ok(Received::Message { sender, body }) => match Content::decode_linked(&body)
+                        .map(|(content, link)| {
+                            let digest = Digest::of(&body);
+                            kept.links()
+                                .received(seq, &sender.device, digest, link.as_ref());
+                            content
+                        }) {
                         // History for a newcomer: taken from one's own devices and from
                         // clinicians, who answer for what they hand over.
                         Ok(Content::History { blob, key }) => {
@@ -633,7 +658,10 @@ impl Messenger {
                                 });
                             }
                         }
-                        Err(_) => kept.unreadable += 1,
+                        Err(_) => {
+                            kept.unreadable += 1;
+                            kept.links().unreadable(seq);
+                        }
                     },
                     Ok(Received::Committed { removed_me, .. }) => {
                         if removed_me {
@@ -655,7 +683,11 @@ impl Messenger {
                             .outbox
                             .iter()
                             .position(|o| o.message.as_bytes() == message.as_bytes());
-                        if let Some(out) = found.map(|i| self.saved.outbox.remove(i))
+                        let out = found.map(|i| self.saved.outbox.remove(i));
+                        if let Some(digest) = out.as_ref().and_then(|o| o.digest.clone()) {
+                            kept.links().accepted(seq, digest);
+                        }
+                        if let Some(out) = out
                             && let Some(content) = out.content
                             && transcript.apply(seq, &self.me, content.clone()).is_ok()
                         {
@@ -669,7 +701,10 @@ impl Messenger {
                     }
                     // A message this device cannot read (a duplicate of one already
                     // read, or tampered): counted, never shown as content.
-                    Err(_) => kept.unreadable += 1,
+                    Err(_) => {
+                        kept.unreadable += 1;
+                        kept.links().unreadable(seq);
+                    }
                 }
             }
         }
@@ -689,6 +724,7 @@ impl Messenger {
             return; // passed already
         }
         let from = from.max(kept.processed + 1);
+        kept.links().gap(from, to);
         // This device's own messages there were accepted and kept, not lost.
         let own = kept.own.range(from..=to).count() as u64;
         kept.own.retain(|s| *s > to);
@@ -991,6 +1027,9 @@ impl Messenger {
             .entry(conversation.clone())
             .or_default();
         kept.problem = None;
+        if let Some(digest) = out.digest.clone() {
+            kept.links().accepted(seq, digest);
+        }
         // A history request shows nothing and is never handed over: not kept.
         if let Some(content) = out
             .content
@@ -1103,6 +1142,8 @@ impl Messenger {
                 group_info,
             }),
             failed: false,
+            link: None,
+            digest: None,
         };
         frames.push(send_frame(&out));
         self.saved.outbox.push(out);
@@ -1121,6 +1162,8 @@ impl Messenger {
             content: Some(content),
             commit: None,
             failed: true,
+            link: None,
+            digest: None,
         };
         if self.encrypt(&mut out) {
             frames.push(send_frame(&out));
@@ -1131,7 +1174,20 @@ impl Messenger {
     /// Encrypts `out`'s content on the conversation's current epoch; `false` (and the
     /// message stays failed) if that cannot be done.
     fn encrypt(&mut self, out: &mut Outgoing) -> bool {
-        let Some(bytes) = out.content.as_ref().and_then(|c| c.encode().ok()) else {
+        let kept = self
+            .saved
+            .conversations
+            .entry(out.conversation.clone())
+            .or_default();
+        let link = match &out.link {
+            Some(link) => link.clone(),
+            None => kept.links().next(),
+        };
+        let Some(bytes) = out
+            .content
+            .as_ref()
+            .and_then(|c| c.encode_linked(&link).ok())
+        else {
             return false;
         };
         let id = out.conversation.as_str().as_bytes();
@@ -1142,6 +1198,12 @@ impl Messenger {
             .and_then(|m| MlsBytes::new(m).ok())
         {
             Some(message) => {
+                let digest = Digest::of(&bytes);
+                if out.link.is_none() {
+                    kept.links().sent(digest.clone());
+                }
+                out.link = Some(link);
+                out.digest = Some(digest);
                 out.message = message;
                 out.failed = false;
                 true
@@ -1420,6 +1482,8 @@ impl Messenger {
             code: self.device.verification_code(key).ok(),
             unreadable: kept.unreadable,
             lost: kept.lost,
+            missing: kept.links.as_ref().map_or(0, Links::missing),
+            reordered: kept.links.as_ref().map_or(0, Links::reordered),
             problem: kept.problem,
         }
     }
@@ -1865,5 +1929,110 @@ mod tests {
         );
         assert!(!shown.history_pending);
         assert_eq!(shown.lost, 2);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_message_the_server_leaves_out_or_delivers_late_is_noticed() {
+        let mut doctor = clinician();
+        let mut phone = member(6, 5, Role::Patient, "Pat");
+        let mut laptop = member(7, 5, Role::Patient, "Pat");
+        let c = Id::from_bytes([4; 16]);
+        let key = c.as_str().as_bytes();
+        // All three in the conversation from its start.
+        doctor.device.create(key).unwrap();
+        let packages = vec![
+            phone.device.key_packages(1).unwrap().remove(0),
+            laptop.device.key_packages(1).unwrap().remove(0),
+        ];
+        let commit = doctor
+            .device
+            .add(key, &packages, &doctor.trust, now())
+            .unwrap();
+        doctor.device.confirm(key).unwrap();
+        for m in [&mut doctor, &mut phone, &mut laptop] {
+            if m.device_id != Id::from_bytes([3; 16]) {
+                m.device
+                    .join(commit.welcome.as_deref().unwrap(), &m.trust, now())
+                    .unwrap();
+            }
+            m.saved.conversations.insert(
+                c.clone(),
+                Kept {
+                    processed: 2,
+                    joined_at: Some(1),
+                    ..Kept::default()
+                },
+            );
+        }
+        // The doctor writes three; the second is refused (a quota), then sent again.
+        let mut sent = Vec::new();
+        for (n, body) in [
+            (1u8, "Take 2 a day"),
+            (2, "With food"),
+            (3, "Call if it hurts"),
+        ] {
+            let effects = doctor.run(vec![Job::Send {
+                conversation: c.clone(),
+                content: Content::Text {
+                    id: Id::from_bytes([n; 16]),
+                    body: body.to_owned(),
+                },
+            }]);
+            sent.push(sends(&effects.frames)[0].clone().into_bytes());
+        }
+        let second = doctor.saved.outbox[1].request;
+        let digest = doctor.saved.outbox[1].digest.clone();
+        doctor.run(vec![Job::Frame {
+            frame: ServerFrame::Refused {
+                request: second,
+                code: haven_protocol::ErrorCode::QuotaExceeded,
+                message: "Later.".to_owned(),
+                winner: None,
+                retry_after_secs: Some(60),
+            },
+        }]);
+        let again = doctor.run(vec![Job::Retry { request: second }]);
+        let resent = sends(&again.frames)[0].clone().into_bytes();
+        assert_ne!(resent, sent[1]);
+        // The same plaintext, link and all: to the members, the same message.
+        assert_eq!(doctor.saved.outbox.last().unwrap().digest, digest);
+        // Stored in the order the server answered: the second last. The phone receives
+        // it late, and says it came out of order (not missing).
+        let doctor_id = doctor.device_id.clone();
+        phone.run(vec![
+            deliver(&c, 3, &doctor_id, sent[0].clone()),
+            deliver(&c, 4, &doctor_id, sent[2].clone()),
+        ]);
+        assert_eq!(view(&phone, &c).missing, 1);
+        phone.run(vec![deliver(&c, 5, &doctor_id, resent)]);
+        let shown = view(&phone, &c);
+        assert_eq!((shown.missing, shown.reordered), (0, 1));
+        assert_eq!(shown.lines.len(), 3);
+        // The laptop never gets the second (the server left it out): one missing.
+        laptop.run(vec![
+            deliver(&c, 3, &doctor_id, sent[0].clone()),
+            deliver(&c, 4, &doctor_id, sent[2].clone()),
+        ]);
+        // What the doctor writes next links to the third: nothing more is wrong.
+        let next = doctor.run(vec![Job::Send {
+            conversation: c.clone(),
+            content: Content::Text {
+                id: Id::from_bytes([9; 16]),
+                body: "See you Tuesday".to_owned(),
+            },
+        }]);
+        let next = sends(&next.frames)[0].clone().into_bytes();
+        laptop.run(vec![deliver(&c, 6, &doctor_id, next.clone())]);
+        let shown = view(&laptop, &c);
+        assert_eq!(
+            (shown.missing, shown.reordered, shown.unreadable),
+            (1, 0, 0)
+        );
+        assert_eq!(shown.lines.len(), 3);
+        // Kept with the conversation.
+        let kept: Kept =
+            serde_json::from_slice(&serde_json::to_vec(&laptop.saved.conversations[&c]).unwrap())
+                .unwrap();
+        assert_eq!(kept.links.map(|l| l.missing()), Some(1));
     }
 }

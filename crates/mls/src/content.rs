@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::Member;
 use crate::error::{Error, Result};
+use crate::link::Link;
 
 /// Longest text of one message, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -104,6 +105,34 @@ impl Content {
         Ok(content)
     }
 
+    /// The plaintext of an application message: this content with its transcript link
+    /// (see [`crate::link`]).
+    pub fn encode_linked(&self, link: &Link) -> Result<Vec<u8>> {
+        self.check()?;
+        serde_json::to_vec(&LinkedRef {
+            link,
+            content: self,
+        })
+        .map_err(Error::internal)
+    }
+
+    /// Reads an application message's plaintext: linked, or a bare content (from a
+    /// client that writes no links, or kept from before links), which has none.
+    pub fn decode_linked(bytes: &[u8]) -> Result<(Self, Option<Link>)> {
+        if bytes.len() > MAX_CONTENT_BYTES {
+            return Err(Error::Refused("the message is too large".into()));
+        }
+        let (content, link) = match serde_json::from_slice(bytes) {
+            Ok(Plaintext::Linked(Linked { link, content })) => (content, Some(link)),
+            Ok(Plaintext::Bare(content)) => (content, None),
+            Err(_) => {
+                return Err(Error::Refused("the message content cannot be read".into()));
+            }
+        };
+        content.check()?;
+        Ok((content, link))
+    }
+
     fn check(&self) -> Result<()> {
         let ok = match self {
             Self::Text { body, .. } | Self::Edit { body, .. } => {
@@ -129,6 +158,26 @@ impl Content {
             Err(Error::Refused("the message content breaks a limit".into()))
         }
     }
+}
+
+#[derive(Serialize)]
+struct LinkedRef<'a> {
+    link: &'a Link,
+    content: &'a Content,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Linked {
+    link: Link,
+    content: Content,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Plaintext {
+    Linked(Linked),
+    Bare(Content),
 }
 
 /// How a message shows.
@@ -312,6 +361,45 @@ mod tests {
             assert!(Content::decode(bad.as_bytes()).is_err(), "{bad}");
         }
         assert!(format!("{text:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn a_linked_plaintext_reads_back_and_a_bare_one_has_no_link() {
+        let text = Content::Text {
+            id: id(1),
+            body: "hello".into(),
+        };
+        let link = crate::link::Links::from(1).next();
+        let bytes = text.encode_linked(&link).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"link":{},"content":{"type":"text","id":"01010101010101010101010101010101","body":"hello"}}"#
+        );
+        assert_eq!(
+            Content::decode_linked(&bytes).unwrap(),
+            (text.clone(), Some(link))
+        );
+        let bare = text.encode().unwrap();
+        assert_eq!(Content::decode_linked(&bare).unwrap(), (text, None));
+        // The protocol document's example reads.
+        let document = include_str!("../../../docs/messaging-protocol.md");
+        let examples: Vec<&str> = document
+            .lines()
+            .filter(|l| l.starts_with(r#"{"link":"#))
+            .collect();
+        assert!(!examples.is_empty());
+        for example in examples {
+            let (_, link) = Content::decode_linked(example.as_bytes()).unwrap();
+            assert!(link.is_some_and(|l| l.prev.is_some() && l.seen.is_some()));
+        }
+        for bad in [
+            r#"{"link":{"prev":"nope"},"content":{"type":"read","seq":1}}"#,
+            r#"{"link":{},"content":{"type":"read","seq":1},"more":1}"#,
+            r#"{"link":{"later":1},"content":{"type":"read","seq":1}}"#,
+            r#"{"link":{}}"#,
+        ] {
+            assert!(Content::decode_linked(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cert;
 pub mod content;
 mod device;
 mod error;
+pub mod link;
 mod provider;
 pub mod public;
 pub mod wire;
@@ -20,6 +21,7 @@ pub use cert::{CertificateBody, CertificateError, DeviceCertificate, Issuer, Tru
 pub use content::{Content, Entry, Shown, Transcript};
 pub use device::{Commit, Device, MAX_PAST_EPOCHS, Member, Received};
 pub use error::{Error, Result};
+pub use link::{Digest, Link, Links};
 pub use wire::{Inspected, MessageKind};
 
 use openmls::prelude::Ciphersuite;

@@ -230,6 +230,7 @@ fn Conversation(c: ConversationView) -> impl IntoView {
     let member_count = c.members.len();
     let unreadable = c.unreadable;
     let lost = c.lost;
+    let (missing, reordered) = (c.missing, c.reordered);
     view! {
         <div class="conversation stack" data-conversation=c.id.to_string() data-joined=c.joined.to_string()
             data-care-team=c.care_team.to_string()>
@@ -263,6 +264,12 @@ fn Conversation(c: ConversationView) -> impl IntoView {
             {c.problem.clone().map(|p| view! { <p class="error" role="alert">{move || p.text()}</p> })}
             {(lost > 0).then(|| view! {
                 <p id="messages-lost" class="notice">{crate::tr!(MessagesLost, count = lost)}</p>
+            })}
+            {(missing > 0).then(|| view! {
+                <p id="messages-missing" class="notice">{crate::tr!(MessagesMissing, count = missing)}</p>
+            })}
+            {(reordered > 0).then(|| view! {
+                <p id="messages-reordered" class="notice">{crate::tr!(MessagesReordered, count = reordered)}</p>
             })}
             {(unreadable > 0).then(|| view! {
                 <p class="notice">{crate::tr!(MessagesUnverified, count = unreadable)}</p>

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use haven_e2e::delivery_bench::{Client, Socket, b64, enrol, next, send, trust, unhex};
 use haven_e2e::{Browser, ServerProcess, Session};
-use haven_mls::{Content, Received};
+use haven_mls::{Content, Digest, Links, Received};
 use haven_protocol::identity::Id;
 use serde_json::json;
 
@@ -153,7 +153,9 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
         .await
         .unwrap();
 
-    // 1,000 messages, encrypted in order.
+    // 1,000 messages, encrypted in order, each linked to the one before (§10.4).
+    let mut links = Links::from(1);
+    let mut digests = Vec::new();
     let frames: Vec<Vec<u8>> = (0..MESSAGES)
         .map(|i| {
             let mut message_id = [0x5a; 16];
@@ -162,7 +164,10 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
                 id: Id::from_bytes(message_id),
                 body: text(i),
             };
-            device.send(id, &content.encode().unwrap()).unwrap()
+            let plaintext = content.encode_linked(&links.next()).unwrap();
+            links.sent(Digest::of(&plaintext));
+            digests.push(Digest::of(&plaintext));
+            device.send(id, &plaintext).unwrap()
         })
         .collect();
 
@@ -225,19 +230,17 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
         )
         .await
         .unwrap();
-    assert!(
-        !notices
-            .as_str()
-            .unwrap_or_default()
-            .contains("could not be verified"),
-        "{notices}"
-    );
+    // Nothing unverifiable, and the links found nothing missing or out of order.
+    let notices = notices.as_str().unwrap_or_default();
+    for wrong in ["could not be verified", "never reached", "different order"] {
+        assert!(!notices.contains(wrong), "{notices}");
+    }
 
     // The patient answers; the native client receives it and decrypts it.
     let reply = "All 1,000 arrived, in order. (marker-plover-58)";
     patient.fill("#message-text", reply).await.unwrap();
     patient.click(".send-message").await.unwrap();
-    let body = loop {
+    let (body, link) = loop {
         let frame = tokio::time::timeout(std::time::Duration::from_secs(60), next(&mut socket))
             .await
             .expect("the answer never came")
@@ -252,13 +255,23 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
                 .unwrap()
         };
         match device.receive(id, &bytes, &trust, now()).unwrap() {
-            Received::Message { body, .. } => match Content::decode(&body).unwrap() {
-                Content::Text { body, .. } => break body,
+            Received::Message { body, .. } => match Content::decode_linked(&body).unwrap() {
+                (Content::Text { body, .. }, link) => break (body, link),
                 _ => continue, // a read mark
             },
             _ => continue,
         }
     };
     assert_eq!(body, reply);
+    // Its link names what the browser held when it wrote it: the last of the burst, or a
+    // read mark of its own after it.
+    let seen = link
+        .and_then(|l| l.seen)
+        .expect("the answer names what it had seen");
+    let last = places[&(MESSAGES - 1)];
+    assert!(seen.seq >= last, "{seen:?} is before {last}");
+    if seen.seq == last {
+        assert_eq!(seen.digest, digests[MESSAGES - 1]);
+    }
     patient.close().await.unwrap();
 }
