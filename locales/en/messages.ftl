@@ -109,6 +109,7 @@ e2ee-worker-not-ready = The encryption device is not ready.
 e2ee-worker-certificate = The server's certificate cannot be read.
 e2ee-worker-seal = The encryption state could not be saved.
 e2ee-worker-saved = The saved conversations cannot be read.
+e2ee-worker-rolled-back = The conversations saved in this browser are older than ones it already sent from (put back from a copy). They stay closed: using them again would weaken their encryption. Remove this browser from your devices, then reload.
 
 # What the encryption layer refused.
 e2ee-fault-certificate = A device's certificate could not be verified.

@@ -109,6 +109,7 @@ e2ee-worker-not-ready = El dispositivo de cifrado no está listo.
 e2ee-worker-certificate = No se puede leer el certificado del servidor.
 e2ee-worker-seal = No se pudo guardar el estado del cifrado.
 e2ee-worker-saved = No se pueden leer las conversaciones guardadas.
+e2ee-worker-rolled-back = Las conversaciones guardadas en este navegador son más antiguas que otras desde las que ya envió (restauradas de una copia). Siguen cerradas: usarlas de nuevo debilitaría su cifrado. Quite este navegador de sus dispositivos y vuelva a cargar la página.
 
 # Lo que rechazó la capa de cifrado.
 e2ee-fault-certificate = No se pudo verificar el certificado de un dispositivo.

@@ -311,6 +311,11 @@ struct Saved {
     conversations: BTreeMap<Id, Kept>,
     outbox: Vec<Outgoing>,
     next_request: u64,
+    /// One more at every seal; every `send` carries it, and the server keeps the
+    /// highest with the device's state key, so a state put back (older) is not opened
+    /// again: its MLS keys would encrypt other plaintexts a second time.
+    #[serde(default)]
+    version: u64,
 }
 
 /// Seconds since the epoch, from the browser's clock.
@@ -394,6 +399,11 @@ impl Messenger {
         })
     }
 
+    /// The version of the state this messenger holds (see [`Saved::version`]).
+    pub fn version(&self) -> u64 {
+        self.saved.version
+    }
+
     pub fn device_id(&self) -> &Id {
         &self.device_id
     }
@@ -453,6 +463,14 @@ impl Messenger {
                     conversation,
                     seq: kept.processed,
                 });
+            }
+        }
+        if !unchanged {
+            self.saved.version += 1;
+        }
+        for frame in &mut frames {
+            if let ClientFrame::Send { state, .. } = frame {
+                *state = Some(self.saved.version);
             }
         }
         Effects {
@@ -1514,6 +1532,7 @@ fn send_frame(out: &Outgoing) -> ClientFrame {
         conversation: out.conversation.clone(),
         message: out.message.clone(),
         commit: out.commit.clone(),
+        state: None,
     }
 }
 
@@ -2034,5 +2053,76 @@ mod tests {
             serde_json::from_slice(&serde_json::to_vec(&laptop.saved.conversations[&c]).unwrap())
                 .unwrap();
         assert_eq!(kept.links.map(|l| l.missing()), Some(1));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_sealed_state_older_than_one_the_device_sent_from_is_not_opened() {
+        use crate::e2ee::worker::{Failure, Reply, Request, State, handle};
+        let mut m = clinician();
+        let c = Id::from_bytes([4; 16]);
+        in_from_the_start(&mut m, &c, 1);
+        let mut sealed = Vec::new();
+        for n in 1..=3u8 {
+            let effects = m.run(vec![Job::Send {
+                conversation: c.clone(),
+                content: Content::Text {
+                    id: Id::from_bytes([n; 16]),
+                    body: "hello".to_owned(),
+                },
+            }]);
+            // Each send carries the version of the state sealed with it.
+            let states: Vec<Option<u64>> = effects
+                .frames
+                .iter()
+                .filter_map(|f| match f {
+                    ClientFrame::Send { state, .. } => Some(*state),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(states, vec![Some(u64::from(n))]);
+            sealed.push(effects.state.unwrap());
+        }
+        // Receipts seal nothing, and take no version.
+        m.run(vec![Job::Frame {
+            frame: ServerFrame::Receipts {
+                conversation: c.clone(),
+                delivered: Vec::new(),
+            },
+        }]);
+        assert_eq!(m.version(), 3);
+        let anchor = TrustAnchor {
+            organisation: Id::from_bytes([1; 16]),
+            issuer_key: haven_protocol::messaging::to_hex(
+                ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+                    .verifying_key()
+                    .as_bytes(),
+            ),
+            revoked: Vec::new(),
+        };
+        let restore = |bytes: &Vec<u8>, floor: u64| {
+            let request = Request::Restore {
+                device: m.device_id.clone(),
+                anchor: anchor.clone(),
+                floor,
+            };
+            handle(&mut State::default(), request, Some(bytes.clone())).0
+        };
+        // The server kept 2 (the newest state's frames never reached it): the newest
+        // and the one at 2 open; the first, put back, does not.
+        assert!(matches!(restore(&sealed[2], 2), Reply::Ready { .. }));
+        assert!(matches!(restore(&sealed[1], 2), Reply::Ready { .. }));
+        assert!(matches!(
+            restore(&sealed[0], 2),
+            Reply::Failed {
+                failure: Failure::RolledBack
+            }
+        ));
+        // A state from before versions opens while the server kept none.
+        let (device, saved) = Messenger::unseal(&sealed[0]).unwrap();
+        let mut earlier: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+        earlier.as_object_mut().unwrap().remove("version");
+        let earlier = seal(&device, &serde_json::from_value(earlier).unwrap()).unwrap();
+        assert!(matches!(restore(&earlier, 0), Reply::Ready { .. }));
+        assert!(matches!(restore(&earlier, 1), Reply::Failed { .. }));
     }
 }

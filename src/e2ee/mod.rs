@@ -287,6 +287,7 @@ fn failure(failure: Failure) -> String {
         Failure::Certificate => t(Msg::E2eeWorkerCertificate),
         Failure::Seal => t(Msg::E2eeWorkerSeal),
         Failure::Saved => t(Msg::E2eeWorkerSaved),
+        Failure::RolledBack => t(Msg::E2eeWorkerRolledBack),
         Failure::Mls(fault) => fault.text(),
     }
 }
@@ -392,7 +393,7 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
     .await?
     .and_then(|s| Id::parse(&s).ok());
     if let Some(device) = known
-        && let Some(vault) = within(STORAGE, open_vault(ctx, &device)).await?
+        && let Some((vault, floor)) = within(STORAGE, open_vault(ctx, &device)).await?
         && let Some(sealed) = within(STORAGE, async {
             vault.get(STATE).await.map_err(|e| e.to_string())
         })
@@ -401,6 +402,7 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         let request = Request::Restore {
             device: device.clone(),
             anchor,
+            floor,
         };
         let (reply, _) = within(WORKER, proxy.call(&request, Some(&sealed))).await?;
         let Reply::Ready { inbox } = reply else {
@@ -431,7 +433,7 @@ async fn unlock(ctx: Ctx, user: &Id) -> Result<(Engine, Inbox), String> {
         )
         .await
         .map_err(said)?;
-    let vault = within(STORAGE, open_vault(ctx, &registered.device))
+    let (vault, _) = within(STORAGE, open_vault(ctx, &registered.device))
         .await?
         .ok_or_else(|| t(Msg::E2eeDeviceRemoved))?;
     let request = Request::Certify {
@@ -469,7 +471,8 @@ fn engine(proxy: Proxy, device: Id, vault: Vault) -> Engine {
 }
 
 /// The vault of `device`, or `None` if the server no longer knows the device as ours.
-async fn open_vault(ctx: Ctx, device: &Id) -> Result<Option<Vault>, String> {
+/// The device's vault, with the highest state version the server knows it sent from.
+async fn open_vault(ctx: Ctx, device: &Id) -> Result<Option<(Vault, u64)>, String> {
     let secret: DeviceStateKey = match ctx
         .call("GET", &format!("/mls/devices/{device}/state-key"), None)
         .await
@@ -480,10 +483,10 @@ async fn open_vault(ctx: Ctx, device: &Id) -> Result<Option<Vault>, String> {
         }) => return Ok(None),
         Err(e) => return Err(said(e)),
     };
-    let secret = unhex(&secret.key)?;
-    Vault::open(device.as_str(), &secret)
+    let (key, floor) = (unhex(&secret.key)?, secret.version);
+    Vault::open(device.as_str(), &key)
         .await
-        .map(Some)
+        .map(|vault| Some((vault, floor)))
         .map_err(|e| e.to_string())
 }
 

@@ -50,6 +50,10 @@ pub enum Request {
     Restore {
         device: Id,
         anchor: TrustAnchor,
+        /// The highest state version the server knows this device sent from: an older
+        /// sealed state was put back, and is not opened.
+        #[serde(default)]
+        floor: u64,
     },
     KeyPackages {
         count: usize,
@@ -108,6 +112,8 @@ pub enum Failure {
     Seal,
     /// The saved conversations cannot be read.
     Saved,
+    /// The saved conversations are older than a state the device already sent from.
+    RolledBack,
     /// The encryption layer refused.
     Mls(Fault),
 }
@@ -125,7 +131,7 @@ impl From<haven_mls::CertificateError> for Failure {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     fresh: Option<Device>,
     messenger: Option<Messenger>,
 }
@@ -143,7 +149,11 @@ fn failed(failure: impl Into<Failure>) -> (Reply, Option<Vec<u8>>) {
     )
 }
 
-fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
+pub(crate) fn handle(
+    state: &mut State,
+    request: Request,
+    bytes: Option<Vec<u8>>,
+) -> (Reply, Option<Vec<u8>>) {
     match request {
         Request::New {
             organisation,
@@ -193,7 +203,11 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                 None => failed(Failure::NotReady),
             }
         }
-        Request::Restore { device, anchor } => {
+        Request::Restore {
+            device,
+            anchor,
+            floor,
+        } => {
             let trust = match Trust::from_anchor(&anchor) {
                 Ok(trust) => trust,
                 Err(e) => return failed(e),
@@ -203,6 +217,7 @@ fn handle(state: &mut State, request: Request, bytes: Option<Vec<u8>>) -> (Reply
                 .and_then(Messenger::unseal)
                 .and_then(|(d, saved)| Messenger::new(device, d, trust, Some(&saved)));
             match restored {
+                Some(m) if m.version() < floor => failed(Failure::RolledBack),
                 Some(m) => {
                     let inbox = m.inbox();
                     state.messenger = Some(m);

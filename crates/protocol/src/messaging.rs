@@ -234,6 +234,11 @@ pub struct RegisteredDevice {
 pub struct DeviceStateKey {
     /// 32 bytes, hex.
     pub key: String,
+    /// The highest version of the device's sealed state its messages were sent from
+    /// (the `state` of its `send` frames): a sealed state older than this was put
+    /// back, and is not opened.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl fmt::Debug for DeviceStateKey {

@@ -34,6 +34,11 @@ pub enum ClientFrame {
         message: MlsBytes,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         commit: Option<CommitInfo>,
+        /// The version of the device's sealed state that wrote this message: the
+        /// server keeps the highest with the device's state key, and the device refuses
+        /// to open an older state (one put back would use its keys again).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<u64>,
     },
     /// The subscribed device has processed everything up to `seq` in `conversation`.
     Ack { conversation: Id, seq: u64 },

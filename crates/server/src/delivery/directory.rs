@@ -230,20 +230,25 @@ async fn own_device(conn: &mut SqliteConnection, authed: &Authed, device: &Id) -
     })
 }
 
-/// The state key of the caller's own device that is not revoked.
+/// The state key of the caller's own device that is not revoked, with the highest state
+/// version it sent from.
 async fn own_state_key(
     conn: &mut SqliteConnection,
     authed: &Authed,
     device: &Id,
-) -> Result<Vec<u8>> {
-    let row: Option<(Vec<u8>,)> = sqlx::query_as(
-        "SELECT state_key FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+) -> Result<DeviceStateKey> {
+    let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT state_key, state_version FROM mls_devices WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
     )
     .bind(device.as_str())
     .bind(authed.user_id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|(key,)| key).ok_or_else(|| {
+    row.map(|(key, version)| DeviceStateKey {
+        key: to_hex(&key),
+        version: u64::try_from(version).unwrap_or(0),
+    })
+    .ok_or_else(|| {
         Error::conflict(
             ErrorCode::DeviceUnavailable,
             "This encryption device was removed or is not yours. Set up this browser again.",
@@ -257,7 +262,7 @@ async fn release_state_key(
     authed: &Authed,
     ip: std::net::IpAddr,
     device: &Id,
-) -> Result<Vec<u8>> {
+) -> Result<DeviceStateKey> {
     let mut tx = begin_write(state.db()).await?;
     let key = own_state_key(&mut tx, authed, device).await?;
     held_by_session(&mut tx, device, authed).await?;
@@ -287,11 +292,10 @@ pub async fn state_key(
     let Some(taken) = state.repeats().first(repeat, now()) else {
         // Released to this session within the window, and recorded then.
         let mut conn = state.db().acquire().await?;
-        let key = own_state_key(&mut conn, &authed, &device).await?;
-        return Ok(Json(DeviceStateKey { key: to_hex(&key) }));
+        return Ok(Json(own_state_key(&mut conn, &authed, &device).await?));
     };
     match release_state_key(&state, &authed, ip, &device).await {
-        Ok(key) => Ok(Json(DeviceStateKey { key: to_hex(&key) })),
+        Ok(key) => Ok(Json(key)),
         Err(e) => {
             state.repeats().forget(taken);
             Err(e)

@@ -48,6 +48,8 @@ pub struct SendJob {
     pub epoch: u64,
     pub message: Vec<u8>,
     pub commit: Option<CommitInfo>,
+    /// The version of the device's sealed state that wrote it, if the client said.
+    pub state: Option<u64>,
 }
 
 pub struct AckJob {
@@ -353,12 +355,40 @@ async fn write_batch(
     if !run.is_empty() {
         results.extend(application_run(tx, &run, &mut events).await?);
     }
+    raise_state_versions(tx, batch).await?;
     if !events.is_empty() {
         audit::record_many(tx, events)
             .await
             .map_err(|e| sqlx::Error::Protocol(format!("audit: {e}")))?;
     }
     Ok(results)
+}
+
+/// Keeps, for each device that sent in this batch, the highest version of its sealed
+/// state it sent from; in the batch's transaction, so no message is stored before the
+/// version that wrote it is kept. Never lowered.
+async fn raise_state_versions(
+    tx: &mut SqliteConnection,
+    batch: &[(Work, Reply)],
+) -> Result<(), sqlx::Error> {
+    let mut highest: HashMap<&str, i64> = HashMap::new();
+    for (work, _) in batch {
+        if let Work::Send(job) = work
+            && let Some(version) = job.state.and_then(|v| i64::try_from(v).ok())
+        {
+            let kept = highest.entry(job.device.as_str()).or_insert(version);
+            *kept = (*kept).max(version);
+        }
+    }
+    for (device, version) in highest {
+        sqlx::query("UPDATE mls_devices SET state_version = ? WHERE id = ? AND state_version < ?")
+            .bind(version)
+            .bind(device)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// One job inside its own savepoint: its writes stay only if it was accepted. `Err`:

@@ -347,12 +347,14 @@ fn client_examples() -> Vec<Example> {
     if let Some(message) = private_message(&conversation, 3, APPLICATION) {
         out.push(example(
             "application_message",
-            "An application message (a `PrivateMessage`) at epoch 3; no `commit`.",
+            "An application message (a `PrivateMessage`) at epoch 3; no `commit`; written by \
+             the device's sealed state version 17.",
             &ClientFrame::Send {
                 request: 42,
                 conversation: conversation.clone(),
                 message,
                 commit: None,
+                state: Some(17),
             },
         ));
     }
@@ -371,6 +373,7 @@ fn client_examples() -> Vec<Example> {
                     welcome: Some(welcome),
                     group_info: None,
                 }),
+                state: Some(18),
             },
         ));
     }

@@ -438,6 +438,7 @@ async fn messaging(
             conversation,
             message,
             commit,
+            state: state_version,
         } => {
             let Some(s) = stream.as_ref() else {
                 out.push(answer_to(Some(request), not_subscribed()));
@@ -462,6 +463,7 @@ async fn messaging(
                 epoch: seen.epoch.unwrap_or(u64::MAX),
                 message: message.into_bytes(),
                 commit,
+                state: state_version,
             };
             // Queued before the next frame is read, and only by the device's newest
             // connection: stored in the order the device wrote them.

@@ -789,6 +789,61 @@ async fn the_local_store_key_is_released_only_to_its_owners_session() {
     );
 }
 
+/// Issue 22, item 18: a browser that put back an older sealed state would use its MLS
+/// keys again. The server keeps the highest state version a device sent from, with its
+/// state key, so the browser can refuse an older state; it never goes down.
+#[tokio::test]
+async fn the_highest_state_version_a_device_sent_from_is_kept_with_its_state_key() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let mut clinician = Person::new(&client, "clinician@demo.haven").await;
+    let patient = Person::new(&client, "patient@demo.haven").await;
+    let (mut socket, _) = clinician.connect(&server).await;
+    let conversation = start(&client, &db, &mut clinician, &patient, &mut socket).await;
+    let path = format!("/api/mls/devices/{}/state-key", clinician.id);
+    let version =
+        || async { get(&client, &path, &clinician.token).await.json()["version"].clone() };
+    assert_eq!(version().await, json!(0));
+    // Sent from version 7, then (a stale copy, or a hostile client) from 3: 7 is kept.
+    for (request, state) in [(20, 7), (21, 3)] {
+        let m = clinician
+            .device
+            .send(conversation.as_bytes(), b"hello")
+            .unwrap();
+        send_frame(
+            &mut socket,
+            json!({"type": "send", "request": request, "conversation": conversation,
+                   "message": b64(&m), "state": state}),
+        )
+        .await;
+        loop {
+            match next(&mut socket).await {
+                ServerFrame::Accepted { request: r, .. } if r == request => break,
+                ServerFrame::Refused { .. } => panic!("refused"),
+                _ => continue,
+            }
+        }
+        assert_eq!(version().await, json!(7));
+    }
+    // Not a version: refused whole, like any send that does not parse.
+    let m = clinician
+        .device
+        .send(conversation.as_bytes(), b"hello")
+        .unwrap();
+    send_frame(
+        &mut socket,
+        json!({"type": "send", "request": 22, "conversation": conversation,
+               "message": b64(&m), "state": -1}),
+    )
+    .await;
+    assert!(matches!(
+        next(&mut socket).await,
+        ServerFrame::Refused { request: 22, .. }
+    ));
+    assert_eq!(version().await, json!(7));
+}
+
 #[tokio::test]
 async fn messages_are_deleted_once_every_device_acknowledged_or_they_expire() {
     let server = TestServer::start_with(|c| c.demo = true).await;
