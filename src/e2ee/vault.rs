@@ -8,6 +8,13 @@
 //! is on disk cannot be read again until the next sign-in fetches the secret. Each
 //! record has a fresh 96-bit nonce and is bound to its device and name, so records cannot
 //! be swapped between names or devices unnoticed.
+//!
+//! A record put back from an older copy (a restored profile, a disk image) would open: the
+//! vault cannot tell by itself. So the sealed state carries a version, one more at every
+//! save, that every `send` names; the server keeps the highest next to the state key and
+//! releases it with the secret, and the worker refuses to restore a state older than it
+//! (`Failure::RolledBack`). Not caught: a copy at least as new as the last state the
+//! server heard from (its keys were never used for anything that left the browser).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
