@@ -91,7 +91,7 @@ words! {
         KeyPackageClaimed = "key_package_claimed": "A KeyPackage of a device was handed out so that the device can be added to a conversation (which device, one-time or last-resort; never the package).",
         ConversationCreated = "conversation_created": "An end-to-end encrypted conversation about a patient's care was started.",
         ConversationOpened = "conversation_opened": "Someone opened a conversation in the app (recorded once per session and conversation in 10 minutes).",
-        MessageSent = "message_sent": "An encrypted message or change of members was accepted into a conversation (ids and sizes, never content).",
+        MessageSent = "message_sent": "Encrypted messages or a change of members were accepted into a conversation: messages one entry per device and batch written together, naming each sequence number (ids and sizes, never content).",
         MessageDelivered = "message_delivered": "A device acknowledged messages of a conversation (which sequence numbers).",
         MessageRead = "message_read": "Someone read a conversation on a device, up to which sequence number (reported by their device).",
         MemberAdded = "member_added": "A device was added to a conversation.",

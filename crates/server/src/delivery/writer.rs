@@ -517,6 +517,7 @@ async fn application_run(
 
     let at = now();
     let mut ledger = Ledger::new(at);
+    let mut sent = SentRuns::default();
     let mut outcomes = Vec::with_capacity(run.len());
     let mut rows: Vec<(&SendJob, u64, &[u8])> = Vec::new();
     for (job, digest) in run.iter().zip(&digests) {
@@ -597,17 +598,7 @@ async fn application_run(
             .filter(|d| d.as_str() != job.device.as_str())
             .filter_map(|d| Id::parse(d).ok())
             .collect();
-        events.push(
-            Event::by(&job.authed, AuditAction::MessageSent)
-                .target(conversation_ref(&job.conversation))
-                .patient(conversation.patient.clone())
-                .from(job.source)
-                .detail(format!(
-                    "application seq {seq}, {} bytes, from device {}",
-                    job.message.len(),
-                    job.device
-                )),
-        );
+        sent.add(job, &conversation.patient, seq);
         rows.push((job, seq, digest.as_slice()));
         outcomes.push(Ok(Done {
             result: seq,
@@ -617,6 +608,7 @@ async fn application_run(
     }
 
     ledger.write(tx).await?;
+    events.extend(sent.events());
     // 8 bound values a row; SQLite takes 32,766 bound values a statement.
     for chunk in crate::store::chunks(&rows, MAX_BATCH) {
         let sql = format!(
@@ -660,6 +652,84 @@ async fn application_run(
         query.execute(&mut *tx).await?;
     }
     Ok(outcomes)
+}
+
+/// The application messages a batch stored, one audit entry per sending session, device,
+/// address and conversation, naming every sequence number: the entry is as durable as the
+/// messages (same transaction), and the log grows by a few entries per batch instead of
+/// one per message.
+#[derive(Default)]
+struct SentRuns<'a> {
+    runs: Vec<SentRun<'a>>,
+    index: HashMap<(&'a [u8], &'a str, &'a str, Option<IpAddr>), usize>,
+}
+
+struct SentRun<'a> {
+    job: &'a SendJob,
+    patient: String,
+    seqs: Vec<u64>,
+    bytes: usize,
+}
+
+impl<'a> SentRuns<'a> {
+    fn add(&mut self, job: &'a SendJob, patient: &str, seq: u64) {
+        let key = (
+            job.authed.session_hash.as_slice(),
+            job.device.as_str(),
+            job.conversation.as_str(),
+            job.source,
+        );
+        let at = *self.index.entry(key).or_insert_with(|| {
+            self.runs.push(SentRun {
+                job,
+                patient: patient.to_owned(),
+                seqs: Vec::new(),
+                bytes: 0,
+            });
+            self.runs.len() - 1
+        });
+        if let Some(run) = self.runs.get_mut(at) {
+            run.seqs.push(seq);
+            run.bytes += job.message.len();
+        }
+    }
+
+    fn events(self) -> impl Iterator<Item = Event> + 'a {
+        self.runs.into_iter().map(|run| {
+            let count = run.seqs.len();
+            let noun = if count == 1 { "message" } else { "messages" };
+            Event::by(&run.job.authed, AuditAction::MessageSent)
+                .target(conversation_ref(&run.job.conversation))
+                .patient(run.patient)
+                .from(run.job.source)
+                .detail(format!(
+                    "application seq {}, {count} {noun}, {} bytes, from device {}",
+                    ranges(&run.seqs),
+                    run.bytes,
+                    run.job.device
+                ))
+        })
+    }
+}
+
+/// Ascending sequence numbers written as runs: `3`, `3-9`, `3-9, 12, 15-16`.
+fn ranges(seqs: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&first) = seqs.get(i) {
+        let mut last = first;
+        while seqs.get(i + 1) == Some(&(last + 1)) {
+            last += 1;
+            i += 1;
+        }
+        out.push(if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        });
+        i += 1;
+    }
+    out.join(", ")
 }
 
 /// What identifies a message's bytes (unique among all stored messages).
@@ -1260,6 +1330,14 @@ async fn ack(
 #[cfg(test)]
 mod tests {
     use super::{MAX_BATCH, in_lists};
+
+    #[test]
+    fn sequence_numbers_are_written_as_runs() {
+        assert_eq!(ranges(&[]), "");
+        assert_eq!(ranges(&[3]), "3");
+        assert_eq!(ranges(&[3, 4, 5]), "3-5");
+        assert_eq!(ranges(&[3, 4, 5, 9, 12, 13]), "3-5, 9, 12-13");
+    }
 
     #[test]
     fn in_lists_come_in_powers_of_two_padded_with_the_last_value() {

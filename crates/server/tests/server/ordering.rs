@@ -208,4 +208,24 @@ async fn a_burst_is_stored_in_the_order_written_across_a_drop_and_a_sigkill() {
     }
     let expected: Vec<String> = (0..N).map(|i| format!("message {i}")).collect();
     assert_eq!(shown, expected);
+
+    // Audited: the entries written with each batch name every message stored, once.
+    let mut audited = Vec::new();
+    let entries = crate::common::store::entries(&db, "message_sent").await;
+    for entry in &entries {
+        let detail = entry["detail"].as_str().unwrap();
+        let Some(rest) = detail.strip_prefix("application seq ") else {
+            continue;
+        };
+        let list = rest
+            .split(", ")
+            .take_while(|r| !r.ends_with("messages") && !r.ends_with("message"));
+        for run in list {
+            let (first, last) = run.split_once('-').unwrap_or((run, run));
+            audited.extend(first.parse::<u64>().unwrap()..=last.parse::<u64>().unwrap());
+        }
+    }
+    audited.sort_unstable();
+    assert_eq!(audited, (2..=N as u64 + 1).collect::<Vec<_>>());
+    assert!(entries.len() < N, "one entry per batch, not per message");
 }
