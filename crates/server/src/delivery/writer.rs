@@ -661,8 +661,11 @@ async fn application_run(
 #[derive(Default)]
 struct SentRuns<'a> {
     runs: Vec<SentRun<'a>>,
-    index: HashMap<(&'a [u8], &'a str, &'a str, Option<IpAddr>), usize>,
+    index: HashMap<RunKey<'a>, usize>,
 }
+
+/// Session, device, conversation, address.
+type RunKey<'a> = (&'a [u8], &'a str, &'a str, Option<IpAddr>);
 
 struct SentRun<'a> {
     job: &'a SendJob,
