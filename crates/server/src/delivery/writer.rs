@@ -1332,7 +1332,7 @@ async fn ack(
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_BATCH, in_lists};
+    use super::{MAX_BATCH, in_lists, ranges};
 
     #[test]
     fn sequence_numbers_are_written_as_runs() {
