@@ -120,7 +120,7 @@ struct Outgoing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     content: Option<Content>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    commit: Option<CommitInfo>,
+    commit: Option<Companions>,
     #[serde(default)]
     failed: bool,
     /// The transcript link its plaintext carries, fixed at its first encryption: sent
@@ -129,6 +129,17 @@ struct Outgoing {
     link: Option<Link>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     digest: Option<Digest>,
+}
+
+/// What goes beside a commit of this device's (see [`CommitInfo`]). Read leniently:
+/// what an earlier version kept with it (who it adds and removes, since read by the
+/// server from the commit itself) is dropped.
+#[derive(Clone, Serialize, Deserialize)]
+struct Companions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    welcome: Option<MlsBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_info: Option<MlsBytes>,
 }
 
 /// One decrypted message, as kept.
@@ -1153,9 +1164,7 @@ impl Messenger {
             conversation: conversation.clone(),
             message,
             content: None,
-            commit: Some(CommitInfo {
-                added: commit.added,
-                removed: commit.removed,
+            commit: Some(Companions {
                 welcome,
                 group_info,
             }),
@@ -1523,7 +1532,7 @@ fn title(me: Role, members: &[MemberView]) -> Title {
 
 /// Whether `out` is a change that adds devices.
 fn adds_devices(out: &Outgoing) -> bool {
-    out.commit.as_ref().is_some_and(|c| !c.added.is_empty())
+    out.commit.as_ref().is_some_and(|c| c.welcome.is_some())
 }
 
 fn send_frame(out: &Outgoing) -> ClientFrame {
@@ -1531,7 +1540,10 @@ fn send_frame(out: &Outgoing) -> ClientFrame {
         request: out.request,
         conversation: out.conversation.clone(),
         message: out.message.clone(),
-        commit: out.commit.clone(),
+        commit: out.commit.as_ref().map(|c| CommitInfo {
+            welcome: c.welcome.clone(),
+            group_info: c.group_info.clone(),
+        }),
         state: None,
     }
 }

@@ -480,7 +480,7 @@ pub async fn run() -> Result<Figures> {
             json!({
                 "type": "send", "request": c, "conversation": id, "message": b64(&commit.commit),
                 "commit": {
-                    "added": [receiver_id], "welcome": b64(welcome),
+                    "welcome": b64(welcome),
                     "group_info": commit.group_info.as_deref().map(b64),
                 }
             }),

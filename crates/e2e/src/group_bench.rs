@@ -260,11 +260,10 @@ async fn open_group(
         .add(id.as_bytes(), &packages, trust, now)
         .map_err(|e| e.to_string())?;
     let welcome = commit.welcome.as_ref().ok_or("no welcome")?;
-    let ids: Vec<&str> = added.iter().map(|&i| members[i].id.as_str()).collect();
     let frame = json!({
         "type": "send", "request": 0, "conversation": id, "message": b64(&commit.commit),
         "commit": {
-            "added": ids, "welcome": b64(welcome),
+            "welcome": b64(welcome),
             "group_info": commit.group_info.as_deref().map(b64),
         }
     });
@@ -530,7 +529,7 @@ async fn large_group(client: &Client, db: &Pool, org: &str) -> Result<GroupFigur
         let frame = json!({
             "type": "send", "request": round + 1, "conversation": conversation,
             "message": b64(&commit.commit),
-            "commit": {"added": [members[newcomer].id], "welcome": b64(welcome)}
+            "commit": {"welcome": b64(welcome)}
         });
         say(&mut members[0], frame).await?;
         let mut arrived: Vec<Option<(Instant, Value)>> = vec![None; newcomer + 1];

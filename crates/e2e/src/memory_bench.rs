@@ -394,7 +394,7 @@ pub async fn run() -> Result<Figures> {
             "type": "send", "request": 0, "conversation": conversation,
             "message": b64(&commit.commit),
             "commit": {
-                "added": commit.added, "welcome": b64(welcome),
+                "welcome": b64(welcome),
                 "group_info": commit.group_info.as_deref().map(b64),
             }
         }),

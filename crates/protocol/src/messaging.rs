@@ -433,21 +433,15 @@ impl fmt::Debug for MlsBytes {
     }
 }
 
-/// What a commit changes, as its sender declares it: the server checks it against who
-/// may be in the conversation and routes the Welcome; the members' clients check the
-/// commit itself.
+/// What travels beside a commit. Who it adds and removes is read from the commit itself
+/// (the Delivery Service checks every commit against the conversation's public group
+/// state): no declaration of it is taken.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommitInfo {
-    /// The devices the commit adds, each named once.
-    #[serde(default)]
-    pub added: Vec<Id>,
-    /// The devices the commit removes, each named once and none also added.
-    #[serde(default)]
-    pub removed: Vec<Id>,
-    /// The Welcome (an `MLSMessage`) for the devices added: present exactly when
-    /// `added` is not empty.
+    /// The Welcome (an `MLSMessage`) for the devices added: present exactly when the
+    /// commit adds devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome: Option<MlsBytes>,
     /// The conversation's first commit only: the group's `GroupInfo` at epoch 0 (an

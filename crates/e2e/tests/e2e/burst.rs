@@ -131,7 +131,6 @@ async fn a_burst_from_a_native_client_reaches_the_browser_in_order_across_a_drop
             "type": "send", "request": 5000, "conversation": conversation,
             "message": b64(&commit.commit),
             "commit": {
-                "added": commit.added,
                 "welcome": commit.welcome.as_deref().map(b64),
                 "group_info": commit.group_info.as_deref().map(b64),
             },

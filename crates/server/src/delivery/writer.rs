@@ -913,10 +913,9 @@ async fn send(
             "application"
         }
         MessageKind::Commit => {
-            let Some(commit) = &job.commit else {
-                return Err(Refusal::invalid(
-                    "A commit must say which devices it adds and removes.",
-                ));
+            let (sent_welcome, group_info) = match &job.commit {
+                Some(info) => (info.welcome.as_ref(), info.group_info.as_ref()),
+                None => (None, None),
             };
             if job.epoch != row.epoch {
                 if job.epoch > row.epoch {
@@ -940,23 +939,69 @@ async fn send(
                 });
             }
             epoch_after = row.epoch + 1;
-            let added: BTreeSet<&Id> = commit.added.iter().collect();
-            let removed: BTreeSet<&Id> = commit.removed.iter().collect();
-            if added.len() != commit.added.len()
-                || removed.len() != commit.removed.len()
+            // The commit itself, checked against the conversation's public state
+            // (RFC 9420 §16.2): one its members could not process is refused here, and
+            // who joins and who leaves is read from it.
+            let trust = Trust::new(org.clone(), *issuer);
+            let clock = u64::try_from(now()).unwrap_or(0);
+            let (stored,): (Option<Vec<u8>>,) =
+                sqlx::query_as("SELECT public_state FROM conversations WHERE id = ?")
+                    .bind(job.conversation.as_str())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let mut view = match (stored, group_info) {
+                (Some(bytes), _) => PublicConversation::restore(&bytes).map_err(|e| {
+                    tracing::error!(error = %e, "a conversation's public state does not load");
+                    Refusal::internal()
+                })?,
+                (None, Some(info)) if row.epoch == 0 => PublicConversation::start(
+                    info.as_bytes(),
+                    job.conversation.as_str().as_bytes(),
+                    &job.device,
+                    &trust,
+                    clock,
+                )
+                .map_err(|_| {
+                    Refusal::invalid("That GroupInfo does not start this conversation's group.")
+                })?,
+                _ => {
+                    return Err(Refusal::invalid(
+                        "A conversation's first commit carries the group's GroupInfo.",
+                    ));
+                }
+            };
+            let changed = view.commit(&job.message, &trust, clock).map_err(|_| {
+                Refusal::invalid(
+                    "That commit does not apply to this conversation: its members could not process it.",
+                )
+            })?;
+            if changed.by != job.device {
+                return Err(Refusal::invalid(
+                    "That commit was made by another device than the one sending it.",
+                ));
+            }
+            if changed.epoch != epoch_after {
+                return Err(Refusal::invalid(
+                    "That commit does not apply to this conversation: its members could not process it.",
+                ));
+            }
+            let added: BTreeSet<&Id> = changed.added.iter().collect();
+            let removed: BTreeSet<&Id> = changed.removed.iter().collect();
+            if added.len() != changed.added.len()
+                || removed.len() != changed.removed.len()
                 || added.iter().any(|d| removed.contains(d))
                 || added.len() + removed.len() > 1000
             {
                 return Err(Refusal::invalid(
-                    "A commit names each device once, as added or removed.",
+                    "A commit adds or removes each device once.",
                 ));
             }
-            if added.is_empty() != commit.welcome.is_none() {
+            if added.is_empty() != sent_welcome.is_none() {
                 return Err(Refusal::invalid(
                     "A commit that adds devices carries their Welcome, and only then.",
                 ));
             }
-            welcome = commit.welcome.as_ref().map(|w| w.as_bytes());
+            welcome = sent_welcome.map(|w| w.as_bytes());
             let sender_is_clinician = job.authed.role == Role::Clinician;
             for device in added {
                 let found: Option<(String, Option<i64>)> = sqlx::query_as(
@@ -1029,57 +1074,6 @@ async fn send(
                     ));
                 }
                 removed_devices.push(device.clone());
-            }
-            // The commit itself, checked against the conversation's public state
-            // (RFC 9420 §16.2): one its members could not process is refused here, and
-            // who joins and who leaves is read from it, not taken on the sender's word.
-            let trust = Trust::new(org.clone(), *issuer);
-            let clock = u64::try_from(now()).unwrap_or(0);
-            let (stored,): (Option<Vec<u8>>,) =
-                sqlx::query_as("SELECT public_state FROM conversations WHERE id = ?")
-                    .bind(job.conversation.as_str())
-                    .fetch_one(&mut *conn)
-                    .await?;
-            let mut view = match (stored, &commit.group_info) {
-                (Some(bytes), _) => PublicConversation::restore(&bytes).map_err(|e| {
-                    tracing::error!(error = %e, "a conversation's public state does not load");
-                    Refusal::internal()
-                })?,
-                (None, Some(info)) if row.epoch == 0 => PublicConversation::start(
-                    info.as_bytes(),
-                    job.conversation.as_str().as_bytes(),
-                    &job.device,
-                    &trust,
-                    clock,
-                )
-                .map_err(|_| {
-                    Refusal::invalid("That GroupInfo does not start this conversation's group.")
-                })?,
-                _ => {
-                    return Err(Refusal::invalid(
-                        "A conversation's first commit carries the group's GroupInfo.",
-                    ));
-                }
-            };
-            let changed = view.commit(&job.message, &trust, clock).map_err(|_| {
-                Refusal::invalid(
-                    "That commit does not apply to this conversation: its members could not process it.",
-                )
-            })?;
-            let declared_added: BTreeSet<&Id> = added_devices.iter().map(|(d, _)| d).collect();
-            let declared_removed: BTreeSet<&Id> = removed_devices.iter().collect();
-            if changed.by != job.device {
-                return Err(Refusal::invalid(
-                    "That commit was made by another device than the one sending it.",
-                ));
-            }
-            if changed.epoch != epoch_after
-                || changed.added.iter().collect::<BTreeSet<_>>() != declared_added
-                || changed.removed.iter().collect::<BTreeSet<_>>() != declared_removed
-            {
-                return Err(Refusal::invalid(
-                    "A commit's declaration must name exactly the devices the commit adds and removes.",
-                ));
             }
             public_state = Some(view.snapshot().map_err(|_| Refusal::internal())?);
             "commit"

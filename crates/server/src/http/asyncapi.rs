@@ -255,9 +255,6 @@ const DEVICE: [u8; 16] = [
 const SENDER: [u8; 16] = [
     0xc4, 0x5a, 0x13, 0x8e, 0x6f, 0x22, 0x40, 0xd9, 0x87, 0x3b, 0x0e, 0xa1, 0x56, 0xfc, 0x29, 0x94,
 ];
-const ADDED: [u8; 16] = [
-    0x61, 0xf8, 0x2d, 0x05, 0xb3, 0x9a, 0x4e, 0x77, 0x10, 0xcc, 0x84, 0x3f, 0xe2, 0x6b, 0xa9, 0x1d,
-];
 const PERSON: [u8; 16] = [
     0x9f, 0x03, 0x6c, 0xd1, 0x28, 0xb5, 0x47, 0xea, 0x5b, 0x91, 0x0f, 0x36, 0xc8, 0x7d, 0x24, 0xa0,
 ];
@@ -361,15 +358,13 @@ fn client_examples() -> Vec<Example> {
     if let (Some(message), Some(welcome)) = (private_message(&conversation, 3, COMMIT), welcome()) {
         out.push(example(
             "commit_adding_a_device",
-            "A commit at epoch 3 that adds one device: it declares the device and carries its \
-             Welcome.",
+            "A commit at epoch 3 that adds one device (the server reads who from the commit): it \
+             carries the device's Welcome.",
             &ClientFrame::Send {
                 request: 43,
                 conversation,
                 message,
                 commit: Some(CommitInfo {
-                    added: vec![Id::from_bytes(ADDED)],
-                    removed: Vec::new(),
                     welcome: Some(welcome),
                     group_info: None,
                 }),

@@ -537,8 +537,8 @@ async fn one_person_holds_a_bounded_number_of_sockets_and_resubscribing_is_throt
 }
 
 /// Item 3, written as the attack: a patient relabels an application message as a
-/// commit, sends a commit tampered with, a commit whose declaration lies, and another
-/// device's commit. Each is refused before it is sequenced (the server checks every
+/// commit, sends a commit tampered with, a commit with a declaration of who it removes
+/// (no longer part of the protocol), and another device's commit. Each is refused before it is sequenced (the server checks every
 /// commit against the conversation's public group state), the conversation's epoch does
 /// not move, and the honest commit after them is taken.
 #[tokio::test]
@@ -583,7 +583,8 @@ async fn a_commit_members_could_not_process_is_refused_before_it_is_sequenced() 
     let middle = tampered.len() / 2;
     tampered[middle] ^= 1;
     refused(submit(&mut p_socket, 2, &conversation, &tampered, Some(json!({}))).await);
-    // The real update, declaring a removal it does not make.
+    // A declaration of who a commit adds or removes is no longer taken: a send with one
+    // does not parse.
     let lie = json!({"removed": [clinician.id]});
     refused(submit(&mut p_socket, 3, &conversation, &update.commit, Some(lie)).await);
     patient.device.abandon(key).unwrap();
@@ -600,8 +601,7 @@ async fn a_commit_members_could_not_process_is_refused_before_it_is_sequenced() 
         )
         .await,
     );
-    // The clinician's update, declared as removing the patient (which a clinician may
-    // do): the commit removes nobody, so the declaration is refused.
+    // The clinician's update with a declaration of a removal: refused whole.
     let lie = json!({"removed": [patient.id]});
     refused(submit(&mut c_socket, 6, &conversation, &theirs.commit, Some(lie)).await);
     assert_eq!(epoch().await, before, "nothing was sequenced");
@@ -618,4 +618,20 @@ async fn a_commit_members_could_not_process_is_refused_before_it_is_sequenced() 
     );
     clinician.device.confirm(key).unwrap();
     assert_eq!(epoch().await.0, before.0 + 1);
+    // A removal with nothing said beside it: the server reads it from the commit.
+    let patient_device = haven_protocol::identity::Id::parse(&patient.id).unwrap();
+    let removal = clinician
+        .device
+        .remove(key, &[patient_device], &trust)
+        .unwrap();
+    seq_of(&submit(&mut c_socket, 8, &conversation, &removal.commit, None).await);
+    let (left,): (Option<i64>,) = sqlx::query_as(
+        "SELECT left_seq FROM conversation_devices WHERE conversation_id = ? AND device_id = ?",
+    )
+    .bind(&conversation)
+    .bind(&patient.id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(left.is_some(), "the patient's device left");
 }

@@ -319,13 +319,22 @@ pub async fn open_conversation(
         .add(conversation.as_bytes(), &packages, &clinician.trust, now())
         .unwrap();
     let info = json!({
-        "added": [patient.id],
         "welcome": b64(commit.welcome.as_ref().unwrap()),
         "group_info": commit.group_info.as_deref().map(b64),
     });
     let answer = submit(socket, 1, &conversation, &commit.commit, Some(info)).await;
     assert_eq!(seq_of(&answer), 1);
     clinician.device.confirm(conversation.as_bytes()).unwrap();
+    // Who joined was read from the commit itself.
+    let (joined,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversation_devices WHERE conversation_id = ? AND device_id = ?",
+    )
+    .bind(&conversation)
+    .bind(&patient.id)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(joined, 1);
     (conversation, commit.commit)
 }
 
@@ -447,7 +456,7 @@ async fn the_first_commit_of_an_epoch_wins_and_the_loser_learns_the_winner() {
     apply(&mut patient, &conversation, &[welcome]);
 
     // Both add a second device of the patient at epoch 1; the clinician's comes first.
-    let (mut phone, phone_id) = enrol(&client, &patient.token).await;
+    let (mut phone, _) = enrol(&client, &patient.token).await;
     let packages = phone.key_packages(2).unwrap();
     let first = clinician
         .device
@@ -469,7 +478,6 @@ async fn the_first_commit_of_an_epoch_wins_and_the_loser_learns_the_winner() {
         .unwrap();
     let info = |c: &haven_mls::Commit| {
         json!({
-            "added": [phone_id],
             "welcome": b64(c.welcome.as_ref().unwrap()),
             "group_info": c.group_info.as_deref().map(b64),
         })
@@ -579,7 +587,7 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
             "another conversation",
         ),
         (
-            json!({"type": "send", "request": 1, "conversation": conversation, "message": b64(&m), "commit": {"added": []}}),
+            json!({"type": "send", "request": 1, "conversation": conversation, "message": b64(&m), "commit": {}}),
             "application with commit info",
         ),
         (
@@ -612,7 +620,7 @@ async fn hostile_frames_are_refused_and_nothing_stored_changes() {
         3,
         &conversation,
         &first_commit,
-        Some(json!({"added": [patient.id], "welcome": b64(b"x")})),
+        Some(json!({"welcome": b64(b"x")})),
     )
     .await;
     assert_eq!(seq_of(&again), 1);
@@ -990,7 +998,7 @@ async fn a_deactivated_clinicians_device_gets_nothing_more_and_members_are_told_
             &patient.trust,
         )
         .unwrap();
-    let info = json!({"removed": [clinician.id]});
+    let info = json!({});
     assert_eq!(
         seq_of(&submit(&mut p_socket, 7, &conversation, &removal.commit, Some(info)).await),
         2
@@ -1039,7 +1047,7 @@ async fn a_revoked_device_receives_nothing_more_while_its_owners_other_device_do
         .device
         .add(conversation.as_bytes(), &package, &phone.trust, now())
         .unwrap();
-    let info = json!({"added": [laptop_id], "welcome": b64(add.welcome.as_ref().unwrap())});
+    let info = json!({"welcome": b64(add.welcome.as_ref().unwrap())});
     assert_eq!(
         seq_of(&submit(&mut phone_socket, 1, &conversation, &add.commit, Some(info)).await),
         2
@@ -1188,7 +1196,7 @@ async fn a_members_new_device_waits_to_be_added_and_is_claimed_on_its_own() {
         .device
         .add(conversation.as_bytes(), &[package], &clinician.trust, now())
         .unwrap();
-    let info = json!({"added": [laptop_id], "welcome": b64(add.welcome.as_ref().unwrap())});
+    let info = json!({"welcome": b64(add.welcome.as_ref().unwrap())});
     assert_eq!(
         seq_of(&submit(&mut c_socket, 2, &conversation, &add.commit, Some(info)).await),
         2

@@ -173,7 +173,7 @@ async fn a_device_past_its_days_quota_is_refused_with_when_to_retry_and_nothing_
         .device
         .remove(key, std::slice::from_ref(&patient_device), &trust)
         .unwrap();
-    let declared = json!({"removed": [patient.id]});
+    let declared = json!({});
     match submit(
         &mut socket,
         201,
