@@ -889,3 +889,36 @@ fn the_public_view_checks_commits_and_derives_who_joins_and_leaves() {
     // The same commit again is for an epoch gone.
     assert!(public.commit(&remove.commit, &org.trust, now()).is_err());
 }
+
+/// Devices saved by the version that kept every openmls value as JSON (in the fixtures:
+/// a clinician and a patient, three messages each way): they still open, read the
+/// message secrets they kept, and go on exchanging messages, now kept in binary form.
+#[test]
+fn devices_saved_with_message_secrets_as_json_still_talk() {
+    let issuer = Issuer::new(SigningKey::from_bytes(&[41; 32]));
+    let trust = Trust::new(Id::from_bytes([41; 16]), issuer.verifying_key());
+    let id = b"fixture-conversation-0123456789a";
+    let clinician_then = include_bytes!("fixtures/json-store-clinician.bin");
+    let patient_then = include_bytes!("fixtures/json-store-patient.bin");
+    let mut doctor = Device::restore(clinician_then).unwrap();
+    let mut patient = Device::restore(patient_then).unwrap();
+    for round in 0..3 {
+        let text = format!("after {round}");
+        let message = doctor.send(id, text.as_bytes()).unwrap();
+        let Received::Message { body, .. } = patient.receive(id, &message, &trust, NOW).unwrap()
+        else {
+            panic!("not a message");
+        };
+        assert_eq!(body, text.as_bytes());
+        let answer = patient.send(id, b"received").unwrap();
+        assert!(matches!(
+            doctor.receive(id, &answer, &trust, NOW).unwrap(),
+            Received::Message { .. }
+        ));
+        // And again after being saved in the new form.
+        doctor = Device::restore(&doctor.snapshot().unwrap()).unwrap();
+        patient = Device::restore(&patient.snapshot().unwrap()).unwrap();
+    }
+    // The new form is the smaller.
+    assert!(doctor.snapshot().unwrap().len() < clinician_then.len());
+}
