@@ -259,6 +259,13 @@ fn serialize(message: &MlsMessageOut) -> Result<Vec<u8>> {
 }
 
 impl Device {
+    /// Benchmarks only: from now on this device's message secrets are written as JSON,
+    /// as the earlier store did (the reference for the binary form).
+    #[cfg(feature = "bench")]
+    pub fn keep_message_secrets_as_json(&mut self) {
+        self.provider.keep_message_secrets_as_json();
+    }
+
     /// A new device with a fresh Ed25519 key; it needs a certificate before it can do
     /// anything with others.
     pub fn new() -> Result<Self> {

@@ -31,6 +31,10 @@ pub(crate) struct Provider {
 #[derive(Default)]
 pub(crate) struct Store {
     inner: MemoryStorage,
+    /// Benchmarks only: message secrets written as JSON, as the earlier store did, for
+    /// the reference beside the binary form.
+    #[cfg(feature = "bench")]
+    json: bool,
 }
 
 impl OpenMlsProvider for Provider {
@@ -50,6 +54,12 @@ impl OpenMlsProvider for Provider {
 }
 
 impl Provider {
+    /// Benchmarks only: see [`Store::json`].
+    #[cfg(feature = "bench")]
+    pub(crate) fn keep_message_secrets_as_json(&mut self) {
+        self.storage.json = true;
+    }
+
     /// Every stored key and value, sorted so equal stores give equal bytes.
     pub(crate) fn export(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let values = self
@@ -71,7 +81,11 @@ impl Provider {
         }
         Self {
             crypto: RustCrypto::default(),
-            storage: Store { inner },
+            storage: Store {
+                inner,
+                #[cfg(feature = "bench")]
+                json: false,
+            },
         }
     }
 }
@@ -98,6 +112,15 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_id: &GroupId,
         message_secrets: &MessageSecrets,
     ) -> std::result::Result<(), Self::Error> {
+        #[cfg(feature = "bench")]
+        if self.json {
+            self.inner
+                .values
+                .write()
+                .map_err(|_| MemoryStorageError::SerializationError)?
+                .remove(&secrets_key(group_id)?);
+            return self.inner.write_message_secrets(group_id, message_secrets);
+        }
         let value = postcard::to_allocvec(message_secrets)
             .map_err(|_| MemoryStorageError::SerializationError)?;
         let key = secrets_key(group_id)?;

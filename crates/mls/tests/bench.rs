@@ -263,6 +263,28 @@ async fn measure(members: usize) {
         members,
         (clock() - t) * 1000.0 / messages as f64,
     );
+
+    // The reference: the same, with message secrets written as JSON (the earlier store).
+    a.keep_message_secrets_as_json();
+    b.keep_message_secrets_as_json();
+    let t = clock();
+    let sent: Vec<Vec<u8>> = (0..messages)
+        .map(|_| a.send(CONVERSATION, &body).unwrap())
+        .collect();
+    report(
+        "reference: encrypt, message secrets as JSON",
+        members,
+        (clock() - t) * 1000.0 / messages as f64,
+    );
+    let t = clock();
+    for message in &sent {
+        b.receive(CONVERSATION, message, &trust, NOW).unwrap();
+    }
+    report(
+        "reference: decrypt, message secrets as JSON",
+        members,
+        (clock() - t) * 1000.0 / messages as f64,
+    );
 }
 
 /// The server's check alone in a larger group: `members` join in one add (no one else
