@@ -22,6 +22,7 @@ pub mod route;
 pub mod session;
 pub mod storage;
 pub mod transport;
+pub mod visit;
 
 /// Mounts the app on the page's `<body>`.
 pub fn start() {
