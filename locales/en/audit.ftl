@@ -156,6 +156,7 @@ audit-action-member-removed = Member removed
 audit-action-attachment-uploaded = Attachment uploaded
 audit-action-attachment-downloaded = Attachment downloaded
 audit-action-quota-exceeded = Storage quota reached
+audit-action-visit-scheduled = Visit scheduled
 
 ## What each action means
 audit-about-sign-in = Someone signed in (password and, where enrolled, a second factor).
@@ -197,3 +198,4 @@ audit-about-member-removed = A device was removed from a conversation.
 audit-about-attachment-uploaded = An encrypted attachment was stored for a conversation (id and size).
 audit-about-attachment-downloaded = An encrypted attachment was fetched by a member of its conversation (id and size).
 audit-about-quota-exceeded = A message or attachment was refused because a storage quota was used up.
+audit-about-visit-scheduled = A video visit was scheduled: patient, clinician, start and length.

@@ -156,6 +156,7 @@ audit-action-member-removed = Miembro eliminado
 audit-action-attachment-uploaded = Adjunto subido
 audit-action-attachment-downloaded = Adjunto descargado
 audit-action-quota-exceeded = Cuota de almacenamiento alcanzada
+audit-action-visit-scheduled = Visita programada
 
 ## Qué significa cada acción
 audit-about-sign-in = Alguien inició sesión (con contraseña y, si lo tiene configurado, un segundo factor).
@@ -197,3 +198,4 @@ audit-about-member-removed = Se quitó un dispositivo de una conversación.
 audit-about-attachment-uploaded = Se guardó un adjunto cifrado para una conversación (identificador y tamaño).
 audit-about-attachment-downloaded = Un miembro de la conversación descargó un adjunto cifrado de ella (identificador y tamaño).
 audit-about-quota-exceeded = Se rechazó un mensaje o adjunto porque se agotó una cuota de almacenamiento.
+audit-about-visit-scheduled = Se programó una videoconsulta: paciente, profesional, inicio y duración.

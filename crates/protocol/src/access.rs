@@ -106,6 +106,8 @@ pub enum Action {
     ManageCareTeam,
     ReadWaitingRoom,
     ReadSchedule,
+    /// Schedule a video visit of a patient with a clinician of their care team.
+    ScheduleVisit,
     ReadPatientContacts,
     ListUsers,
     InviteStaff,
@@ -146,6 +148,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ManageCareTeam, &[Clinician]),
     (Action::ReadWaitingRoom, &[Clinician]),
     (Action::ReadSchedule, &[Staff]),
+    (Action::ScheduleVisit, &[Clinician, Staff]),
     (Action::ReadPatientContacts, &[Staff]),
     (Action::ListUsers, &[Admin]),
     (Action::InviteStaff, &[Admin]),

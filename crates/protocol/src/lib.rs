@@ -16,6 +16,7 @@ pub mod messaging;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod url;
+pub mod visits;
 pub mod ws;
 
 pub use access::{Action, Role, View};

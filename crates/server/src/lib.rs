@@ -24,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod tenancy;
 pub mod tls;
+pub mod visits;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -16,7 +16,7 @@ use crate::http::api;
 use crate::identity::session::Access;
 use crate::identity::{invitations, signin};
 use crate::state::AppState;
-use crate::{admin, audit, clinical, delivery};
+use crate::{admin, audit, clinical, delivery, visits};
 use haven_protocol::messaging as mls_wire;
 
 /// Schemas a body needs, collected into the OpenAPI document's components.
@@ -265,6 +265,13 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/care-team", full(&[Action::ReadCareTeam]), get(clinical::care_team))
             .doc("The patient's clinicians")
             .gives(many::<wire::PersonSummary>),
+        spec(M::POST, "/visits", full(&[Action::ScheduleVisit]), post(visits::schedule))
+            .doc("Schedule a video visit of an active patient with a clinician of their care team (clinicians their own, staff anyone's)")
+            .takes(one::<haven_protocol::visits::ScheduleVisit>)
+            .gives(one::<haven_protocol::visits::VisitSummary>),
+        spec(M::GET, "/visits", full(&[Action::ReadOwnVisits, Action::ReadWaitingRoom, Action::ReadSchedule]), get(visits::list))
+            .doc("The visits not yet over, soonest first: a patient's own, a clinician's own, or the organisation's schedule for staff")
+            .gives(many::<haven_protocol::visits::VisitSummary>),
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),

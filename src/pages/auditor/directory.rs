@@ -173,6 +173,7 @@ pub fn action_label(action: AuditAction) -> Msg {
         A::AttachmentUploaded => Msg::AuditActionAttachmentUploaded,
         A::AttachmentDownloaded => Msg::AuditActionAttachmentDownloaded,
         A::QuotaExceeded => Msg::AuditActionQuotaExceeded,
+        A::VisitScheduled => Msg::AuditActionVisitScheduled,
     }
 }
 
@@ -220,6 +221,7 @@ pub fn action_about(action: AuditAction) -> Msg {
         A::AttachmentUploaded => Msg::AuditAboutAttachmentUploaded,
         A::AttachmentDownloaded => Msg::AuditAboutAttachmentDownloaded,
         A::QuotaExceeded => Msg::AuditAboutQuotaExceeded,
+        A::VisitScheduled => Msg::AuditAboutVisitScheduled,
     }
 }
 

@@ -22,4 +22,5 @@ mod quotas;
 mod rate_limits;
 mod sessions;
 mod tls;
+mod visits;
 mod ws;

@@ -539,6 +539,7 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
         "UploadKeyPackages" => parses::<haven_protocol::messaging::UploadKeyPackages>(body),
         "ClaimKeyPackages" => parses::<haven_protocol::messaging::ClaimKeyPackages>(body),
         "CreateConversation" => parses::<haven_protocol::messaging::CreateConversation>(body),
+        "ScheduleVisit" => parses::<haven_protocol::visits::ScheduleVisit>(body),
         "AcceptInvitation" => {
             parses::<wire::AcceptInvitation>(body)
                 && body["token"]
