@@ -17,8 +17,10 @@ use haven_protocol::identity::Id;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-/// Messages of a conversation whose digests a device keeps, the newest.
-pub const KEPT: usize = 512;
+/// Messages of a conversation whose digests a device keeps, the newest: a message names
+/// what its sender held when it wrote it, which is at most the messages in flight behind
+/// it. Kept with the device's state, which is sealed after every batch, so kept small.
+pub const KEPT: usize = 128;
 /// Messages named as a sender's previous one that are awaited at once; past this the
 /// oldest counts as missing.
 const AWAITED: usize = 256;
