@@ -2,7 +2,6 @@
 //! care team.
 
 use haven_protocol::identity::{ActivityEntry, PersonSummary};
-use haven_protocol::visits::VisitSummary;
 use haven_protocol::ws::Topic;
 use leptos::prelude::*;
 
@@ -32,36 +31,12 @@ pub fn CareTeam() -> impl IntoView {
     .into_any()
 }
 
-/// The patient's visits not yet over, soonest first: with whom, when, how long.
+/// Visits arrive with a later feature; until then the view says so rather than pretend.
 #[component]
 pub fn Visits() -> impl IntoView {
-    let Some(ctx) = use_ctx() else {
-        return ().into_any();
-    };
-    let visits = load::<Vec<VisitSummary>>(ctx, "/visits");
-    show(visits, |list| {
-        if list.is_empty() {
-            return view! {
-                <EmptyState title=Msg::CareVisitsEmptyTitle text=Msg::CareVisitsEmptyText/>
-            }
-            .into_any();
-        }
-        let items = list
-            .into_iter()
-            .map(|v| {
-                let minutes = u64::from(v.minutes);
-                view! {
-                    <li class="visit" data-visit=v.id.to_string()>
-                        <strong translate="no">{v.clinician.display_name.to_string()}</strong>
-                        <span>{date(v.starts_at)}</span>
-                        <span class="muted">{crate::tr!(CareVisitMinutes, minutes = minutes)}</span>
-                    </li>
-                }
-            })
-            .collect_view();
-        view! { <ul class="card visits stack-sm">{items}</ul> }.into_any()
-    })
-    .into_any()
+    view! {
+        <EmptyState title=Msg::CareVisitsEmptyTitle text=Msg::CareVisitsEmptyText/>
+    }
 }
 
 /// The server's English prefix of a care-team entry, before the name of who brought the

@@ -13,4 +13,3 @@ mod messaging;
 mod quotas;
 mod screens;
 mod secure_boot;
-mod visits;
