@@ -157,6 +157,7 @@ audit-action-attachment-uploaded = Attachment uploaded
 audit-action-attachment-downloaded = Attachment downloaded
 audit-action-quota-exceeded = Storage quota reached
 audit-action-visit-scheduled = Visit scheduled
+audit-action-visit-cancelled = Visit cancelled
 
 ## What each action means
 audit-about-sign-in = Someone signed in (password and, where enrolled, a second factor).
@@ -199,3 +200,4 @@ audit-about-attachment-uploaded = An encrypted attachment was stored for a conve
 audit-about-attachment-downloaded = An encrypted attachment was fetched by a member of its conversation (id and size).
 audit-about-quota-exceeded = A message or attachment was refused because a storage quota was used up.
 audit-about-visit-scheduled = A video visit was scheduled: patient, clinician, start and length.
+audit-about-visit-cancelled = A scheduled video visit was cancelled before it ended.

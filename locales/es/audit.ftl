@@ -157,6 +157,7 @@ audit-action-attachment-uploaded = Adjunto subido
 audit-action-attachment-downloaded = Adjunto descargado
 audit-action-quota-exceeded = Cuota de almacenamiento alcanzada
 audit-action-visit-scheduled = Visita programada
+audit-action-visit-cancelled = Visita cancelada
 
 ## Qué significa cada acción
 audit-about-sign-in = Alguien inició sesión (con contraseña y, si lo tiene configurado, un segundo factor).
@@ -199,3 +200,4 @@ audit-about-attachment-uploaded = Se guardó un adjunto cifrado para una convers
 audit-about-attachment-downloaded = Un miembro de la conversación descargó un adjunto cifrado de ella (identificador y tamaño).
 audit-about-quota-exceeded = Se rechazó un mensaje o adjunto porque se agotó una cuota de almacenamiento.
 audit-about-visit-scheduled = Se programó una videoconsulta: paciente, profesional, inicio y duración.
+audit-about-visit-cancelled = Se canceló una videoconsulta programada antes de que terminara.

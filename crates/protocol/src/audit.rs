@@ -99,6 +99,7 @@ words! {
         AttachmentUploaded = "attachment_uploaded": "An encrypted attachment was stored for a conversation (id and size).",
         AttachmentDownloaded = "attachment_downloaded": "An encrypted attachment was fetched by a member of its conversation (id and size).",
         VisitScheduled = "visit_scheduled": "A video visit was scheduled (patient, clinician, start and length).",
+        VisitCancelled = "visit_cancelled": "A scheduled video visit was cancelled (by its clinician or staff) before it ended.",
         QuotaExceeded = "quota_exceeded": "A message or attachment was refused because a storage quota was used up (whose: device, person or organisation; per day or held), recorded once per person and quota in 10 minutes.",
     }
 }

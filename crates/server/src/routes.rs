@@ -272,6 +272,8 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/visits", full(&[Action::ReadOwnVisits, Action::ReadWaitingRoom, Action::ReadSchedule]), get(visits::list))
             .doc("The visits not yet over, soonest first: a patient's own, a clinician's own, or the organisation's schedule for staff")
             .gives(many::<haven_protocol::visits::VisitSummary>),
+        spec(M::DELETE, "/visits/{id}", full(&[Action::ScheduleVisit]), delete(visits::cancel))
+            .doc("Cancel a visit that has not ended (its clinician, or staff); it leaves the lists"),
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),

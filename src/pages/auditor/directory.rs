@@ -174,6 +174,7 @@ pub fn action_label(action: AuditAction) -> Msg {
         A::AttachmentDownloaded => Msg::AuditActionAttachmentDownloaded,
         A::QuotaExceeded => Msg::AuditActionQuotaExceeded,
         A::VisitScheduled => Msg::AuditActionVisitScheduled,
+        A::VisitCancelled => Msg::AuditActionVisitCancelled,
     }
 }
 
@@ -222,6 +223,7 @@ pub fn action_about(action: AuditAction) -> Msg {
         A::AttachmentDownloaded => Msg::AuditAboutAttachmentDownloaded,
         A::QuotaExceeded => Msg::AuditAboutQuotaExceeded,
         A::VisitScheduled => Msg::AuditAboutVisitScheduled,
+        A::VisitCancelled => Msg::AuditAboutVisitCancelled,
     }
 }
 

@@ -3,7 +3,7 @@
 //! the call build on it.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use haven_protocol::ErrorCode;
 use haven_protocol::access::Role;
@@ -161,7 +161,7 @@ pub async fn list(
     let sql = format!(
         "SELECT v.id, v.patient_id, p.display_name, v.clinician_id, c.display_name, v.starts_at, v.ends_at
          FROM visits v JOIN users p ON p.id = v.patient_id JOIN users c ON c.id = v.clinician_id
-         WHERE v.org_id = ? AND v.ends_at > ? {filter}
+         WHERE v.org_id = ? AND v.ends_at > ? AND v.cancelled_at IS NULL {filter}
          ORDER BY v.starts_at, v.id LIMIT ?"
     );
     let rows: Vec<(String, String, String, String, String, i64, i64)> =
@@ -191,6 +191,60 @@ pub async fn list(
         crate::audit::record_list_read(&state, &authed, ip, list, visits.len()).await?;
     }
     Ok(Json(visits))
+}
+
+/// `DELETE /api/visits/{id}`: the visit's clinician, or staff, cancel a visit of their
+/// organisation that has not ended; it leaves the lists and is recorded. A visit of
+/// another organisation, or no visit, is not found.
+pub async fn cancel(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = Id::parse(&id).map_err(|_| Error::NotFound)?;
+    let at = now();
+    let mut tx = begin_write(state.db()).await?;
+    let visit: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT patient_id, clinician_id, ends_at, cancelled_at FROM visits WHERE id = ? AND org_id = ?",
+    )
+    .bind(id.as_str())
+    .bind(authed.org.id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((patient, clinician, ends_at, cancelled)) = visit else {
+        return Err(Error::NotFound);
+    };
+    if authed.role == Role::Clinician && clinician != authed.user_id.as_str() {
+        return Err(Error::bad(
+            ErrorCode::Forbidden,
+            StatusCode::FORBIDDEN,
+            "A clinician cancels their own visits; staff cancel anyone's.",
+        ));
+    }
+    if cancelled.is_some() {
+        return Err(Error::no_change("That visit is already cancelled."));
+    }
+    if ends_at <= at {
+        return Err(Error::bad(
+            ErrorCode::InvalidField,
+            StatusCode::CONFLICT,
+            "That visit is over: it cannot be cancelled.",
+        ));
+    }
+    sqlx::query("UPDATE visits SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL")
+        .bind(at)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let event = Event::by(&authed, AuditAction::VisitCancelled)
+        .target(format!("visit:{id}"))
+        .patient(patient)
+        .detail(format!("clinician {clinician}"))
+        .from(Some(ip));
+    crate::audit::record(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn joinable(starts_at: i64, ends_at: i64, now: i64) -> bool {

@@ -2,12 +2,12 @@
 //! not: staff and clinicians schedule, patients see their own, and every bad request is
 //! refused with a clear error and nothing stored.
 
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::api::{get, now, post, sign_in};
+use crate::common::api::{get, now, post, send, sign_in};
 use crate::common::store::user_id;
-use crate::common::{TestServer, store};
+use crate::common::{Client, TestServer, store};
 
 fn visit(patient: &str, clinician: &str, starts_at: i64, minutes: i64) -> Value {
     json!({"patient": patient, "clinician": clinician, "starts_at": starts_at, "minutes": minutes})
@@ -184,4 +184,84 @@ async fn a_visit_that_breaks_a_rule_is_refused_and_nothing_is_stored() {
         get(&client, "/api/visits", &admin).await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn cancel(client: &Client, id: &str, token: &str) -> StatusCode {
+    let path = format!("/api/visits/{id}");
+    send(client, Method::DELETE, &path, Some(token), None, None)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_visit_is_cancelled_by_its_clinician_or_staff_before_it_ends_and_leaves_the_lists() {
+    let server = TestServer::start_with(|c| c.demo = true).await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let staff = sign_in(&client, "staff@demo.haven", None).await;
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let clinician2 = sign_in(&client, "clinician2@demo.haven", None).await;
+    let patient = sign_in(&client, "patient@demo.haven", None).await;
+    let patient_id = user_id(&db, "patient@demo.haven").await;
+    let clinician_id = user_id(&db, "clinician@demo.haven").await;
+    let at = now() as i64;
+    let schedule = || async {
+        let reply = post(
+            &client,
+            "/api/visits",
+            Some(&staff),
+            visit(&patient_id, &clinician_id, at + 3600, 30),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+        reply.json()["id"].as_str().unwrap().to_owned()
+    };
+    let (first, second, third) = (schedule().await, schedule().await, schedule().await);
+    assert_eq!(
+        get(&client, "/api/visits", &patient)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Not theirs to cancel: another clinician, the patient; no such visit; not an id.
+    let refused = [
+        (first.clone(), clinician2.clone(), StatusCode::FORBIDDEN),
+        (first.clone(), patient.clone(), StatusCode::FORBIDDEN),
+        ("ab".repeat(16), staff.clone(), StatusCode::NOT_FOUND),
+        ("not-an-id".to_owned(), staff.clone(), StatusCode::NOT_FOUND),
+    ];
+    for (id, token, status) in refused {
+        assert_eq!(cancel(&client, &id, &token).await, status, "{id}");
+    }
+    // Its clinician cancels one, staff another; again is no change.
+    assert_eq!(
+        cancel(&client, &first, &clinician).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        cancel(&client, &second, &staff).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(cancel(&client, &first, &staff).await, StatusCode::CONFLICT);
+    // One that is over cannot be.
+    sqlx::query("UPDATE visits SET starts_at = ?, ends_at = ? WHERE id = ?")
+        .bind(at - 7200)
+        .bind(at - 60)
+        .bind(&third)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(cancel(&client, &third, &staff).await, StatusCode::CONFLICT);
+
+    // The cancelled ones left the lists (and the one that is over too); each cancellation
+    // is recorded once.
+    for token in [&patient, &clinician, &staff] {
+        let listed = get(&client, "/api/visits", token).await.json();
+        assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    }
+    assert_eq!(store::count(&db, "visit_cancelled").await, 2);
 }
