@@ -243,48 +243,43 @@ async fn measure(members: usize) {
         report(op, members, median(samples) * 1000.0);
     }
 
-    let messages = 200;
-    let body = vec![b'x'; 200];
-    let t = clock();
-    let sent: Vec<Vec<u8>> = (0..messages)
-        .map(|_| a.send(CONVERSATION, &body).unwrap())
-        .collect();
-    report(
-        "encrypt a 200-byte message",
+    messages(
+        &mut a,
+        &mut b,
+        &trust,
         members,
-        (clock() - t) * 1000.0 / messages as f64,
+        ["encrypt a 200-byte message", "decrypt a 200-byte message"],
     );
-    let t = clock();
-    for message in &sent {
-        b.receive(CONVERSATION, message, &trust, NOW).unwrap();
-    }
-    report(
-        "decrypt a 200-byte message",
-        members,
-        (clock() - t) * 1000.0 / messages as f64,
-    );
-
     // The reference: the same, with message secrets written as JSON (the earlier store).
     a.keep_message_secrets_as_json();
     b.keep_message_secrets_as_json();
+    messages(
+        &mut a,
+        &mut b,
+        &trust,
+        members,
+        [
+            "reference: encrypt, message secrets as JSON",
+            "reference: decrypt, message secrets as JSON",
+        ],
+    );
+}
+
+/// 200 messages of 200 bytes from `a`, decrypted by `b`: the mean of each, reported
+/// under `ops` (encrypt, decrypt).
+fn messages(a: &mut Device, b: &mut Device, trust: &Trust, members: usize, ops: [&str; 2]) {
+    let count = 200;
+    let body = vec![b'x'; 200];
     let t = clock();
-    let sent: Vec<Vec<u8>> = (0..messages)
+    let sent: Vec<Vec<u8>> = (0..count)
         .map(|_| a.send(CONVERSATION, &body).unwrap())
         .collect();
-    report(
-        "reference: encrypt, message secrets as JSON",
-        members,
-        (clock() - t) * 1000.0 / messages as f64,
-    );
+    report(ops[0], members, (clock() - t) * 1000.0 / count as f64);
     let t = clock();
     for message in &sent {
-        b.receive(CONVERSATION, message, &trust, NOW).unwrap();
+        b.receive(CONVERSATION, message, trust, NOW).unwrap();
     }
-    report(
-        "reference: decrypt, message secrets as JSON",
-        members,
-        (clock() - t) * 1000.0 / messages as f64,
-    );
+    report(ops[1], members, (clock() - t) * 1000.0 / count as f64);
 }
 
 /// The server's check alone in a larger group: `members` join in one add (no one else
