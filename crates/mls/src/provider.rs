@@ -2,12 +2,15 @@
 //! content can be taken out as bytes and put back, so the browser can keep it encrypted
 //! in IndexedDB and the tests can restart a device.
 //!
-//! The store is openmls's in-memory one, which writes every value as JSON, except for one:
-//! the message secrets (each epoch's secret tree and, for the past epochs kept for late
-//! messages, their member lists), which openmls writes again on every message sent or
-//! received. As JSON (bytes as arrays of numbers) that was most of a message's cost; they
-//! are kept in a compact binary form (postcard) instead. Message secrets an earlier
-//! version kept as JSON are still read, and replaced at the next write.
+//! The store is openmls's in-memory one, which writes every value as JSON, except for two
+//! kept in a compact binary form (postcard) instead:
+//! - the message secrets (each epoch's secret tree and, for the past epochs kept for late
+//!   messages, their member lists), which openmls writes again on every message sent or
+//!   received: as JSON (bytes as arrays of numbers) they were most of a message's cost;
+//! - the ratchet tree, the largest value of a group (and of the Delivery Service's public
+//!   view of it), read and written with every commit.
+//!
+//! Values an earlier version kept as JSON are still read, and replaced at the next write.
 
 use std::collections::HashMap;
 
@@ -17,9 +20,9 @@ use openmls_traits::storage::{CURRENT_VERSION, StorageProvider, traits as st};
 
 use crate::error::{Error, Result};
 
-/// Where the message secrets' binary form is kept in the store: a label no value of
-/// openmls's own starts with, the group id (postcard) and the storage version.
+/// Labels of the values kept in binary form.
 const SECRETS_LABEL: &[u8] = b"HavenMessageSecretsPostcard";
+const TREE_LABEL: &[u8] = b"HavenTreePostcard";
 
 #[derive(Default)]
 pub(crate) struct Provider {
@@ -90,15 +93,61 @@ impl Provider {
     }
 }
 
-fn secrets_key<GroupId: st::GroupId<CURRENT_VERSION>>(
+/// Where a value kept in binary form lives in the store: a label no value of openmls's
+/// own starts with, the group id (postcard) and the storage version.
+fn binary_key<GroupId: st::GroupId<CURRENT_VERSION>>(
+    label: &[u8],
     group_id: &GroupId,
 ) -> std::result::Result<Vec<u8>, MemoryStorageError> {
-    let mut key = SECRETS_LABEL.to_vec();
+    let mut key = label.to_vec();
     key.extend(
         postcard::to_allocvec(group_id).map_err(|_| MemoryStorageError::SerializationError)?,
     );
     key.extend(CURRENT_VERSION.to_be_bytes());
     Ok(key)
+}
+
+impl Store {
+    fn put_binary(
+        &self,
+        key: Vec<u8>,
+        value: &impl serde::Serialize,
+    ) -> std::result::Result<(), MemoryStorageError> {
+        let value =
+            postcard::to_allocvec(value).map_err(|_| MemoryStorageError::SerializationError)?;
+        self.inner
+            .values
+            .write()
+            .map_err(|_| MemoryStorageError::SerializationError)?
+            .insert(key, value);
+        Ok(())
+    }
+
+    /// The value under `key`, if it is kept in binary form.
+    fn get_binary<V: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> std::result::Result<Option<V>, MemoryStorageError> {
+        let values = self
+            .inner
+            .values
+            .read()
+            .map_err(|_| MemoryStorageError::SerializationError)?;
+        values
+            .get(key)
+            .map(|bytes| postcard::from_bytes(bytes))
+            .transpose()
+            .map_err(|_| MemoryStorageError::SerializationError)
+    }
+
+    fn remove_binary(&self, key: &[u8]) -> std::result::Result<(), MemoryStorageError> {
+        self.inner
+            .values
+            .write()
+            .map_err(|_| MemoryStorageError::SerializationError)?
+            .remove(key);
+        Ok(())
+    }
 }
 
 impl StorageProvider<CURRENT_VERSION> for Store {
@@ -112,23 +161,13 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_id: &GroupId,
         message_secrets: &MessageSecrets,
     ) -> std::result::Result<(), Self::Error> {
+        let key = binary_key(SECRETS_LABEL, group_id)?;
         #[cfg(feature = "bench")]
         if self.json {
-            self.inner
-                .values
-                .write()
-                .map_err(|_| MemoryStorageError::SerializationError)?
-                .remove(&secrets_key(group_id)?);
+            self.remove_binary(&key)?;
             return self.inner.write_message_secrets(group_id, message_secrets);
         }
-        let value = postcard::to_allocvec(message_secrets)
-            .map_err(|_| MemoryStorageError::SerializationError)?;
-        let key = secrets_key(group_id)?;
-        self.inner
-            .values
-            .write()
-            .map_err(|_| MemoryStorageError::SerializationError)?
-            .insert(key, value);
+        self.put_binary(key, message_secrets)?;
         // What an earlier version kept as JSON is replaced.
         self.inner.delete_message_secrets(group_id)
     }
@@ -140,19 +179,8 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         &self,
         group_id: &GroupId,
     ) -> std::result::Result<Option<MessageSecrets>, Self::Error> {
-        let key = secrets_key(group_id)?;
-        let found = {
-            let values = self
-                .inner
-                .values
-                .read()
-                .map_err(|_| MemoryStorageError::SerializationError)?;
-            values.get(&key).map(|bytes| postcard::from_bytes(bytes))
-        };
-        match found {
-            Some(decoded) => decoded
-                .map(Some)
-                .map_err(|_| MemoryStorageError::SerializationError),
+        match self.get_binary(&binary_key(SECRETS_LABEL, group_id)?)? {
+            Some(secrets) => Ok(Some(secrets)),
             // Kept as JSON by an earlier version, or none.
             None => self.inner.message_secrets(group_id),
         }
@@ -162,13 +190,38 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         &self,
         group_id: &GroupId,
     ) -> std::result::Result<(), Self::Error> {
-        let key = secrets_key(group_id)?;
-        self.inner
-            .values
-            .write()
-            .map_err(|_| MemoryStorageError::SerializationError)?
-            .remove(&key);
+        self.remove_binary(&binary_key(SECRETS_LABEL, group_id)?)?;
         self.inner.delete_message_secrets(group_id)
+    }
+
+    fn write_tree<
+        GroupId: st::GroupId<CURRENT_VERSION>,
+        TreeSync: st::TreeSync<CURRENT_VERSION>,
+    >(
+        &self,
+        group_id: &GroupId,
+        tree: &TreeSync,
+    ) -> std::result::Result<(), Self::Error> {
+        self.put_binary(binary_key(TREE_LABEL, group_id)?, tree)?;
+        self.inner.delete_tree(group_id)
+    }
+
+    fn tree<GroupId: st::GroupId<CURRENT_VERSION>, TreeSync: st::TreeSync<CURRENT_VERSION>>(
+        &self,
+        group_id: &GroupId,
+    ) -> std::result::Result<Option<TreeSync>, Self::Error> {
+        match self.get_binary(&binary_key(TREE_LABEL, group_id)?)? {
+            Some(tree) => Ok(Some(tree)),
+            None => self.inner.tree(group_id),
+        }
+    }
+
+    fn delete_tree<GroupId: st::GroupId<CURRENT_VERSION>>(
+        &self,
+        group_id: &GroupId,
+    ) -> std::result::Result<(), Self::Error> {
+        self.remove_binary(&binary_key(TREE_LABEL, group_id)?)?;
+        self.inner.delete_tree(group_id)
     }
 
     // Everything else as openmls's in-memory store keeps it.
@@ -213,17 +266,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
                 proposal_ref,
                 proposal,
             )
-    }
-
-    fn write_tree<
-        GroupId: st::GroupId<CURRENT_VERSION>,
-        TreeSync: st::TreeSync<CURRENT_VERSION>,
-    >(
-        &self,
-        group_id: &GroupId,
-        tree: &TreeSync,
-    ) -> std::result::Result<(), Self::Error> {
-        self.inner.write_tree::<GroupId, TreeSync>(group_id, tree)
     }
 
     fn write_interim_transcript_hash<
@@ -424,13 +466,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
             .queued_proposals::<GroupId, ProposalRef, QueuedProposal>(group_id)
     }
 
-    fn tree<GroupId: st::GroupId<CURRENT_VERSION>, TreeSync: st::TreeSync<CURRENT_VERSION>>(
-        &self,
-        group_id: &GroupId,
-    ) -> std::result::Result<Option<TreeSync>, Self::Error> {
-        self.inner.tree::<GroupId, TreeSync>(group_id)
-    }
-
     fn group_context<
         GroupId: st::GroupId<CURRENT_VERSION>,
         GroupContext: st::GroupContext<CURRENT_VERSION>,
@@ -586,13 +621,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_id: &GroupId,
     ) -> std::result::Result<(), Self::Error> {
         self.inner.delete_group_config::<GroupId>(group_id)
-    }
-
-    fn delete_tree<GroupId: st::GroupId<CURRENT_VERSION>>(
-        &self,
-        group_id: &GroupId,
-    ) -> std::result::Result<(), Self::Error> {
-        self.inner.delete_tree::<GroupId>(group_id)
     }
 
     fn delete_confirmation_tag<GroupId: st::GroupId<CURRENT_VERSION>>(

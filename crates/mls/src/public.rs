@@ -3,8 +3,6 @@
 //! it is sequenced, and to learn from the commit itself which devices join and which
 //! leave, without any secret of the group. Commits travel as `PublicMessage`s for this;
 //! application messages stay `PrivateMessage`s.
-//!
-//! Work in progress on a branch: not wired into the server yet.
 
 use haven_protocol::identity::Id;
 use openmls::group::PublicGroup;
