@@ -756,19 +756,9 @@ impl Device {
                     epoch: conversation.group.epoch().as_u64(),
                 })
             }
-            ProcessedMessageContent::OwnPrivateMessage => {
-                if handshake && group.pending_commit().is_some() {
-                    group
-                        .merge_pending_commit(provider)
-                        .map_err(Error::internal)?;
-                    conversation.intent = None;
-                    Ok(Received::OwnCommitMerged {
-                        epoch: conversation.group.epoch().as_u64(),
-                    })
-                } else {
-                    Ok(Received::OwnMessage)
-                }
-            }
+            // Only application messages are private (a handshake sent as a
+            // `PrivateMessage` is refused above by the wire format policy).
+            ProcessedMessageContent::OwnPrivateMessage => Ok(Received::OwnMessage),
             ProcessedMessageContent::ApplicationMessage(message) => {
                 let key = group
                     .member_at(sender_leaf)
