@@ -92,30 +92,61 @@ fn english(msg: Msg) -> &'static str {
         .and_then(|i| EN_ENDS.get(i))
         .map_or(0, |&e| e as usize);
     let end = EN_ENDS.get(index).map_or(start, |&e| e as usize);
-    EN.get(start..end).unwrap_or_default()
+    let text = EN.get(start..end).unwrap_or_default();
+    if !text.is_empty() {
+        return text;
+    }
+    // Left out of the page (only some roles see it): from its own file once that came.
+    if let Some(text) = EN_LAZY.with(|m| m.get().and_then(|m| m.get(index).copied())) {
+        return text;
+    }
+    lazy_ready();
+    ""
 }
 
-/// Fetches the Spanish catalogue from the app's own origin, once: only pages shown in
-/// Spanish pay for it. False if it could not be had (the page stays as it is).
+/// Whether the English texts left out of the page (the audit log's words) are here; a
+/// reactive read, and the first asks for them. A view that shows them waits for this.
+pub fn lazy_ready() -> bool {
+    if LAZY_ARRIVED.with(|a| a.get()) {
+        return true;
+    }
+    if !LAZY_ASKED.with(|a| a.replace(true)) {
+        leptos::task::spawn_local(async {
+            match fetch_catalogue(EN_LAZY_FILE).await {
+                Some(messages) => {
+                    EN_LAZY.with(|m| {
+                        let _ = m.set(messages);
+                    });
+                    LAZY_ARRIVED.with(|a| a.set(true));
+                }
+                // The next view that needs them asks again.
+                None => LAZY_ASKED.with(|a| a.set(false)),
+            }
+        });
+    }
+    false
+}
+
+/// Fetches a catalogue file from the app's own origin. `None` if it could not be had
+/// (the page stays as it is).
+async fn fetch_catalogue(file: &str) -> Option<Vec<&'static str>> {
+    let url = crate::boot::page_origin()
+        .ok()?
+        .with_path(&format!("/{file}"))
+        .ok()?;
+    let text = crate::transport::https::get_text(&url, None).await.ok()?;
+    // Kept for the page's life, like the English table compiled in.
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    haven_i18n::messages(text, Msg::COUNT)
+}
+
+/// Fetches the Spanish catalogue, once: only pages shown in Spanish pay for it. False
+/// if it could not be had.
 async fn fetch_spanish() -> bool {
     if ES_MESSAGES.with(|m| m.get().is_some()) {
         return true;
     }
-    let Ok(url) = crate::boot::page_origin().and_then(|origin| {
-        origin
-            .with_path(&format!("/{ES_FILE}"))
-            .map_err(|_| crate::error::AppError::InsecurePage {
-                scheme: "https".into(),
-            })
-    }) else {
-        return false;
-    };
-    let Ok(text) = crate::transport::https::get_text(&url, None).await else {
-        return false;
-    };
-    // Kept for the page's life, like the English table compiled in.
-    let text: &'static str = Box::leak(text.into_boxed_str());
-    match haven_i18n::messages(text, Msg::COUNT) {
+    match fetch_catalogue(ES_FILE).await {
         Some(messages) => {
             ES_MESSAGES.with(|m| {
                 let _ = m.set(messages);
@@ -158,6 +189,10 @@ impl Locale for Lang {
 thread_local! {
     /// The Spanish catalogue's messages, once fetched.
     static ES_MESSAGES: std::cell::OnceCell<Vec<&'static str>> = const { std::cell::OnceCell::new() };
+    /// The English texts left out of the page, once fetched.
+    static EN_LAZY: std::cell::OnceCell<Vec<&'static str>> = const { std::cell::OnceCell::new() };
+    static LAZY_ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LAZY_ARRIVED: ArcRwSignal<bool> = ArcRwSignal::new(false);
     /// The language last asked for: a catalogue that arrives after another choice is
     /// not shown.
     static WANTED: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::En) };

@@ -158,6 +158,12 @@ audit-action-attachment-downloaded = Attachment downloaded
 audit-action-quota-exceeded = Storage quota reached
 audit-action-visit-scheduled = Visit scheduled
 audit-action-visit-cancelled = Visit cancelled
+audit-action-visit-created = Visit opened
+audit-action-visit-waiting = Entered the waiting room
+audit-action-visit-admitted = Admitted to a visit
+audit-action-visit-declined = Declined from a visit
+audit-action-visit-left = Left a visit
+audit-action-visit-ended = Visit ended
 
 ## What each action means
 audit-about-sign-in = Someone signed in (password and, where enrolled, a second factor).
@@ -201,3 +207,9 @@ audit-about-attachment-downloaded = An encrypted attachment was fetched by a mem
 audit-about-quota-exceeded = A message or attachment was refused because a storage quota was used up.
 audit-about-visit-scheduled = A video visit was scheduled: patient, clinician, start and length.
 audit-about-visit-cancelled = A scheduled video visit was cancelled before it ended.
+audit-about-visit-created = The clinician's device opened the visit's end-to-end encrypted group.
+audit-about-visit-waiting = Someone entered the visit's waiting room with one of their devices.
+audit-about-visit-admitted = The clinician admitted someone from the waiting room: only then may their device receive the visit's keys.
+audit-about-visit-declined = The clinician declined someone in the waiting room, or sent them out of the visit.
+audit-about-visit-left = Someone left the visit.
+audit-about-visit-ended = The clinician ended the visit for everyone: nothing more is sent in its group.

@@ -158,6 +158,12 @@ audit-action-attachment-downloaded = Adjunto descargado
 audit-action-quota-exceeded = Cuota de almacenamiento alcanzada
 audit-action-visit-scheduled = Visita programada
 audit-action-visit-cancelled = Visita cancelada
+audit-action-visit-created = Visita abierta
+audit-action-visit-waiting = Entró en la sala de espera
+audit-action-visit-admitted = Admitido en la visita
+audit-action-visit-declined = Rechazado en la visita
+audit-action-visit-left = Salió de la visita
+audit-action-visit-ended = Visita terminada
 
 ## Qué significa cada acción
 audit-about-sign-in = Alguien inició sesión (con contraseña y, si lo tiene configurado, un segundo factor).
@@ -201,3 +207,9 @@ audit-about-attachment-downloaded = Un miembro de la conversación descargó un 
 audit-about-quota-exceeded = Se rechazó un mensaje o adjunto porque se agotó una cuota de almacenamiento.
 audit-about-visit-scheduled = Se programó una videoconsulta: paciente, profesional, inicio y duración.
 audit-about-visit-cancelled = Se canceló una videoconsulta programada antes de que terminara.
+audit-about-visit-created = El dispositivo del profesional abrió el grupo cifrado de extremo a extremo de la visita.
+audit-about-visit-waiting = Alguien entró en la sala de espera de la visita con uno de sus dispositivos.
+audit-about-visit-admitted = El profesional admitió a alguien de la sala de espera: solo entonces puede su dispositivo recibir las claves de la visita.
+audit-about-visit-declined = El profesional rechazó a alguien en la sala de espera, o lo sacó de la visita.
+audit-about-visit-left = Alguien salió de la visita.
+audit-about-visit-ended = El profesional terminó la visita para todos: no se envía nada más en su grupo.

@@ -1619,6 +1619,7 @@ mod tests {
             left: false,
             care_team,
             waiting: Vec::new(),
+            visit: None,
         }
     }
 

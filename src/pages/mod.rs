@@ -51,10 +51,27 @@ pub fn ViewBody(view: View) -> impl IntoView {
         View::WaitingRoom => view! { <clinician::WaitingRoom/> }.into_any(),
         View::Schedule => view! { <staff::Schedule/> }.into_any(),
         View::PatientContacts => view! { <staff::PatientContacts/> }.into_any(),
+        // Their words are fetched apart from the page (see `crate::i18n::lazy_ready`).
+        View::Users
+        | View::Invitations
+        | View::OrgSettings
+        | View::BreakGlassEvents
+        | View::Audit => view! {
+            <Show when=crate::i18n::lazy_ready
+                fallback=|| view! { <p class="loading" role="status">{crate::tr!(Loading)}</p> }>
+                {move || admin_view(view)}
+            </Show>
+        }
+        .into_any(),
+    }
+}
+
+fn admin_view(view: View) -> AnyView {
+    match view {
         View::Users => view! { <admin::users::UsersView/> }.into_any(),
         View::Invitations => view! { <admin::Invitations/> }.into_any(),
         View::OrgSettings => view! { <admin::settings::SettingsView/> }.into_any(),
         View::BreakGlassEvents => view! { <admin::BreakGlassEvents/> }.into_any(),
-        View::Audit => view! { <auditor::audit::AuditView/> }.into_any(),
+        _ => view! { <auditor::audit::AuditView/> }.into_any(),
     }
 }

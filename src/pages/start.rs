@@ -93,8 +93,9 @@ pub fn StartPage(config: RuntimeConfig) -> impl IntoView {
                     haven_protocol::ws::Topic::Conversations => {
                         leptos::task::spawn_local(crate::e2ee::refresh(ctx));
                     }
-                    haven_protocol::ws::Topic::BreakGlass | haven_protocol::ws::Topic::CareTeam => {
-                    }
+                    haven_protocol::ws::Topic::BreakGlass
+                    | haven_protocol::ws::Topic::CareTeam
+                    | haven_protocol::ws::Topic::Visits => {}
                 }
                 leptos::task::spawn_local(async move { ctx.changed.set(Some(topic)) });
             }

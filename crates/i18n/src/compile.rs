@@ -434,13 +434,21 @@ pub fn generate(locales: &Path) -> Result<(String, Vec<Problem>), Vec<String>> {
         let messages = compiled(reference, catalogue, &ids);
         if lang == REFERENCE {
             // Every message end to end in one string, and where each ends: far smaller in
-            // the browser than a table of pieces.
+            // the browser than a table of pieces. The texts only some roles see are left
+            // empty here and fetched when first shown (see [`files`]).
             let mut ends = Vec::with_capacity(messages.len());
             let mut text = String::new();
-            for message in &messages {
-                text.push_str(message);
+            for (message, id) in messages.iter().zip(&ids) {
+                if !is_lazy(id) {
+                    text.push_str(message);
+                }
                 ends.push(text.len());
             }
+            let lazy = file_name(LAZY_FILE_TAG, &file_text(&lazy_only(&messages, &ids)));
+            let _ = writeln!(
+                out,
+                "/// The file the English texts left out of [`{name}`] are fetched from.\npub static {name}_LAZY_FILE: &str = {lazy:?};"
+            );
             let _ = writeln!(
                 out,
                 "/// The `{lang}` catalogue, every message end to end.\npub static {name}: &str = {text:?};"
@@ -460,6 +468,35 @@ pub fn generate(locales: &Path) -> Result<(String, Vec<Problem>), Vec<String>> {
         }
     }
     Ok((out, problems))
+}
+
+/// Messages of the reference language that only administrators and auditors see (their
+/// views' words): left out of the page's table and fetched from a file of their own when
+/// first shown, so every other page load does not pay for them. The invitation form is
+/// also a clinician's, so its words stay.
+pub const LAZY_PREFIXES: [&str; 2] = ["audit-", "admin-"];
+const NOT_LAZY_PREFIX: &str = "admin-invite-";
+
+/// The name part of the file holding them (`locale-en-admin-<hash>.txt`).
+const LAZY_FILE_TAG: &str = "en-admin";
+
+pub fn is_lazy(id: &str) -> bool {
+    LAZY_PREFIXES.iter().any(|p| id.starts_with(p)) && !id.starts_with(NOT_LAZY_PREFIX)
+}
+
+/// `messages` (in the order of `ids`) with every one that is not lazy left empty.
+fn lazy_only(messages: &[String], ids: &[&String]) -> Vec<String> {
+    messages
+        .iter()
+        .zip(ids)
+        .map(|(m, id)| {
+            if is_lazy(id) {
+                m.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
 }
 
 /// Every message of `catalogue` in the compiled form, in the order of `ids`; one it lacks
@@ -495,14 +532,16 @@ fn file_name(lang: &str, text: &str) -> String {
     format!("locale-{lang}-{hash:016x}.txt")
 }
 
-/// The catalogue file of every language but the reference, as (name, text): what the
-/// app's build puts beside the app, named as the app (through [`generate`]) asks for it.
+/// The catalogue file of every language but the reference, and the reference's lazy
+/// texts, as (name, text): what the app's build puts beside the app, named as the app
+/// (through [`generate`]) asks for it.
 pub fn files(locales: &Path) -> Result<Vec<(String, String)>, Vec<String>> {
     let all = load_all(locales)?;
     let Some((_, reference)) = all.first() else {
         return Err(vec!["no catalogue".into()]);
     };
     let ids: Vec<&String> = reference.messages.keys().collect();
+    let lazy = file_text(&lazy_only(&compiled(reference, reference, &ids), &ids));
     Ok(all
         .iter()
         .filter(|(lang, _)| lang != REFERENCE)
@@ -510,6 +549,7 @@ pub fn files(locales: &Path) -> Result<Vec<(String, String)>, Vec<String>> {
             let text = file_text(&compiled(reference, catalogue, &ids));
             (file_name(lang, &text), text)
         })
+        .chain(std::iter::once((file_name(LAZY_FILE_TAG, &lazy), lazy)))
         .collect())
 }
 
@@ -575,9 +615,28 @@ mod tests {
         let (out, _) = generate(&locales).unwrap();
         assert!(out.contains("pub static EN:"), "no English table");
         let files = files(&locales).unwrap();
-        let [(name, text)] = files.as_slice() else {
+        let [(name, text), (lazy_name, lazy)] = files.as_slice() else {
             panic!("{} catalogue files", files.len());
         };
+        // The administrators' and auditors' English words are in their own file, and
+        // only there; the invitation form's (a clinician's too) are not.
+        assert!(out.contains(&format!("pub static EN_LAZY_FILE: &str = {lazy_name:?};")));
+        assert!(lazy_name.starts_with("locale-en-admin-"), "{lazy_name}");
+        let lazy = crate::messages(lazy, reference.messages.len()).unwrap();
+        let ids: Vec<&String> = reference.messages.keys().collect();
+        let action = ids
+            .iter()
+            .position(|id| *id == "audit-action-visit-scheduled")
+            .unwrap();
+        assert_eq!(lazy[action], "Visit scheduled");
+        assert!(
+            !out.contains("Visit scheduled"),
+            "compiled into the page too"
+        );
+        for kept in ["sign-in-email", "admin-invite-title"] {
+            let i = ids.iter().position(|id| *id == kept).unwrap();
+            assert_eq!(lazy[i], "", "{kept}");
+        }
         assert!(out.contains(&format!("pub static ES_FILE: &str = {name:?};")));
         assert!(
             name.starts_with("locale-es-") && name.ends_with(".txt"),

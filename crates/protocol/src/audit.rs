@@ -100,6 +100,12 @@ words! {
         AttachmentDownloaded = "attachment_downloaded": "An encrypted attachment was fetched by a member of its conversation (id and size).",
         VisitScheduled = "visit_scheduled": "A video visit was scheduled (patient, clinician, start and length).",
         VisitCancelled = "visit_cancelled": "A scheduled video visit was cancelled (by its clinician or staff) before it ended.",
+        VisitCreated = "visit_created": "The clinician's device opened a visit's end-to-end encrypted group (the visit's conversation).",
+        VisitWaiting = "visit_waiting": "Someone entered a visit's waiting room with one of their devices.",
+        VisitAdmitted = "visit_admitted": "The clinician admitted someone from the waiting room: their device may now be added to the visit's group.",
+        VisitDeclined = "visit_declined": "The clinician declined someone in the waiting room (or sent them out of the visit).",
+        VisitLeft = "visit_left": "Someone left a visit.",
+        VisitEnded = "visit_ended": "The clinician ended a visit for everyone: nothing more is sent in its group.",
         QuotaExceeded = "quota_exceeded": "A message or attachment was refused because a storage quota was used up (whose: device, person or organisation; per day or held), recorded once per person and quota in 10 minutes.",
     }
 }

@@ -497,6 +497,10 @@ pub struct ConversationSummary {
     /// theirs), for this device to add: only one's own, or anyone's for a clinician.
     #[serde(default)]
     pub waiting: Vec<WaitingDevice>,
+    /// A visit's group (issue 23): its signalling and in-visit chat, shown with the visit
+    /// rather than among the conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<Id>,
 }
 
 /// A device to add to a conversation.

@@ -183,6 +183,9 @@ pub enum Topic {
     /// A clinician was brought into the care team: the patient's care team and activity
     /// views fetch again.
     CareTeam,
+    /// Someone entered or left a visit's waiting room, was admitted or declined, or the
+    /// visit ended: the visit's views fetch its room again.
+    Visits,
 }
 
 #[cfg(test)]

@@ -274,6 +274,29 @@ pub fn table() -> Vec<Row> {
             .gives(many::<haven_protocol::visits::VisitSummary>),
         spec(M::DELETE, "/visits/{id}", full(&[Action::ScheduleVisit]), delete(visits::cancel))
             .doc("Cancel a visit that has not ended (its clinician, or staff); it leaves the lists"),
+        spec(M::GET, "/visits/{id}", full(&[Action::Converse]), get(visits::room::get))
+            .doc("A visit's room: for its clinician everyone who came and where they stand, for its patient themselves; the visit's group once they may be in it")
+            .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::POST, "/visits/{id}/room", full(&[Action::Converse]), post(visits::room::open))
+            .doc("The visit's clinician opens its end-to-end encrypted group with this device (from ten minutes before the start to the end); from a device not in it, a new group, and whoever was admitted waits again")
+            .takes(one::<haven_protocol::visits::VisitDevice>)
+            .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::POST, "/visits/{id}/wait", full(&[Action::Converse]), post(visits::room::wait))
+            .doc("The visit's patient enters the waiting room with this device; refused once declined")
+            .takes(one::<haven_protocol::visits::VisitDevice>)
+            .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::POST, "/visits/{id}/admit", full(&[Action::Converse]), post(visits::room::admit))
+            .doc("The visit's clinician admits someone waiting: the device they came with may then be added to the visit's group, and only it")
+            .takes(one::<haven_protocol::visits::VisitPerson>)
+            .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::POST, "/visits/{id}/decline", full(&[Action::Converse]), post(visits::room::decline))
+            .doc("The visit's clinician declines someone waiting, or sends out someone admitted; final for the visit")
+            .takes(one::<haven_protocol::visits::VisitPerson>)
+            .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::POST, "/visits/{id}/leave", full(&[Action::Converse]), post(visits::room::leave))
+            .doc("Leave a visit (recorded); a patient may wait again later"),
+        spec(M::POST, "/visits/{id}/end", full(&[Action::Converse]), post(visits::room::end))
+            .doc("The visit's clinician ends it for everyone: its group takes nothing more"),
         spec(M::GET, "/patient-contacts", full(&[Action::ReadPatientContacts]), get(clinical::contacts))
             .doc("Patients' contact details (no clinical content)")
             .gives(many::<wire::ContactCard>),

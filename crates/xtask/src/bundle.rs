@@ -89,7 +89,8 @@ pub struct Sizes {
     pub languages: (u64, u64, u64),
 }
 
-/// Catalogue files of the languages other than English (see `haven_i18n::compile::files`).
+/// Catalogue files fetched when shown: the languages other than English, and the audit
+/// log's English words (see `haven_i18n::compile::files`).
 const LANGUAGE_PREFIX: &str = "locale-";
 
 fn after_sign_in(name: &str) -> bool {
@@ -160,7 +161,7 @@ impl Sizes {
         let (raw, gz, br) = self.languages;
         out.push_str(&format!(
             "{:<40} {raw:>10} {gz:>10} {br:>10}",
-            "Spanish catalogue, when shown"
+            "catalogues, when shown"
         ));
         out
     }
@@ -201,7 +202,7 @@ impl Sizes {
         ));
         let (raw, gz, br) = self.languages;
         rows.push_str(&format!(
-            "| Spanish catalogue, fetched by pages shown in Spanish | {} | {} | {} |",
+            "| catalogues fetched when shown (Spanish; the audit log's English words) | {} | {} | {} |",
             kb(raw),
             kb(gz),
             kb(br)

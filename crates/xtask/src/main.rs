@@ -20,6 +20,7 @@ commands:
                          --brand-name NAME, --idle-timeout-secs N)
   test                   everything CI checks: fmt, clippy (native and wasm32), tests,
                          browser tests, the bundle size budget, end-to-end tests
+  size                   build the app and print what each file costs against the budget
   bench                  measure bundle size and start-up time; update BENCHMARKS.md
   screenshots            build the app, serve it with the demo accounts, and write a PNG of
                          every view of every role at 1280 px and 360 px wide into
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
         Some("screenshots") => screenshots(&rest),
+        Some("size") => size(&rest).map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -167,22 +169,7 @@ fn test(args: &[String]) -> Result {
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )?;
 
-    let dist = bundle::build_app()?;
-    step("bundle size budget");
-    let sizes = bundle::measure(&dist)?;
-    println!("{}", sizes.table());
-    if sizes.brotli > bundle::BROTLI_BUDGET_BYTES {
-        return Err(format!(
-            "the app's files are {} bytes brotli-compressed, over the budget of {}",
-            sizes.brotli,
-            bundle::BROTLI_BUDGET_BYTES
-        ));
-    }
-    println!(
-        "within budget: {} of {} bytes brotli",
-        sizes.brotli,
-        bundle::BROTLI_BUDGET_BYTES
-    );
+    let dist = size(&[])?;
 
     step("end-to-end tests (real server, release app, Chromium, Firefox, WebKit)");
     run_cmd(cargo().args(["build", "-p", "haven-server"]))?;
@@ -301,6 +288,31 @@ fn mls_bench() -> Result<std::path::PathBuf> {
     let path = root().join("target/mls-bench.txt");
     std::fs::write(&path, output).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// Builds the app and holds it to the page-load budget; where the app was built.
+fn size(args: &[String]) -> Result<PathBuf> {
+    if let Some(extra) = args.first() {
+        return Err(format!("`size` takes no options (got {extra})"));
+    }
+    tools::ensure_build_tools()?;
+    let dist = bundle::build_app()?;
+    step("bundle size budget");
+    let sizes = bundle::measure(&dist)?;
+    println!("{}", sizes.table());
+    if sizes.brotli > bundle::BROTLI_BUDGET_BYTES {
+        return Err(format!(
+            "the app's files are {} bytes brotli-compressed, over the budget of {}",
+            sizes.brotli,
+            bundle::BROTLI_BUDGET_BYTES
+        ));
+    }
+    println!(
+        "within budget: {} of {} bytes brotli",
+        sizes.brotli,
+        bundle::BROTLI_BUDGET_BYTES
+    );
+    Ok(dist)
 }
 
 fn screenshots(args: &[String]) -> Result {

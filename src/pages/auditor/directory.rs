@@ -175,6 +175,12 @@ pub fn action_label(action: AuditAction) -> Msg {
         A::QuotaExceeded => Msg::AuditActionQuotaExceeded,
         A::VisitScheduled => Msg::AuditActionVisitScheduled,
         A::VisitCancelled => Msg::AuditActionVisitCancelled,
+        A::VisitCreated => Msg::AuditActionVisitCreated,
+        A::VisitWaiting => Msg::AuditActionVisitWaiting,
+        A::VisitAdmitted => Msg::AuditActionVisitAdmitted,
+        A::VisitDeclined => Msg::AuditActionVisitDeclined,
+        A::VisitLeft => Msg::AuditActionVisitLeft,
+        A::VisitEnded => Msg::AuditActionVisitEnded,
     }
 }
 
@@ -224,6 +230,12 @@ pub fn action_about(action: AuditAction) -> Msg {
         A::QuotaExceeded => Msg::AuditAboutQuotaExceeded,
         A::VisitScheduled => Msg::AuditAboutVisitScheduled,
         A::VisitCancelled => Msg::AuditAboutVisitCancelled,
+        A::VisitCreated => Msg::AuditAboutVisitCreated,
+        A::VisitWaiting => Msg::AuditAboutVisitWaiting,
+        A::VisitAdmitted => Msg::AuditAboutVisitAdmitted,
+        A::VisitDeclined => Msg::AuditAboutVisitDeclined,
+        A::VisitLeft => Msg::AuditAboutVisitLeft,
+        A::VisitEnded => Msg::AuditAboutVisitEnded,
     }
 }
 

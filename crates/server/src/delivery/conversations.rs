@@ -150,6 +150,7 @@ pub async fn create(
             left: false,
             care_team: request.care_team,
             waiting,
+            visit: None,
         }),
     ))
 }
@@ -159,6 +160,7 @@ pub async fn create(
 macro_rules! waiting_where {
     ($only:literal) => {
         concat!("WHERE mine.device_id = ? ", $only, " AND mine.user_id = ? AND mine.left_seq IS NULL
+           AND c.visit_id IS NULL
            AND (c.care_team = 1 OR EXISTS (
                 SELECT 1 FROM conversation_devices member
                 WHERE member.conversation_id = mine.conversation_id
@@ -193,6 +195,30 @@ macro_rules! waiting {
     };
 }
 
+/// The devices admitted from the waiting rooms of the visits whose group the caller's
+/// device is in, as their clinician, not yet added.
+macro_rules! visit_waiting {
+    ($only:literal) => {
+        concat!(
+            "SELECT mine.conversation_id, d.id, d.user_id
+             FROM conversation_devices mine
+             JOIN conversations c ON c.id = mine.conversation_id
+             JOIN visits v ON v.id = c.visit_id AND v.conversation_id = c.id
+             JOIN visit_participants vp ON vp.visit_id = v.id AND vp.state = 'admitted'
+             JOIN mls_devices d ON d.id = vp.device_id AND d.revoked_at IS NULL
+             JOIN users u ON u.id = d.user_id AND u.active = 1
+             WHERE mine.device_id = ? ",
+            $only,
+            " AND mine.left_seq IS NULL AND v.clinician_id = mine.user_id AND mine.user_id = ?
+               AND v.ended_at IS NULL AND v.cancelled_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM conversation_devices x
+                               WHERE x.conversation_id = c.id AND x.device_id = d.id)
+               AND EXISTS (SELECT 1 FROM key_packages k WHERE k.device_id = d.id AND k.not_after > ?)
+             LIMIT 100"
+        )
+    };
+}
+
 /// Devices that belong in the caller's conversations (or in `only`) but are not in them
 /// yet and have a KeyPackage to be added with: new devices of current members and, in a
 /// care-team conversation, the devices of every clinician of the care team (one brought
@@ -221,7 +247,25 @@ async fn waiting(
             .bind(authed.user_id.as_str())
             .bind(now());
     }
-    let rows: Vec<(String, String, String)> = query.fetch_all(state.db()).await?;
+    let mut rows: Vec<(String, String, String)> = query.fetch_all(state.db()).await?;
+    // A visit's group takes the devices admitted from its waiting room, added by the
+    // visit's clinician.
+    if authed.role == haven_protocol::Role::Clinician {
+        let mut visits = sqlx::query_as(match only {
+            None => visit_waiting!(""),
+            Some(_) => visit_waiting!("AND mine.conversation_id = ?"),
+        })
+        .bind(device.as_str());
+        if let Some(conversation) = only {
+            visits = visits.bind(conversation.as_str());
+        }
+        let found: Vec<(String, String, String)> = visits
+            .bind(authed.user_id.as_str())
+            .bind(now())
+            .fetch_all(state.db())
+            .await?;
+        rows.extend(found);
+    }
     let mut waiting_in: HashMap<String, Vec<WaitingDevice>> = HashMap::new();
     for (conversation, device, user) in rows {
         let (Ok(device), Ok(user)) = (Id::parse(&device), Id::parse(&user)) else {
@@ -235,7 +279,17 @@ async fn waiting(
     Ok(waiting_in)
 }
 
-type SummaryRow = (String, String, String, i64, i64, i64, Option<i64>, i64);
+type SummaryRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+);
 
 /// `GET /api/mls/devices/{id}/conversations`: the device's conversations, newest
 /// activity first. A list naming patients, so it is recorded as a read.
@@ -248,7 +302,7 @@ pub async fn list(
     let device = Id::parse(&device).map_err(|_| Error::NotFound)?;
     let rows: Vec<SummaryRow> = sqlx::query_as(
         "SELECT c.id, c.patient_id, c.created_by, c.created_at, c.last_seq, cd.acked_seq, cd.left_seq,
-                c.care_team
+                c.care_team, c.visit_id
          FROM conversation_devices cd JOIN conversations c ON c.id = cd.conversation_id
          WHERE cd.device_id = ? AND cd.user_id = ? AND c.org_id = ?
          ORDER BY c.last_seq DESC, c.id LIMIT 1000",
@@ -260,7 +314,7 @@ pub async fn list(
     .await?;
     let mut waiting_in = waiting(&state, &authed, &device, None).await?;
     let mut out = Vec::with_capacity(rows.len());
-    for (id, patient, created_by, created_at, last_seq, acked, left, care_team) in rows {
+    for (id, patient, created_by, created_at, last_seq, acked, left, care_team, visit) in rows {
         let waiting = waiting_in.remove(&id).unwrap_or_default();
         out.push(ConversationSummary {
             id: Id::parse(&id).map_err(Error::internal)?,
@@ -272,6 +326,10 @@ pub async fn list(
             left: left.is_some(),
             care_team: care_team != 0,
             waiting,
+            visit: visit
+                .map(|v| Id::parse(&v))
+                .transpose()
+                .map_err(Error::internal)?,
         });
     }
     crate::audit::record_list_read(&state, &authed, ip, "conversations", out.len()).await?;

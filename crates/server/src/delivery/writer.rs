@@ -438,6 +438,8 @@ struct RunConversation {
     last_seq: u64,
     /// Current members: device -> user.
     members: HashMap<String, String>,
+    /// A visit's group whose visit has ended: it takes nothing more.
+    visit_ended: bool,
 }
 
 /// Checks and stores consecutive application messages with a handful of statements:
@@ -461,14 +463,17 @@ async fn application_run(
     // Only placeholders are interpolated into these statements: the values are bound.
     for (marks, chunk) in in_lists(&ids) {
         let sql = format!(
-            "SELECT id, org_id, patient_id, epoch, last_seq FROM conversations WHERE id IN ({marks})"
+            "SELECT c.id, c.org_id, c.patient_id, c.epoch, c.last_seq, v.ended_at
+             FROM conversations c LEFT JOIN visits v ON v.id = c.visit_id
+             WHERE c.id IN ({marks})"
         );
-        let mut query =
-            sqlx::query_as::<_, (String, String, String, i64, i64)>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (String, String, String, i64, i64, Option<i64>)>(
+            sqlx::AssertSqlSafe(sql),
+        );
         for id in &chunk {
             query = query.bind(**id);
         }
-        for (id, org, patient, epoch, last_seq) in query.fetch_all(&mut *tx).await? {
+        for (id, org, patient, epoch, last_seq, ended) in query.fetch_all(&mut *tx).await? {
             orgs.insert(id.clone(), org);
             conversations.insert(
                 id,
@@ -477,6 +482,7 @@ async fn application_run(
                     epoch: u64::try_from(epoch).unwrap_or(0),
                     last_seq: u64::try_from(last_seq).unwrap_or(0),
                     members: HashMap::new(),
+                    visit_ended: ended.is_some(),
                 },
             );
         }
@@ -537,6 +543,10 @@ async fn application_run(
             outcomes.push(Err(Refusal::invalid(
                 "An application message cannot carry a change of members.",
             )));
+            continue;
+        }
+        if conversation.visit_ended {
+            outcomes.push(Err(visit_ended()));
             continue;
         }
         if let Some(before) = stored.get(digest) {
@@ -794,6 +804,7 @@ struct ConversationRow {
     patient: String,
     epoch: u64,
     last_seq: u64,
+    visit: Option<VisitOf>,
 }
 
 async fn conversation(
@@ -801,19 +812,78 @@ async fn conversation(
     org: &Id,
     id: &Id,
 ) -> Result<ConversationRow, Refusal> {
-    let row: Option<(String, i64, i64)> = sqlx::query_as(
-        "SELECT patient_id, epoch, last_seq FROM conversations WHERE id = ? AND org_id = ?",
+    type Row = (
+        String,
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT c.patient_id, c.epoch, c.last_seq, c.visit_id, v.clinician_id, v.ended_at
+         FROM conversations c LEFT JOIN visits v ON v.id = c.visit_id
+         WHERE c.id = ? AND c.org_id = ?",
     )
     .bind(id.as_str())
     .bind(org.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let (patient, epoch, last_seq) = row.ok_or_else(Refusal::not_a_member)?;
+    let (patient, epoch, last_seq, visit_id, clinician, ended_at) =
+        row.ok_or_else(Refusal::not_a_member)?;
+    let visit = match (visit_id, clinician) {
+        (Some(id), Some(clinician)) => Some(VisitOf {
+            id,
+            clinician,
+            ended: ended_at.is_some(),
+        }),
+        (None, _) => None,
+        // A visit conversation whose visit is gone takes nothing.
+        (Some(_), None) => return Err(Refusal::not_a_member()),
+    };
     Ok(ConversationRow {
         patient,
         epoch: u64::try_from(epoch).unwrap_or(0),
         last_seq: u64::try_from(last_seq).unwrap_or(0),
+        visit,
     })
+}
+
+fn visit_ended() -> Refusal {
+    Refusal::new(
+        ErrorCode::Forbidden,
+        "This visit has ended: nothing more is sent in it.",
+    )
+}
+
+/// The visit a conversation of the visit kind belongs to.
+struct VisitOf {
+    id: String,
+    clinician: String,
+    ended: bool,
+}
+
+/// May `user`'s `device` be added to a visit's group? The clinician's devices, and the
+/// one device each person admitted from the waiting room came with.
+async fn may_join_visit(
+    conn: &mut SqliteConnection,
+    visit: &VisitOf,
+    user: &str,
+    device: &Id,
+) -> Result<bool, Refusal> {
+    if user == visit.clinician {
+        return Ok(true);
+    }
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM visit_participants
+         WHERE visit_id = ? AND user_id = ? AND device_id = ? AND state = 'admitted'",
+    )
+    .bind(&visit.id)
+    .bind(user)
+    .bind(device.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// The device is the caller's, not revoked, and a current member of the conversation.
@@ -880,6 +950,9 @@ async fn send(
     let row = conversation(conn, org, &job.conversation).await?;
     if !is_current_member(conn, &job.conversation, &job.device, &job.authed.user_id).await? {
         return Err(Refusal::not_a_member());
+    }
+    if row.visit.as_ref().is_some_and(|v| v.ended) {
+        return Err(visit_ended());
     }
     // Sent again after a reconnect (a commit included: it must not look like it lost
     // its own epoch): where it already is, with nothing written.
@@ -1028,11 +1101,23 @@ async fn send(
                         "A device to add is, or was, already in this conversation.",
                     ));
                 }
-                if !may_join(conn, org, &row.patient, &user).await? {
-                    return Err(Refusal::new(
-                        ErrorCode::NotInCareTeam,
-                        "Only the patient and their care team can be in this conversation.",
-                    ));
+                match &row.visit {
+                    Some(visit) => {
+                        if !may_join_visit(conn, visit, &user, device).await? {
+                            return Err(Refusal::new(
+                                ErrorCode::Forbidden,
+                                "Only the visit's clinician and the devices admitted from its waiting room can be in a visit.",
+                            ));
+                        }
+                    }
+                    None => {
+                        if !may_join(conn, org, &row.patient, &user).await? {
+                            return Err(Refusal::new(
+                                ErrorCode::NotInCareTeam,
+                                "Only the patient and their care team can be in this conversation.",
+                            ));
+                        }
+                    }
                 }
                 if !sender_is_clinician && user != job.authed.user_id.as_str() {
                     let present: Option<(i64,)> = sqlx::query_as(

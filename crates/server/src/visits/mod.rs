@@ -22,6 +22,8 @@ use crate::identity::session::Authed;
 use crate::state::AppState;
 use crate::store::begin_write;
 
+pub mod room;
+
 /// Visits one list shows at most.
 const MAX_LISTED: i64 = 500;
 
@@ -142,7 +144,7 @@ pub async fn schedule(
     }))
 }
 
-/// `GET /api/visits`: the visits not yet over, soonest first. A patient sees their own, a
+/// `GET /api/visits`: the visits not yet over (nor ended by their clinician), soonest first. A patient sees their own, a
 /// clinician theirs, staff the organisation's schedule; recorded as a read of a list of
 /// patients (clinicians and staff) before it leaves.
 pub async fn list(
@@ -161,7 +163,7 @@ pub async fn list(
     let sql = format!(
         "SELECT v.id, v.patient_id, p.display_name, v.clinician_id, c.display_name, v.starts_at, v.ends_at
          FROM visits v JOIN users p ON p.id = v.patient_id JOIN users c ON c.id = v.clinician_id
-         WHERE v.org_id = ? AND v.ends_at > ? AND v.cancelled_at IS NULL {filter}
+         WHERE v.org_id = ? AND v.ends_at > ? AND v.cancelled_at IS NULL AND v.ended_at IS NULL {filter}
          ORDER BY v.starts_at, v.id LIMIT ?"
     );
     let rows: Vec<(String, String, String, String, String, i64, i64)> =
