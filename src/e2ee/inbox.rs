@@ -276,6 +276,8 @@ pub struct Line {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
+    /// The member's device (each device of a person is a member of its own).
+    pub device: Id,
     pub name: String,
     pub role: Role,
     pub me: bool,
@@ -316,6 +318,9 @@ pub struct ConversationView {
     pub reordered: u64,
     /// A change to the conversation that did not go through, for the person to see.
     pub problem: Option<Problem>,
+    /// A visit's group (issue 23): shown with the visit, not among the conversations.
+    #[serde(default)]
+    pub visit: Option<Id>,
 }
 
 /// Everything the messaging views show.

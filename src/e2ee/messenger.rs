@@ -350,6 +350,25 @@ pub struct Messenger {
     /// Stretches this batch found lost, per conversation (`from`, `to`): asked of the
     /// members in one request each once the batch has run.
     asks: BTreeMap<Id, (u64, u64)>,
+    signals: Vec<Signalled>,
+}
+
+/// Visit signalling this device received in a visit's group (issue 23), for the visit's
+/// page: from which device (as MLS authenticated it) and its certified role.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Signalled {
+    pub conversation: Id,
+    pub from: Id,
+    pub role: Role,
+    /// [`Content::Offer`], [`Content::Answer`], [`Content::Candidate`] or
+    /// [`Content::EndVisit`].
+    pub content: Content,
+}
+
+impl std::fmt::Debug for Signalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signalled({:?})", self.content)
+    }
 }
 
 /// What a batch of jobs produced: the state to seal, then the frames to send, and
@@ -363,6 +382,7 @@ pub struct Effects {
     pub frames: Vec<ClientFrame>,
     pub handovers: Vec<Handover>,
     pub offered: Vec<Offered>,
+    pub signals: Vec<Signalled>,
 }
 
 impl Job {
@@ -407,6 +427,7 @@ impl Messenger {
             handovers: Vec::new(),
             offered: Vec::new(),
             asks: BTreeMap::new(),
+            signals: Vec::new(),
         })
     }
 
@@ -490,6 +511,7 @@ impl Messenger {
             frames,
             handovers: std::mem::take(&mut self.handovers),
             offered: std::mem::take(&mut self.offered),
+            signals: std::mem::take(&mut self.signals),
         }
     }
 
@@ -671,6 +693,32 @@ impl Messenger {
                                 self.handovers.push(Handover {
                                     conversation: conversation.clone(),
                                     archive: archive_of(kept, from, to, true),
+                                });
+                            }
+                        }
+                        // Visit signalling for this device: handed to the visit's page.
+                        Ok(
+                            content @ (Content::Offer { .. }
+                            | Content::Answer { .. }
+                            | Content::Candidate { .. }
+                            | Content::EndVisit {}),
+                        ) => {
+                            let for_me = match &content {
+                                Content::Offer { to, .. }
+                                | Content::Answer { to, .. }
+                                | Content::Candidate { to, .. } => *to == self.me.device,
+                                _ => true,
+                            };
+                            let in_visit = self
+                                .summaries
+                                .get(&conversation)
+                                .is_some_and(|s| s.visit.is_some());
+                            if for_me && in_visit && sender.device != self.me.device {
+                                self.signals.push(Signalled {
+                                    conversation: conversation.clone(),
+                                    from: sender.device.clone(),
+                                    role: sender.role,
+                                    content,
                                 });
                             }
                         }
@@ -979,9 +1027,17 @@ impl Messenger {
                 .conversations
                 .get(conversation)
                 .is_some_and(|k| k.care_team == Some(true));
+        // A visit's clinician brings in the visit's patient's device that the server
+        // lists as admitted (the server adds it to no group before admission).
+        let visit_patient = self
+            .summaries
+            .get(conversation)
+            .filter(|s| s.visit.is_some() && self.me.role == Role::Clinician)
+            .map(|s| s.patient.clone());
         self.certified_for(key_packages, |body| {
-            let welcome =
-                users.contains(&body.user) || (team_grows && body.role == Role::Clinician);
+            let welcome = users.contains(&body.user)
+                || (team_grows && body.role == Role::Clinician)
+                || visit_patient.as_ref() == Some(&body.user);
             welcome && devices.contains(&body.device)
         })
     }
@@ -1264,6 +1320,7 @@ impl Messenger {
     ) {
         let conversation = summary.id.clone();
         let (patient, care_team) = (summary.patient.clone(), summary.care_team);
+        let summary_is_visit = summary.visit.is_some();
         self.summaries.insert(conversation.clone(), summary);
         let id = conversation.as_str().as_bytes();
         self.saved
@@ -1281,6 +1338,10 @@ impl Messenger {
                 || body.user == self.me.user
                 || (care_team && body.role == Role::Clinician)
         });
+        // A visit's group starts with the clinician alone: the others come when admitted.
+        if key_packages.is_empty() && summary_is_visit {
+            return;
+        }
         match self.device.add(id, &key_packages, &self.trust, now()) {
             Ok(commit) => self.queue_commit(&conversation, commit, frames),
             Err(e) => {
@@ -1391,6 +1452,7 @@ impl Messenger {
                 list.into_iter()
                     .map(|(m, status)| MemberView {
                         me: m.device == self.me.device,
+                        device: m.device,
                         name: m.name,
                         role: m.role,
                         removal_pending: status.is_err(),
@@ -1512,6 +1574,7 @@ impl Messenger {
             missing: kept.links.as_ref().map_or(0, Links::missing),
             reordered: kept.links.as_ref().map_or(0, Links::reordered),
             problem: kept.problem,
+            visit: self.summaries.get(id).and_then(|s| s.visit.clone()),
         }
     }
 

@@ -94,6 +94,9 @@ pub enum Reply {
         /// Nothing kept changed: no sealed state comes with it, and none is to be saved.
         #[serde(default)]
         unchanged: bool,
+        /// Visit signalling for the visit's page.
+        #[serde(default)]
+        signals: Vec<crate::e2ee::messenger::Signalled>,
     },
     Failed {
         failure: Failure,
@@ -260,6 +263,7 @@ pub(crate) fn handle(
                     handovers: effects.handovers,
                     offered: effects.offered,
                     unchanged: effects.unchanged,
+                    signals: effects.signals,
                 },
                 effects.state,
             )

@@ -65,7 +65,33 @@ pub enum Content {
         from: u64,
         to: u64,
     },
+    /// Video visit signalling (issue 23), in a visit's group: a session description
+    /// offered to one device (`restart`: an ICE restart after a network change).
+    /// Signalling is handed to the visit's page, never shown or kept in a transcript.
+    Offer {
+        to: Id,
+        sdp: String,
+        #[serde(default)]
+        restart: bool,
+    },
+    Answer {
+        to: Id,
+        sdp: String,
+    },
+    /// One ICE candidate for one device: the JSON of an `RTCIceCandidateInit`, which
+    /// the visit's page parses.
+    Candidate {
+        to: Id,
+        candidate: String,
+    },
+    /// The visit ends for everyone (the members take it from a clinician only).
+    EndVisit {},
 }
+
+/// Longest session description taken, in bytes.
+pub const MAX_SDP_BYTES: usize = 64 * 1024;
+/// Longest ICE candidate taken, in bytes.
+pub const MAX_CANDIDATE_BYTES: usize = 2048;
 
 impl std::fmt::Debug for Content {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,6 +103,10 @@ impl std::fmt::Debug for Content {
             Self::Read { .. } => "Read",
             Self::History { .. } => "History",
             Self::HistoryRequest { .. } => "HistoryRequest",
+            Self::Offer { .. } => "Offer",
+            Self::Answer { .. } => "Answer",
+            Self::Candidate { .. } => "Candidate",
+            Self::EndVisit {} => "EndVisit",
         };
         write!(f, "Content::{kind}(<redacted>)")
     }
@@ -150,7 +180,13 @@ impl Content {
             }
             Self::History { key, .. } => is_key(key),
             Self::HistoryRequest { from, to } => *from >= 1 && from <= to,
-            Self::Delete { .. } | Self::Read { .. } => true,
+            Self::Delete { .. } | Self::Read { .. } | Self::EndVisit {} => true,
+            Self::Offer { sdp, .. } | Self::Answer { sdp, .. } => {
+                !sdp.is_empty() && sdp.len() <= MAX_SDP_BYTES
+            }
+            Self::Candidate { candidate, .. } => {
+                !candidate.is_empty() && candidate.len() <= MAX_CANDIDATE_BYTES
+            }
         };
         if ok {
             Ok(())
@@ -275,6 +311,13 @@ impl Transcript {
             }
             // Asks the members; shows nothing.
             Content::HistoryRequest { .. } => Ok(()),
+            // For the visit's page: nothing for a transcript to show or keep.
+            Content::Offer { .. }
+            | Content::Answer { .. }
+            | Content::Candidate { .. }
+            | Content::EndVisit {} => Err(Error::Refused(
+                "signalling is not part of a transcript".into(),
+            )),
         }
     }
 
@@ -425,6 +468,52 @@ mod tests {
         t.apply(4, &member(1, Role::Clinician), ask).unwrap();
         assert!(t.entries().is_empty());
         assert_eq!(t.read_by(&member(1, Role::Clinician).user), 0);
+    }
+
+    /// Visit signalling reads in the documented form, within limits, and never enters a
+    /// transcript.
+    #[test]
+    fn visit_signalling_is_parsed_with_limits_and_stays_out_of_transcripts() {
+        let to = "ab".repeat(16);
+        let offer: Content = Content::decode(
+            format!(r#"{{"type":"offer","to":"{to}","sdp":"v=0\r\n","restart":true}}"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            offer,
+            Content::Offer {
+                to: Id::parse(&to).unwrap(),
+                sdp: "v=0\r\n".into(),
+                restart: true
+            }
+        );
+        let end = Content::EndVisit {}.encode().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&end).unwrap(),
+            r#"{"type":"end_visit"}"#
+        );
+        for bad in [
+            format!(r#"{{"type":"answer","to":"{to}","sdp":""}}"#),
+            format!(
+                r#"{{"type":"answer","to":"{to}","sdp":"{}"}}"#,
+                "a".repeat(MAX_SDP_BYTES + 1)
+            ),
+            format!(
+                r#"{{"type":"candidate","to":"{to}","candidate":"{}"}}"#,
+                "c".repeat(MAX_CANDIDATE_BYTES + 1)
+            ),
+            format!(r#"{{"type":"candidate","to":"nobody","candidate":"c"}}"#),
+            r#"{"type":"end_visit","why":"x"}"#.to_owned(),
+        ] {
+            assert!(Content::decode(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let mut t = Transcript::default();
+        assert!(t.apply(1, &member(1, Role::Clinician), offer).is_err());
+        assert!(
+            t.apply(2, &member(1, Role::Clinician), Content::EndVisit {})
+                .is_err()
+        );
+        assert!(t.entries().is_empty());
     }
 
     #[test]

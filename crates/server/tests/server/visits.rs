@@ -381,7 +381,7 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
             conversation.as_bytes(),
             &[package_of(&claimed, &patient.id)],
             &clinician.trust,
-            now() as u64,
+            now(),
         )
         .unwrap();
     let info = json!({
@@ -423,7 +423,7 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
             conversation.as_bytes(),
             &[package_of(&claimed, &other_browser.id)],
             &clinician.trust,
-            now() as u64,
+            now(),
         )
         .unwrap();
     let info = json!({
@@ -442,7 +442,7 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
             conversation.as_bytes(),
             &[package_of(&claimed, &patient.id)],
             &clinician.trust,
-            now() as u64,
+            now(),
         )
         .unwrap();
     let info = json!({
