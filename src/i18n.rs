@@ -242,6 +242,11 @@ const PREFERENCES: &str = "haven-preferences";
 const STORE: &str = "preferences";
 const LANGUAGE_KEY: &str = "language";
 
+/// Shows `lang` without keeping it as a choice (the visit module follows the page).
+pub fn follow(lang: Lang) {
+    show(lang);
+}
+
 /// The language from the page's address, before anything else is shown.
 pub fn init() {
     let from_address = web_sys::window()

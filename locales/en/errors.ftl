@@ -55,3 +55,4 @@ field-error-reason = Give a reason of 20 to 500 characters.
 field-error-id = This identifier is not valid.
 field-error-device = This device credential is not valid.
 field-error-bytes = Expected lower-case hexadecimal bytes of the right length.
+error-visit-module = The video visit part of Haven could not be loaded. Check your connection, then reload the page.

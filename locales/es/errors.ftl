@@ -53,3 +53,4 @@ field-error-reason = Indique un motivo de 20 a 500 caracteres.
 field-error-id = Este identificador no es válido.
 field-error-device = Esta credencial de dispositivo no es válida.
 field-error-bytes = Se esperaban bytes hexadecimales en minúsculas de la longitud correcta.
+error-visit-module = No se pudo cargar la parte de videoconsultas de Haven. Compruebe su conexión y vuelva a cargar la página.

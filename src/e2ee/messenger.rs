@@ -35,6 +35,10 @@ pub enum Job {
     Received { text: String },
     /// Encrypt and send a message of one's own.
     Send { conversation: Id, content: Content },
+    /// A message of the visit module (a [`crate::visit::bridge::FromVisit`] as JSON),
+    /// which the page hands on unread: signalling to send in a visit's group, a visit's
+    /// group to start, or a wish to fetch the conversations again.
+    Visit { message: String },
     /// Send a refused message again.
     Retry { request: u64 },
     /// A conversation the server just created, with the KeyPackages of the devices to
@@ -351,6 +355,8 @@ pub struct Messenger {
     /// members in one request each once the batch has run.
     asks: BTreeMap<Id, (u64, u64)>,
     signals: Vec<Signalled>,
+    /// This batch joined a conversation the page has not listed yet.
+    unlisted: bool,
 }
 
 /// Visit signalling this device received in a visit's group (issue 23), for the visit's
@@ -383,6 +389,8 @@ pub struct Effects {
     pub handovers: Vec<Handover>,
     pub offered: Vec<Offered>,
     pub signals: Vec<Signalled>,
+    /// Fetch the list of conversations again: this device joined one it does not know.
+    pub refresh: bool,
 }
 
 impl Job {
@@ -428,6 +436,7 @@ impl Messenger {
             offered: Vec::new(),
             asks: BTreeMap::new(),
             signals: Vec::new(),
+            unlisted: false,
         })
     }
 
@@ -512,6 +521,7 @@ impl Messenger {
             handovers: std::mem::take(&mut self.handovers),
             offered: std::mem::take(&mut self.offered),
             signals: std::mem::take(&mut self.signals),
+            refresh: std::mem::take(&mut self.unlisted),
         }
     }
 
@@ -524,6 +534,7 @@ impl Messenger {
                 conversation,
                 content,
             } => self.send(conversation, content, frames),
+            Job::Visit { message } => self.visit(&message, frames),
             Job::Retry { request } => self.retry(request, frames),
             Job::Create {
                 summary,
@@ -650,6 +661,11 @@ impl Messenger {
                 Ok(joined) if joined == id => {
                     kept.joined_at = Some(seq);
                     kept.links().joined(seq);
+                    // Added to a conversation the page has not listed yet (a visit's
+                    // group, say): what it is comes with the list.
+                    if !self.summaries.contains_key(&conversation) {
+                        self.unlisted = true;
+                    }
                 }
                 _ => kept.unreadable += 1,
             },
@@ -709,10 +725,12 @@ impl Messenger {
                                 | Content::Candidate { to, .. } => *to == self.me.device,
                                 _ => true,
                             };
+                            // A group joined a moment ago may not be listed yet: the
+                            // visit's page knows its group and takes only its signalling.
                             let in_visit = self
                                 .summaries
                                 .get(&conversation)
-                                .is_some_and(|s| s.visit.is_some());
+                                .is_none_or(|s| s.visit.is_some());
                             if for_me && in_visit && sender.device != self.me.device {
                                 self.signals.push(Signalled {
                                     conversation: conversation.clone(),
@@ -786,6 +804,41 @@ impl Messenger {
             }
         }
         self.after_delivery(&conversation, seq, frames);
+    }
+
+    /// What the visit module asked for. Only signalling is sent, and only in a group that
+    /// is a visit's (or one joined a moment ago, not listed yet); only a visit's group
+    /// the server made for this person is started.
+    fn visit(&mut self, message: &str, frames: &mut Vec<ClientFrame>) {
+        use crate::visit::bridge::FromVisit;
+        match serde_json::from_str::<FromVisit>(message) {
+            Ok(FromVisit::Send {
+                conversation,
+                content,
+            }) => {
+                let known_other = self
+                    .summaries
+                    .get(&conversation)
+                    .is_some_and(|s| s.visit.is_none());
+                if let Ok(
+                    content @ (Content::Offer { .. }
+                    | Content::Answer { .. }
+                    | Content::Candidate { .. }
+                    | Content::EndVisit {}),
+                ) = Content::decode(content.as_bytes())
+                    && !known_other
+                {
+                    self.send(conversation, content, frames);
+                }
+            }
+            Ok(FromVisit::Opened { summary }) => {
+                if summary.visit.is_some() && summary.created_by == self.me.user {
+                    self.create(summary, Vec::new(), frames);
+                }
+            }
+            Ok(FromVisit::Refresh) => self.unlisted = true,
+            Err(_) => {}
+        }
     }
 
     /// Messages `from..=to` were gone before this device received them: counted, asked

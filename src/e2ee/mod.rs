@@ -163,6 +163,13 @@ pub struct Engine {
     tab: RefCell<Option<TabLock>>,
 }
 
+impl Engine {
+    /// The device this messenger runs.
+    pub fn device(&self) -> &Id {
+        &self.device
+    }
+}
+
 /// The Web Lock that makes this tab the only one of the browser running a person's
 /// device; released when dropped (and by the browser when the page goes).
 struct TabLock {
@@ -679,7 +686,7 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
         if !current {
             return;
         }
-        let (frames, inbox, handovers, offered, sealed) = match answer {
+        let (frames, inbox, handovers, offered, sealed, visit, refresh_list) = match answer {
             // A sealed state comes exactly when something kept changed.
             Ok((
                 Reply::Effects {
@@ -688,9 +695,13 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
                     handovers,
                     offered,
                     unchanged,
+                    visit,
+                    refresh,
                 },
                 sealed,
-            )) if sealed.is_some() != unchanged => (frames, inbox, handovers, offered, sealed),
+            )) if sealed.is_some() != unchanged => {
+                (frames, inbox, handovers, offered, sealed, visit, refresh)
+            }
             Ok(_) => {
                 fail(ctx, t(Msg::E2eeWorkerGarbledReload));
                 continue;
@@ -713,7 +724,11 @@ async fn drain(ctx: Ctx, engine: Rc<Engine>) {
                 }
             }
         });
+        crate::visit::host::forward(visit);
         ctx.inbox.set(inbox);
+        if refresh_list {
+            leptos::task::spawn_local(refresh(ctx));
+        }
         for handover in handovers {
             leptos::task::spawn_local(hand_over(ctx, handover));
         }

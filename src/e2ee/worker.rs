@@ -94,9 +94,14 @@ pub enum Reply {
         /// Nothing kept changed: no sealed state comes with it, and none is to be saved.
         #[serde(default)]
         unchanged: bool,
-        /// Visit signalling for the visit's page.
+        /// Messages for the visit module ([`crate::visit::bridge::ToVisit`] as JSON: its
+        /// groups when they changed, and their signalling), which the page hands on
+        /// unread.
         #[serde(default)]
-        signals: Vec<crate::e2ee::messenger::Signalled>,
+        visit: Vec<String>,
+        /// Fetch the conversations again (one joined is not listed yet).
+        #[serde(default)]
+        refresh: bool,
     },
     Failed {
         failure: Failure,
@@ -137,6 +142,8 @@ impl From<haven_mls::CertificateError> for Failure {
 pub(crate) struct State {
     fresh: Option<Device>,
     messenger: Option<Messenger>,
+    /// The visit groups last told to the page.
+    groups: Vec<crate::visit::bridge::Group>,
 }
 
 fn now() -> u64 {
@@ -252,6 +259,19 @@ pub(crate) fn handle(
             };
             let effects = m.run(jobs);
             let inbox = m.inbox();
+            let mut visit = Vec::new();
+            let groups = crate::visit::bridge::groups(&inbox);
+            if groups != state.groups {
+                state.groups = groups.clone();
+                let message = crate::visit::bridge::ToVisit::Groups { groups };
+                visit.extend(serde_json::to_string(&message).ok());
+            }
+            if !effects.signals.is_empty() {
+                let message = crate::visit::bridge::ToVisit::Signals {
+                    signals: effects.signals,
+                };
+                visit.extend(serde_json::to_string(&message).ok());
+            }
             (
                 Reply::Effects {
                     frames: effects
@@ -263,7 +283,8 @@ pub(crate) fn handle(
                     handovers: effects.handovers,
                     offered: effects.offered,
                     unchanged: effects.unchanged,
-                    signals: effects.signals,
+                    visit,
+                    refresh: effects.refresh,
                 },
                 effects.state,
             )

@@ -44,11 +44,11 @@ pub fn lede(view: View) -> String {
 pub fn ViewBody(view: View) -> impl IntoView {
     match view {
         View::CareTeam => view! { <patient::CareTeam/> }.into_any(),
-        View::Visits => view! { <patient::Visits/> }.into_any(),
+        View::Visits => view! { <crate::visit::host::VisitHost/> }.into_any(),
         View::Messages => view! { <messages::Messages/> }.into_any(),
         View::MyActivity => view! { <patient::MyActivity/> }.into_any(),
         View::MyPatients => view! { <clinician::MyPatients/> }.into_any(),
-        View::WaitingRoom => view! { <clinician::WaitingRoom/> }.into_any(),
+        View::WaitingRoom => view! { <crate::visit::host::VisitHost/> }.into_any(),
         View::Schedule => view! { <staff::Schedule/> }.into_any(),
         View::PatientContacts => view! { <staff::PatientContacts/> }.into_any(),
         // Their words are fetched apart from the page (see `crate::i18n::lazy_ready`).

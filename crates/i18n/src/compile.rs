@@ -471,10 +471,10 @@ pub fn generate(locales: &Path) -> Result<(String, Vec<Problem>), Vec<String>> {
 }
 
 /// Messages of the reference language that only administrators and auditors see (their
-/// views' words): left out of the page's table and fetched from a file of their own when
-/// first shown, so every other page load does not pay for them. The invitation form is
-/// also a clinician's, so its words stay.
-pub const LAZY_PREFIXES: [&str; 2] = ["audit-", "admin-"];
+/// views' words), and the visit module's: left out of the page's table and fetched from a
+/// file of their own when first shown, so every other page load does not pay for them.
+/// The invitation form is also a clinician's, so its words stay.
+pub const LAZY_PREFIXES: [&str; 3] = ["audit-", "admin-", "visit-"];
 const NOT_LAZY_PREFIX: &str = "admin-invite-";
 
 /// The name part of the file holding them (`locale-en-admin-<hash>.txt`).

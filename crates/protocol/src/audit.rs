@@ -12,11 +12,26 @@ use crate::access::Role;
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $word:literal : $about:literal,)+ }) => {
         $(#[$meta])*
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, Deserialize))]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[doc = $about] $variant,)+
+        }
+
+        /// Read through [`Self::ALL`]: in the browser, far less code than a derived
+        /// reader of every word (the server derives it, for its OpenAPI document).
+        #[cfg(not(feature = "openapi"))]
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let word = String::deserialize(d)?;
+                word.parse().map_err(|_| {
+                    serde::de::Error::invalid_value(
+                        serde::de::Unexpected::Str(&word),
+                        &"a known word",
+                    )
+                })
+            }
         }
 
         impl $name {

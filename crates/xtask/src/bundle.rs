@@ -85,6 +85,8 @@ pub struct Sizes {
     pub brotli: u64,
     /// The encryption worker, loaded after sign-in.
     pub later: (u64, u64, u64),
+    /// The visit module, loaded when a visit view opens.
+    pub visit: (u64, u64, u64),
     /// The catalogues fetched only by pages shown in their language.
     pub languages: (u64, u64, u64),
 }
@@ -93,12 +95,20 @@ pub struct Sizes {
 /// log's English words (see `haven_i18n::compile::files`).
 const LANGUAGE_PREFIX: &str = "locale-";
 
+/// Files of the visit module: loaded when a visit view opens, so outside the page-load
+/// budget too (and measured on their own).
+pub const VISIT_PREFIX: &str = "haven-visit";
+
 fn after_sign_in(name: &str) -> bool {
     name.starts_with(AFTER_SIGN_IN_PREFIX)
 }
 
+fn visit_module(name: &str) -> bool {
+    name.starts_with(VISIT_PREFIX)
+}
+
 fn on_page_load(name: &str) -> bool {
-    !after_sign_in(name) && !name.starts_with(LANGUAGE_PREFIX)
+    !after_sign_in(name) && !visit_module(name) && !name.starts_with(LANGUAGE_PREFIX)
 }
 
 /// Sizes of everything the page loads: raw, and as the server sends it compressed.
@@ -109,6 +119,7 @@ pub fn measure(dist: &Path) -> Result<Sizes> {
         gzip: 0,
         brotli: 0,
         later: (0, 0, 0),
+        visit: (0, 0, 0),
         languages: (0, 0, 0),
     };
     for file in app_files(dist)? {
@@ -127,6 +138,9 @@ pub fn measure(dist: &Path) -> Result<Sizes> {
             (&mut sizes.raw, &mut sizes.gzip, &mut sizes.brotli)
         } else if after_sign_in(&name) {
             let (r, g, b) = &mut sizes.later;
+            (r, g, b)
+        } else if visit_module(&name) {
+            let (r, g, b) = &mut sizes.visit;
             (r, g, b)
         } else {
             let (r, g, b) = &mut sizes.languages;
@@ -157,6 +171,11 @@ impl Sizes {
         out.push_str(&format!(
             "{:<40} {raw:>10} {gz:>10} {br:>10}\n",
             "encryption worker, after sign-in"
+        ));
+        let (raw, gz, br) = self.visit;
+        out.push_str(&format!(
+            "{:<40} {raw:>10} {gz:>10} {br:>10}\n",
+            "visit module, when a visit view opens"
         ));
         let (raw, gz, br) = self.languages;
         out.push_str(&format!(
@@ -200,9 +219,16 @@ impl Sizes {
             kb(gz),
             kb(br)
         ));
+        let (raw, gz, br) = self.visit;
+        rows.push_str(&format!(
+            "| visit module (views and WebRTC), loaded when a visit view opens | {} | {} | {} |\n",
+            kb(raw),
+            kb(gz),
+            kb(br)
+        ));
         let (raw, gz, br) = self.languages;
         rows.push_str(&format!(
-            "| catalogues fetched when shown (Spanish; the audit log's English words) | {} | {} | {} |",
+            "| catalogues fetched when shown (Spanish; the English words of the admin, audit and visit views) | {} | {} | {} |",
             kb(raw),
             kb(gz),
             kb(br)

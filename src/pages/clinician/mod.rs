@@ -34,11 +34,3 @@ pub fn MyPatients() -> impl IntoView {
     }
     .into_any()
 }
-
-/// The waiting room arrives with visits; until then the view says so.
-#[component]
-pub fn WaitingRoom() -> impl IntoView {
-    view! {
-        <EmptyState title=Msg::CareWaitingRoomEmptyTitle text=Msg::CareWaitingRoomEmptyText/>
-    }
-}

@@ -25,9 +25,12 @@ pub fn Messages() -> impl IntoView {
     // The first conversation opens by itself.
     Effect::new(move |_| {
         if selected.with(Option::is_none)
-            && let Some(first) = ctx
-                .inbox
-                .with(|i| i.conversations.first().map(|c| c.id.clone()))
+            && let Some(first) = ctx.inbox.with(|i| {
+                i.conversations
+                    .iter()
+                    .find(|c| c.visit.is_none())
+                    .map(|c| c.id.clone())
+            })
         {
             selected.set(Some(first));
         }
@@ -67,8 +70,10 @@ fn ConversationList(selected: RwSignal<Option<Id>>) -> impl IntoView {
     };
     let rows = move || {
         ctx.inbox.with(|i| {
+            // A visit's group shows with its visit.
             i.conversations
                 .iter()
+                .filter(|c| c.visit.is_none())
                 .map(|c| (c.id.clone(), c.title.clone(), c.unread))
                 .collect::<Vec<_>>()
         })

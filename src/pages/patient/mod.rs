@@ -31,14 +31,6 @@ pub fn CareTeam() -> impl IntoView {
     .into_any()
 }
 
-/// Visits arrive with a later feature; until then the view says so rather than pretend.
-#[component]
-pub fn Visits() -> impl IntoView {
-    view! {
-        <EmptyState title=Msg::CareVisitsEmptyTitle text=Msg::CareVisitsEmptyText/>
-    }
-}
-
 /// The server's English prefix of a care-team entry, before the name of who brought the
 /// clinician in.
 const BROUGHT_IN_BY: &str = "Joined your care team (brought in by ";

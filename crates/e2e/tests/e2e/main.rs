@@ -13,3 +13,4 @@ mod messaging;
 mod quotas;
 mod screens;
 mod secure_boot;
+mod visits;
