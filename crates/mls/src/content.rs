@@ -502,7 +502,7 @@ mod tests {
                 r#"{{"type":"candidate","to":"{to}","candidate":"{}"}}"#,
                 "c".repeat(MAX_CANDIDATE_BYTES + 1)
             ),
-            format!(r#"{{"type":"candidate","to":"nobody","candidate":"c"}}"#),
+            r#"{"type":"candidate","to":"nobody","candidate":"c"}"#.to_owned(),
             r#"{"type":"end_visit","why":"x"}"#.to_owned(),
         ] {
             assert!(Content::decode(bad.as_bytes()).is_err(), "{bad}");

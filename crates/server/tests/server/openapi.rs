@@ -540,6 +540,8 @@ async fn server_takes(settings: &Settings, schema: &str, body: &Value) -> Option
         "ClaimKeyPackages" => parses::<haven_protocol::messaging::ClaimKeyPackages>(body),
         "CreateConversation" => parses::<haven_protocol::messaging::CreateConversation>(body),
         "ScheduleVisit" => parses::<haven_protocol::visits::ScheduleVisit>(body),
+        "VisitDevice" => parses::<haven_protocol::visits::VisitDevice>(body),
+        "VisitPerson" => parses::<haven_protocol::visits::VisitPerson>(body),
         "AcceptInvitation" => {
             parses::<wire::AcceptInvitation>(body)
                 && body["token"]
