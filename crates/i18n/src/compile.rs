@@ -444,10 +444,17 @@ pub fn generate(locales: &Path) -> Result<(String, Vec<Problem>), Vec<String>> {
                 }
                 ends.push(text.len());
             }
-            let lazy = file_name(LAZY_FILE_TAG, &file_text(&lazy_only(&messages, &ids)));
+            let lazy_text = file_text(&lazy_only(&messages, &ids));
+            let lazy = file_name(LAZY_FILE_TAG, &lazy_text);
             let _ = writeln!(
                 out,
                 "/// The file the English texts left out of [`{name}`] are fetched from.\npub static {name}_LAZY_FILE: &str = {lazy:?};"
+            );
+            // For the app's own tests, which run without the files beside it: a build
+            // that does not read it does not carry it.
+            let _ = writeln!(
+                out,
+                "/// That file's text (for tests).\n#[allow(dead_code)]\npub static {name}_LAZY_TEXT: &str = {lazy_text:?};"
             );
             let _ = writeln!(
                 out,
