@@ -123,6 +123,8 @@ struct Inner {
     admitted: Cell<bool>,
     send: Rc<dyn Fn(Id, Content)>,
     shown: RwSignal<Shown, LocalStorage>,
+    /// The visit's STUN and TURN servers, as `RTCIceServer`s.
+    ice: js_sys::Array,
     /// Reads each connection's statistics every second, while the call lasts.
     stats: RefCell<Option<gloo_timers::callback::Interval>>,
 }
@@ -155,6 +157,7 @@ impl Call {
         local: MediaStream,
         send: Rc<dyn Fn(Id, Content)>,
         shown: RwSignal<Shown, LocalStorage>,
+        ice: &[haven_protocol::visits::IceServer],
     ) -> Self {
         let call = Self(Rc::new(Inner {
             conversation,
@@ -166,6 +169,7 @@ impl Call {
             admitted: Cell::new(false),
             send,
             shown,
+            ice: ice_servers(ice),
             stats: RefCell::new(None),
         }));
         let weak = Rc::downgrade(&call.0);
@@ -375,10 +379,35 @@ async fn execute(call: &Call, command: Command) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The servers as `RTCIceServer` dictionaries (every URL already refused unless `stun:`,
+/// `stuns:` or `turns:` when it was read).
+fn ice_servers(servers: &[haven_protocol::visits::IceServer]) -> js_sys::Array {
+    let set = |o: &js_sys::Object, k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(o, &JsValue::from_str(k), v);
+    };
+    servers
+        .iter()
+        .map(|server| {
+            let entry = js_sys::Object::new();
+            let urls: js_sys::Array = server
+                .urls
+                .iter()
+                .map(|u| JsValue::from_str(u.as_str()))
+                .collect();
+            set(&entry, "urls", &urls);
+            if let (Some(username), Some(credential)) = (&server.username, &server.credential) {
+                set(&entry, "username", &JsValue::from_str(username));
+                set(&entry, "credential", &JsValue::from_str(credential));
+            }
+            JsValue::from(entry)
+        })
+        .collect()
+}
+
 /// Opens the connection to `peer` with this device's camera and microphone.
 fn open(call: &Call, peer: Id) -> Result<(), JsValue> {
     let config = RtcConfiguration::new();
-    config.set_ice_servers(&js_sys::Array::new());
+    config.set_ice_servers(&call.0.ice);
     let pc = RtcPeerConnection::new_with_configuration(&config)?;
     let local = &call.0.local;
     for track in local.get_tracks().iter() {

@@ -162,6 +162,7 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
         media: None,
     });
     let shown = RwSignal::new_local(Shown::default());
+    let ice = StoredValue::new(Vec::<haven_protocol::visits::IceServer>::new());
     let call = StoredValue::new_local(None::<Call>);
 
     if checked.get_untracked().webrtc {
@@ -240,7 +241,9 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
                     });
                 }
             });
-            let started = Call::new(device, group.conversation.clone(), local, send, shown);
+            let started = ice.with_value(|ice| {
+                Call::new(device, group.conversation.clone(), local, send, shown, ice)
+            });
             call.set_value(Some(started.clone()));
             // In the call first, then what came for it before it started.
             started.members(members);
@@ -271,6 +274,17 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
             };
             let (path, me) = (path.clone(), me.clone());
             leptos::task::spawn_local(async move {
+                // The visit's STUN and TURN servers, before anyone is connected to.
+                match ctx
+                    .call::<haven_protocol::visits::IceServers>("GET", &format!("{path}/ice"), None)
+                    .await
+                {
+                    Ok(servers) => ice.set_value(servers.servers),
+                    Err(e) => {
+                        error.set(Some(crate::i18n::http_error(&e)));
+                        return;
+                    }
+                }
                 let body = Some(json!({ "device": device }));
                 let answer = if clinician {
                     ctx.call::<VisitRoom>("POST", &format!("{path}/room"), body)

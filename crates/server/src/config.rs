@@ -43,6 +43,52 @@ pub struct ServerConfig {
     /// Limits on what unauthenticated callers can cost (trusted proxies, the sign-in
     /// window, anonymous WebSockets).
     pub guards: crate::state::Guards,
+    /// The STUN and TURN servers a visit's browsers use (none: they find each other on
+    /// one network only).
+    pub ice: IceConfig,
+}
+
+/// The ICE servers handed to a visit's browsers, and the secret shared with the TURN
+/// server for its short-lived credentials (coturn's `static-auth-secret`).
+#[derive(Clone, Default)]
+pub struct IceConfig {
+    pub servers: Vec<haven_protocol::visits::IceUrl>,
+    pub turn_secret: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for IceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceConfig")
+            .field("servers", &self.servers)
+            .field(
+                "turn_secret",
+                &self.turn_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// The shortest TURN secret taken, in bytes.
+pub const MIN_TURN_SECRET_BYTES: usize = 16;
+
+impl IceConfig {
+    /// Refused: a `turns:` server without a secret to make its credentials with, or a
+    /// secret too short to keep them from being guessed.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.servers.iter().any(|s| s.is_turn()) && self.turn_secret.is_none() {
+            return Err(
+                "a turns: ICE server needs --turn-secret-file (the TURN server's static-auth-secret)",
+            );
+        }
+        if self
+            .turn_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_TURN_SECRET_BYTES)
+        {
+            return Err("the TURN secret must be at least 16 bytes");
+        }
+        Ok(())
+    }
 }
 
 impl ServerConfig {
@@ -61,6 +107,7 @@ impl ServerConfig {
             guards: crate::state::Guards::default(),
             audit_head_period: Duration::from_secs(60),
             audit_retention_days: crate::audit::MIN_RETENTION_DAYS,
+            ice: IceConfig::default(),
         }
     }
 }

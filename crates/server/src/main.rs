@@ -110,6 +110,14 @@ struct ServeArgs {
     /// whose `X-Forwarded-For` names the client; from anyone else the header is ignored.
     #[arg(long, value_delimiter = ',', value_parser = parse_cidr)]
     trusted_proxies: Vec<haven_server::http::extract::Cidr>,
+    /// An ICE server for video visits (repeat for more): `stun:host[:port]` or
+    /// `turns:host[:port]` (TURN over TLS; a plain `turn:` is refused).
+    #[arg(long = "ice-server", value_parser = parse_ice)]
+    ice_servers: Vec<haven_protocol::visits::IceUrl>,
+    /// A file holding the secret shared with the TURN server (coturn's
+    /// `static-auth-secret`), for its short-lived credentials.
+    #[arg(long)]
+    turn_secret_file: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: LevelFilter,
@@ -117,6 +125,10 @@ struct ServeArgs {
 
 fn parse_cidr(value: &str) -> Result<haven_server::http::extract::Cidr, String> {
     haven_server::http::extract::Cidr::parse(value)
+}
+
+fn parse_ice(value: &str) -> Result<haven_protocol::visits::IceUrl, String> {
+    haven_protocol::visits::IceUrl::parse(value).map_err(|e| e.to_string())
 }
 
 fn parse_https(value: &str) -> Result<HttpsUrl, String> {
@@ -144,6 +156,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.demo = args.demo;
     config.guards.trusted_proxies = args.trusted_proxies;
     config.audit_retention_days = args.audit_retention_days;
+    config.ice.servers = args.ice_servers;
+    if let Some(file) = &args.turn_secret_file {
+        let secret = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the TURN secret in {}: {e}", file.display()))?;
+        config.ice.turn_secret = Some(secret.trim().as_bytes().to_vec());
+    }
+    config.ice.check().map_err(str::to_owned)?;
     let public = config.public_origin.clone();
     let running = haven_server::serve::start(config)
         .await

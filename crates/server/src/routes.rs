@@ -277,6 +277,9 @@ pub fn table() -> Vec<Row> {
         spec(M::GET, "/visits/{id}", full(&[Action::Converse]), get(visits::room::get))
             .doc("A visit's room: for its clinician everyone who came and where they stand, for its patient themselves; the visit's group once they may be in it")
             .gives(one::<haven_protocol::visits::VisitRoom>),
+        spec(M::GET, "/visits/{id}/ice", full(&[Action::Converse]), get(visits::ice::get))
+            .doc("The ICE servers for the visit's people while it can be taken part in: STUN, and TURN over TLS with credentials that end with the visit (TURN REST API form)")
+            .gives(one::<haven_protocol::visits::IceServers>),
         spec(M::POST, "/visits/{id}/room", full(&[Action::Converse]), post(visits::room::open))
             .doc("The visit's clinician opens its end-to-end encrypted group with this device (from ten minutes before the start to the end); from a device not in it, a new group, and whoever was admitted waits again")
             .takes(one::<haven_protocol::visits::VisitDevice>)

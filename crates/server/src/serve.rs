@@ -91,6 +91,7 @@ pub async fn start_with(
             "audit retention must be at least six years (2190 days)",
         ));
     }
+    config.ice.check().map_err(StartError::Setting)?;
     if config.heartbeat.is_zero() {
         return Err(StartError::Setting(
             "the heartbeat interval must be positive",
@@ -138,6 +139,7 @@ pub async fn start_with(
         audit_key,
         mls_issuer,
         config.guards.clone(),
+        config.ice.clone(),
     );
     let duties = tokio::spawn(crate::audit::duties::run_duties(
         state.clone(),

@@ -31,6 +31,7 @@ struct Inner {
     anonymous_sockets: crate::http::ws::Anonymous,
     repeats: crate::audit::repeats::Repeats,
     csp_reports: crate::http::api::CspReports,
+    ice: crate::config::IceConfig,
 }
 
 /// The settings that bound what an unauthenticated caller can cost.
@@ -74,6 +75,7 @@ impl AppState {
         audit_key: ed25519_dalek::SigningKey,
         mls_issuer: haven_mls::Issuer,
         guards: Guards,
+        ice: crate::config::IceConfig,
     ) -> Self {
         let fanout: Arc<dyn crate::delivery::fanout::FanOut> =
             Arc::new(crate::delivery::fanout::LocalFanOut::default());
@@ -99,6 +101,7 @@ impl AppState {
                 anonymous_sockets: crate::http::ws::Anonymous::default(),
                 repeats: crate::audit::repeats::Repeats::default(),
                 csp_reports: crate::http::api::CspReports::default(),
+                ice,
             }),
         }
     }
@@ -150,6 +153,10 @@ impl AppState {
     /// state key), not once per call.
     pub fn repeats(&self) -> &crate::audit::repeats::Repeats {
         &self.inner.repeats
+    }
+    /// The ICE servers of video visits.
+    pub fn ice(&self) -> &crate::config::IceConfig {
+        &self.inner.ice
     }
     pub fn guards(&self) -> &Guards {
         &self.inner.guards

@@ -426,6 +426,7 @@ async fn a_page_not_served_over_https_is_refused(browser: Browser) {
         haven_server::audit::load_or_create_key(data.path()).unwrap(),
         haven_server::delivery::load_or_create_issuer(data.path()).unwrap(),
         haven_server::state::Guards::default(),
+        haven_server::config::IceConfig::default(),
     );
     let config_requests = Arc::new(AtomicUsize::new(0));
     let counted = config_requests.clone();

@@ -22,6 +22,7 @@ use crate::identity::session::Authed;
 use crate::state::AppState;
 use crate::store::begin_write;
 
+pub mod ice;
 pub mod room;
 
 /// Visits one list shows at most.

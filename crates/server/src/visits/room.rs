@@ -33,7 +33,7 @@ use crate::store::begin_write;
 use super::{joinable, person};
 
 /// One visit as the room needs it.
-struct Row {
+pub(super) struct Row {
     id: Id,
     patient: Id,
     patient_name: String,
@@ -60,7 +60,7 @@ type RawRow = (
 
 /// The visit `id` of the caller's organisation, if the caller is its clinician or its
 /// patient; anyone else (another organisation's visit included) finds nothing.
-async fn load(conn: &mut SqliteConnection, authed: &Authed, id: &str) -> Result<Row> {
+pub(super) async fn load(conn: &mut SqliteConnection, authed: &Authed, id: &str) -> Result<Row> {
     let id = Id::parse(id).map_err(|_| Error::NotFound)?;
     let row: Option<RawRow> = sqlx::query_as(
         "SELECT v.patient_id, p.display_name, v.clinician_id, c.display_name, v.starts_at,
@@ -108,13 +108,17 @@ async fn load(conn: &mut SqliteConnection, authed: &Authed, id: &str) -> Result<
 }
 
 impl Row {
+    pub(super) fn ends_at(&self) -> i64 {
+        self.ends_at
+    }
+
     fn is_clinician(&self, authed: &Authed) -> bool {
         self.clinician == authed.user_id
     }
 
     /// Refused unless the visit can be taken part in now: not cancelled, not ended, from
     /// ten minutes before its start to its end.
-    fn open_now(&self, at: i64) -> Result<()> {
+    pub(super) fn open_now(&self, at: i64) -> Result<()> {
         let closed = |message| {
             Err(Error::bad(
                 ErrorCode::InvalidField,

@@ -757,3 +757,81 @@ async fn a_visit_room_refuses_what_breaks_a_rule() {
     assert_eq!(store::count(&db, "visit_declined").await, 1);
     assert_eq!(store::count(&db, "visit_created").await, 1);
 }
+
+/// The ICE servers a visit's browsers get: STUN as configured, TURN over TLS with
+/// credentials in the TURN REST form (the expiry and the person, an HMAC under the secret
+/// shared with coturn) that end with the visit; nothing for someone else's visit or a
+/// visit not open yet. A plain `turn:` server, or `turns:` without a secret, stops the
+/// server from starting.
+#[tokio::test]
+async fn a_visits_people_get_its_ice_servers_with_credentials_that_end_with_it() {
+    use haven_protocol::visits::IceUrl;
+    let secret = b"a TURN secret shared with coturn".to_vec();
+    let ice = haven_server::config::IceConfig {
+        servers: vec![
+            IceUrl::parse("stun:stun.example.org:3478").unwrap(),
+            IceUrl::parse("turns:turn.example.org:5349").unwrap(),
+        ],
+        turn_secret: Some(secret.clone()),
+    };
+    let server = TestServer::start_with(|c| {
+        c.demo = true;
+        c.ice = ice;
+    })
+    .await;
+    let client = server.client();
+    let db = haven_server::store::open(server.data.path()).await.unwrap();
+    let clinician = sign_in(&client, "clinician@demo.haven", None).await;
+    let patient = sign_in(&client, "patient@demo.haven", None).await;
+    let stranger = sign_in(&client, "patient2@demo.haven", None).await;
+    let id = visit_now(&client, &db, &clinician).await;
+    let path = format!("/api/visits/{id}/ice");
+
+    let got = get(&client, &path, &patient).await;
+    assert_eq!(got.status, StatusCode::OK, "{:?}", got.json());
+    let body = got.json();
+    assert_eq!(
+        body["servers"][0]["urls"],
+        json!(["stun:stun.example.org:3478"])
+    );
+    assert!(body["servers"][0].get("username").is_none());
+    let turn = &body["servers"][1];
+    assert_eq!(turn["urls"], json!(["turns:turn.example.org:5349"]));
+    let username = turn["username"].as_str().unwrap();
+    let patient_id = user_id(&db, "patient@demo.haven").await;
+    let expires_at = body["expires_at"].as_i64().unwrap();
+    assert_eq!(username, format!("{expires_at}:{patient_id}"));
+    // It ends with the visit (30 minutes from now), not later.
+    let at = now() as i64;
+    assert!(
+        expires_at > at + 29 * 60 && expires_at <= at + 31 * 60,
+        "{expires_at}"
+    );
+    assert_eq!(
+        turn["credential"],
+        haven_server::visits::ice::credential(&secret, username)
+    );
+
+    let theirs = get(&client, &path, &stranger).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let clinician_id = user_id(&db, "clinician@demo.haven").await;
+    let later = post(
+        &client,
+        "/api/visits",
+        Some(&clinician),
+        visit(&patient_id, &clinician_id, at + 7200, 30),
+    )
+    .await;
+    let later = later.json()["id"].as_str().unwrap().to_owned();
+    let early = get(&client, &format!("/api/visits/{later}/ice"), &patient).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+
+    // The server refuses to start with TURN it cannot make credentials for.
+    let data = tempfile::tempdir().unwrap();
+    let mut config = crate::common::config(data.path(), None);
+    config.ice.servers = vec![IceUrl::parse("turns:turn.example.org").unwrap()];
+    assert!(haven_server::serve::start(config.clone()).await.is_err());
+    config.ice.turn_secret = Some(b"short".to_vec());
+    assert!(haven_server::serve::start(config).await.is_err());
+    assert!(IceUrl::parse("turn:turn.example.org:3478").is_err());
+}
