@@ -224,3 +224,68 @@ async fn a_patient_is_admitted_and_both_see_and_hear_each_other_until_the_visit_
     clinician.close().await.unwrap();
     patient.close().await.unwrap();
 }
+
+/// Debian's WebKit has no WebRTC: there, the check before a visit says the visit cannot
+/// run in this browser and why, does not let the patient go on, and messaging still
+/// works in the same browser.
+#[tokio::test]
+async fn in_a_browser_without_webrtc_the_check_says_so_and_messaging_still_works() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
+    let client = Client::of(&server).unwrap();
+    let db = haven_server::store::open(data.path()).await.unwrap();
+    let token = client.sign_in("staff@demo.haven").await.unwrap();
+    let (patient_id, clinician_id) = (
+        user_id(&db, "patient@demo.haven").await,
+        user_id(&db, "clinician@demo.haven").await,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let scheduled = client
+        .call(
+            "POST",
+            "/api/visits",
+            Some(&token),
+            json!({"patient": patient_id, "clinician": clinician_id, "starts_at": now, "minutes": 30}),
+        )
+        .await
+        .unwrap();
+    let visit = scheduled["id"].as_str().unwrap().to_owned();
+
+    let patient = Session::start(Browser::WebKit).await.unwrap();
+    patient.goto(&server.url("/")).await.unwrap();
+    patient.sign_in("patient@demo.haven").await.unwrap();
+    patient
+        .click("#nav a[data-view='/messages']")
+        .await
+        .unwrap();
+    patient
+        .wait_for("#messages[data-e2ee='ready']")
+        .await
+        .unwrap();
+    patient.click("#nav a[data-view='/visits']").await.unwrap();
+    let go = format!(".visit[data-visit='{visit}'] .visit-go");
+    patient.wait_for(&go).await.unwrap();
+    patient.click(&go).await.unwrap();
+    patient.wait_for(".checks .check.failed").await.unwrap();
+    let said = patient.text(".checks .check.failed").await.unwrap();
+    assert!(said.contains("cannot make video calls"), "{said}");
+    let blocked = patient
+        .eval("return document.querySelector('.visit-continue').disabled;")
+        .await
+        .unwrap();
+    assert_eq!(blocked, json!(true));
+
+    // Messaging is untouched.
+    patient
+        .click("#nav a[data-view='/messages']")
+        .await
+        .unwrap();
+    patient
+        .wait_for("#messages[data-e2ee='ready']")
+        .await
+        .unwrap();
+    patient.close().await.unwrap();
+}
