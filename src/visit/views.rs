@@ -221,9 +221,26 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
         if step.get_untracked() != Step::In {
             return;
         }
+        // The clinician calls only clinicians' devices and the devices the room shows as
+        // admitted: one declined or gone is still in the group until its removal is
+        // committed, and gets nothing meanwhile.
+        let admitted: Vec<Id> = room.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    r.participants
+                        .iter()
+                        .filter(|p| p.state == ParticipantState::Admitted)
+                        .map(|p| p.device.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
         let members: Vec<(Id, Role)> = group
             .members
             .iter()
+            .filter(|m| {
+                !clinician || m.me || m.role == Role::Clinician || admitted.contains(&m.device)
+            })
             .map(|m| (m.device.clone(), m.role))
             .collect();
         let running = call.with_value(|c| c.as_ref().map(|c| c.conversation().clone()));
@@ -274,17 +291,6 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
             };
             let (path, me) = (path.clone(), me.clone());
             leptos::task::spawn_local(async move {
-                // The visit's STUN and TURN servers, before anyone is connected to.
-                match ctx
-                    .call::<haven_protocol::visits::IceServers>("GET", &format!("{path}/ice"), None)
-                    .await
-                {
-                    Ok(servers) => ice.set_value(servers.servers),
-                    Err(e) => {
-                        error.set(Some(crate::i18n::http_error(&e)));
-                        return;
-                    }
-                }
                 let body = Some(json!({ "device": device }));
                 let answer = if clinician {
                     ctx.call::<VisitRoom>("POST", &format!("{path}/room"), body)
@@ -315,6 +321,21 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
                             });
                         }
                         room.set(Some(r));
+                        // The visit's STUN and TURN servers, before anyone is connected to.
+                        match ctx
+                            .call::<haven_protocol::visits::IceServers>(
+                                "GET",
+                                &format!("{path}/ice"),
+                                None,
+                            )
+                            .await
+                        {
+                            Ok(servers) => ice.set_value(servers.servers),
+                            Err(e) => {
+                                error.set(Some(crate::i18n::http_error(&e)));
+                                return;
+                            }
+                        }
                         step.set(Step::In);
                     }
                     Err(e) => error.set(Some(crate::i18n::http_error(&e))),

@@ -33,6 +33,21 @@ use crate::delivery::quota::{Charged, Exceeded, Ledger};
 use crate::identity::session::Authed;
 use crate::store::Pool;
 
+/// A device of a visit's group takes part only while it is the visit's clinician's or
+/// the one admitted from the waiting room (declined, gone or replaced, it is a member in
+/// MLS until the clinician's device removes it, but sends nothing meanwhile).
+macro_rules! in_its_visit {
+    () => {
+        " AND NOT EXISTS (
+               SELECT 1 FROM conversations vc JOIN visits v ON v.id = vc.visit_id
+               WHERE vc.id = cd.conversation_id AND v.clinician_id <> cd.user_id
+                 AND NOT EXISTS (
+                     SELECT 1 FROM visit_participants vp
+                     WHERE vp.visit_id = v.id AND vp.device_id = cd.device_id
+                       AND vp.state = 'admitted'))"
+    };
+}
+
 /// Jobs one transaction takes at most.
 const MAX_BATCH: usize = 512;
 /// Jobs waiting before senders are slowed down.
@@ -463,17 +478,27 @@ async fn application_run(
     // Only placeholders are interpolated into these statements: the values are bound.
     for (marks, chunk) in in_lists(&ids) {
         let sql = format!(
-            "SELECT c.id, c.org_id, c.patient_id, c.epoch, c.last_seq, v.ended_at
+            "SELECT c.id, c.org_id, c.patient_id, c.epoch, c.last_seq, v.ended_at, v.cancelled_at, v.ends_at
              FROM conversations c LEFT JOIN visits v ON v.id = c.visit_id
              WHERE c.id IN ({marks})"
         );
-        let mut query = sqlx::query_as::<_, (String, String, String, i64, i64, Option<i64>)>(
-            sqlx::AssertSqlSafe(sql),
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
         );
+        let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
         for id in &chunk {
             query = query.bind(**id);
         }
-        for (id, org, patient, epoch, last_seq, ended) in query.fetch_all(&mut *tx).await? {
+        for (id, org, patient, epoch, last_seq, ended, cancelled, ends_at) in
+            query.fetch_all(&mut *tx).await?
+        {
             orgs.insert(id.clone(), org);
             conversations.insert(
                 id,
@@ -482,14 +507,15 @@ async fn application_run(
                     epoch: u64::try_from(epoch).unwrap_or(0),
                     last_seq: u64::try_from(last_seq).unwrap_or(0),
                     members: HashMap::new(),
-                    visit_ended: ended.is_some(),
+                    visit_ended: visit_over(ended, cancelled, ends_at),
                 },
             );
         }
         let sql = format!(
             "SELECT cd.conversation_id, cd.device_id, cd.user_id FROM conversation_devices cd
              JOIN mls_devices d ON d.id = cd.device_id
-             WHERE cd.left_seq IS NULL AND d.revoked_at IS NULL AND cd.conversation_id IN ({marks})"
+             WHERE cd.left_seq IS NULL AND d.revoked_at IS NULL AND cd.conversation_id IN ({marks}) {}",
+            in_its_visit!()
         );
         let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -819,9 +845,12 @@ async fn conversation(
         Option<String>,
         Option<String>,
         Option<i64>,
+        Option<i64>,
+        Option<i64>,
     );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT c.patient_id, c.epoch, c.last_seq, c.visit_id, v.clinician_id, v.ended_at
+        "SELECT c.patient_id, c.epoch, c.last_seq, c.visit_id, v.clinician_id, v.ended_at,
+                v.cancelled_at, v.ends_at
          FROM conversations c LEFT JOIN visits v ON v.id = c.visit_id
          WHERE c.id = ? AND c.org_id = ?",
     )
@@ -829,13 +858,13 @@ async fn conversation(
     .bind(org.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let (patient, epoch, last_seq, visit_id, clinician, ended_at) =
+    let (patient, epoch, last_seq, visit_id, clinician, ended_at, cancelled_at, ends_at) =
         row.ok_or_else(Refusal::not_a_member)?;
     let visit = match (visit_id, clinician) {
         (Some(id), Some(clinician)) => Some(VisitOf {
             id,
             clinician,
-            ended: ended_at.is_some(),
+            ended: visit_over(ended_at, cancelled_at, ends_at),
         }),
         (None, _) => None,
         // A visit conversation whose visit is gone takes nothing.
@@ -886,6 +915,18 @@ async fn may_join_visit(
     Ok(row.is_some())
 }
 
+/// How long a visit's group goes on past the visit's scheduled end (a visit that runs
+/// over), in seconds; then it takes nothing more.
+const VISIT_OVERRUN_SECS: i64 = 3600;
+
+/// A visit's group takes nothing once the visit ended, was cancelled, or ran past its
+/// time by [`VISIT_OVERRUN_SECS`].
+fn visit_over(ended_at: Option<i64>, cancelled_at: Option<i64>, ends_at: Option<i64>) -> bool {
+    ended_at.is_some()
+        || cancelled_at.is_some()
+        || ends_at.is_some_and(|end| now() > end + VISIT_OVERRUN_SECS)
+}
+
 /// The device is the caller's, not revoked, and a current member of the conversation.
 async fn is_current_member(
     conn: &mut SqliteConnection,
@@ -893,11 +934,12 @@ async fn is_current_member(
     device: &Id,
     user: &Id,
 ) -> Result<bool, Refusal> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = sqlx::query_as(concat!(
         "SELECT 1 FROM conversation_devices cd JOIN mls_devices d ON d.id = cd.device_id
          WHERE cd.conversation_id = ? AND cd.device_id = ? AND cd.user_id = ?
            AND cd.left_seq IS NULL AND d.revoked_at IS NULL",
-    )
+        in_its_visit!()
+    ))
     .bind(conversation.as_str())
     .bind(device.as_str())
     .bind(user.as_str())

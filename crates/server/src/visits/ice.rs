@@ -26,8 +26,8 @@ pub fn credential(secret: &[u8], username: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
 }
 
-/// `GET /api/visits/{id}/ice`: for the visit's clinician and patient, while it can be
-/// taken part in.
+/// `GET /api/visits/{id}/ice`: for the visit's clinician and a patient waiting or
+/// admitted (not one declined or gone), while it can be taken part in.
 pub async fn get(
     State(state): State<AppState>,
     authed: Authed,
@@ -37,6 +37,13 @@ pub async fn get(
     let mut conn = state.db().acquire().await?;
     let row = super::room::load(&mut conn, &authed, &id).await?;
     row.open_now(at)?;
+    if !row.takes_part(&mut conn, &authed).await? {
+        return Err(crate::error::Error::bad(
+            haven_protocol::ErrorCode::Forbidden,
+            axum::http::StatusCode::FORBIDDEN,
+            "Enter the visit's waiting room first.",
+        ));
+    }
     let expires_at = row
         .ends_at()
         .clamp(at + MIN_CREDENTIAL_SECS, at + MAX_CREDENTIAL_SECS);

@@ -108,6 +108,26 @@ pub(super) async fn load(conn: &mut SqliteConnection, authed: &Authed, id: &str)
 }
 
 impl Row {
+    /// Whether `authed` takes part now: the visit's clinician, or someone waiting in
+    /// its room or admitted (not one declined or gone).
+    pub(super) async fn takes_part(
+        &self,
+        conn: &mut SqliteConnection,
+        authed: &Authed,
+    ) -> Result<bool> {
+        if self.is_clinician(authed) {
+            return Ok(true);
+        }
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT state FROM visit_participants WHERE visit_id = ? AND user_id = ?",
+        )
+        .bind(self.id.as_str())
+        .bind(authed.user_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.is_some_and(|(s,)| s == "waiting" || s == "admitted"))
+    }
+
     pub(super) fn ends_at(&self) -> i64 {
         self.ends_at
     }

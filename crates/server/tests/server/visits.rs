@@ -469,6 +469,27 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
     let (shown, _) = apply(&mut patient, &conversation, &[delivered]);
     assert_eq!(shown, vec!["offer".to_owned()]);
     assert_eq!(seq_of(&sent), 2);
+
+    // Sent out (declined after admission), the patient's device sends nothing more into
+    // the visit, although it stays in the MLS group until a commit removes it.
+    let declined = post(
+        &client,
+        &format!("{room_path}/decline"),
+        Some(&clinician.token),
+        json!({"user": patient_user}),
+    )
+    .await;
+    assert_eq!(declined.status, StatusCode::OK);
+    let after = patient
+        .device
+        .send(conversation.as_bytes(), b"answer")
+        .unwrap();
+    match submit(&mut p_socket, 1, &conversation, &after, None).await {
+        ServerFrame::Refused { code, .. } => assert_eq!(code, ErrorCode::NotAMember),
+        other => panic!("a declined device sent: {other:?}"),
+    }
+    let ice = get(&client, &format!("{room_path}/ice"), &patient.token).await;
+    assert_eq!(ice.status, StatusCode::FORBIDDEN, "{:?}", ice.json());
     let ended = post(
         &client,
         &format!("{room_path}/end"),
@@ -477,11 +498,11 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
     )
     .await;
     assert_eq!(ended.status, StatusCode::NO_CONTENT);
-    let late = patient
+    let late = clinician
         .device
         .send(conversation.as_bytes(), b"late")
         .unwrap();
-    match submit(&mut p_socket, 1, &conversation, &late, None).await {
+    match submit(&mut c_socket, 5, &conversation, &late, None).await {
         ServerFrame::Refused { code, .. } => assert_eq!(code, ErrorCode::Forbidden),
         other => panic!("sent after the end: {other:?}"),
     }
@@ -503,6 +524,7 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
         "visit_created",
         "visit_waiting",
         "visit_admitted",
+        "visit_declined",
         "visit_ended",
     ] {
         let entries = store::entries(&db, action).await;
@@ -787,7 +809,10 @@ async fn a_visits_people_get_its_ice_servers_with_credentials_that_end_with_it()
     let id = visit_now(&client, &db, &clinician).await;
     let path = format!("/api/visits/{id}/ice");
 
-    let got = get(&client, &path, &patient).await;
+    // Not in the waiting room: no servers yet.
+    let not_yet = get(&client, &path, &patient).await;
+    assert_eq!(not_yet.status, StatusCode::FORBIDDEN);
+    let got = get(&client, &path, &clinician).await;
     assert_eq!(got.status, StatusCode::OK, "{:?}", got.json());
     let body = got.json();
     assert_eq!(
@@ -799,8 +824,9 @@ async fn a_visits_people_get_its_ice_servers_with_credentials_that_end_with_it()
     assert_eq!(turn["urls"], json!(["turns:turn.example.org:5349"]));
     let username = turn["username"].as_str().unwrap();
     let patient_id = user_id(&db, "patient@demo.haven").await;
+    let clinician_id = user_id(&db, "clinician@demo.haven").await;
     let expires_at = body["expires_at"].as_i64().unwrap();
-    assert_eq!(username, format!("{expires_at}:{patient_id}"));
+    assert_eq!(username, format!("{expires_at}:{clinician_id}"));
     // It ends with the visit (30 minutes from now), not later.
     let at = now() as i64;
     assert!(
@@ -814,7 +840,6 @@ async fn a_visits_people_get_its_ice_servers_with_credentials_that_end_with_it()
 
     let theirs = get(&client, &path, &stranger).await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
-    let clinician_id = user_id(&db, "clinician@demo.haven").await;
     let later = post(
         &client,
         "/api/visits",
@@ -823,7 +848,7 @@ async fn a_visits_people_get_its_ice_servers_with_credentials_that_end_with_it()
     )
     .await;
     let later = later.json()["id"].as_str().unwrap().to_owned();
-    let early = get(&client, &format!("/api/visits/{later}/ice"), &patient).await;
+    let early = get(&client, &format!("/api/visits/{later}/ice"), &clinician).await;
     assert_eq!(early.status, StatusCode::CONFLICT);
 
     // The server refuses to start with TURN it cannot make credentials for.
