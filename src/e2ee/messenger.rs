@@ -1425,10 +1425,20 @@ impl Messenger {
             let Ok(members) = self.device.members(key, &self.trust) else {
                 continue;
             };
+            // And in a visit's group, for its clinician, the devices the server lists as
+            // no longer in the visit (declined, gone, replaced): their keys end here.
+            let leaving: Vec<Id> = self
+                .summaries
+                .get(&conversation)
+                .filter(|s| s.visit.is_some() && self.me.role == Role::Clinician)
+                .map(|s| s.leaving.clone())
+                .unwrap_or_default();
             let revoked: Vec<Id> = members
                 .into_iter()
                 .map(|(m, _)| m.device)
-                .filter(|d| *d != self.me.device && self.trust.revoked.contains(d))
+                .filter(|d| {
+                    *d != self.me.device && (self.trust.revoked.contains(d) || leaving.contains(d))
+                })
                 .collect();
             if revoked.is_empty() {
                 continue;
@@ -1736,6 +1746,7 @@ mod tests {
             care_team,
             waiting: Vec::new(),
             visit: None,
+            leaving: Vec::new(),
         }
     }
 

@@ -317,6 +317,7 @@ fn Room(id: Id, opened: RwSignal<Option<Id>>) -> impl IntoView {
                                     care_team: false,
                                     waiting: Vec::new(),
                                     visit: Some(r.visit.id.clone()),
+                                    leaving: Vec::new(),
                                 },
                             });
                         }

@@ -501,6 +501,11 @@ pub struct ConversationSummary {
     /// rather than among the conversations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<Id>,
+    /// In a visit's group, for its clinician's device: devices no longer in the visit
+    /// (declined, gone, or replaced by another), to remove with a commit so the keys
+    /// change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaving: Vec<Id>,
 }
 
 /// A device to add to a conversation.

@@ -151,6 +151,7 @@ pub async fn create(
             care_team: request.care_team,
             waiting,
             visit: None,
+            leaving: Vec::new(),
         }),
     ))
 }
@@ -279,6 +280,43 @@ async fn waiting(
     Ok(waiting_in)
 }
 
+/// For a visit's clinician: the devices still in the visit's group that are neither the
+/// clinician's nor the one admitted (declined, gone, or replaced by another), per group.
+async fn leaving(
+    state: &AppState,
+    authed: &Authed,
+    device: &Id,
+) -> Result<HashMap<String, Vec<Id>>> {
+    if authed.role != haven_protocol::Role::Clinician {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT cd.conversation_id, cd.device_id
+         FROM conversation_devices mine
+         JOIN conversations c ON c.id = mine.conversation_id
+         JOIN visits v ON v.id = c.visit_id AND v.clinician_id = mine.user_id
+         JOIN conversation_devices cd ON cd.conversation_id = c.id AND cd.left_seq IS NULL
+              AND cd.user_id <> v.clinician_id
+         WHERE mine.device_id = ? AND mine.user_id = ? AND mine.left_seq IS NULL
+           AND v.ended_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM visit_participants vp
+                           WHERE vp.visit_id = v.id AND vp.device_id = cd.device_id
+                             AND vp.state = 'admitted')
+         LIMIT 100",
+    )
+    .bind(device.as_str())
+    .bind(authed.user_id.as_str())
+    .fetch_all(state.db())
+    .await?;
+    let mut out: HashMap<String, Vec<Id>> = HashMap::new();
+    for (conversation, device) in rows {
+        if let Ok(device) = Id::parse(&device) {
+            out.entry(conversation).or_default().push(device);
+        }
+    }
+    Ok(out)
+}
+
 type SummaryRow = (
     String,
     String,
@@ -313,6 +351,7 @@ pub async fn list(
     .fetch_all(state.db())
     .await?;
     let mut waiting_in = waiting(&state, &authed, &device, None).await?;
+    let mut leaving_in = leaving(&state, &authed, &device).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, patient, created_by, created_at, last_seq, acked, left, care_team, visit) in rows {
         let waiting = waiting_in.remove(&id).unwrap_or_default();
@@ -330,6 +369,7 @@ pub async fn list(
                 .map(|v| Id::parse(&v))
                 .transpose()
                 .map_err(Error::internal)?,
+            leaving: leaving_in.remove(&id).unwrap_or_default(),
         });
     }
     crate::audit::record_list_read(&state, &authed, ip, "conversations", out.len()).await?;

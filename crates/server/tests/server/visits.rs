@@ -490,6 +490,34 @@ async fn a_waiting_patient_gets_keys_only_once_admitted_and_an_ended_visit_takes
     }
     let ice = get(&client, &format!("{room_path}/ice"), &patient.token).await;
     assert_eq!(ice.status, StatusCode::FORBIDDEN, "{:?}", ice.json());
+    // The clinician's device is told to remove it, and its removal (new keys) is taken.
+    let listed = get(
+        &client,
+        &format!("/api/mls/devices/{}/conversations", clinician.id),
+        &clinician.token,
+    )
+    .await
+    .json();
+    assert_eq!(listed[0]["leaving"], json!([patient.id]));
+    let removal = clinician
+        .device
+        .remove(
+            conversation.as_bytes(),
+            &[haven_protocol::identity::Id::parse(&patient.id).unwrap()],
+            &clinician.trust,
+        )
+        .unwrap();
+    let removed = submit(&mut c_socket, 6, &conversation, &removal.commit, None).await;
+    assert_eq!(seq_of(&removed), 3);
+    clinician.device.confirm(conversation.as_bytes()).unwrap();
+    let listed = get(
+        &client,
+        &format!("/api/mls/devices/{}/conversations", clinician.id),
+        &clinician.token,
+    )
+    .await
+    .json();
+    assert!(listed[0].get("leaving").is_none(), "{listed}");
     let ended = post(
         &client,
         &format!("{room_path}/end"),
