@@ -30,6 +30,31 @@ async fn user_id(db: &haven_server::store::Pool, email: &str) -> String {
     id
 }
 
+/// A 30-minute visit of the demo patient with the demo clinician, starting now, scheduled
+/// by staff (the clinician signs in only in the browser: one code, one use); its id.
+async fn visit_now(server: &ServerProcess, db: &haven_server::store::Pool) -> String {
+    let client = Client::of(server).unwrap();
+    let token = client.sign_in("staff@demo.haven").await.unwrap();
+    let (patient_id, clinician_id) = (
+        user_id(db, "patient@demo.haven").await,
+        user_id(db, "clinician@demo.haven").await,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let scheduled = client
+        .call(
+            "POST",
+            "/api/visits",
+            Some(&token),
+            json!({"patient": patient_id, "clinician": clinician_id, "starts_at": now, "minutes": 30}),
+        )
+        .await
+        .unwrap();
+    scheduled["id"].as_str().unwrap().to_owned()
+}
+
 /// Signs in, waits until the browser's encryption device is ready (Messages says so),
 /// then opens the visit view `view` and the visit `visit`, and passes the check.
 async fn enter(session: &Session, server: &ServerProcess, email: &str, view: &str, visit: &str) {
@@ -97,28 +122,8 @@ async fn media_flows(session: &Session) {
 async fn a_patient_is_admitted_and_both_see_and_hear_each_other_until_the_visit_ends() {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
-    let client = Client::of(&server).unwrap();
     let db = haven_server::store::open(data.path()).await.unwrap();
-    // Staff schedule it (the clinician signs in only in the browser: one code, one use).
-    let token = client.sign_in("staff@demo.haven").await.unwrap();
-    let (patient_id, clinician_id) = (
-        user_id(&db, "patient@demo.haven").await,
-        user_id(&db, "clinician@demo.haven").await,
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let scheduled = client
-        .call(
-            "POST",
-            "/api/visits",
-            Some(&token),
-            json!({"patient": patient_id, "clinician": clinician_id, "starts_at": now, "minutes": 30}),
-        )
-        .await
-        .unwrap();
-    let visit = scheduled["id"].as_str().unwrap().to_owned();
+    let visit = visit_now(&server, &db).await;
 
     let clinician = Session::start_with(Browser::Chromium, &MEDIA)
         .await
@@ -232,27 +237,8 @@ async fn a_patient_is_admitted_and_both_see_and_hear_each_other_until_the_visit_
 async fn in_a_browser_without_webrtc_the_check_says_so_and_messaging_still_works() {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(data.path(), 0, &["--demo"]).unwrap();
-    let client = Client::of(&server).unwrap();
     let db = haven_server::store::open(data.path()).await.unwrap();
-    let token = client.sign_in("staff@demo.haven").await.unwrap();
-    let (patient_id, clinician_id) = (
-        user_id(&db, "patient@demo.haven").await,
-        user_id(&db, "clinician@demo.haven").await,
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let scheduled = client
-        .call(
-            "POST",
-            "/api/visits",
-            Some(&token),
-            json!({"patient": patient_id, "clinician": clinician_id, "starts_at": now, "minutes": 30}),
-        )
-        .await
-        .unwrap();
-    let visit = scheduled["id"].as_str().unwrap().to_owned();
+    let visit = visit_now(&server, &db).await;
 
     let patient = Session::start(Browser::WebKit).await.unwrap();
     patient.goto(&server.url("/")).await.unwrap();

@@ -118,14 +118,10 @@ impl Row {
         if self.is_clinician(authed) {
             return Ok(true);
         }
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT state FROM visit_participants WHERE visit_id = ? AND user_id = ?",
-        )
-        .bind(self.id.as_str())
-        .bind(authed.user_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        Ok(row.is_some_and(|(s,)| s == "waiting" || s == "admitted"))
+        Ok(matches!(
+            participant(conn, &self.id, &authed.user_id).await?,
+            Some((ParticipantState::Waiting | ParticipantState::Admitted, _))
+        ))
     }
 
     pub(super) fn ends_at(&self) -> i64 {
@@ -172,6 +168,29 @@ impl Row {
             ))
         }
     }
+}
+
+/// Where `user` stands in the visit, and the device they came with; `None` if they
+/// never came.
+async fn participant(
+    conn: &mut SqliteConnection,
+    visit: &Id,
+    user: &Id,
+) -> Result<Option<(ParticipantState, Id)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT state, device_id FROM visit_participants WHERE visit_id = ? AND user_id = ?",
+    )
+    .bind(visit.as_str())
+    .bind(user.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(state, device)| {
+        Ok((
+            ParticipantState::parse(&state).ok_or_else(|| Error::internal(state))?,
+            Id::parse(&device).map_err(Error::internal)?,
+        ))
+    })
+    .transpose()
 }
 
 /// The caller's device, not revoked.
@@ -390,26 +409,16 @@ pub async fn wait(
     }
     row.open_now(at)?;
     own_device(&mut tx, &authed, &request.device).await?;
-    let before: Option<(String, String)> = sqlx::query_as(
-        "SELECT state, device_id FROM visit_participants WHERE visit_id = ? AND user_id = ?",
-    )
-    .bind(row.id.as_str())
-    .bind(authed.user_id.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    match before
-        .as_ref()
-        .map(|(s, d)| (ParticipantState::parse(s), d.as_str()))
-    {
-        Some((Some(ParticipantState::Declined), _)) => {
+    match participant(&mut tx, &row.id, &authed.user_id).await? {
+        Some((ParticipantState::Declined, _)) => {
             return Err(Error::bad(
                 ErrorCode::Forbidden,
                 StatusCode::FORBIDDEN,
                 "The clinician declined you for this visit. Contact your clinic to arrange another.",
             ));
         }
-        Some((Some(ParticipantState::Admitted | ParticipantState::Waiting), device))
-            if device == request.device.as_str() =>
+        Some((ParticipantState::Admitted | ParticipantState::Waiting, device))
+            if device == request.device =>
         {
             let room = room(&mut tx, &authed, &row).await?;
             return Ok(Json(room));
@@ -484,21 +493,13 @@ async fn decide(
     let row = load(&mut tx, &authed, &id).await?;
     row.clinician_only(&authed, "Only the visit's clinician admits or declines.")?;
     row.open_now(at)?;
-    let current: Option<(String, String)> = sqlx::query_as(
-        "SELECT state, device_id FROM visit_participants WHERE visit_id = ? AND user_id = ?",
-    )
-    .bind(row.id.as_str())
-    .bind(request.user.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((current, device)) = current else {
+    let Some((current, device)) = participant(&mut tx, &row.id, &request.user).await? else {
         return Err(Error::bad(
             ErrorCode::InvalidField,
             StatusCode::CONFLICT,
             "That person has not come to this visit's waiting room.",
         ));
     };
-    let current = ParticipantState::parse(&current).ok_or_else(|| Error::internal(current))?;
     let (next, action) = match (decision, current) {
         (Decision::Admit, ParticipantState::Waiting) => {
             if row.conversation.is_none() {
